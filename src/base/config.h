@@ -1,0 +1,118 @@
+// Mailfort configuration: the typed result of reading mailfort.toml.
+//
+// Every key is declared once in config_schema.cpp (name, type, default, bounds,
+// one line of docs and why the limit exists); parsing, unknown-key rejection,
+// `mailfort check` and docs/configuration.md all come from that one table.
+// Faces trusted input (the admin's file) but reports every problem with
+// file:line instead of stopping at the first.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mailfort::config {
+
+enum class Protocol { smtp, submission, imap, pop3, managesieve, admin };
+enum class TlsMode { none, starttls, implicit };
+
+const char* to_string(Protocol p);
+const char* to_string(TlsMode m);
+
+struct Listener {
+  std::string name;
+  Protocol protocol = Protocol::smtp;
+  std::string address;  // "ip:port" as written ("[::1]:25" for IPv6)
+  std::string host;     // parsed ip, without brackets
+  uint16_t port = 0;
+  TlsMode tls = TlsMode::none;
+  int line = 0;  // source line of the [[listener]] table, for messages
+};
+
+struct Tls {
+  std::string cert;  // PEM chain file (leaf first)
+  std::string key;   // PEM private key file
+  std::string min_version = "1.2";  // "1.2" | "1.3"
+  std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); default AEAD+ECDHE only
+  std::string ciphersuites;  // TLS 1.3 suites; default OpenSSL's
+};
+
+struct Dns {
+  std::vector<std::string> resolvers;  // forwarders "ip:port"; empty = /etc/resolv.conf
+  bool recursion = false;              // full recursion from the root (ignores resolvers)
+  std::string trust_anchor;            // DNSSEC trust anchor file; empty = none
+};
+
+struct Directory {
+  std::string backend = "sqlite";
+  std::string path;  // sqlite file; default <data_dir>/directory.sqlite
+};
+
+struct Limits {
+  uint32_t max_connections = 5000;          // all protocols together
+  uint32_t max_connections_per_ip = 50;     // per client IP, all protocols
+  uint32_t auth_failures_before_ban = 10;
+  uint32_t ban_window_seconds = 600;
+  uint32_t ban_duration_seconds = 3600;
+  uint32_t max_line_length = 4096;          // command lines (SMTP RFC 5321 minimum 512)
+  uint32_t idle_timeout_seconds = 300;      // SMTP: RFC 5321 4.5.3.2.7 asks >= 5 min
+  uint32_t tls_handshake_timeout_seconds = 30;
+  uint32_t max_auth_failures_per_connection = 3;
+};
+
+struct Smtp {
+  uint64_t max_message_size = 50ull * 1024 * 1024;  // bytes, advertised in SIZE
+  uint32_t max_recipients = 100;
+  std::string greeting;  // banner text after the hostname; default "ESMTP Mailfort"
+  bool auth_on_mx = false;  // offer AUTH on smtp (port 25) listeners
+};
+
+struct Log {
+  std::string file;           // empty = stderr
+  std::string level = "info"; // trace|debug|info|warn|error
+};
+
+struct Config {
+  std::string path;  // the file it was read from
+  std::string hostname;
+  std::string data_dir;
+  std::string run_as = "mailfort";
+  Tls tls;
+  Dns dns;
+  Directory directory;
+  Limits limits;
+  Smtp smtp;
+  Log log;
+  std::vector<Listener> listeners;
+  // "tls.cert" -> line, "listener.2.address" -> line: lets later checks
+  // (cert readable, port clash) point at the right line.
+  std::map<std::string, int> key_lines;
+
+  int line_of(const std::string& key) const;
+  std::string state_db_path() const;      // <data_dir>/state.sqlite (bans)
+  std::string directory_db_path() const;  // directory.path or default
+};
+
+struct Problem {
+  std::string file;
+  int line = 0;    // 0 when not tied to a line
+  std::string message;
+  std::string to_string() const;  // "file:line: message"
+};
+
+struct LoadResult {
+  std::optional<Config> config;    // set when there are no problems
+  std::vector<Problem> problems;
+};
+
+// Parses and validates syntax, types, bounds, unknown keys, enum values,
+// addresses and in-file consistency (duplicate listener names, port clashes).
+// Does not touch other files: see the server's check for cert/key checks.
+LoadResult load_file(const std::string& path);
+LoadResult load_string(const std::string& text, const std::string& path_for_messages);
+
+// docs/configuration.md, generated from the schema table.
+std::string reference_markdown();
+
+}  // namespace mailfort::config

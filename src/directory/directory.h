@@ -1,0 +1,133 @@
+// Directory: virtual domains, accounts, aliases and outbound TLS policies.
+//
+// One interface for every backend (SQLite now; PostgreSQL/MariaDB later) over
+// the schema of the Postfix+Dovecot+MySQL guide: domains(domain),
+// accounts(username, domain, password, quota, enabled, sendonly),
+// aliases(source_username, source_domain, destination_username,
+// destination_domain, enabled), tlspolicies(domain, policy, params), so an
+// existing vmail database works unchanged. A catch-all alias has an empty (or
+// NULL) source_username.
+//
+// All calls block (SQL, password hashing): the server calls them on its worker
+// pool, never on an I/O thread. Implementations are thread-safe. Every call
+// reads the database, so changes made by the CLI are seen at once.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace mailfort::directory {
+
+struct Address {
+  std::string local;   // as given (case preserved), without +tag handling
+  std::string domain;  // lower-cased, no trailing dot
+  std::string str() const { return local + "@" + domain; }
+};
+
+// Splits "local@domain" (the last '@'); lower-cases the domain. Rejects empty
+// parts, control characters, and domains that are not dot-atoms. Quoted local
+// parts are kept verbatim (the SMTP layer has already unquoted them).
+Result<Address> parse_address(std::string_view s);
+
+struct Account {
+  std::string username;  // local part (stored lower-case)
+  std::string domain;
+  std::string password_hash;  // "{ARGON2ID}$argon2id$...", "{SHA512-CRYPT}$6$..."
+  uint64_t quota_mb = 0;      // 0 = unlimited
+  bool enabled = true;
+  bool send_only = false;
+  std::string address() const { return username + "@" + domain; }
+};
+
+struct Alias {
+  std::string source_username;  // empty = catch-all for source_domain
+  std::string source_domain;
+  std::string destination_username;
+  std::string destination_domain;
+  bool enabled = true;
+  std::string source() const { return (source_username.empty() ? "" : source_username) + "@" + source_domain; }
+  std::string destination() const { return destination_username + "@" + destination_domain; }
+};
+
+struct TlsPolicy {
+  std::string domain;
+  std::string policy;  // none may encrypt dane dane-only fingerprint verify secure
+  std::string params;  // e.g. "match=.gmx.net:.gmx.ch"
+};
+
+bool is_valid_tls_policy(std::string_view policy);
+
+// What an envelope recipient resolves to.
+struct Resolution {
+  enum class Kind {
+    NotLocal,   // domain is not ours
+    Unknown,    // our domain, no account/alias/catch-all: 550 5.1.1
+    Disabled,   // account exists but is disabled: refuse
+    SendOnly,   // account is send-only: refuse
+    Deliver,    // deliver to `mailboxes` (local) and `forwards` (remote)
+  };
+  Kind kind = Kind::Unknown;
+  std::vector<std::string> mailboxes;  // local accounts "user@domain", deduplicated
+  std::vector<std::string> forwards;   // remote addresses, deduplicated
+};
+
+// Outcome of a login attempt. `account` is set when ok.
+struct AuthResult {
+  bool ok = false;
+  std::optional<Account> account;
+};
+
+class Directory {
+ public:
+  virtual ~Directory() = default;
+
+  // Domains
+  virtual Result<void> add_domain(const std::string& domain) = 0;
+  // Refuses (Exists) while accounts or aliases still use the domain.
+  virtual Result<void> remove_domain(const std::string& domain) = 0;
+  virtual Result<std::vector<std::string>> list_domains() = 0;
+  virtual Result<bool> is_local_domain(const std::string& domain) = 0;
+
+  // Accounts. add_account hashes `password` with the default scheme after
+  // checking its strength; the domain must exist.
+  virtual Result<void> add_account(const Account& account, const std::string& password) = 0;
+  virtual Result<void> set_password(const std::string& address, const std::string& password) = 0;
+  virtual Result<void> set_enabled(const std::string& address, bool enabled) = 0;
+  virtual Result<void> remove_account(const std::string& address) = 0;
+  virtual Result<std::optional<Account>> find_account(const std::string& address) = 0;
+  virtual Result<std::vector<Account>> list_accounts(const std::string& domain /* "" = all */) = 0;
+
+  // Aliases. source "@domain" is a catch-all. The source domain must be local.
+  virtual Result<void> add_alias(const std::string& source, const std::string& destination) = 0;
+  virtual Result<void> remove_alias(const std::string& source, const std::string& destination) = 0;
+  virtual Result<std::vector<Alias>> list_aliases(const std::string& domain /* "" = all */) = 0;
+
+  // Outbound TLS policies.
+  virtual Result<void> set_tls_policy(const TlsPolicy& policy) = 0;
+  virtual Result<void> remove_tls_policy(const std::string& domain) = 0;
+  virtual Result<std::vector<TlsPolicy>> list_tls_policies() = 0;
+  virtual Result<std::optional<TlsPolicy>> find_tls_policy(const std::string& domain) = 0;
+
+  // Resolves an envelope recipient: strips a "+tag" from the local part,
+  // follows enabled aliases (recursively, depth-bounded, loop-safe), then the
+  // account, then the domain's catch-all.
+  virtual Result<Resolution> resolve_recipient(const std::string& address) = 0;
+
+  // Verifies a login ("user@domain"; case-insensitive). Disabled accounts
+  // fail. Slow on purpose (password hashing): call off the I/O threads.
+  virtual Result<AuthResult> authenticate(const std::string& login, const std::string& password) = 0;
+
+  // Addresses an account may use as envelope sender: its own address and the
+  // sources of enabled aliases that point to it (sender login maps).
+  virtual Result<std::vector<std::string>> sender_addresses(const std::string& account_address) = 0;
+};
+
+// Opens (creating the schema when missing) an SQLite directory.
+Result<std::unique_ptr<Directory>> open_sqlite(const std::string& path);
+
+}  // namespace mailfort::directory

@@ -1,0 +1,70 @@
+// Brute-force protection (fail2ban built in), shared by every protocol.
+//
+// N failed logins from one IP within a window ban that IP for a period.
+// Bans are kept in memory for the hot path (is_banned on accept) and persisted
+// in an SQLite table (<data_dir>/state.sqlite, table bans) so they survive
+// restarts and the CLI can list and lift them; refresh() re-reads the table so
+// a `mailfort ban remove` reaches a running server.
+//
+// record_failure() and refresh() write/read SQLite: call them off the I/O
+// threads. is_banned() touches memory only.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+
+struct sqlite3;
+
+namespace mailfort::policy {
+
+struct Ban {
+  std::string ip;
+  int64_t since = 0;  // unix seconds
+  int64_t until = 0;  // unix seconds
+  std::string reason;
+};
+
+class BanService {
+ public:
+  struct Settings {
+    uint32_t failures = 10;          // failures before a ban (0 = never ban)
+    uint32_t window_seconds = 600;
+    uint32_t duration_seconds = 3600;
+  };
+  using Clock = std::chrono::system_clock;
+
+  static Result<std::shared_ptr<BanService>> open(const std::string& state_db, Settings settings);
+  ~BanService();
+
+  bool is_banned(const std::string& ip) const;
+  // Records a failed login; returns true when this failure triggered a ban
+  // (the caller logs it with protocol and user).
+  bool record_failure(const std::string& ip, const std::string& reason);
+  Result<std::vector<Ban>> list();
+  Result<void> remove(const std::string& ip);  // NotFound when not banned
+  Result<void> refresh();                      // reload bans from the table
+  void set_settings(Settings settings);
+
+  // For tests: a fixed clock.
+  void set_clock_for_testing(std::function<Clock::time_point()> now);
+
+ private:
+  BanService() = default;
+  int64_t now() const;
+  mutable std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  Settings settings_;
+  std::function<Clock::time_point()> now_;
+  std::unordered_map<std::string, int64_t> banned_until_;
+  std::unordered_map<std::string, std::deque<int64_t>> failures_;
+};
+
+}  // namespace mailfort::policy
