@@ -1,0 +1,23 @@
+// Login checks shared by every protocol: password verification on the worker
+// pool (never on an I/O thread) and failure accounting for the ban service.
+#pragma once
+#include <asio/awaitable.hpp>
+
+#include <string>
+
+namespace mailfort::server {
+
+struct Services;
+
+enum class LoginVerdict { Ok, Failed, Temp };
+
+struct LoginOutcome {
+  LoginVerdict verdict = LoginVerdict::Failed;
+  std::string account;  // canonical "user@domain" when Ok
+  bool banned = false;  // this failure banned the client IP
+};
+
+asio::awaitable<LoginOutcome> check_login(Services& services, const char* protocol, const std::string& ip,
+                                          const std::string& login, const std::string& password);
+
+}  // namespace mailfort::server

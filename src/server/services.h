@@ -1,0 +1,51 @@
+// Services: what every protocol session may use, shared by all I/O threads.
+// The live config is swapped on SIGHUP; a session takes one snapshot at
+// connect and keeps it for its lifetime.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "base/config.h"
+
+namespace asio {
+class thread_pool;
+}
+namespace mailfort::directory {
+class Directory;
+}
+namespace mailfort::policy {
+class BanService;
+class ConnectionLimiter;
+}  // namespace mailfort::policy
+namespace mailfort::tls {
+class ContextHolder;
+}
+
+namespace mailfort::server {
+
+struct Services {
+  std::shared_ptr<const config::Config> config() const {
+    std::lock_guard lock(config_mu);
+    return config_;
+  }
+  void set_config(std::shared_ptr<const config::Config> c) {
+    std::lock_guard lock(config_mu);
+    config_ = std::move(c);
+  }
+  uint64_t next_session_id() { return ++session_counter; }
+
+  asio::thread_pool* workers = nullptr;
+  std::shared_ptr<directory::Directory> directory;
+  std::shared_ptr<policy::BanService> bans;
+  std::shared_ptr<policy::ConnectionLimiter> limiter;
+  std::shared_ptr<tls::ContextHolder> tls;  // null when no [tls] configured
+
+ private:
+  mutable std::mutex config_mu;
+  std::shared_ptr<const config::Config> config_;
+  std::atomic<uint64_t> session_counter{0};
+};
+
+}  // namespace mailfort::server
