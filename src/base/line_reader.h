@@ -30,7 +30,11 @@ class LineReader {
   std::size_t buffered() const { return buf_.size() - pos_; }
   // Hands back and drops the unconsumed bytes (used for raw BDAT chunks).
   std::string take_buffered();
-  void clear() { buf_.clear(); pos_ = 0; draining_ = false; }
+  void clear() {
+    buf_.clear();
+    pos_ = 0;
+    draining_ = false;
+  }
 
  private:
   std::string buf_;

@@ -3,8 +3,8 @@
 // drop -> serve). The CLI drops too before touching data files, so files it
 // creates (SQLite WAL/SHM) stay owned by the server's user.
 #pragma once
-#include <string>
 #include <sys/types.h>
+#include <string>
 
 #include "base/result.h"
 

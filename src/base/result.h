@@ -59,6 +59,8 @@ class [[nodiscard]] Result<void> {
   bool ok_ = true;
 };
 
-inline Error make_error(Errc c, std::string msg) { return Error{c, std::move(msg)}; }
+inline Error make_error(Errc c, std::string msg) {
+  return Error{c, std::move(msg)};
+}
 
 }  // namespace mailfort
