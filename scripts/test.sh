@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: installs packages, builds, runs the unit tests
+# (CTest), the integration tests (pytest against the real binary on loopback),
+# then rebuilds with AddressSanitizer + UndefinedBehaviorSanitizer and runs
+# the unit tests again, and runs each libFuzzer target for a bounded time.
+# Environment: SKIP_SANITIZERS=1, SKIP_FUZZ=1 to shorten a local run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash scripts/install-deps.sh --test
+start=$(date +%s)
+
+echo "== build (RelWithDebInfo)"
+BUILD_DIR=build bash scripts/build.sh
+echo "== unit tests"
+ctest --test-dir build --output-on-failure -j"$(nproc)"
+
+echo "== integration tests"
+MAILFORT_BIN=$ROOT/build/mailfort /usr/bin/python3 -m pytest tests/integration -q -p no:cacheprovider
+
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== build with ASan+UBSan"
+  BUILD_DIR=build-asan bash scripts/build.sh -DCMAKE_BUILD_TYPE=Debug -DMAILFORT_SANITIZE=address,undefined
+  echo "== unit tests under ASan+UBSan"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz targets (clang, libFuzzer, bounded time)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMAILFORT_FUZZ=ON -DMAILFORT_TESTS=OFF >/dev/null
+  cmake --build build-fuzz --target fuzzers -j"$(nproc)"
+  for f in build-fuzz/*_fuzz; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f")
+    dict=$(find src -name "$name.dict" | head -1)
+    echo "-- $name"
+    "$f" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=0 ${dict:+-dict=$dict} -artifact_prefix=build-fuzz/ 2>&1 | tail -2
+  done
+fi
+echo "== all tests passed in $(( $(date +%s) - start ))s"
