@@ -119,6 +119,10 @@ class Runtime {
     run_context(*contexts_[0]);
     for (auto& t : threads) t.join();
     workers_.join();
+    // Destroy pending session frames while the services they reference live;
+    // acceptors before the context that owns them.
+    listeners_.clear();
+    contexts_.clear();
     spdlog::info("mailfort stopped");
     return 0;
   }
