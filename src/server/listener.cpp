@@ -122,7 +122,17 @@ asio::awaitable<void> accept_loop(Listener& listener, Services& services, Sessio
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     asio::co_spawn(target, handle_connection(std::move(socket), listener.cfg, services, registry),
-                   asio::detached);
+                   [](std::exception_ptr e) {
+                     // Never let one connection's failure escape into io_context::run().
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("session-error error={}", ex.what());
+                     } catch (...) {
+                       spdlog::error("session-error error=unknown");
+                     }
+                   });
   }
 }
 
