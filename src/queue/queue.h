@@ -1,0 +1,71 @@
+// Outbound queue (Q2): durable storage of messages for remote recipients
+// (forwarding aliases, submission to the world). The delivery engine comes
+// later; the format and its durability are fixed here.
+//
+// Layout under <data_dir>/queue/:
+//   tmp/<id>       being written (invisible; removed at start-up)
+//   active/<id>    committed, waiting for delivery
+// A queue file is self-describing:
+//   "MAILFORT-QUEUE 1\n" <one line of JSON envelope> "\n" <message bytes>
+// The envelope holds id, sender, recipients (each with state: pending,
+// delivered, failed; attempts; last error), arrival time, next attempt time.
+// Committed through GroupCommit like local delivery: when enqueue() returns
+// ok the file is durable. Blocking: call on the worker pool.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace mailfort::store {
+class GroupCommit;
+}
+
+namespace mailfort::queue {
+
+struct Recipient {
+  std::string address;
+  enum class State { Pending, Delivered, Failed } state = State::Pending;
+  uint32_t attempts = 0;
+  std::string last_error;
+};
+
+struct Envelope {
+  std::string id;      // unique, filename-safe
+  std::string sender;  // "" = null sender
+  std::vector<Recipient> recipients;
+  int64_t arrival = 0;       // unix seconds
+  int64_t next_attempt = 0;  // unix seconds
+  bool smtputf8 = false;
+  bool eight_bit = false;
+  std::string authenticated_user;  // submission: who sent it ("" on MX)
+};
+
+class Queue {
+ public:
+  Queue(std::string data_dir, store::GroupCommit& commit);
+
+  // Writes and commits a new queue file; returns its id.
+  Result<std::string> enqueue(Envelope envelope, std::string_view message);
+
+  // Reads a queued message (envelope, and the message when wanted).
+  Result<Envelope> read_envelope(const std::string& id);
+  Result<std::string> read_message(const std::string& id);
+  Result<std::vector<std::string>> list();
+
+  // Removes tmp/ leftovers of a crash.
+  void cleanup_tmp();
+
+ private:
+  std::string data_dir_;
+  store::GroupCommit& commit_;
+};
+
+// Serialisation, exposed for tests and the queue CLI.
+std::string encode_envelope(const Envelope& e);
+Result<Envelope> decode_envelope(std::string_view json_line);
+
+}  // namespace mailfort::queue

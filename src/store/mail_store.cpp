@@ -1,0 +1,183 @@
+#include "store/mail_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "store/group_commit.h"
+
+namespace mailfort::store {
+namespace {
+
+// A path component from the directory: refuse anything that could escape
+// the mailbox root even though the directory validates addresses already.
+bool safe_component(std::string_view s) {
+  if (s.empty() || s.size() > 255 || s == "." || s == ".." || s.front() == '.') return false;
+  for (char c : s)
+    if (c == '/' || c == '\0') return false;
+  return true;
+}
+
+bool make_dirs(const std::string& path) {
+  std::string cur;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  }
+  return true;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+uint64_t scan_usage(const std::string& dir) {
+  uint64_t total = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string_view name(e->d_name);
+    auto s = name.find(",S=");
+    if (s != std::string_view::npos) {
+      total += std::strtoull(e->d_name + s + 3, nullptr, 10);
+      continue;
+    }
+    struct stat st {};
+    if (::stat((dir + "/" + e->d_name).c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_size);
+  }
+  ::closedir(d);
+  return total;
+}
+
+}  // namespace
+
+MailStore::MailStore(std::string data_dir, std::string hostname, GroupCommit& commit)
+    : data_dir_(std::move(data_dir)), hostname_(std::move(hostname)), commit_(commit) {
+  // '/' and ':' would break Maildir names (':' separates the flags).
+  for (char& c : hostname_)
+    if (c == '/' || c == ':') c = '_';
+}
+
+std::string MailStore::maildir_of(const std::string& mailbox) const {
+  auto at = mailbox.rfind('@');
+  if (at == std::string::npos) return {};
+  std::string user = mailbox.substr(0, at), domain = mailbox.substr(at + 1);
+  if (!safe_component(user) || !safe_component(domain)) return {};
+  return data_dir_ + "/mailboxes/" + domain + "/" + user + "/mail";
+}
+
+std::string MailStore::unique_name(std::size_t size) {
+  timeval tv{};
+  ::gettimeofday(&tv, nullptr);
+  uint64_t seq;
+  {
+    std::lock_guard lock(mu_);
+    seq = ++seq_;
+  }
+  return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(::getpid()) +
+         "Q" + std::to_string(seq) + "." + hostname_ + ",S=" + std::to_string(size);
+}
+
+Result<void> MailStore::deliver(const std::vector<std::string>& mailboxes, std::string_view message) {
+  std::vector<RenameStep> steps;
+  std::string first_tmp;
+  auto undo = [&] {
+    for (auto& s : steps) ::unlink(s.from.c_str());
+  };
+  for (const auto& mb : mailboxes) {
+    std::string dir = maildir_of(mb);
+    if (dir.empty()) {
+      undo();
+      return make_error(Errc::Perm, "invalid mailbox name");
+    }
+    if (!make_dirs(dir + "/tmp") || !make_dirs(dir + "/new") || !make_dirs(dir + "/cur")) {
+      undo();
+      return make_error(Errc::Temp, "cannot create maildir: " + std::string(std::strerror(errno)));
+    }
+    std::string name = unique_name(message.size());
+    std::string tmp = dir + "/tmp/" + name;
+    // One copy on disk, hard links for the other recipients (as Dovecot's
+    // deliver does); fall back to writing when linking fails.
+    bool linked = !first_tmp.empty() && ::link(first_tmp.c_str(), tmp.c_str()) == 0;
+    if (!linked) {
+      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        undo();
+        return make_error(Errc::Temp, "cannot create message file: " + std::string(std::strerror(errno)));
+      }
+      bool ok = write_all(fd, message);
+      ok = (::close(fd) == 0) && ok;
+      if (!ok) {
+        ::unlink(tmp.c_str());
+        undo();
+        return make_error(Errc::Temp, "cannot write message file: " + std::string(std::strerror(errno)));
+      }
+      if (first_tmp.empty()) first_tmp = tmp;
+    }
+    steps.push_back({tmp, dir + "/new/" + name});
+  }
+  auto r = commit_.commit(std::move(steps));
+  if (!r) return r;
+  std::lock_guard lock(mu_);
+  for (const auto& mb : mailboxes) {
+    auto it = usage_.find(mb);
+    if (it != usage_.end()) it->second += message.size();
+  }
+  return {};
+}
+
+Result<uint64_t> MailStore::usage(const std::string& mailbox) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = usage_.find(mailbox);
+    if (it != usage_.end()) return it->second;
+  }
+  std::string dir = maildir_of(mailbox);
+  if (dir.empty()) return make_error(Errc::Invalid, "invalid mailbox name");
+  uint64_t total = scan_usage(dir + "/new") + scan_usage(dir + "/cur");
+  std::lock_guard lock(mu_);
+  return usage_.emplace(mailbox, total).first->second;
+}
+
+void MailStore::cleanup_tmp() {
+  std::string root = data_dir_ + "/mailboxes";
+  DIR* domains = ::opendir(root.c_str());
+  if (!domains) return;
+  while (dirent* d = ::readdir(domains)) {
+    if (d->d_name[0] == '.') continue;
+    std::string droot = root + "/" + d->d_name;
+    DIR* users = ::opendir(droot.c_str());
+    if (!users) continue;
+    while (dirent* u = ::readdir(users)) {
+      if (u->d_name[0] == '.') continue;
+      std::string tmp = droot + "/" + u->d_name + "/mail/tmp";
+      DIR* t = ::opendir(tmp.c_str());
+      if (!t) continue;
+      while (dirent* f = ::readdir(t)) {
+        if (f->d_name[0] != '.') ::unlink((tmp + "/" + f->d_name).c_str());
+      }
+      ::closedir(t);
+    }
+    ::closedir(users);
+  }
+  ::closedir(domains);
+}
+
+}  // namespace mailfort::store

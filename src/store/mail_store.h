@@ -1,0 +1,52 @@
+// MailStore: local delivery into per-user mailboxes (Q1). The only code that
+// knows the on-disk layout: Maildir under
+//   <data_dir>/mailboxes/<domain>/<user>/mail/{tmp,new,cur}
+// with unique names "<time>.M<usec>P<pid>Q<seq>.<host>,S=<size>" as Dovecot
+// and Courier write them, so standard tools read the mailboxes.
+//
+// deliver() writes one copy per mailbox into tmp/ and commits them through
+// GroupCommit: when it returns ok every copy is durable and visible in new/.
+// Blocking: call on the worker pool. Thread-safe.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+
+namespace mailfort::store {
+
+class GroupCommit;
+
+class MailStore {
+ public:
+  MailStore(std::string data_dir, std::string hostname, GroupCommit& commit);
+
+  // Delivers `message` byte-for-byte (CRLF line ends as received, so IMAP
+  // sizes equal file sizes) to every mailbox ("user@domain"). Errors: Temp
+  // (disk full, I/O), Perm.
+  Result<void> deliver(const std::vector<std::string>& mailboxes, std::string_view message);
+
+  // Bytes used by a mailbox (all its messages), for quota checks.
+  Result<uint64_t> usage(const std::string& mailbox);
+
+  // Removes leftovers in tmp/ directories (crash during a delivery).
+  void cleanup_tmp();
+
+  std::string maildir_of(const std::string& mailbox) const;
+
+ private:
+  std::string unique_name(std::size_t size);
+  std::string data_dir_;
+  std::string hostname_;
+  GroupCommit& commit_;
+  std::mutex mu_;
+  std::unordered_map<std::string, uint64_t> usage_;  // cache, filled on first use
+  uint64_t seq_ = 0;
+};
+
+}  // namespace mailfort::store
