@@ -1,0 +1,96 @@
+#include "proto/mail/header.h"
+
+#include <ctime>
+
+namespace mailfort::proto::mail {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool is_ftext(unsigned char c) {
+  return c >= 33 && c <= 126 && c != ':';
+}
+
+}  // namespace
+
+HeaderBlock parse_header_block(std::string_view m, std::size_t max_fields) {
+  HeaderBlock h;
+  std::size_t pos = 0;
+  while (pos < m.size()) {
+    std::size_t eol = m.find("\r\n", pos);
+    std::size_t next = eol == std::string_view::npos ? m.size() : eol + 2;
+    std::string_view line = m.substr(pos, (eol == std::string_view::npos ? m.size() : eol) - pos);
+    if (line.empty()) {
+      h.body_offset = next;
+      return h;
+    }
+    if (line[0] == ' ' || line[0] == '\t') {
+      if (!h.fields.empty())
+        h.fields.back().end = next;
+      else
+        h.malformed = true;
+    } else {
+      std::size_t colon = 0;
+      while (colon < line.size() && is_ftext(static_cast<unsigned char>(line[colon]))) ++colon;
+      if (colon == 0 || colon >= line.size() || line[colon] != ':') {
+        // Not a field: RFC 5322 says the header ended; treat the rest as body.
+        h.malformed = true;
+        h.body_offset = pos;
+        return h;
+      }
+      if (h.fields.size() >= max_fields) {
+        h.malformed = true;
+        h.body_offset = pos;
+        return h;
+      }
+      h.fields.push_back(HeaderField{line.substr(0, colon), pos, next});
+    }
+    pos = next;
+  }
+  h.body_offset = m.size();
+  return h;
+}
+
+bool has_field(const HeaderBlock& h, std::string_view name) {
+  for (const auto& f : h.fields)
+    if (iequals(f.name, name)) return true;
+  return false;
+}
+
+std::string rewrite_header(std::string_view m, const HeaderBlock& h,
+                           const std::vector<std::string_view>& drop, std::string_view prefix,
+                           std::string_view append_to_header) {
+  std::string out;
+  out.reserve(m.size() + prefix.size() + append_to_header.size());
+  out.append(prefix);
+  std::size_t header_end = h.fields.empty() ? 0 : h.fields.back().end;
+  for (const auto& f : h.fields) {
+    bool dropped = false;
+    for (auto d : drop)
+      if (iequals(f.name, d)) dropped = true;
+    if (!dropped) out.append(m.substr(f.begin, f.end - f.begin));
+  }
+  out.append(append_to_header);
+  out.append(m.substr(header_end));
+  return out;
+}
+
+std::string rfc5322_date(long t) {
+  std::time_t tt = t;
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+}  // namespace mailfort::proto::mail
