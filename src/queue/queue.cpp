@@ -117,6 +117,14 @@ Queue::Queue(std::string data_dir, store::GroupCommit& commit)
 }
 
 Result<std::string> Queue::enqueue(Envelope envelope, std::string_view message) {
+  auto step = prepare(envelope, message);
+  if (!step) return step.error();
+  auto r = commit_.commit({std::move(step.value())});
+  if (!r) return r.error();
+  return envelope.id;
+}
+
+Result<store::RenameStep> Queue::prepare(Envelope& envelope, std::string_view message) {
   if (envelope.id.empty()) envelope.id = new_id();
   if (envelope.arrival == 0) envelope.arrival = ::time(nullptr);
   if (envelope.next_attempt == 0) envelope.next_attempt = envelope.arrival;
@@ -142,9 +150,7 @@ Result<std::string> Queue::enqueue(Envelope envelope, std::string_view message) 
     ::unlink(tmp.c_str());
     return make_error(Errc::Temp, "cannot write queue file: " + std::string(std::strerror(errno)));
   }
-  auto r = commit_.commit({{tmp, data_dir_ + "/queue/active/" + envelope.id}});
-  if (!r) return r.error();
-  return envelope.id;
+  return store::RenameStep{tmp, data_dir_ + "/queue/active/" + envelope.id};
 }
 
 namespace {

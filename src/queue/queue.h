@@ -22,7 +22,8 @@
 
 namespace mailfort::store {
 class GroupCommit;
-}
+struct RenameStep;
+}  // namespace mailfort::store
 
 namespace mailfort::queue {
 
@@ -50,6 +51,10 @@ class Queue {
 
   // Writes and commits a new queue file; returns its id.
   Result<std::string> enqueue(Envelope envelope, std::string_view message);
+
+  // enqueue() in two halves for a combined GroupCommit transaction: writes
+  // the tmp file (assigning envelope.id) and returns its rename step.
+  Result<store::RenameStep> prepare(Envelope& envelope, std::string_view message);
 
   // Reads a queued message (envelope, and the message when wanted).
   Result<Envelope> read_envelope(const std::string& id);

@@ -1,6 +1,8 @@
 #include "server/connection.h"
 
 #include <asio/buffer.hpp>
+
+#include <algorithm>
 #include <asio/post.hpp>
 
 namespace mailfort::server {
@@ -60,6 +62,35 @@ asio::awaitable<Connection::ReadStatus> Connection::read_line(std::string& line,
     if (ec || n == 0) co_return ReadStatus::Closed;
     reader_.feed(std::string_view(buf.data(), n));
   }
+}
+
+asio::awaitable<Connection::ReadStatus> Connection::read_raw(std::string& out, std::size_t max,
+                                                             std::chrono::seconds timeout) {
+  out.clear();
+  if (reader_.buffered() > 0) {
+    out = reader_.take_buffered();
+    if (out.size() > max) {
+      reader_.feed(std::string_view(out).substr(max));
+      out.resize(max);
+    }
+    co_return ReadStatus::Line;
+  }
+  if (timed_out_) co_return ReadStatus::Timeout;
+  out.resize(std::min<std::size_t>(max, 65536));
+  arm(timeout);
+  auto [ec, n] = co_await stream_.read_some(asio::buffer(out));
+  disarm();
+  if (timed_out_) co_return ReadStatus::Timeout;
+  if (ec || n == 0) {
+    out.clear();
+    co_return ReadStatus::Closed;
+  }
+  out.resize(n);
+  co_return ReadStatus::Line;
+}
+
+void Connection::unread(std::string_view bytes) {
+  if (!bytes.empty()) reader_.feed(bytes);
 }
 
 asio::awaitable<bool> Connection::write(std::string_view data) {

@@ -31,6 +31,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Next CRLF line (without CRLF) into `line`.
   asio::awaitable<ReadStatus> read_line(std::string& line, std::chrono::seconds timeout);
+  // Raw bytes (DATA/BDAT content): first what the line reader buffered,
+  // then from the socket. Empty result with status Closed/Timeout on failure.
+  asio::awaitable<ReadStatus> read_raw(std::string& out, std::size_t max, std::chrono::seconds timeout);
+  // Returns bytes read by read_raw but not consumed (pipelined commands after
+  // the end of DATA or of a BDAT chunk) to the line reader.
+  void unread(std::string_view bytes);
   // Writes all of `data`; false when the peer is gone.
   asio::awaitable<bool> write(std::string_view data);
   // TLS handshake in place. Drops every byte the line reader still buffers

@@ -95,7 +95,8 @@ std::string MailStore::unique_name(std::size_t size) {
          "Q" + std::to_string(seq) + "." + hostname_ + ",S=" + std::to_string(size);
 }
 
-Result<void> MailStore::deliver(const std::vector<std::string>& mailboxes, std::string_view message) {
+Result<std::vector<RenameStep>> MailStore::prepare(const std::vector<std::string>& mailboxes,
+                                                   std::string_view message) {
   std::vector<RenameStep> steps;
   std::string first_tmp;
   auto undo = [&] {
@@ -133,13 +134,23 @@ Result<void> MailStore::deliver(const std::vector<std::string>& mailboxes, std::
     }
     steps.push_back({tmp, dir + "/new/" + name});
   }
-  auto r = commit_.commit(std::move(steps));
-  if (!r) return r;
+  return steps;
+}
+
+void MailStore::delivered(const std::vector<std::string>& mailboxes, std::size_t size) {
   std::lock_guard lock(mu_);
   for (const auto& mb : mailboxes) {
     auto it = usage_.find(mb);
-    if (it != usage_.end()) it->second += message.size();
+    if (it != usage_.end()) it->second += size;
   }
+}
+
+Result<void> MailStore::deliver(const std::vector<std::string>& mailboxes, std::string_view message) {
+  auto steps = prepare(mailboxes, message);
+  if (!steps) return steps.error();
+  auto r = commit_.commit(std::move(steps.value()));
+  if (!r) return r;
+  delivered(mailboxes, message.size());
   return {};
 }
 

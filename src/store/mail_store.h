@@ -21,6 +21,7 @@
 namespace mailfort::store {
 
 class GroupCommit;
+struct RenameStep;
 
 class MailStore {
  public:
@@ -30,6 +31,14 @@ class MailStore {
   // sizes equal file sizes) to every mailbox ("user@domain"). Errors: Temp
   // (disk full, I/O), Perm.
   Result<void> deliver(const std::vector<std::string>& mailboxes, std::string_view message);
+
+  // The two halves of deliver(), for callers that commit several stores in
+  // one GroupCommit transaction (local copies + queue file, all or nothing):
+  // prepare() writes the tmp/ files and returns their rename steps;
+  // delivered() updates quota usage after the commit succeeded.
+  Result<std::vector<struct RenameStep>> prepare(const std::vector<std::string>& mailboxes,
+                                                 std::string_view message);
+  void delivered(const std::vector<std::string>& mailboxes, std::size_t size);
 
   // Bytes used by a mailbox (all its messages), for quota checks.
   Result<uint64_t> usage(const std::string& mailbox);
