@@ -66,6 +66,11 @@ struct Smtp {
   uint32_t max_recipients = 100;
   std::string greeting;  // banner text after the hostname; default "ESMTP Mailfort"
   bool auth_on_mx = false;  // offer AUTH on smtp (port 25) listeners
+  std::vector<std::string> trusted_networks;  // CIDRs allowed to relay without AUTH
+  bool reject_unresolvable_helo = false;      // MX: HELO name must resolve (A/AAAA/MX)
+  uint64_t max_header_size = 1024 * 1024;     // bytes of the header block
+  uint32_t max_data_line_length = 65536;      // bytes per message line
+  uint32_t greet_pause_ms = 0;                // MX: wait before the greeting to catch early talkers
 };
 
 struct Log {

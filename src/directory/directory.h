@@ -122,6 +122,14 @@ class Directory {
   // fail. Slow on purpose (password hashing): call off the I/O threads.
   virtual Result<AuthResult> authenticate(const std::string& login, const std::string& password) = 0;
 
+  // Inbound TLS requirement per domain (Q5): mail for a flagged domain is
+  // refused unless it arrives over TLS. Kept in table domain_settings (not
+  // in the guide's schema, so an imported vmail database works without it).
+  virtual Result<bool> requires_tls(const std::string& domain) { return false; }
+  virtual Result<void> set_requires_tls(const std::string& domain, bool required) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+
   // Addresses an account may use as envelope sender: its own address and the
   // sources of enabled aliases that point to it (sender login maps).
   virtual Result<std::vector<std::string>> sender_addresses(const std::string& account_address) = 0;

@@ -89,6 +89,12 @@ asio::awaitable<Connection::ReadStatus> Connection::read_raw(std::string& out, s
   co_return ReadStatus::Line;
 }
 
+std::size_t Connection::socket_available() {
+  std::error_code ec;
+  std::size_t n = stream_.socket().available(ec);
+  return ec ? 0 : n;
+}
+
 void Connection::unread(std::string_view bytes) {
   if (!bytes.empty()) reader_.feed(bytes);
 }

@@ -53,6 +53,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& peer_ip() const { return peer_ip_; }
   uint16_t peer_port() const { return peer_port_; }
   uint64_t id() const { return id_; }
+  // Bytes waiting in the kernel (early-talker check before the greeting).
+  std::size_t socket_available();
   // Bytes received but not yet consumed (pipelined input).
   std::size_t buffered() const { return reader_.buffered(); }
 

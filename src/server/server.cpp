@@ -23,10 +23,13 @@
 #include "directory/directory.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
+#include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/listener.h"
 #include "server/services.h"
 #include "server/session_registry.h"
+#include "store/group_commit.h"
+#include "store/mail_store.h"
 #include "tls/context.h"
 
 namespace mailfort::server {
@@ -99,6 +102,16 @@ class Runtime {
     auto bans = policy::BanService::open(cfg->state_db_path(), ban_settings(*cfg));
     if (!bans) return fail("bans: " + bans.error().message);
     services_.bans = bans.value();
+
+    auto commit = store::GroupCommit::start(cfg->data_dir);
+    if (!commit) return fail("store: " + commit.error().message);
+    services_.commit = std::move(commit.value());
+    services_.store = std::make_shared<store::MailStore>(cfg->data_dir, cfg->hostname, *services_.commit);
+    services_.queue = std::make_shared<queue::Queue>(cfg->data_dir, *services_.commit);
+    // Only tmp/ can hold half-written files after a crash: nothing there was
+    // ever acknowledged.
+    services_.store->cleanup_tmp();
+    services_.queue->cleanup_tmp();
 
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());

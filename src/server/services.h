@@ -22,6 +22,13 @@ class ConnectionLimiter;
 namespace mailfort::tls {
 class ContextHolder;
 }
+namespace mailfort::store {
+class GroupCommit;
+class MailStore;
+}  // namespace mailfort::store
+namespace mailfort::queue {
+class Queue;
+}
 
 namespace mailfort::server {
 
@@ -41,6 +48,9 @@ struct Services {
   std::shared_ptr<policy::BanService> bans;
   std::shared_ptr<policy::ConnectionLimiter> limiter;
   std::shared_ptr<tls::ContextHolder> tls;  // null when no [tls] configured
+  std::shared_ptr<store::GroupCommit> commit;
+  std::shared_ptr<store::MailStore> store;
+  std::shared_ptr<queue::Queue> queue;
 
  private:
   mutable std::mutex config_mu;

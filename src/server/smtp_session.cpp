@@ -1,19 +1,24 @@
 #include "server/smtp_session.h"
 
+#include <spdlog/spdlog.h>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
 #include <array>
+#include <charconv>
 #include <optional>
 #include <string>
 
 #include "base/log.h"
-#include "directory/directory.h"
-#include "policy/ban_service.h"
 #include "proto/smtp/command.h"
+#include "proto/smtp/data_reader.h"
+#include "proto/smtp/path.h"
 #include "proto/smtp/reply.h"
 #include "proto/smtp/sasl.h"
 #include "server/auth.h"
-#include "server/blocking.h"
 #include "server/connection.h"
 #include "server/services.h"
+#include "server/smtp_policy.h"
 #include "tls/context.h"
 
 namespace mailfort::server {
@@ -23,11 +28,12 @@ using proto::smtp::format_reply;
 using proto::smtp::Verb;
 using std::chrono::seconds;
 
-// Per-command gate flags (Postfix smtpd_cmd_table style).
+// Per-command gate flags (Postfix smtpd_cmd_table style), checked by one gate
+// before any handler runs.
 enum Flags : unsigned {
   kNone = 0,
   kBeforeTls = 1u << 0,       // allowed on a TLS-required listener before STARTTLS
-  kLastInPipeline = 1u << 1,  // nothing may follow it in the same packet
+  kLastInPipeline = 1u << 1,  // RFC 2920: nothing may follow it in the same packet
 };
 
 struct CommandSpec {
@@ -36,14 +42,14 @@ struct CommandSpec {
 };
 
 constexpr std::array kCommands{
-    CommandSpec{Verb::Ehlo, kBeforeTls},
-    CommandSpec{Verb::Helo, kBeforeTls},
+    CommandSpec{Verb::Ehlo, kBeforeTls | kLastInPipeline},
+    CommandSpec{Verb::Helo, kBeforeTls | kLastInPipeline},
     CommandSpec{Verb::Starttls, kBeforeTls | kLastInPipeline},
     CommandSpec{Verb::Noop, kBeforeTls},
     CommandSpec{Verb::Rset, kBeforeTls},
     CommandSpec{Verb::Quit, kBeforeTls},
     CommandSpec{Verb::Help, kBeforeTls},
-    CommandSpec{Verb::Auth, kLastInPipeline},
+    CommandSpec{Verb::Auth, kNone},
     CommandSpec{Verb::Mail, kNone},
     CommandSpec{Verb::Rcpt, kNone},
     CommandSpec{Verb::Data, kLastInPipeline},
@@ -59,12 +65,21 @@ const CommandSpec* find_spec(Verb v) {
 }
 
 constexpr unsigned kMaxUnknownCommands = 10;
+constexpr std::size_t kRawReadSize = 65536;
 
 class SmtpSession {
  public:
   SmtpSession(std::shared_ptr<Connection> conn, Services& services, std::shared_ptr<const config::Config> cfg,
               const config::Listener& listener)
-      : conn_(std::move(conn)), services_(services), cfg_(std::move(cfg)), listener_(listener) {}
+      : conn_(std::move(conn)),
+        services_(services),
+        cfg_(std::move(cfg)),
+        listener_(listener),
+        policy_(make_smtp_policy(services, cfg_, listener)) {
+    client_.session = conn_->id();
+    client_.ip = conn_->peer_ip();
+    client_.listener = listener.name;
+  }
 
   asio::awaitable<void> run();
 
@@ -76,33 +91,58 @@ class SmtpSession {
   }
   bool auth_offered() const { return conn_->is_tls() && (is_submission() || cfg_->smtp.auth_on_mx); }
   const std::string& host() const { return cfg_->hostname; }
+  seconds idle() const { return seconds(cfg_->limits.idle_timeout_seconds); }
 
   asio::awaitable<bool> reply(int code, std::string_view enhanced, std::string_view text) {
     co_return co_await conn_->write(format_reply(code, enhanced, text));
   }
+  asio::awaitable<bool> reply(const SmtpReply& r) { co_return co_await reply(r.code, r.enhanced, r.text); }
 
   // Each handler returns false when the session must end.
   asio::awaitable<bool> handle(const proto::smtp::Command& cmd);
   asio::awaitable<bool> on_ehlo(const proto::smtp::Command& cmd);
   asio::awaitable<bool> on_starttls(const proto::smtp::Command& cmd);
   asio::awaitable<bool> on_auth(const proto::smtp::Command& cmd);
+  asio::awaitable<bool> on_mail(const proto::smtp::Command& cmd);
+  asio::awaitable<bool> on_rcpt(const proto::smtp::Command& cmd);
+  asio::awaitable<bool> on_data(const proto::smtp::Command& cmd);
+  asio::awaitable<bool> on_bdat(const proto::smtp::Command& cmd);
+  asio::awaitable<bool> finish_message(std::string message);
   asio::awaitable<std::optional<std::string>> read_sasl_response(std::string_view challenge);
   asio::awaitable<bool> verify_login(const std::string& mech, const std::string& user,
                                      const std::string& password);
+  asio::awaitable<bool> protocol_violation(const char* what);
+
+  void reset_transaction() {
+    txn_.reset();
+    bdat_.reset();
+  }
+
+  struct BdatState {
+    std::string message;
+    uint64_t size = 0;
+    bool too_big = false;
+  };
 
   std::shared_ptr<Connection> conn_;
   Services& services_;
   std::shared_ptr<const config::Config> cfg_;
   const config::Listener& listener_;
-  std::string helo_;  // empty until HELO/EHLO
-  bool esmtp_ = false;
-  std::string auth_user_;  // empty until AUTH succeeded
+  std::unique_ptr<SmtpPolicy> policy_;
+  SmtpClient client_;
+  std::optional<SmtpTransaction> txn_;
+  std::optional<BdatState> bdat_;  // set once BDAT was used in this transaction
   unsigned auth_failures_ = 0;
   unsigned unknown_commands_ = 0;
 };
 
+asio::awaitable<bool> SmtpSession::protocol_violation(const char* what) {
+  spdlog::info("smtp protocol-violation session={} ip={} what={}", conn_->id(), conn_->peer_ip(), what);
+  co_await reply(554, "5.5.0", "Error: SMTP protocol synchronization; " + std::string(what));
+  co_return false;
+}
+
 asio::awaitable<void> SmtpSession::run() {
-  const seconds idle{cfg_->limits.idle_timeout_seconds};
   if (listener_.tls == config::TlsMode::implicit) {
     std::size_t discarded = 0;
     if (!services_.tls ||
@@ -112,8 +152,21 @@ asio::awaitable<void> SmtpSession::run() {
       co_return;
     }
     auto info = conn_->tls_info();
+    client_.tls = true;
+    client_.tls_version = info.version;
+    client_.tls_cipher = info.cipher;
+    client_.tls_bits = info.bits;
     spdlog::info("smtp tls session={} ip={} version={} cipher={}", conn_->id(), conn_->peer_ip(),
                  info.version, info.cipher);
+  } else if (cfg_->smtp.greet_pause_ms > 0 && listener_.protocol == config::Protocol::smtp) {
+    // S7: a client that talks before the greeting is not a real MTA.
+    asio::steady_timer pause(co_await asio::this_coro::executor,
+                             std::chrono::milliseconds(cfg_->smtp.greet_pause_ms));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
+  if (listener_.tls != config::TlsMode::implicit && conn_->socket_available() > 0) {
+    co_await protocol_violation("talked before the greeting");
+    co_return;
   }
   std::string greeting =
       host() + " " + (cfg_->smtp.greeting.empty() ? "ESMTP Mailfort" : cfg_->smtp.greeting);
@@ -121,7 +174,7 @@ asio::awaitable<void> SmtpSession::run() {
 
   std::string line;
   while (true) {
-    auto status = co_await conn_->read_line(line, idle);
+    auto status = co_await conn_->read_line(line, idle());
     switch (status) {
       case Connection::ReadStatus::Closed:
         co_return;
@@ -155,11 +208,13 @@ asio::awaitable<bool> SmtpSession::handle(const proto::smtp::Command& cmd) {
     }
     co_return co_await reply(500, "5.5.2", "Error: command not recognized");
   }
-  // Pipelining discipline (RFC 2920 3.1): commands that change the
-  // connection state must end the client's packet.
-  if ((spec->flags & kLastInPipeline) && conn_->buffered() > 0 && cmd.verb != Verb::Starttls) {
-    spdlog::info("smtp pipelining-violation session={} ip={} command={}", conn_->id(), conn_->peer_ip(),
-                 cmd.verb_text);
+  // S7 pipelining discipline (RFC 2920 3.1): a command that changes the
+  // session state must end the client's packet; before EHLO the client has
+  // not even been told that PIPELINING exists. STARTTLS handles its own
+  // leftovers (they are discarded, CVE-2011-0411).
+  if (conn_->buffered() > 0 && cmd.verb != Verb::Starttls && cmd.verb != Verb::Quit &&
+      ((spec->flags & kLastInPipeline) || !client_.esmtp)) {
+    co_return co_await protocol_violation("improper command pipelining");
   }
   if (tls_required() && !conn_->is_tls() && !(spec->flags & kBeforeTls)) {
     co_return co_await reply(530, "5.7.0", "Must issue a STARTTLS command first");
@@ -172,15 +227,24 @@ asio::awaitable<bool> SmtpSession::handle(const proto::smtp::Command& cmd) {
       co_return co_await on_starttls(cmd);
     case Verb::Auth:
       co_return co_await on_auth(cmd);
+    case Verb::Mail:
+      co_return co_await on_mail(cmd);
+    case Verb::Rcpt:
+      co_return co_await on_rcpt(cmd);
+    case Verb::Data:
+      co_return co_await on_data(cmd);
+    case Verb::Bdat:
+      co_return co_await on_bdat(cmd);
     case Verb::Noop:
-      co_return co_await reply(250, "2.0.0", "OK");
+      co_return co_await reply(250, "2.0.0", "Ok");
     case Verb::Rset:
-      co_return co_await reply(250, "2.0.0", "OK");
+      reset_transaction();
+      co_return co_await reply(250, "2.0.0", "Ok");
     case Verb::Quit:
       co_await reply(221, "2.0.0", "Bye");
       co_return false;
     case Verb::Help:
-      co_return co_await reply(214, "2.0.0", "Commands: EHLO HELO STARTTLS AUTH NOOP RSET QUIT");
+      co_return co_await reply(214, "2.0.0", "See RFC 5321");
     case Verb::Vrfy:
     case Verb::Expn:
       // Address harvesting aid; Postfix's disable_vrfy_command = yes.
@@ -191,18 +255,21 @@ asio::awaitable<bool> SmtpSession::handle(const proto::smtp::Command& cmd) {
 }
 
 asio::awaitable<bool> SmtpSession::on_ehlo(const proto::smtp::Command& cmd) {
+  bool ehlo = cmd.verb == Verb::Ehlo;
   if (cmd.args.empty() || !proto::smtp::is_valid_helo_domain(cmd.args)) {
     co_return co_await reply(
-        501, "5.5.4",
-        "Syntax: " + std::string(cmd.verb == Verb::Ehlo ? "EHLO" : "HELO") + " domain or address literal");
+        501, "5.5.4", std::string("Syntax: ") + (ehlo ? "EHLO" : "HELO") + " hostname or address literal");
   }
-  helo_ = cmd.args;
-  if (cmd.verb == Verb::Helo) {
-    esmtp_ = false;
-    co_return co_await reply(250, "", host());
-  }
-  esmtp_ = true;
-  std::vector<std::string> lines{host() + " Hello " + helo_, "PIPELINING", "ENHANCEDSTATUSCODES"};
+  auto verdict = co_await policy_->on_helo(client_, cmd.args);
+  if (!verdict.ok()) co_return co_await reply(verdict);
+  reset_transaction();
+  client_.helo = cmd.args;
+  client_.esmtp = ehlo;
+  if (!ehlo) co_return co_await reply(250, "", host());
+  std::vector<std::string> lines{
+      host(),     "PIPELINING", "SIZE " + std::to_string(cfg_->smtp.max_message_size),
+      "8BITMIME", "SMTPUTF8",   "ENHANCEDSTATUSCODES",
+      "CHUNKING"};
   if (starttls_offered()) lines.push_back("STARTTLS");
   if (auth_offered()) lines.push_back("AUTH PLAIN LOGIN");
   co_return co_await conn_->write(format_reply(250, "", lines));
@@ -217,8 +284,8 @@ asio::awaitable<bool> SmtpSession::on_starttls(const proto::smtp::Command& cmd) 
   bool ok = co_await conn_->start_tls(services_.tls->current(),
                                       seconds(cfg_->limits.tls_handshake_timeout_seconds), discarded);
   if (discarded > 0) {
-    // CVE-2011-0411: plaintext sent after STARTTLS must never be executed
-    // inside the TLS session.
+    // CVE-2011-0411: plaintext sent after STARTTLS is never executed inside
+    // the TLS session.
     spdlog::warn("smtp starttls-injection session={} ip={} discarded={}", conn_->id(), conn_->peer_ip(),
                  discarded);
   }
@@ -230,16 +297,21 @@ asio::awaitable<bool> SmtpSession::on_starttls(const proto::smtp::Command& cmd) 
   spdlog::info("smtp tls session={} ip={} version={} cipher={}", conn_->id(), conn_->peer_ip(), info.version,
                info.cipher);
   // RFC 3207 4.2: forget everything learned before TLS.
-  helo_.clear();
-  esmtp_ = false;
-  auth_user_.clear();
+  reset_transaction();
+  client_.helo.clear();
+  client_.esmtp = false;
+  client_.auth_user.clear();
+  client_.tls = true;
+  client_.tls_version = info.version;
+  client_.tls_cipher = info.cipher;
+  client_.tls_bits = info.bits;
   co_return true;
 }
 
 asio::awaitable<std::optional<std::string>> SmtpSession::read_sasl_response(std::string_view challenge) {
   if (!co_await reply(334, "", challenge)) co_return std::nullopt;
   std::string line;
-  auto status = co_await conn_->read_line(line, seconds(cfg_->limits.idle_timeout_seconds));
+  auto status = co_await conn_->read_line(line, idle());
   if (status != Connection::ReadStatus::Line) co_return std::nullopt;
   co_return line;
 }
@@ -249,8 +321,9 @@ asio::awaitable<bool> SmtpSession::on_auth(const proto::smtp::Command& cmd) {
     co_return co_await reply(530, "5.7.0", "Must issue a STARTTLS command first");
   }
   if (!auth_offered()) co_return co_await reply(502, "5.5.1", "Error: authentication not enabled");
-  if (!esmtp_) co_return co_await reply(503, "5.5.1", "Error: send EHLO first");
-  if (!auth_user_.empty()) co_return co_await reply(503, "5.5.1", "Error: already authenticated");
+  if (!client_.esmtp) co_return co_await reply(503, "5.5.1", "Error: send EHLO first");
+  if (!client_.auth_user.empty()) co_return co_await reply(503, "5.5.1", "Error: already authenticated");
+  if (txn_) co_return co_await reply(503, "5.5.1", "Error: AUTH not allowed during a mail transaction");
   auto args = proto::smtp::parse_auth_args(cmd.args);
   if (!args) co_return co_await reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
 
@@ -299,6 +372,9 @@ asio::awaitable<bool> SmtpSession::on_auth(const proto::smtp::Command& cmd) {
   } else {
     co_return co_await reply(504, "5.5.4", "Error: unsupported authentication mechanism");
   }
+  if (user.find('\0') != std::string::npos || user.size() > 320) {
+    co_return co_await verify_login(args->mechanism, std::string(), password);
+  }
   co_return co_await verify_login(args->mechanism, user, password);
 }
 
@@ -307,9 +383,9 @@ asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const s
   auto outcome = co_await check_login(services_, "smtp", conn_->peer_ip(), user, password);
   switch (outcome.verdict) {
     case LoginVerdict::Ok:
-      auth_user_ = outcome.account;
+      client_.auth_user = outcome.account;
       spdlog::info("smtp auth ok session={} ip={} user={} mechanism={}", conn_->id(), conn_->peer_ip(),
-                   log::quote(auth_user_), mech);
+                   log::quote(client_.auth_user), mech);
       co_return co_await reply(235, "2.7.0", "Authentication successful");
     case LoginVerdict::Temp:
       co_return co_await reply(454, "4.7.0", "Temporary authentication failure");
@@ -327,6 +403,193 @@ asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const s
     co_return false;
   }
   co_return co_await reply(535, "5.7.8", "Authentication credentials invalid");
+}
+
+asio::awaitable<bool> SmtpSession::on_mail(const proto::smtp::Command& cmd) {
+  if (client_.helo.empty()) co_return co_await reply(503, "5.5.1", "Error: send HELO/EHLO first");
+  if (txn_) co_return co_await reply(503, "5.5.1", "Error: nested MAIL command");
+  auto parsed = proto::smtp::parse_path_args(cmd.args, "FROM");
+  using proto::smtp::PathError;
+  switch (parsed.error) {
+    case PathError::None:
+      break;
+    case PathError::Syntax:
+      co_return co_await reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+    case PathError::BadParams:
+      co_return co_await reply(501, "5.5.4", "Error: bad parameter syntax");
+    case PathError::TooLong:
+      co_return co_await reply(501, "5.1.7", "Error: sender address too long");
+    case PathError::BadAddress:
+      co_return co_await reply(501, "5.1.7", "Error: bad sender address syntax");
+  }
+  const auto& from = parsed.args;
+  if (from.postmaster_only) co_return co_await reply(501, "5.1.7", "Error: bad sender address syntax");
+  SmtpTransaction txn;
+  for (const auto& p : from.params) {
+    if (p.keyword == "SIZE" && p.has_value) {
+      uint64_t size = 0;
+      auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), size);
+      if (ec != std::errc() || ptr != p.value.data() + p.value.size()) {
+        co_return co_await reply(501, "5.5.4", "Error: bad SIZE value");
+      }
+      if (size > cfg_->smtp.max_message_size) {
+        co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+      }
+    } else if (p.keyword == "BODY" && p.has_value &&
+               (p.value == "7BIT" || p.value == "8BITMIME" || p.value == "7bit" || p.value == "8bitmime")) {
+      txn.eight_bit = p.value.size() > 4;
+    } else if (p.keyword == "SMTPUTF8" && !p.has_value) {
+      txn.smtputf8 = true;
+    } else if (p.keyword == "AUTH" && p.has_value) {
+      // RFC 4954 5: accepted and not trusted.
+    } else {
+      co_return co_await reply(555, "5.5.4", "Error: unsupported MAIL parameter " + p.keyword);
+    }
+  }
+  if (from.mailbox.non_ascii && !txn.smtputf8) {
+    co_return co_await reply(553, "5.6.7", "Error: non-ASCII address requires SMTPUTF8");
+  }
+  auto verdict = co_await policy_->on_mail(client_, from);
+  if (!verdict.ok()) co_return co_await reply(verdict);
+  txn.sender = from.null_path ? std::string() : from.mailbox.str();
+  txn_ = std::move(txn);
+  bdat_.reset();
+  co_return co_await reply(verdict);
+}
+
+asio::awaitable<bool> SmtpSession::on_rcpt(const proto::smtp::Command& cmd) {
+  if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
+  if (bdat_) co_return co_await reply(503, "5.5.1", "Error: RCPT not allowed after BDAT");
+  auto parsed = proto::smtp::parse_path_args(cmd.args, "TO");
+  using proto::smtp::PathError;
+  switch (parsed.error) {
+    case PathError::None:
+      break;
+    case PathError::Syntax:
+      co_return co_await reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
+    case PathError::BadParams:
+      co_return co_await reply(501, "5.5.4", "Error: bad parameter syntax");
+    case PathError::TooLong:
+      co_return co_await reply(501, "5.1.3", "Error: recipient address too long");
+    case PathError::BadAddress:
+      co_return co_await reply(501, "5.1.3", "Error: bad recipient address syntax");
+  }
+  if (parsed.args.null_path) co_return co_await reply(501, "5.1.3", "Error: bad recipient address syntax");
+  if (!parsed.args.params.empty()) {
+    co_return co_await reply(555, "5.5.4",
+                             "Error: unsupported RCPT parameter " + parsed.args.params[0].keyword);
+  }
+  if (parsed.args.mailbox.non_ascii && !txn_->smtputf8) {
+    co_return co_await reply(553, "5.6.7", "Error: non-ASCII address requires SMTPUTF8");
+  }
+  if (txn_->rcpts.size() >= cfg_->smtp.max_recipients) {
+    co_return co_await reply(452, "4.5.3", "Error: too many recipients");
+  }
+  auto verdict = co_await policy_->on_rcpt(client_, parsed.args, *txn_);
+  if (!verdict.ok()) {
+    spdlog::info("smtp rcpt-rejected session={} ip={} rcpt={} reply={}", conn_->id(), conn_->peer_ip(),
+                 log::quote(parsed.args.mailbox.str()), verdict.code);
+  }
+  co_return co_await reply(verdict);
+}
+
+asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
+  if (!cmd.args.empty()) co_return co_await reply(501, "5.5.4", "Syntax: DATA");
+  if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
+  if (bdat_) co_return co_await reply(503, "5.5.1", "Error: DATA not allowed after BDAT");
+  if (txn_->rcpts.empty()) co_return co_await reply(554, "5.5.1", "Error: no valid recipients");
+  if (!co_await reply(354, "", "End data with <CR><LF>.<CR><LF>")) co_return false;
+
+  proto::smtp::DataReader reader(cfg_->smtp.max_message_size, cfg_->smtp.max_data_line_length);
+  std::string message, chunk;
+  while (!reader.done()) {
+    auto st = co_await conn_->read_raw(chunk, kRawReadSize, idle());
+    if (st != Connection::ReadStatus::Line) {
+      if (st == Connection::ReadStatus::Timeout) {
+        co_await reply(421, "4.4.2", host() + " Error: timeout exceeded");
+      }
+      co_return false;  // nothing was acknowledged; nothing is kept
+    }
+    std::size_t used = reader.feed(chunk, message);
+    if (reader.done()) conn_->unread(std::string_view(chunk).substr(used));
+  }
+  using E = proto::smtp::DataReader::Error;
+  switch (reader.error()) {
+    case E::None:
+      break;
+    case E::TooBig:
+      reset_transaction();
+      co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    case E::BareNewline:
+      spdlog::info("smtp bare-newline-in-data session={} ip={}", conn_->id(), conn_->peer_ip());
+      reset_transaction();
+      co_return co_await reply(550, "5.6.0", "Message contains bare CR or LF; lines must end with CRLF");
+    case E::LineTooLong:
+      reset_transaction();
+      co_return co_await reply(552, "5.3.4", "Message line too long");
+  }
+  co_return co_await finish_message(std::move(message));
+}
+
+asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
+  // RFC 3030: "BDAT <size> [LAST]". The chunk bytes follow at once, so they
+  // are consumed even when the command is refused, or the session would
+  // read message content as commands.
+  std::string_view args = cmd.args;
+  auto sp = args.find(' ');
+  std::string_view size_text = args.substr(0, sp);
+  bool last = false;
+  if (sp != std::string_view::npos) {
+    std::string_view rest = args.substr(sp + 1);
+    if (rest.size() != 4 || (rest != "LAST" && rest != "last")) {
+      co_await reply(501, "5.5.4", "Syntax: BDAT size [LAST]");
+      co_return false;  // cannot know where the chunk ends
+    }
+    last = true;
+  }
+  uint64_t size = 0;
+  auto [ptr, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+  if (size_text.empty() || ec != std::errc() || ptr != size_text.data() + size_text.size()) {
+    co_await reply(501, "5.5.4", "Syntax: BDAT size [LAST]");
+    co_return false;
+  }
+  bool accepting = txn_ && !txn_->rcpts.empty();
+  if (accepting && !bdat_) bdat_.emplace();
+  uint64_t remaining = size;
+  std::string chunk;
+  while (remaining > 0) {
+    auto st = co_await conn_->read_raw(
+        chunk, static_cast<std::size_t>(std::min<uint64_t>(remaining, kRawReadSize)), idle());
+    if (st != Connection::ReadStatus::Line) co_return false;
+    remaining -= chunk.size();
+    if (accepting && !bdat_->too_big) {
+      if (bdat_->message.size() + chunk.size() > cfg_->smtp.max_message_size) {
+        bdat_->too_big = true;
+        bdat_->message.clear();
+        bdat_->message.shrink_to_fit();
+      } else {
+        bdat_->message.append(chunk);
+      }
+    }
+  }
+  if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
+  if (txn_->rcpts.empty()) co_return co_await reply(554, "5.5.1", "Error: no valid recipients");
+  if (bdat_->too_big) {
+    reset_transaction();
+    co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  if (!last) {
+    co_return co_await reply(250, "2.0.0", "Ok: " + std::to_string(size) + " octets received");
+  }
+  std::string message = std::move(bdat_->message);
+  co_return co_await finish_message(std::move(message));
+}
+
+asio::awaitable<bool> SmtpSession::finish_message(std::string message) {
+  SmtpTransaction txn = std::move(*txn_);
+  reset_transaction();
+  auto verdict = co_await policy_->on_message(client_, txn, std::move(message));
+  co_return co_await reply(verdict);
 }
 
 }  // namespace

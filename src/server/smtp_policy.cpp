@@ -1,0 +1,345 @@
+#include "server/smtp_policy.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "base/cidr.h"
+#include "base/log.h"
+#include "directory/directory.h"
+#include "proto/mail/header.h"
+#include "queue/queue.h"
+#include "server/blocking.h"
+#include "server/services.h"
+#include "store/group_commit.h"
+#include "store/mail_store.h"
+
+namespace mailfort::server {
+namespace {
+
+using proto::smtp::Mailbox;
+using proto::smtp::PathArgs;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size())) raw.assign(bytes, '\x5a');
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  }
+  return out;
+}
+
+// Parts of a domain that make it look like a real host name (S3, S4).
+bool is_fqdn_domain(const std::string& d) {
+  auto dot = d.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 >= d.size()) return false;
+  return !std::all_of(d.begin() + static_cast<long>(dot) + 1, d.end(),
+                      [](unsigned char c) { return std::isdigit(c); });
+}
+
+void add_unique(std::vector<std::string>& v, const std::string& s) {
+  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+// The parts MX and submission share: recipient resolution, quota, delivery.
+class BasePolicy : public SmtpPolicy {
+ public:
+  BasePolicy(Services& s, std::shared_ptr<const config::Config> cfg, const config::Listener& l)
+      : services_(s), cfg_(std::move(cfg)), listener_(l) {
+    for (const auto& n : cfg_->smtp.trusted_networks)
+      if (auto c = Cidr::parse(n)) trusted_.push_back(*c);
+  }
+
+  asio::awaitable<SmtpReply> on_rcpt(const SmtpClient& c, const PathArgs& to, SmtpTransaction& txn) override {
+    std::string address;
+    if (to.postmaster_only) {
+      // RFC 5321 4.5.1: <Postmaster> must be accepted; it is the postmaster
+      // of the domain our host name belongs to.
+      auto dot = cfg_->hostname.find('.');
+      address = "postmaster@" + (dot == std::string::npos ? cfg_->hostname : cfg_->hostname.substr(dot + 1));
+    } else {
+      address = to.mailbox.str();
+    }
+    if (auto r = check_recipient_syntax(c, to); !r.ok()) co_return r;
+
+    struct Outcome {
+      Result<directory::Resolution> resolution = make_error(Errc::Temp, "");
+      bool tls_required = false;
+      std::string over_quota;  // a mailbox that is full
+      bool temp = false;
+    };
+    auto* dir = services_.directory.get();
+    auto* store = services_.store.get();
+    std::string domain =
+        lower(to.postmaster_only ? address.substr(address.find('@') + 1) : to.mailbox.domain);
+    Outcome o = co_await run_blocking(*services_.workers, [&]() -> Outcome {
+      Outcome out;
+      out.resolution = dir->resolve_recipient(address);
+      if (!out.resolution.ok()) return out;
+      if (out.resolution->kind != directory::Resolution::Kind::NotLocal) {
+        auto tls = dir->requires_tls(domain);
+        out.tls_required = tls.ok() && tls.value();
+      }
+      for (const auto& mb : out.resolution->mailboxes) {
+        auto acct = dir->find_account(mb);
+        if (!acct.ok()) {
+          out.temp = true;
+          break;
+        }
+        if (!acct.value() || acct.value()->quota_mb == 0) continue;
+        auto used = store->usage(mb);
+        if (used.ok() && used.value() >= acct.value()->quota_mb * 1024 * 1024) {
+          out.over_quota = mb;
+          break;
+        }
+      }
+      return out;
+    });
+    if (!o.resolution.ok() || o.temp) {
+      spdlog::warn("smtp rcpt-temp-failure session={} rcpt={}", c.session, log::quote(address));
+      co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
+    }
+    using Kind = directory::Resolution::Kind;
+    const auto& res = o.resolution.value();
+    switch (res.kind) {
+      case Kind::NotLocal:
+        if (!relay_permitted(c)) {
+          co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
+        }
+        add_unique(txn.forwards, address);
+        break;
+      case Kind::Unknown:
+        co_return SmtpReply{550, "5.1.1", "<" + address + ">: Recipient address rejected: User unknown"};
+      case Kind::Disabled:
+      case Kind::SendOnly:
+        co_return SmtpReply{550, "5.2.1",
+                            "<" + address + ">: Recipient address rejected: mailbox does not receive mail"};
+      case Kind::Deliver:
+        if (o.tls_required && !c.tls) {
+          co_return SmtpReply{530, "5.7.0",
+                              "<" + address + ">: Recipient domain requires TLS; issue STARTTLS first"};
+        }
+        if (!o.over_quota.empty()) {
+          co_return SmtpReply{452, "4.2.2", "<" + address + ">: Mailbox full; over quota"};
+        }
+        for (const auto& mb : res.mailboxes) add_unique(txn.mailboxes, mb);
+        for (const auto& f : res.forwards) add_unique(txn.forwards, f);
+        break;
+    }
+    txn.rcpts.push_back(address);
+    co_return SmtpReply{250, "2.1.5", "Ok"};
+  }
+
+  asio::awaitable<SmtpReply> on_message(const SmtpClient& c, const SmtpTransaction& txn,
+                                        std::string message) override {
+    auto header = proto::mail::parse_header_block(message);
+    if (header.body_offset > cfg_->smtp.max_header_size) {
+      co_return SmtpReply{552, "5.3.4", "Message header too large"};
+    }
+    std::string id = random_hex(8);
+    std::string final_message = build_message(c, txn, message, header, id);
+
+    struct Done {
+      Result<void> result;
+      std::string over_quota;
+    };
+    auto* dir = services_.directory.get();
+    auto* store = services_.store.get();
+    auto* queue = services_.queue.get();
+    auto* commit = services_.commit.get();
+    std::size_t size = final_message.size();
+    Done d = co_await run_blocking(*services_.workers, [&]() -> Done {
+      // Quota again at end of data, now that the size is known (D8): the
+      // whole message is refused so nothing partial is stored.
+      for (const auto& mb : txn.mailboxes) {
+        auto acct = dir->find_account(mb);
+        if (!acct.ok() || !acct.value() || acct.value()->quota_mb == 0) continue;
+        auto used = store->usage(mb);
+        if (used.ok() && used.value() + size > acct.value()->quota_mb * 1024 * 1024) return Done{{}, mb};
+      }
+      std::vector<store::RenameStep> steps;
+      if (!txn.mailboxes.empty()) {
+        auto s = store->prepare(txn.mailboxes, final_message);
+        if (!s) return Done{s.error(), {}};
+        steps = std::move(s.value());
+      }
+      if (!txn.forwards.empty()) {
+        queue::Envelope env;
+        env.id = id;
+        env.sender = txn.sender;
+        env.smtputf8 = txn.smtputf8;
+        env.eight_bit = txn.eight_bit;
+        env.authenticated_user = c.auth_user;
+        for (const auto& f : txn.forwards)
+          env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
+        auto q = queue->prepare(env, final_message);
+        if (!q) {
+          for (auto& st : steps) ::unlink(st.from.c_str());
+          return Done{q.error(), {}};
+        }
+        steps.push_back(std::move(q.value()));
+      }
+      auto r = commit->commit(std::move(steps));
+      if (r.ok()) store->delivered(txn.mailboxes, size);
+      return Done{r, {}};
+    });
+    if (!d.over_quota.empty()) {
+      spdlog::info("smtp rejected session={} id={} reason=over-quota mailbox={}", c.session, id,
+                   log::quote(d.over_quota));
+      co_return SmtpReply{552, "5.2.2", "Mailbox full; message exceeds the recipient's quota"};
+    }
+    if (!d.result.ok()) {
+      spdlog::error("smtp delivery-failed session={} id={} error={}", c.session, id,
+                    log::quote(d.result.error().message));
+      co_return SmtpReply{451, "4.3.0", "Local error in processing; try again later"};
+    }
+    spdlog::info("smtp accepted session={} id={} from={} rcpts={} mailboxes={} forwards={} size={}",
+                 c.session, id, log::quote(txn.sender.empty() ? "<>" : txn.sender), txn.rcpts.size(),
+                 txn.mailboxes.size(), txn.forwards.size(), size);
+    co_return SmtpReply{250, "2.0.0", "Ok: queued as " + id};
+  }
+
+ protected:
+  bool relay_permitted(const SmtpClient& c) const {
+    return !c.auth_user.empty() || any_contains(trusted_, c.ip);
+  }
+
+  virtual SmtpReply check_recipient_syntax(const SmtpClient& c, const PathArgs& to) { return {}; }
+  virtual std::string build_message(const SmtpClient& c, const SmtpTransaction& txn,
+                                    const std::string& message, const proto::mail::HeaderBlock& header,
+                                    const std::string& id) = 0;
+
+  std::string with_protocol(const SmtpClient& c) const {
+    // RFC 3848 "with" keywords.
+    std::string p = c.esmtp ? "ESMTP" : "SMTP";
+    if (c.esmtp && c.tls) p += "S";
+    if (c.esmtp && !c.auth_user.empty()) p += "A";
+    return p;
+  }
+  std::string tls_comment(const SmtpClient& c) const {
+    if (!c.tls) return "";
+    return "\r\n\t(using " + c.tls_version + " with cipher " + c.tls_cipher + " (" +
+           std::to_string(c.tls_bits) + "/" + std::to_string(c.tls_bits) + " bits))";
+  }
+
+  Services& services_;
+  std::shared_ptr<const config::Config> cfg_;
+  const config::Listener& listener_;
+  std::vector<Cidr> trusted_;
+};
+
+class MxPolicy : public BasePolicy {
+ public:
+  using BasePolicy::BasePolicy;
+
+  asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
+    // S3: a real host name or an address literal.
+    if (name.front() != '[' && !is_fqdn_domain(lower(name))) {
+      co_return SmtpReply{504, "5.5.2",
+                          "<" + name + ">: Helo command rejected: need fully-qualified hostname"};
+    }
+    co_return SmtpReply{};
+  }
+
+  asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from) override {
+    if (!from.null_path && !from.mailbox.ip_literal && !is_fqdn_domain(from.mailbox.domain)) {
+      co_return SmtpReply{
+          504, "5.5.2",
+          "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
+    }
+    co_return SmtpReply{250, "2.1.0", "Ok"};
+  }
+
+ protected:
+  SmtpReply check_recipient_syntax(const SmtpClient& c, const PathArgs& to) override {
+    if (!to.postmaster_only && !to.mailbox.ip_literal && !is_fqdn_domain(to.mailbox.domain)) {
+      return SmtpReply{
+          504, "5.5.2",
+          "<" + to.mailbox.str() + ">: Recipient address rejected: need fully-qualified address"};
+    }
+    return {};
+  }
+
+  std::string build_message(const SmtpClient& c, const SmtpTransaction& txn, const std::string& message,
+                            const proto::mail::HeaderBlock& header, const std::string& id) override {
+    std::string received = "Received: from " + c.helo + " ([" + c.ip + "])\r\n\tby " + cfg_->hostname +
+                           " (Mailfort) with " + with_protocol(c) + " id " + id + tls_comment(c);
+    if (txn.rcpts.size() == 1) received += "\r\n\tfor <" + txn.rcpts.front() + ">";
+    received += "; " + proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
+    return received + message;
+  }
+};
+
+class SubmissionPolicy : public BasePolicy {
+ public:
+  using BasePolicy::BasePolicy;
+
+  asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
+    co_return SmtpReply{};  // laptops say all kinds of things in HELO
+  }
+
+  asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from) override {
+    if (c.auth_user.empty() && !relay_permitted(c)) {
+      co_return SmtpReply{530, "5.7.0", "Authentication required"};
+    }
+    if (from.null_path || c.auth_user.empty()) co_return SmtpReply{250, "2.1.0", "Ok"};
+    // S6 sender login maps: own address or an alias that points here.
+    std::string sender = lower(from.mailbox.str());
+    auto* dir = services_.directory.get();
+    std::string user = c.auth_user;
+    auto owned = co_await run_blocking(*services_.workers, [&] { return dir->sender_addresses(user); });
+    if (!owned.ok()) co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
+    std::string catch_all = "@" + from.mailbox.domain;
+    for (const auto& a : owned.value()) {
+      std::string la = lower(a);
+      if (la == sender || la == catch_all) co_return SmtpReply{250, "2.1.0", "Ok"};
+    }
+    spdlog::info("smtp sender-rejected session={} ip={} user={} sender={}", c.session, c.ip,
+                 log::quote(c.auth_user), log::quote(sender));
+    co_return SmtpReply{
+        553, "5.7.1",
+        "<" + from.mailbox.str() + ">: Sender address rejected: not owned by user " + c.auth_user};
+  }
+
+ protected:
+  std::string build_message(const SmtpClient& c, const SmtpTransaction& txn, const std::string& message,
+                            const proto::mail::HeaderBlock& header, const std::string& id) override {
+    // S8: the client's Received, X-Originating-IP, X-Mailer and User-Agent
+    // reveal the user's network and software; our Received omits the IP.
+    std::string received = "Received: by " + cfg_->hostname + " (Mailfort) with " + with_protocol(c) +
+                           " id " + id + tls_comment(c) + "; " +
+                           proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
+    std::string extra;
+    if (!proto::mail::has_field(header, "Date")) {
+      extra += "Date: " + proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
+    }
+    if (!proto::mail::has_field(header, "Message-ID")) {
+      extra += "Message-ID: <" + id + "." + random_hex(6) + "@" + cfg_->hostname + ">\r\n";
+    }
+    return proto::mail::rewrite_header(
+        message, header, {"Received", "X-Originating-IP", "X-Mailer", "User-Agent"}, received, extra);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<SmtpPolicy> make_smtp_policy(Services& services, std::shared_ptr<const config::Config> cfg,
+                                             const config::Listener& listener) {
+  if (listener.protocol == config::Protocol::submission) {
+    return std::make_unique<SubmissionPolicy>(services, std::move(cfg), listener);
+  }
+  return std::make_unique<MxPolicy>(services, std::move(cfg), listener);
+}
+
+}  // namespace mailfort::server

@@ -1,0 +1,69 @@
+// SMTP policies: what each kind of listener accepts. One SMTP engine
+// (smtp_session.cpp) owns transaction order and the wire; it asks the
+// listener's policy at HELO, MAIL, RCPT and end of data (Dovecot lib-smtp's
+// server callbacks). MxPolicy is the port-25 MX (S2-S5, Q5); SubmissionPolicy
+// is 587/465 (L2, L3, S6, S8).
+#pragma once
+#include <asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+#include "proto/smtp/path.h"
+
+namespace mailfort::server {
+
+struct Services;
+
+struct SmtpReply {
+  int code = 250;
+  std::string enhanced = "2.0.0";
+  std::string text = "Ok";
+  bool ok() const { return code < 400; }
+  static SmtpReply accept(std::string enhanced, std::string text) {
+    return {250, std::move(enhanced), std::move(text)};
+  }
+};
+
+// What the engine knows about the client; policies read it.
+struct SmtpClient {
+  uint64_t session = 0;
+  std::string ip;
+  std::string helo;
+  bool esmtp = false;
+  bool tls = false;
+  std::string tls_version, tls_cipher;
+  int tls_bits = 0;
+  std::string auth_user;  // "" = not authenticated
+  std::string listener;
+};
+
+struct SmtpTransaction {
+  std::string sender;  // "" = null sender
+  bool smtputf8 = false;
+  bool eight_bit = false;
+  std::vector<std::string> rcpts;      // accepted, as given (for logs)
+  std::vector<std::string> mailboxes;  // local delivery, deduplicated
+  std::vector<std::string> forwards;   // remote (queue), deduplicated
+};
+
+class SmtpPolicy {
+ public:
+  virtual ~SmtpPolicy() = default;
+  virtual asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) = 0;
+  virtual asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const proto::smtp::PathArgs& from) = 0;
+  // Adds the resolved destinations to `txn` when accepted.
+  virtual asio::awaitable<SmtpReply> on_rcpt(const SmtpClient& c, const proto::smtp::PathArgs& to,
+                                             SmtpTransaction& txn) = 0;
+  // Header processing and durable delivery; the reply is the DATA/BDAT reply.
+  virtual asio::awaitable<SmtpReply> on_message(const SmtpClient& c, const SmtpTransaction& txn,
+                                                std::string message) = 0;
+};
+
+std::unique_ptr<SmtpPolicy> make_smtp_policy(Services& services, std::shared_ptr<const config::Config> cfg,
+                                             const config::Listener& listener);
+
+}  // namespace mailfort::server
