@@ -244,8 +244,9 @@ class MxPolicy : public BasePolicy {
   using BasePolicy::BasePolicy;
 
   asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
-    // S3: a real host name or an address literal.
-    if (name.front() != '[' && !is_fqdn_domain(lower(name))) {
+    // S3: a real host name or an address literal. Trusted networks are
+    // exempt, as with Postfix's permit_mynetworks first in the restrictions.
+    if (!any_contains(trusted_, c.ip) && name.front() != '[' && !is_fqdn_domain(lower(name))) {
       co_return SmtpReply{504, "5.5.2",
                           "<" + name + ">: Helo command rejected: need fully-qualified hostname"};
     }
@@ -253,7 +254,8 @@ class MxPolicy : public BasePolicy {
   }
 
   asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from) override {
-    if (!from.null_path && !from.mailbox.ip_literal && !is_fqdn_domain(from.mailbox.domain)) {
+    if (!any_contains(trusted_, c.ip) && !from.null_path && !from.mailbox.ip_literal &&
+        !is_fqdn_domain(from.mailbox.domain)) {
       co_return SmtpReply{
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
