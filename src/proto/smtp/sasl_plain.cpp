@@ -40,6 +40,8 @@ std::optional<std::string> base64_decode(std::string_view in) {
         if (v[k] < 0) return std::nullopt;
       }
     }
+    // RFC 4648 3.5: the bits padding discards must be zero (canonical form).
+    if ((pad == 1 && (v[2] & 0x3) != 0) || (pad == 2 && (v[1] & 0xF) != 0)) return std::nullopt;
     uint32_t n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
     out.push_back(static_cast<char>((n >> 16) & 0xFF));
     if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xFF));
