@@ -35,13 +35,15 @@ struct Ban {
 class BanService {
  public:
   struct Settings {
-    uint32_t failures = 10;          // failures before a ban (0 = never ban)
+    uint32_t failures = 10;  // failures before a ban (0 = never ban)
     uint32_t window_seconds = 600;
     uint32_t duration_seconds = 3600;
   };
   using Clock = std::chrono::system_clock;
 
-  static Result<std::shared_ptr<BanService>> open(const std::string& state_db, Settings settings);
+  // `clock` replaces the system clock (tests).
+  static Result<std::shared_ptr<BanService>> open(const std::string& state_db, Settings settings,
+                                                  std::function<Clock::time_point()> clock = {});
   ~BanService();
 
   bool is_banned(const std::string& ip) const;

@@ -21,7 +21,8 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   class Guard {
    public:
     Guard() = default;
-    Guard(std::shared_ptr<ConnectionLimiter> owner, std::string ip) : owner_(std::move(owner)), ip_(std::move(ip)) {}
+    Guard(std::shared_ptr<ConnectionLimiter> owner, std::string ip)
+        : owner_(std::move(owner)), ip_(std::move(ip)) {}
     Guard(Guard&&) noexcept = default;
     Guard& operator=(Guard&&) noexcept;
     ~Guard();
