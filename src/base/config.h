@@ -14,6 +14,9 @@
 
 namespace mailfort::config {
 
+// TLS 1.2 ciphers used when [tls] ciphers is empty: AEAD with ECDHE only.
+extern const char* const kDefaultTls12Ciphers;
+
 enum class Protocol { smtp, submission, imap, pop3, managesieve, admin };
 enum class TlsMode { none, starttls, implicit };
 
@@ -31,11 +34,11 @@ struct Listener {
 };
 
 struct Tls {
-  std::string cert;  // PEM chain file (leaf first)
-  std::string key;   // PEM private key file
+  std::string cert;                 // PEM chain file (leaf first)
+  std::string key;                  // PEM private key file
   std::string min_version = "1.2";  // "1.2" | "1.3"
-  std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); default AEAD+ECDHE only
-  std::string ciphersuites;  // TLS 1.3 suites; default OpenSSL's
+  std::string ciphers;              // TLS 1.2 cipher list (OpenSSL syntax); default AEAD+ECDHE only
+  std::string ciphersuites;         // TLS 1.3 suites; default OpenSSL's
 };
 
 struct Dns {
@@ -50,13 +53,13 @@ struct Directory {
 };
 
 struct Limits {
-  uint32_t max_connections = 5000;          // all protocols together
-  uint32_t max_connections_per_ip = 50;     // per client IP, all protocols
+  uint32_t max_connections = 5000;       // all protocols together
+  uint32_t max_connections_per_ip = 50;  // per client IP, all protocols
   uint32_t auth_failures_before_ban = 10;
   uint32_t ban_window_seconds = 600;
   uint32_t ban_duration_seconds = 3600;
-  uint32_t max_line_length = 4096;          // command lines (SMTP RFC 5321 minimum 512)
-  uint32_t idle_timeout_seconds = 300;      // SMTP: RFC 5321 4.5.3.2.7 asks >= 5 min
+  uint32_t max_line_length = 4096;      // command lines (SMTP RFC 5321 minimum 512)
+  uint32_t idle_timeout_seconds = 300;  // SMTP: RFC 5321 4.5.3.2.7 asks >= 5 min
   uint32_t tls_handshake_timeout_seconds = 30;
   uint32_t max_auth_failures_per_connection = 3;
 };
@@ -64,8 +67,8 @@ struct Limits {
 struct Smtp {
   uint64_t max_message_size = 50ull * 1024 * 1024;  // bytes, advertised in SIZE
   uint32_t max_recipients = 100;
-  std::string greeting;  // banner text after the hostname; default "ESMTP Mailfort"
-  bool auth_on_mx = false;  // offer AUTH on smtp (port 25) listeners
+  std::string greeting;                       // banner text after the hostname; default "ESMTP Mailfort"
+  bool auth_on_mx = false;                    // offer AUTH on smtp (port 25) listeners
   std::vector<std::string> trusted_networks;  // CIDRs allowed to relay without AUTH
   bool reject_unresolvable_helo = false;      // MX: HELO name must resolve (A/AAAA/MX)
   uint64_t max_header_size = 1024 * 1024;     // bytes of the header block
@@ -74,8 +77,8 @@ struct Smtp {
 };
 
 struct Log {
-  std::string file;           // empty = stderr
-  std::string level = "info"; // trace|debug|info|warn|error
+  std::string file;            // empty = stderr
+  std::string level = "info";  // trace|debug|info|warn|error
 };
 
 struct Config {
@@ -101,13 +104,13 @@ struct Config {
 
 struct Problem {
   std::string file;
-  int line = 0;    // 0 when not tied to a line
+  int line = 0;  // 0 when not tied to a line
   std::string message;
   std::string to_string() const;  // "file:line: message"
 };
 
 struct LoadResult {
-  std::optional<Config> config;    // set when there are no problems
+  std::optional<Config> config;  // set when there are no problems
   std::vector<Problem> problems;
 };
 

@@ -1,0 +1,293 @@
+// The one table of configuration keys. Adding a key: add the field with its
+// default to config.h, then one entry here; parsing, unknown-key rejection
+// and docs/configuration.md follow.
+#include "base/config_keys.h"
+
+#include <fmt/format.h>
+
+namespace mailfort::config::schema {
+namespace {
+
+template <class Get>
+Key string_key(std::string_view name, Get get, std::string_view doc, bool required = false,
+               bool path = false) {
+  Key k{name, path ? Kind::Path : Kind::String};
+  k.doc = doc;
+  k.required = required;
+  k.show = [get](const Config& c) {
+    auto& v = get(const_cast<Config&>(c));
+    return v.empty() ? std::string("(none)") : "\"" + v + "\"";
+  };
+  k.set = [get](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_string()) {
+      err = "must be a string";
+      return false;
+    }
+    get(c) = *n.value<std::string>();
+    return true;
+  };
+  return k;
+}
+
+template <class Get>
+Key path_key(std::string_view name, Get get, std::string_view doc, bool required = false) {
+  return string_key(name, get, doc, required, true);
+}
+
+template <class Get>
+Key bool_key(std::string_view name, Get get, std::string_view doc) {
+  Key k{name, Kind::Bool};
+  k.doc = doc;
+  k.show = [get](const Config& c) {
+    return get(const_cast<Config&>(c)) ? std::string("true") : std::string("false");
+  };
+  k.set = [get](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_boolean()) {
+      err = "must be true or false";
+      return false;
+    }
+    get(c) = *n.value<bool>();
+    return true;
+  };
+  return k;
+}
+
+template <class Get>
+Key uint_key(std::string_view name, Get get, uint64_t min, uint64_t max, std::string_view doc,
+             std::string_view why) {
+  Key k{name, Kind::UInt, min, max};
+  k.doc = doc;
+  k.why = why;
+  k.show = [get](const Config& c) { return std::to_string(get(const_cast<Config&>(c))); };
+  k.set = [get, min, max](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_integer()) {
+      err = "must be an integer";
+      return false;
+    }
+    int64_t v = *n.value<int64_t>();
+    if (v < 0 || static_cast<uint64_t>(v) < min || static_cast<uint64_t>(v) > max) {
+      err = fmt::format("must be between {} and {}", min, max);
+      return false;
+    }
+    using T = std::remove_reference_t<decltype(get(c))>;
+    get(c) = static_cast<T>(v);
+    return true;
+  };
+  return k;
+}
+
+template <class Get>
+Key enum_key(std::string_view name, Get get, std::vector<std::string_view> allowed, std::string_view doc) {
+  Key k{name, Kind::Enum};
+  k.allowed = allowed;
+  k.doc = doc;
+  k.show = [get](const Config& c) { return "\"" + get(const_cast<Config&>(c)) + "\""; };
+  k.set = [get, allowed](Config& c, const toml::node& n, std::string& err) {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+      err = "must be one of:";
+      for (auto a : allowed) err += " " + std::string(a);
+      return false;
+    }
+    get(c) = *v;
+    return true;
+  };
+  return k;
+}
+
+template <class Get>
+Key string_array_key(std::string_view name, Get get, std::string_view doc) {
+  Key k{name, Kind::StringArray};
+  k.doc = doc;
+  k.show = [get](const Config& c) {
+    auto& v = get(const_cast<Config&>(c));
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+    return s + "]";
+  };
+  k.set = [get](Config& c, const toml::node& n, std::string& err) {
+    const auto* arr = n.as_array();
+    if (!arr) {
+      err = "must be an array of strings";
+      return false;
+    }
+    std::vector<std::string> out;
+    for (const auto& e : *arr) {
+      if (!e.is_string()) {
+        err = "must be an array of strings";
+        return false;
+      }
+      out.push_back(*e.value<std::string>());
+    }
+    get(c) = std::move(out);
+    return true;
+  };
+  return k;
+}
+
+#define F(expr)             \
+  [](Config & c) -> auto& { \
+    return c.expr;          \
+  }
+
+std::vector<Key> make_keys() {
+  constexpr uint64_t kYear = 365ull * 24 * 3600;
+  return {
+      string_key("hostname", F(hostname), "Fully qualified name of this server (EHLO, banners, Received).",
+                 true),
+      path_key("data_dir", F(data_dir), "Directory for mailboxes, queue and state databases.", true),
+      string_key("run_as", F(run_as),
+                 "Unprivileged user the server switches to after binding its ports when started as root."),
+
+      path_key("tls.cert", F(tls.cert), "PEM certificate chain (leaf first). Reloaded on SIGHUP."),
+      path_key("tls.key", F(tls.key), "PEM private key of the certificate. Reloaded on SIGHUP."),
+      enum_key("tls.min_version", F(tls.min_version), {"1.2", "1.3"}, "Lowest TLS version accepted."),
+      string_key("tls.ciphers", F(tls.ciphers),
+                 "TLS 1.2 cipher list (OpenSSL syntax); empty = AEAD ciphers with ECDHE only."),
+      string_key("tls.ciphersuites", F(tls.ciphersuites),
+                 "TLS 1.3 cipher suites; empty = OpenSSL's default."),
+
+      string_array_key("dns.resolvers", F(dns.resolvers),
+                       "Forwarding resolvers as \"ip:port\"; empty = the nameservers of /etc/resolv.conf."),
+      bool_key("dns.recursion", F(dns.recursion), "Resolve from the root servers instead of forwarding."),
+      path_key("dns.trust_anchor", F(dns.trust_anchor),
+               "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key)."),
+
+      enum_key("directory.backend", F(directory.backend), {"sqlite"},
+               "Where domains, accounts and aliases live (PostgreSQL/MariaDB later)."),
+      path_key("directory.path", F(directory.path), "SQLite file; default <data_dir>/directory.sqlite."),
+
+      uint_key("limits.max_connections", F(limits.max_connections), 1, 1000000,
+               "Connections open at once, all listeners together.",
+               "caps memory and file descriptors under a connection flood"),
+      uint_key("limits.max_connections_per_ip", F(limits.max_connections_per_ip), 1, 100000,
+               "Connections open at once from one client IP, all listeners together.",
+               "one host cannot take all connection slots"),
+      uint_key("limits.auth_failures_before_ban", F(limits.auth_failures_before_ban), 0, 1000,
+               "Failed logins from one IP within the ban window that ban it (0 = never ban).",
+               "password guessing (fail2ban built in)"),
+      uint_key("limits.ban_window_seconds", F(limits.ban_window_seconds), 1, kYear,
+               "Window in which failed logins are counted.", "how long failures are remembered"),
+      uint_key("limits.ban_duration_seconds", F(limits.ban_duration_seconds), 1, kYear,
+               "How long a ban lasts.", "slows guessing to a handful of tries per ban period"),
+      uint_key("limits.max_line_length", F(limits.max_line_length), 512, 65536,
+               "Longest command line accepted (RFC 5321 requires at least 512).",
+               "bounds memory per connection while a line is read"),
+      uint_key("limits.idle_timeout_seconds", F(limits.idle_timeout_seconds), 10, 3600,
+               "Time a client may stay silent before it is disconnected.",
+               "idle connections hold slots and memory (RFC 5321 suggests 5 min)"),
+      uint_key("limits.tls_handshake_timeout_seconds", F(limits.tls_handshake_timeout_seconds), 1, 600,
+               "Time allowed for a TLS handshake.", "slow handshakes hold slots and CPU"),
+      uint_key("limits.max_auth_failures_per_connection", F(limits.max_auth_failures_per_connection), 1, 100,
+               "Failed logins after which one connection is closed.", "guessing without reconnecting"),
+
+      uint_key("smtp.max_message_size", F(smtp.max_message_size), 1024, 2ull * 1024 * 1024 * 1024,
+               "Largest message accepted, in bytes (advertised as SIZE).", "disk and memory per message"),
+      uint_key("smtp.max_recipients", F(smtp.max_recipients), 1, 10000, "Recipients per message.",
+               "limits the fan-out of one message (452 4.5.3 beyond)"),
+      string_key("smtp.greeting", F(smtp.greeting), "Text after the host name in the 220 greeting."),
+      bool_key("smtp.auth_on_mx", F(smtp.auth_on_mx),
+               "Also offer AUTH (after STARTTLS) on smtp (port 25) listeners."),
+      string_array_key("smtp.trusted_networks", F(smtp.trusted_networks),
+                       "Client networks (CIDR) allowed to relay without AUTH, like Postfix's mynetworks."),
+      bool_key("smtp.reject_unresolvable_helo", F(smtp.reject_unresolvable_helo),
+               "On MX listeners refuse HELO names that do not resolve."),
+      uint_key("smtp.max_header_size", F(smtp.max_header_size), 1024, 64ull * 1024 * 1024,
+               "Largest header block of a message, in bytes.", "header parsing cost and memory"),
+      uint_key("smtp.max_data_line_length", F(smtp.max_data_line_length), 1000, 16 * 1024 * 1024,
+               "Longest line inside a message, in bytes.", "pathological lines break downstream tools"),
+      uint_key("smtp.greet_pause_ms", F(smtp.greet_pause_ms), 0, 30000,
+               "MX listeners wait this long before the greeting; clients that talk first are refused.",
+               "catches spam bots that do not wait for the greeting (postscreen's pregreet test)"),
+
+      path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
+      enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
+               "Lowest level logged."),
+  };
+}
+
+Key listener_enum(std::string_view name, std::vector<std::string_view> allowed, std::string_view doc,
+                  std::function<void(Listener&, std::string_view)> store) {
+  Key k{name, Kind::Enum};
+  k.allowed = allowed;
+  k.doc = doc;
+  k.set = [allowed, store](Config& c, const toml::node& n, std::string& err) {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+      err = "must be one of:";
+      for (auto a : allowed) err += " " + std::string(a);
+      return false;
+    }
+    store(c.listeners.back(), *v);
+    return true;
+  };
+  return k;
+}
+
+std::vector<Key> make_listener_keys() {
+  std::vector<Key> ks;
+  Key name{"name", Kind::String};
+  name.doc = "Unique name used in logs (mx, submission, imaps, ...).";
+  name.required = true;
+  name.set = [](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_string() || n.value<std::string>()->empty()) {
+      err = "must be a non-empty string";
+      return false;
+    }
+    c.listeners.back().name = *n.value<std::string>();
+    return true;
+  };
+  ks.push_back(name);
+  ks.push_back(listener_enum(
+      "protocol", {"smtp", "submission", "imap", "pop3", "managesieve", "admin"},
+      "What the listener speaks. smtp = MX (port 25, no AUTH by default); submission = "
+      "mail clients (587 with starttls, 465 with implicit).",
+      [](Listener& l, std::string_view v) {
+        static const std::pair<std::string_view, Protocol> m[] = {
+            {"smtp", Protocol::smtp}, {"submission", Protocol::submission},   {"imap", Protocol::imap},
+            {"pop3", Protocol::pop3}, {"managesieve", Protocol::managesieve}, {"admin", Protocol::admin}};
+        for (auto& [s, p] : m)
+          if (s == v) l.protocol = p;
+      }));
+  ks.back().required = true;
+  Key addr{"address", Kind::String};
+  addr.doc = "\"ip:port\" to bind; IPv6 as \"[::1]:993\"; 0.0.0.0 / [::] for all addresses.";
+  addr.required = true;
+  addr.set = [](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_string()) {
+      err = "must be a string \"ip:port\"";
+      return false;
+    }
+    c.listeners.back().address = *n.value<std::string>();
+    return true;
+  };
+  ks.push_back(addr);
+  ks.push_back(listener_enum("tls", {"none", "starttls", "implicit"},
+                             "none = plaintext only; starttls = plaintext that upgrades (required before "
+                             "login); implicit = TLS from the first byte. Default: starttls, none for admin.",
+                             [](Listener& l, std::string_view v) {
+                               l.tls = v == "none"       ? TlsMode::none
+                                       : v == "implicit" ? TlsMode::implicit
+                                                         : TlsMode::starttls;
+                             }));
+  return ks;
+}
+
+}  // namespace
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> k = make_keys();
+  return k;
+}
+
+const std::vector<Key>& listener_keys() {
+  static const std::vector<Key> k = make_listener_keys();
+  return k;
+}
+
+const std::vector<std::string_view>& sections() {
+  static const std::vector<std::string_view> s{"tls", "dns", "directory", "limits", "smtp", "log"};
+  return s;
+}
+
+}  // namespace mailfort::config::schema
