@@ -1,0 +1,2 @@
+// The one translation unit that compiles Asio's SSL implementation.
+#include <asio/ssl/impl/src.hpp>
