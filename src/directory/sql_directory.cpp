@@ -1,0 +1,697 @@
+// SQLite backend of the Directory, on the vmail schema of the
+// Postfix+Dovecot+MySQL guide (column names and meanings unchanged).
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <mutex>
+#include <set>
+
+#include "directory/directory.h"
+#include "directory/password.h"
+
+namespace mailfort::directory {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA foreign_keys=ON;
+CREATE TABLE IF NOT EXISTS domains (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  domain VARCHAR(255) NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS accounts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  username VARCHAR(64) NOT NULL,
+  domain VARCHAR(255) NOT NULL REFERENCES domains(domain),
+  password VARCHAR(255) NOT NULL,
+  quota INTEGER DEFAULT 0,
+  enabled BOOLEAN DEFAULT 0,
+  sendonly BOOLEAN DEFAULT 0,
+  UNIQUE (username, domain)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source_username VARCHAR(64),
+  source_domain VARCHAR(255) NOT NULL REFERENCES domains(domain),
+  destination_username VARCHAR(64) NOT NULL,
+  destination_domain VARCHAR(255) NOT NULL,
+  enabled BOOLEAN DEFAULT 0,
+  UNIQUE (source_username, source_domain, destination_username, destination_domain)
+);
+CREATE TABLE IF NOT EXISTS tlspolicies (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  domain VARCHAR(255) NOT NULL UNIQUE,
+  policy VARCHAR(16) NOT NULL CHECK (policy IN ('none','may','encrypt','dane','dane-only','fingerprint','verify','secure')),
+  params VARCHAR(255)
+);
+CREATE TABLE IF NOT EXISTS domain_settings (
+  domain VARCHAR(255) PRIMARY KEY,
+  require_tls BOOLEAN NOT NULL DEFAULT 0
+);
+)sql";
+
+constexpr int kMaxAliasDepth = 10;
+constexpr std::size_t kMaxPool = 8;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool valid_domain(std::string_view d) {
+  if (d.empty() || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
+  std::size_t start = 0;
+  while (true) {
+    auto dot = d.find('.', start);
+    auto label = d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (unsigned char c : label)
+      if (!std::isalnum(c) && c != '-' && c < 0x80) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// A prepared statement bound to one pooled connection.
+class Query {
+ public:
+  Query(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Query() { sqlite3_finalize(stmt_); }
+  Query& bind(int i, const std::string& v) {
+    if (stmt_) sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& bind(int i, int64_t v) {
+    if (stmt_) sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Query& bind_null(int i) {
+    if (stmt_) sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return stmt_ ? sqlite3_step(stmt_) : SQLITE_ERROR; }
+  std::string text(int col) const {
+    auto* t = sqlite3_column_text(stmt_, col);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteDirectory : public Directory {
+ public:
+  explicit SqliteDirectory(std::string path) : path_(std::move(path)) {}
+  ~SqliteDirectory() override {
+    for (auto* db : pool_) sqlite3_close(db);
+  }
+
+  Result<void> init() {
+    auto c = acquire();
+    if (!c) return c.error();
+    char* err = nullptr;
+    Result<void> r;
+    if (sqlite3_exec(c.value(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+      r = make_error(Errc::Perm, "cannot create the schema in " + path_ + ": " + (err ? err : "?"));
+      sqlite3_free(err);
+    }
+    release(c.value());
+    return r;
+  }
+
+  // ---- domains ----
+  Result<void> add_domain(const std::string& domain) override {
+    std::string d = lower(domain);
+    if (!valid_domain(d)) return make_error(Errc::Invalid, "invalid domain name '" + domain + "'");
+    return exec_write("INSERT INTO domains (domain) VALUES (?)", {d}, "domain " + d + " already exists");
+  }
+
+  Result<void> remove_domain(const std::string& domain) override {
+    std::string d = lower(domain);
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      Query used(db,
+                 "SELECT (SELECT COUNT(*) FROM accounts WHERE lower(domain) = ?1) + "
+                 "(SELECT COUNT(*) FROM aliases WHERE lower(source_domain) = ?1)");
+      used.bind(1, d);
+      if (used.step() != SQLITE_ROW) return db_error(db, "remove domain");
+      if (used.integer(0) > 0) {
+        return make_error(Errc::Exists, "domain " + d + " still has accounts or aliases; remove them first");
+      }
+      Query del(db, "DELETE FROM domains WHERE lower(domain) = ?");
+      del.bind(1, d);
+      if (del.step() != SQLITE_DONE) return db_error(db, "remove domain");
+      if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "domain " + d + " does not exist");
+      Query ds(db, "DELETE FROM domain_settings WHERE domain = ?");
+      ds.bind(1, d).step();
+      return {};
+    });
+  }
+
+  Result<std::vector<std::string>> list_domains() override {
+    return with_db<std::vector<std::string>>([&](sqlite3* db) -> Result<std::vector<std::string>> {
+      Query q(db, "SELECT domain FROM domains ORDER BY domain");
+      std::vector<std::string> out;
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) out.push_back(q.text(0));
+      if (rc != SQLITE_DONE) return db_error(db, "list domains");
+      return out;
+    });
+  }
+
+  Result<bool> is_local_domain(const std::string& domain) override {
+    return with_db<bool>([&](sqlite3* db) -> Result<bool> { return domain_exists(db, lower(domain)); });
+  }
+
+  Result<bool> requires_tls(const std::string& domain) override {
+    return with_db<bool>([&](sqlite3* db) -> Result<bool> {
+      Query q(db, "SELECT require_tls FROM domain_settings WHERE domain = ?");
+      q.bind(1, lower(domain));
+      int rc = q.step();
+      if (rc == SQLITE_ROW) return q.integer(0) != 0;
+      if (rc == SQLITE_DONE) return false;
+      return db_error(db, "domain settings");
+    });
+  }
+
+  Result<void> set_requires_tls(const std::string& domain, bool required) override {
+    std::string d = lower(domain);
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto exists = domain_exists(db, d);
+      if (!exists) return exists.error();
+      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
+      Query q(db, "INSERT OR REPLACE INTO domain_settings (domain, require_tls) VALUES (?, ?)");
+      q.bind(1, d).bind(2, required ? 1 : 0);
+      if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
+      return {};
+    });
+  }
+
+  // ---- accounts ----
+  Result<void> add_account(const Account& a, const std::string& password) override {
+    auto addr = parse_address(a.address());
+    if (!addr) return addr.error();
+    std::string user = lower(addr->local), dom = addr->domain;
+    if (auto weak = password_weakness(password, user); !weak.empty()) {
+      return make_error(Errc::WeakPassword, weak);
+    }
+    auto hash = hash_password(password);
+    if (!hash) return hash.error();
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto exists = domain_exists(db, dom);
+      if (!exists) return exists.error();
+      if (!exists.value())
+        return make_error(Errc::NotFound, "domain " + dom + " does not exist; add it first");
+      Query q(db,
+              "INSERT INTO accounts (username, domain, password, quota, enabled, sendonly) VALUES (?, ?, ?, "
+              "?, ?, ?)");
+      q.bind(1, user).bind(2, dom).bind(3, hash.value()).bind(4, static_cast<int64_t>(a.quota_mb));
+      q.bind(5, a.enabled ? 1 : 0).bind(6, a.send_only ? 1 : 0);
+      int rc = q.step();
+      if (rc == SQLITE_CONSTRAINT)
+        return make_error(Errc::Exists, "account " + user + "@" + dom + " already exists");
+      if (rc != SQLITE_DONE) return db_error(db, "add account");
+      return {};
+    });
+  }
+
+  Result<void> set_password(const std::string& address, const std::string& password) override {
+    auto addr = parse_address(address);
+    if (!addr) return addr.error();
+    if (auto weak = password_weakness(password, addr->local); !weak.empty()) {
+      return make_error(Errc::WeakPassword, weak);
+    }
+    auto hash = hash_password(password);
+    if (!hash) return hash.error();
+    return update_account("UPDATE accounts SET password = ? WHERE lower(username) = ? AND lower(domain) = ?",
+                          hash.value(), *addr);
+  }
+
+  Result<void> set_enabled(const std::string& address, bool enabled) override {
+    auto addr = parse_address(address);
+    if (!addr) return addr.error();
+    return update_account("UPDATE accounts SET enabled = ? WHERE lower(username) = ? AND lower(domain) = ?",
+                          enabled ? "1" : "0", *addr);
+  }
+
+  Result<void> remove_account(const std::string& address) override {
+    auto addr = parse_address(address);
+    if (!addr) return addr.error();
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      Query q(db, "DELETE FROM accounts WHERE lower(username) = ? AND lower(domain) = ?");
+      q.bind(1, lower(addr->local)).bind(2, addr->domain);
+      if (q.step() != SQLITE_DONE) return db_error(db, "remove account");
+      if (sqlite3_changes(db) == 0)
+        return make_error(Errc::NotFound, "account " + address + " does not exist");
+      return {};
+    });
+  }
+
+  Result<std::optional<Account>> find_account(const std::string& address) override {
+    auto addr = parse_address(address);
+    if (!addr) return std::optional<Account>();
+    return with_db<std::optional<Account>>(
+        [&](sqlite3* db) { return find_account_in(db, lower(addr->local), addr->domain); });
+  }
+
+  Result<std::vector<Account>> list_accounts(const std::string& domain) override {
+    return with_db<std::vector<Account>>([&](sqlite3* db) -> Result<std::vector<Account>> {
+      Query q(db,
+              "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
+              "WHERE ?1 = '' OR lower(domain) = ?1 ORDER BY domain, username");
+      q.bind(1, lower(domain));
+      std::vector<Account> out;
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) out.push_back(row_to_account(q));
+      if (rc != SQLITE_DONE) return db_error(db, "list accounts");
+      return out;
+    });
+  }
+
+  // ---- aliases ----
+  Result<void> add_alias(const std::string& source, const std::string& destination) override {
+    auto src = parse_alias_source(source);
+    if (!src) return src.error();
+    auto dst = parse_address(destination);
+    if (!dst) return make_error(Errc::Invalid, "invalid destination '" + destination + "'");
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto exists = domain_exists(db, src->domain);
+      if (!exists) return exists.error();
+      if (!exists.value())
+        return make_error(Errc::NotFound, "domain " + src->domain + " is not a local domain");
+      Query q(
+          db,
+          "INSERT INTO aliases (source_username, source_domain, destination_username, destination_domain, "
+          "enabled) VALUES (?, ?, ?, ?, 1)");
+      if (src->local.empty()) {
+        q.bind_null(1);
+        // UNIQUE does not see NULLs as equal: check catch-all duplicates here.
+        Query dup(
+            db,
+            "SELECT 1 FROM aliases WHERE (source_username IS NULL OR source_username = '') AND "
+            "lower(source_domain) = ? AND lower(destination_username) = ? AND lower(destination_domain) = ?");
+        dup.bind(1, src->domain).bind(2, lower(dst->local)).bind(3, dst->domain);
+        if (dup.step() == SQLITE_ROW) return make_error(Errc::Exists, "alias already exists");
+      } else {
+        q.bind(1, lower(src->local));
+      }
+      q.bind(2, src->domain).bind(3, lower(dst->local)).bind(4, dst->domain);
+      int rc = q.step();
+      if (rc == SQLITE_CONSTRAINT) return make_error(Errc::Exists, "alias already exists");
+      if (rc != SQLITE_DONE) return db_error(db, "add alias");
+      return {};
+    });
+  }
+
+  Result<void> remove_alias(const std::string& source, const std::string& destination) override {
+    auto src = parse_alias_source(source);
+    if (!src) return src.error();
+    auto dst = parse_address(destination);
+    if (!dst) return make_error(Errc::Invalid, "invalid destination '" + destination + "'");
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      Query q(db,
+              "DELETE FROM aliases WHERE coalesce(lower(source_username), '') = ? AND lower(source_domain) = "
+              "? AND "
+              "lower(destination_username) = ? AND lower(destination_domain) = ?");
+      q.bind(1, lower(src->local)).bind(2, src->domain).bind(3, lower(dst->local)).bind(4, dst->domain);
+      if (q.step() != SQLITE_DONE) return db_error(db, "remove alias");
+      if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "no such alias");
+      return {};
+    });
+  }
+
+  Result<std::vector<Alias>> list_aliases(const std::string& domain) override {
+    return with_db<std::vector<Alias>>([&](sqlite3* db) -> Result<std::vector<Alias>> {
+      Query q(
+          db,
+          "SELECT coalesce(source_username, ''), source_domain, destination_username, destination_domain, "
+          "enabled FROM aliases WHERE ?1 = '' OR lower(source_domain) = ?1 "
+          "ORDER BY source_domain, source_username, destination_domain, destination_username");
+      q.bind(1, lower(domain));
+      std::vector<Alias> out;
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) {
+        out.push_back(Alias{q.text(0), q.text(1), q.text(2), q.text(3), q.integer(4) != 0});
+      }
+      if (rc != SQLITE_DONE) return db_error(db, "list aliases");
+      return out;
+    });
+  }
+
+  // ---- TLS policies ----
+  Result<void> set_tls_policy(const TlsPolicy& p) override {
+    std::string d = lower(p.domain);
+    if (!valid_domain(d)) return make_error(Errc::Invalid, "invalid domain name '" + p.domain + "'");
+    if (!is_valid_tls_policy(p.policy)) {
+      return make_error(Errc::Invalid, "unknown policy '" + p.policy +
+                                           "' (none may encrypt dane dane-only fingerprint verify secure)");
+    }
+    if (p.policy == "fingerprint" && p.params.find("match=") == std::string::npos) {
+      return make_error(Errc::Invalid, "policy fingerprint needs params match=<sha256 digest>");
+    }
+    return exec_write("INSERT OR REPLACE INTO tlspolicies (domain, policy, params) VALUES (?, ?, ?)",
+                      {d, p.policy, p.params}, "");
+  }
+
+  Result<void> remove_tls_policy(const std::string& domain) override {
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      Query q(db, "DELETE FROM tlspolicies WHERE lower(domain) = ?");
+      q.bind(1, lower(domain));
+      if (q.step() != SQLITE_DONE) return db_error(db, "remove tls policy");
+      if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "no tls policy for " + domain);
+      return {};
+    });
+  }
+
+  Result<std::vector<TlsPolicy>> list_tls_policies() override {
+    return with_db<std::vector<TlsPolicy>>([&](sqlite3* db) -> Result<std::vector<TlsPolicy>> {
+      Query q(db, "SELECT domain, policy, coalesce(params, '') FROM tlspolicies ORDER BY domain");
+      std::vector<TlsPolicy> out;
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) out.push_back(TlsPolicy{q.text(0), q.text(1), q.text(2)});
+      if (rc != SQLITE_DONE) return db_error(db, "list tls policies");
+      return out;
+    });
+  }
+
+  Result<std::optional<TlsPolicy>> find_tls_policy(const std::string& domain) override {
+    return with_db<std::optional<TlsPolicy>>([&](sqlite3* db) -> Result<std::optional<TlsPolicy>> {
+      Query q(db, "SELECT domain, policy, coalesce(params, '') FROM tlspolicies WHERE lower(domain) = ?");
+      q.bind(1, lower(domain));
+      int rc = q.step();
+      if (rc == SQLITE_ROW) return std::optional<TlsPolicy>(TlsPolicy{q.text(0), q.text(1), q.text(2)});
+      if (rc != SQLITE_DONE) return db_error(db, "find tls policy");
+      return std::optional<TlsPolicy>();
+    });
+  }
+
+  // ---- resolution ----
+  Result<Resolution> resolve_recipient(const std::string& address) override {
+    auto addr = parse_address(address);
+    if (!addr) return Resolution{Resolution::Kind::Unknown, {}, {}};
+    return with_db<Resolution>([&](sqlite3* db) -> Result<Resolution> {
+      auto local = domain_exists(db, addr->domain);
+      if (!local) return local.error();
+      Resolution r;
+      if (!local.value()) {
+        r.kind = Resolution::Kind::NotLocal;
+        return r;
+      }
+      std::set<std::string> visited;
+      auto kind = expand(db, lower(addr->local), addr->domain, 0, visited, r, true);
+      if (!kind) return kind.error();
+      r.kind = kind.value();
+      if (r.kind == Resolution::Kind::Deliver && r.mailboxes.empty() && r.forwards.empty()) {
+        r.kind = Resolution::Kind::Unknown;
+      }
+      return r;
+    });
+  }
+
+  Result<AuthResult> authenticate(const std::string& login, const std::string& password) override {
+    // Verifying against a fixed hash when the account is unknown keeps the
+    // answer time the same, so timing does not reveal which accounts exist.
+    static const std::string dummy = hash_password("timing-equaliser-not-a-password").value();
+    auto addr = parse_address(login);
+    if (!addr || password.empty()) {
+      verify_password(password, dummy);
+      return AuthResult{};
+    }
+    auto found = with_db<std::optional<Account>>(
+        [&](sqlite3* db) { return find_account_in(db, lower(addr->local), addr->domain); });
+    if (!found) return found.error();
+    if (!found.value()) {
+      verify_password(password, dummy);
+      return AuthResult{};
+    }
+    const Account& a = *found.value();
+    bool ok = verify_password(password, a.password_hash);
+    if (!ok || !a.enabled) return AuthResult{};
+    return AuthResult{true, a};
+  }
+
+  Result<std::vector<std::string>> sender_addresses(const std::string& account_address) override {
+    auto addr = parse_address(account_address);
+    if (!addr) return make_error(Errc::Invalid, "invalid address");
+    std::string user = lower(addr->local);
+    return with_db<std::vector<std::string>>([&](sqlite3* db) -> Result<std::vector<std::string>> {
+      std::vector<std::string> out{user + "@" + addr->domain};
+      Query q(db,
+              "SELECT coalesce(source_username, ''), source_domain FROM aliases WHERE enabled = 1 AND "
+              "lower(destination_username) = ? AND lower(destination_domain) = ? ORDER BY id");
+      q.bind(1, user).bind(2, addr->domain);
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) {
+        std::string s = lower(q.text(0)) + "@" + lower(q.text(1));
+        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+      }
+      if (rc != SQLITE_DONE) return db_error(db, "sender addresses");
+      return out;
+    });
+  }
+
+ private:
+  // Alias expansion: first the exact address (with +tag, then without),
+  // then the account, then the domain's catch-all.
+  Result<Resolution::Kind> expand(sqlite3* db, const std::string& local, const std::string& domain, int depth,
+                                  std::set<std::string>& visited, Resolution& r, bool top) {
+    std::string key = local + "@" + domain;
+    if (depth > kMaxAliasDepth || !visited.insert(key).second) return Resolution::Kind::Deliver;
+    std::vector<std::string> candidates{local};
+    auto plus = local.find('+');
+    if (plus != std::string::npos && plus > 0) candidates.push_back(local.substr(0, plus));
+    for (const auto& cand : candidates) {
+      auto dests = alias_targets(db, cand, domain, false);
+      if (!dests) return dests.error();
+      if (!dests->empty()) {
+        for (const auto& [du, dd] : dests.value()) {
+          auto r2 = follow(db, du, dd, depth, visited, r);
+          if (!r2) return r2.error();
+        }
+        return Resolution::Kind::Deliver;
+      }
+      auto acct = find_account_in(db, cand, domain);
+      if (!acct) return acct.error();
+      if (acct.value()) {
+        const Account& a = *acct.value();
+        if (!a.enabled) return top ? Resolution::Kind::Disabled : Resolution::Kind::Deliver;
+        if (a.send_only) return top ? Resolution::Kind::SendOnly : Resolution::Kind::Deliver;
+        std::string mb = a.username + "@" + a.domain;
+        if (std::find(r.mailboxes.begin(), r.mailboxes.end(), mb) == r.mailboxes.end())
+          r.mailboxes.push_back(mb);
+        return Resolution::Kind::Deliver;
+      }
+    }
+    auto catch_all = alias_targets(db, "", domain, true);
+    if (!catch_all) return catch_all.error();
+    if (catch_all->empty()) return Resolution::Kind::Unknown;
+    for (const auto& [du, dd] : catch_all.value()) {
+      auto r2 = follow(db, du, dd, depth, visited, r);
+      if (!r2) return r2.error();
+    }
+    return Resolution::Kind::Deliver;
+  }
+
+  // One alias destination: local -> expand again (an alias naming itself
+  // delivers to its own account), remote -> forward.
+  Result<void> follow(sqlite3* db, const std::string& du, const std::string& dd, int depth,
+                      std::set<std::string>& visited, Resolution& r) {
+    std::string dest = lower(du) + "@" + lower(dd);
+    auto local = domain_exists(db, lower(dd));
+    if (!local) return local.error();
+    if (!local.value()) {
+      if (std::find(r.forwards.begin(), r.forwards.end(), dest) == r.forwards.end())
+        r.forwards.push_back(dest);
+      return {};
+    }
+    if (visited.count(dest)) {
+      // Self-reference ("keep a copy"): deliver to the account, no recursion.
+      auto acct = find_account_in(db, lower(du), lower(dd));
+      if (!acct) return acct.error();
+      if (acct.value() && acct.value()->enabled && !acct.value()->send_only &&
+          std::find(r.mailboxes.begin(), r.mailboxes.end(), dest) == r.mailboxes.end()) {
+        r.mailboxes.push_back(dest);
+      }
+      return {};
+    }
+    auto k = expand(db, lower(du), lower(dd), depth + 1, visited, r, false);
+    if (!k) return k.error();
+    return {};
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> alias_targets(sqlite3* db,
+                                                                         const std::string& local,
+                                                                         const std::string& domain,
+                                                                         bool catch_all) {
+    Query q(db, catch_all
+                    ? "SELECT destination_username, destination_domain FROM aliases WHERE enabled = 1 AND "
+                      "(source_username IS NULL OR source_username = '') AND lower(source_domain) = ?2 "
+                      "ORDER BY id"
+                    : "SELECT destination_username, destination_domain FROM aliases WHERE enabled = 1 AND "
+                      "lower(source_username) = ?1 AND lower(source_domain) = ?2 ORDER BY id");
+    q.bind(1, local).bind(2, domain);
+    std::vector<std::pair<std::string, std::string>> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.emplace_back(q.text(0), q.text(1));
+    if (rc != SQLITE_DONE) return db_error(db, "aliases");
+    return out;
+  }
+
+  static Account row_to_account(const Query& q) {
+    Account a;
+    a.username = lower(q.text(0));
+    a.domain = lower(q.text(1));
+    a.password_hash = q.text(2);
+    a.quota_mb = static_cast<uint64_t>(std::max<int64_t>(0, q.integer(3)));
+    a.enabled = q.integer(4) != 0;
+    a.send_only = q.integer(5) != 0;
+    return a;
+  }
+
+  Result<std::optional<Account>> find_account_in(sqlite3* db, const std::string& user,
+                                                 const std::string& domain) {
+    Query q(db,
+            "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
+            "WHERE lower(username) = ? AND lower(domain) = ?");
+    q.bind(1, user).bind(2, domain);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) return std::optional<Account>(row_to_account(q));
+    if (rc != SQLITE_DONE) return db_error(db, "find account");
+    return std::optional<Account>();
+  }
+
+  Result<bool> domain_exists(sqlite3* db, const std::string& domain) {
+    Query q(db, "SELECT 1 FROM domains WHERE lower(domain) = ?");
+    q.bind(1, domain);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return db_error(db, "domains");
+  }
+
+  Result<Address> parse_alias_source(const std::string& source) {
+    if (!source.empty() && source.front() == '@') {
+      std::string d = lower(source.substr(1));
+      if (!valid_domain(d)) return make_error(Errc::Invalid, "invalid catch-all '" + source + "'");
+      return Address{"", d};
+    }
+    auto a = parse_address(source);
+    if (!a) return make_error(Errc::Invalid, "invalid source '" + source + "'");
+    return a;
+  }
+
+  Result<void> update_account(const char* sql, const std::string& value, const Address& addr) {
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      Query q(db, sql);
+      q.bind(1, value).bind(2, lower(addr.local)).bind(3, addr.domain);
+      if (q.step() != SQLITE_DONE) return db_error(db, "update account");
+      if (sqlite3_changes(db) == 0)
+        return make_error(Errc::NotFound, "account " + addr.str() + " does not exist");
+      return {};
+    });
+  }
+
+  Result<void> exec_write(const char* sql, const std::vector<std::string>& args,
+                          const std::string& exists_msg) {
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      Query q(db, sql);
+      for (std::size_t i = 0; i < args.size(); ++i) q.bind(static_cast<int>(i + 1), args[i]);
+      int rc = q.step();
+      if (rc == SQLITE_CONSTRAINT && !exists_msg.empty()) return make_error(Errc::Exists, exists_msg);
+      if (rc != SQLITE_DONE) return db_error(db, "write");
+      return {};
+    });
+  }
+
+  static Error db_error(sqlite3* db, const std::string& what) {
+    int rc = sqlite3_errcode(db);
+    Errc code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? Errc::Temp : Errc::Perm;
+    return make_error(code, what + ": " + sqlite3_errmsg(db));
+  }
+
+  template <class T, class F>
+  Result<T> with_db(F&& fn) {
+    auto c = acquire();
+    if (!c) return c.error();
+    Result<T> r = fn(c.value());
+    release(c.value());
+    return r;
+  }
+
+  Result<sqlite3*> acquire() {
+    {
+      std::lock_guard lock(mu_);
+      if (!pool_.empty()) {
+        sqlite3* db = pool_.back();
+        pool_.pop_back();
+        return db;
+      }
+    }
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      return make_error(Errc::Temp, "cannot open " + path_ + ": " + msg);
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_exec(db, "PRAGMA foreign_keys=ON;", nullptr, nullptr, nullptr);
+    return db;
+  }
+
+  void release(sqlite3* db) {
+    std::lock_guard lock(mu_);
+    if (pool_.size() < kMaxPool) {
+      pool_.push_back(db);
+    } else {
+      sqlite3_close(db);
+    }
+  }
+
+  std::string path_;
+  std::mutex mu_;
+  std::vector<sqlite3*> pool_;
+};
+
+}  // namespace
+
+bool is_valid_tls_policy(std::string_view p) {
+  static const char* kPolicies[] = {"none",      "may",         "encrypt", "dane",
+                                    "dane-only", "fingerprint", "verify",  "secure"};
+  return std::any_of(std::begin(kPolicies), std::end(kPolicies), [&](const char* k) { return p == k; });
+}
+
+Result<Address> parse_address(std::string_view s) {
+  auto at = s.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= s.size()) {
+    return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
+  }
+  std::string_view local = s.substr(0, at);
+  std::string domain = lower(s.substr(at + 1));
+  if (local.size() > 64) return make_error(Errc::Invalid, "local part too long");
+  for (unsigned char c : local) {
+    if (c < 0x20 || c == 0x7F || c == ' ' || c == '/') {
+      return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
+    }
+  }
+  if (local.front() == '.' || !valid_domain(domain)) {
+    return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
+  }
+  return Address{std::string(local), domain};
+}
+
+Result<std::unique_ptr<Directory>> open_sqlite(const std::string& path) {
+  auto dir = std::make_unique<SqliteDirectory>(path);
+  if (auto r = dir->init(); !r) return r.error();
+  return std::unique_ptr<Directory>(std::move(dir));
+}
+
+}  // namespace mailfort::directory
