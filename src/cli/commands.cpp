@@ -1,0 +1,377 @@
+// The command tree. Thin: parse arguments, call a service, print one line or
+// a table; errors are one line on stderr and a non-zero exit.
+#include <sys/stat.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "base/config.h"
+#include "base/privileges.h"
+#include "cli/cli.h"
+#include "cli/instance.h"
+#include "directory/directory.h"
+#include "directory/password.h"
+#include "policy/ban_service.h"
+#include "queue/queue.h"
+#include "server/server.h"
+#include "store/group_commit.h"
+#include "tls/certs.h"
+
+namespace mailfort::cli {
+namespace {
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "mailfort: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string default_config_path() {
+  const char* env = std::getenv("MAILFORT_CONFIG");
+  return env && *env ? env : "/etc/mailfort/mailfort.toml";
+}
+
+std::optional<config::Config> load_config(const std::string& path) {
+  auto r = config::load_file(path);
+  if (!r.config) {
+    for (const auto& p : r.problems) std::fprintf(stderr, "%s\n", p.to_string().c_str());
+    return std::nullopt;
+  }
+  return std::move(*r.config);
+}
+
+// Loads the config and drops to run_as (so files SQLite creates stay the
+// server's), then opens the directory.
+struct AdminContext {
+  config::Config cfg;
+  std::unique_ptr<directory::Directory> dir;
+};
+
+std::optional<AdminContext> admin_context(const std::string& path, bool open_directory = true) {
+  auto cfg = load_config(path);
+  if (!cfg) return std::nullopt;
+  if (auto r = drop_privileges(cfg->run_as); !r) {
+    fail(r.error().message);
+    return std::nullopt;
+  }
+  AdminContext ctx{std::move(*cfg), nullptr};
+  if (open_directory) {
+    auto d = directory::open_sqlite(ctx.cfg.directory_db_path());
+    if (!d) {
+      fail(d.error().message);
+      return std::nullopt;
+    }
+    ctx.dir = std::move(d.value());
+  }
+  return ctx;
+}
+
+int done(const Result<void>& r, const std::string& ok_line) {
+  if (!r) return fail(r.error().message);
+  std::printf("%s\n", ok_line.c_str());
+  return 0;
+}
+
+std::string read_password_stdin() {
+  std::string pw;
+  std::getline(std::cin, pw);
+  while (!pw.empty() && (pw.back() == '\r' || pw.back() == '\n')) pw.pop_back();
+  return pw;
+}
+
+std::string iso_time(int64_t t) {
+  std::time_t tt = t;
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int run_check(const std::string& path) {
+  auto r = config::load_file(path);
+  std::vector<config::Problem> problems = r.problems;
+  if (r.config) {
+    const auto& c = *r.config;
+    bool tls = std::any_of(c.listeners.begin(), c.listeners.end(),
+                           [](const auto& l) { return l.tls != config::TlsMode::none; });
+    if (tls) {
+      for (const auto& p : tls::check_cert_key(c.tls.cert, c.tls.key)) {
+        int line = c.line_of(p.which == tls::CertProblem::Which::Cert ? "tls.cert" : "tls.key");
+        problems.push_back({path, line, p.message});
+      }
+    }
+    if (geteuid() == 0 && !lookup_user(c.run_as)) {
+      problems.push_back({path, c.line_of("run_as"), "run_as user '" + c.run_as + "' does not exist"});
+    }
+    if (::access(c.data_dir.c_str(), F_OK) != 0) {
+      problems.push_back({path, c.line_of("data_dir"), "data_dir " + c.data_dir + " does not exist"});
+    }
+    if (!c.dns.trust_anchor.empty() && ::access(c.dns.trust_anchor.c_str(), R_OK) != 0) {
+      problems.push_back(
+          {path, c.line_of("dns.trust_anchor"), "trust anchor " + c.dns.trust_anchor + " is not readable"});
+    }
+  }
+  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.to_string().c_str());
+  if (!problems.empty()) return 1;
+  std::printf("config OK: %s\n", path.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  // Files we create (databases with password hashes, keys) are never world-readable.
+  ::umask(027);
+  CLI::App app{"Mailfort: an all-in-one secure mail server"};
+  app.set_version_flag("--version", "mailfort 0.1.0");
+  app.require_subcommand(1);
+  std::string config_path = default_config_path();
+  app.add_option("-c,--config", config_path,
+                 "Config file (default $MAILFORT_CONFIG or /etc/mailfort/mailfort.toml)");
+
+  // init
+  InitOptions init;
+  auto* init_cmd = app.add_subcommand("init", "Create a new instance: config, data, certificate, directory");
+  init_cmd->add_option("--dir", init.dir, "Instance directory")->required();
+  init_cmd->add_option("--hostname", init.hostname, "Fully qualified host name of this server")->required();
+  init_cmd->add_option("--domain", init.domain, "First mail domain")->required();
+  init_cmd->add_flag("--dev", init.dev, "Bind 127.0.0.1 on unprivileged ports (2525, 2587, 2465, ...)");
+  init_cmd->add_option("--cert", init.cert, "Existing certificate chain (PEM)");
+  init_cmd->add_option("--key", init.key, "Key of --cert (PEM)");
+  init_cmd->add_flag("--force", init.force, "Overwrite an existing config file");
+
+  auto* serve_cmd = app.add_subcommand("serve", "Run the server in the foreground");
+  auto* check_cmd = app.add_subcommand("check", "Validate the config and the files it names");
+  auto* ref_cmd = app.add_subcommand("config-reference", "Print docs/configuration.md");
+  ref_cmd->group("");  // hidden
+
+  // domain
+  std::string domain_arg, flag_arg;
+  auto* domain_cmd = app.add_subcommand("domain", "Manage mail domains");
+  domain_cmd->require_subcommand(1);
+  auto* domain_add = domain_cmd->add_subcommand("add", "Add a domain");
+  domain_add->add_option("DOMAIN", domain_arg)->required();
+  auto* domain_remove = domain_cmd->add_subcommand("remove", "Remove a domain (refused while in use)");
+  domain_remove->add_option("DOMAIN", domain_arg)->required();
+  auto* domain_list = domain_cmd->add_subcommand("list", "List domains");
+  auto* domain_tls = domain_cmd->add_subcommand("require-tls", "Refuse inbound mail for DOMAIN without TLS");
+  domain_tls->add_option("DOMAIN", domain_arg)->required();
+  domain_tls->add_option("STATE", flag_arg, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
+
+  // user
+  std::string address, list_domain;
+  uint64_t quota = 0;
+  bool send_only = false, password_stdin = false;
+  auto* user_cmd = app.add_subcommand("user", "Manage accounts");
+  user_cmd->require_subcommand(1);
+  auto* user_add = user_cmd->add_subcommand("add", "Add an account (prints a generated password once)");
+  user_add->add_option("ADDRESS", address)->required();
+  user_add->add_option("--quota", quota, "Mailbox quota in MB (0 = unlimited)");
+  user_add->add_flag("--send-only", send_only, "May log in and send, receives nothing");
+  user_add->add_flag("--password-stdin", password_stdin, "Read the password from standard input");
+  auto* user_passwd = user_cmd->add_subcommand("passwd", "Set a new password");
+  user_passwd->add_option("ADDRESS", address)->required();
+  user_passwd->add_flag("--password-stdin", password_stdin, "Read the password from standard input");
+  auto* user_enable = user_cmd->add_subcommand("enable", "Enable an account");
+  user_enable->add_option("ADDRESS", address)->required();
+  auto* user_disable = user_cmd->add_subcommand("disable", "Disable an account (no login, no mail)");
+  user_disable->add_option("ADDRESS", address)->required();
+  auto* user_remove = user_cmd->add_subcommand("remove", "Remove an account (its mailbox stays on disk)");
+  user_remove->add_option("ADDRESS", address)->required();
+  auto* user_list = user_cmd->add_subcommand("list", "List accounts");
+  user_list->add_option("DOMAIN", list_domain);
+
+  // alias
+  std::string source, dest;
+  auto* alias_cmd = app.add_subcommand("alias", "Manage aliases (SOURCE @domain = catch-all)");
+  alias_cmd->require_subcommand(1);
+  auto* alias_add = alias_cmd->add_subcommand("add", "Add an alias");
+  alias_add->add_option("SOURCE", source)->required();
+  alias_add->add_option("DEST", dest)->required();
+  auto* alias_remove = alias_cmd->add_subcommand("remove", "Remove an alias");
+  alias_remove->add_option("SOURCE", source)->required();
+  alias_remove->add_option("DEST", dest)->required();
+  auto* alias_list = alias_cmd->add_subcommand("list", "List aliases");
+  alias_list->add_option("DOMAIN", list_domain);
+
+  // tls-policy
+  std::string policy, params;
+  auto* tlsp_cmd = app.add_subcommand("tls-policy", "Outbound TLS policy per recipient domain");
+  tlsp_cmd->require_subcommand(1);
+  auto* tlsp_set = tlsp_cmd->add_subcommand(
+      "set", "Set a policy: none may encrypt dane dane-only fingerprint verify secure");
+  tlsp_set->add_option("DOMAIN", domain_arg)->required();
+  tlsp_set->add_option("POLICY", policy)->required();
+  tlsp_set->add_option("PARAMS", params, "e.g. match=.gmx.net:.gmx.ch");
+  auto* tlsp_remove = tlsp_cmd->add_subcommand("remove", "Remove a policy");
+  tlsp_remove->add_option("DOMAIN", domain_arg)->required();
+  auto* tlsp_list = tlsp_cmd->add_subcommand("list", "List policies");
+
+  // ban
+  std::string ip;
+  auto* ban_cmd = app.add_subcommand("ban", "Brute-force bans");
+  ban_cmd->require_subcommand(1);
+  auto* ban_list = ban_cmd->add_subcommand("list", "List active bans");
+  auto* ban_remove = ban_cmd->add_subcommand("remove", "Lift a ban");
+  ban_remove->add_option("IP", ip)->required();
+
+  // queue
+  auto* queue_cmd = app.add_subcommand("queue", "Outbound queue");
+  queue_cmd->require_subcommand(1);
+  auto* queue_list = queue_cmd->add_subcommand("list", "List queued messages");
+
+  // -c/--config is also accepted after the subcommand.
+  for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->fallthrough();
+    for (auto* s2 : sub->get_subcommands([](CLI::App*) { return true; })) s2->fallthrough();
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    std::fprintf(stderr, "mailfort: %s (see --help)\n", msg.c_str());
+    return 2;
+  }
+
+  if (init_cmd->parsed()) return run_init(init);
+  if (serve_cmd->parsed()) return server::serve(config_path);
+  if (check_cmd->parsed()) return run_check(config_path);
+  if (ref_cmd->parsed()) {
+    std::fputs(config::reference_markdown().c_str(), stdout);
+    return 0;
+  }
+
+  if (ban_cmd->parsed()) {
+    auto ctx = admin_context(config_path, false);
+    if (!ctx) return 1;
+    const auto& l = ctx->cfg.limits;
+    auto bans = policy::BanService::open(
+        ctx->cfg.state_db_path(), {l.auth_failures_before_ban, l.ban_window_seconds, l.ban_duration_seconds});
+    if (!bans) return fail(bans.error().message);
+    if (ban_list->parsed()) {
+      auto list = bans.value()->list();
+      if (!list) return fail(list.error().message);
+      std::printf("%-40s  %-20s  %s\n", "IP", "UNTIL", "REASON");
+      for (const auto& b : list.value()) {
+        std::printf("%-40s  %-20s  %s\n", b.ip.c_str(), iso_time(b.until).c_str(), b.reason.c_str());
+      }
+      return 0;
+    }
+    if (ban_remove->parsed()) return done(bans.value()->remove(ip), "lifted ban on " + ip);
+  }
+
+  if (queue_cmd->parsed()) {
+    auto ctx = admin_context(config_path, false);
+    if (!ctx) return 1;
+    if (queue_list->parsed()) {
+      // Reading needs no commit machinery; the queue only writes through it.
+      auto gc = store::GroupCommit::start(ctx->cfg.data_dir);
+      if (!gc) return fail(gc.error().message);
+      queue::Queue q(ctx->cfg.data_dir, *gc.value());
+      auto ids = q.list();
+      if (!ids) return fail(ids.error().message);
+      std::printf("%-28s  %-20s  %-32s  %s\n", "ID", "ARRIVAL", "SENDER", "RECIPIENTS");
+      for (const auto& id : ids.value()) {
+        auto e = q.read_envelope(id);
+        if (!e) continue;
+        std::string rcpts;
+        for (const auto& r : e->recipients) rcpts += (rcpts.empty() ? "" : ",") + r.address;
+        std::printf("%-28s  %-20s  %-32s  %s\n", id.c_str(), iso_time(e->arrival).c_str(),
+                    e->sender.empty() ? "<>" : e->sender.c_str(), rcpts.c_str());
+      }
+      return 0;
+    }
+  }
+
+  auto ctx = admin_context(config_path);
+  if (!ctx) return 1;
+  auto& d = *ctx->dir;
+
+  if (domain_add->parsed()) return done(d.add_domain(domain_arg), "added domain " + domain_arg);
+  if (domain_remove->parsed()) return done(d.remove_domain(domain_arg), "removed domain " + domain_arg);
+  if (domain_tls->parsed()) {
+    return done(d.set_requires_tls(domain_arg, flag_arg == "on"),
+                "inbound TLS for " + domain_arg + " is " + (flag_arg == "on" ? "required" : "optional"));
+  }
+  if (domain_list->parsed()) {
+    auto l = d.list_domains();
+    if (!l) return fail(l.error().message);
+    std::printf("DOMAIN\n");
+    for (const auto& x : l.value()) std::printf("%s\n", x.c_str());
+    return 0;
+  }
+
+  if (user_add->parsed() || user_passwd->parsed()) {
+    bool generated = !password_stdin;
+    std::string pw = generated ? directory::generate_password() : read_password_stdin();
+    Result<void> r;
+    if (user_add->parsed()) {
+      auto a = directory::parse_address(address);
+      if (!a) return fail(a.error().message);
+      directory::Account acct{a->local, a->domain, "", quota, true, send_only};
+      r = d.add_account(acct, pw);
+      if (r && generated) std::printf("password for %s: %s\n", address.c_str(), pw.c_str());
+      return done(r, "added account " + address);
+    }
+    r = d.set_password(address, pw);
+    if (r && generated) std::printf("password for %s: %s\n", address.c_str(), pw.c_str());
+    return done(r, "changed the password of " + address);
+  }
+  if (user_enable->parsed()) return done(d.set_enabled(address, true), "enabled " + address);
+  if (user_disable->parsed()) return done(d.set_enabled(address, false), "disabled " + address);
+  if (user_remove->parsed()) return done(d.remove_account(address), "removed account " + address);
+  if (user_list->parsed()) {
+    auto l = d.list_accounts(list_domain);
+    if (!l) return fail(l.error().message);
+    std::printf("%-40s  %8s  %-7s  %s\n", "ADDRESS", "QUOTA_MB", "ENABLED", "SEND_ONLY");
+    for (const auto& a : l.value()) {
+      std::printf("%-40s  %8llu  %-7s  %s\n", a.address().c_str(),
+                  static_cast<unsigned long long>(a.quota_mb), a.enabled ? "yes" : "no",
+                  a.send_only ? "yes" : "no");
+    }
+    return 0;
+  }
+
+  if (alias_add->parsed()) return done(d.add_alias(source, dest), "added alias " + source + " -> " + dest);
+  if (alias_remove->parsed())
+    return done(d.remove_alias(source, dest), "removed alias " + source + " -> " + dest);
+  if (alias_list->parsed()) {
+    auto l = d.list_aliases(list_domain);
+    if (!l) return fail(l.error().message);
+    std::printf("%-40s  %-40s  %s\n", "SOURCE", "DESTINATION", "ENABLED");
+    for (const auto& a : l.value()) {
+      std::printf("%-40s  %-40s  %s\n", a.source().c_str(), a.destination().c_str(),
+                  a.enabled ? "yes" : "no");
+    }
+    return 0;
+  }
+
+  if (tlsp_set->parsed()) {
+    return done(d.set_tls_policy({domain_arg, policy, params}),
+                "tls policy for " + domain_arg + ": " + policy);
+  }
+  if (tlsp_remove->parsed())
+    return done(d.remove_tls_policy(domain_arg), "removed tls policy for " + domain_arg);
+  if (tlsp_list->parsed()) {
+    auto l = d.list_tls_policies();
+    if (!l) return fail(l.error().message);
+    std::printf("%-40s  %-12s  %s\n", "DOMAIN", "POLICY", "PARAMS");
+    for (const auto& p : l.value())
+      std::printf("%-40s  %-12s  %s\n", p.domain.c_str(), p.policy.c_str(), p.params.c_str());
+    return 0;
+  }
+  return fail("nothing to do (see --help)");
+}
+
+}  // namespace mailfort::cli
