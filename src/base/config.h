@@ -110,7 +110,8 @@ struct Problem {
 };
 
 struct LoadResult {
-  std::optional<Config> config;  // set when there are no problems
+  std::optional<Config> config;   // set when there are no problems
+  std::optional<Config> partial;  // what could be read despite problems (for `check`)
   std::vector<Problem> problems;
 };
 

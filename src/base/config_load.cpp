@@ -117,7 +117,11 @@ class Loader {
     validate(c, root);
     LoadResult r;
     r.problems = std::move(problems_);
-    if (r.problems.empty()) r.config = std::move(c);
+    if (r.problems.empty()) {
+      r.config = std::move(c);
+    } else {
+      r.partial = std::move(c);
+    }
     return r;
   }
 

@@ -94,11 +94,12 @@ std::string iso_time(int64_t t) {
 int run_check(const std::string& path) {
   auto r = config::load_file(path);
   std::vector<config::Problem> problems = r.problems;
-  if (r.config) {
-    const auto& c = *r.config;
+  const auto* parsed = r.config ? &*r.config : (r.partial ? &*r.partial : nullptr);
+  if (parsed) {
+    const auto& c = *parsed;
     bool tls = std::any_of(c.listeners.begin(), c.listeners.end(),
                            [](const auto& l) { return l.tls != config::TlsMode::none; });
-    if (tls) {
+    if (tls && !c.tls.cert.empty() && !c.tls.key.empty()) {
       for (const auto& p : tls::check_cert_key(c.tls.cert, c.tls.key)) {
         int line = c.line_of(p.which == tls::CertProblem::Which::Cert ? "tls.cert" : "tls.key");
         problems.push_back({path, line, p.message});
@@ -107,7 +108,7 @@ int run_check(const std::string& path) {
     if (geteuid() == 0 && !lookup_user(c.run_as)) {
       problems.push_back({path, c.line_of("run_as"), "run_as user '" + c.run_as + "' does not exist"});
     }
-    if (::access(c.data_dir.c_str(), F_OK) != 0) {
+    if (!c.data_dir.empty() && ::access(c.data_dir.c_str(), F_OK) != 0) {
       problems.push_back({path, c.line_of("data_dir"), "data_dir " + c.data_dir + " does not exist"});
     }
     if (!c.dns.trust_anchor.empty() && ::access(c.dns.trust_anchor.c_str(), R_OK) != 0) {

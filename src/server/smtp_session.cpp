@@ -395,7 +395,9 @@ asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const s
   spdlog::info("smtp auth failed session={} ip={} user={} mechanism={}", conn_->id(), conn_->peer_ip(),
                log::quote(user), mech);
   if (outcome.banned) {
-    co_await reply(421, "4.7.0", host() + " Too many failed logins from your address; try again later");
+    // The client learns the login failed; the connection ends and new ones
+    // from its address are refused until the ban expires.
+    co_await reply(535, "5.7.8", "Authentication credentials invalid");
     co_return false;
   }
   if (++auth_failures_ >= cfg_->limits.max_auth_failures_per_connection) {

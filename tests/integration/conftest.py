@@ -1,0 +1,235 @@
+"""Fixtures: a real Mailfort instance on free loopback ports, and a fake DNS.
+
+Each test gets its own instance (`mailfort init --dev` in a fresh directory,
+ports rewritten to free ones, DNS pointed at the test's fake DNS server) and
+its own connections. Instances live under /tmp/mailfort-it (mode 0755) so the
+unprivileged `mailfort` user the server drops to can reach them when the
+tests run as root.
+"""
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from dnsserver import FakeDNS  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("MAILFORT_BIN", os.path.join(ROOT, "build", "mailfort"))
+BASE = "/tmp/mailfort-it"
+HOST = "mail.example.test"
+DOMAIN = "example.test"
+PASSWORD = "Sturdy-Lantern-42"
+DEV_PORTS = {"mx": 2525, "submission": 2587, "smtps": 2465, "imap": 2143, "imaps": 2993,
+             "pop3": 2110, "pop3s": 2995, "managesieve": 4190, "admin": 8080}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_as_owner(path):
+    """Files the server reads after dropping root must belong to its user."""
+    if os.geteuid() == 0:
+        shutil.chown(path, "mailfort", "mailfort")
+
+
+class Instance:
+    def __init__(self, dns):
+        os.makedirs(BASE, exist_ok=True)
+        os.chmod(BASE, 0o755)
+        self.dir = tempfile.mkdtemp(dir=BASE)
+        os.chmod(self.dir, 0o755)
+        self.dns = dns
+        self.proc = None
+        r = subprocess.run([BIN, "init", "--dir", self.dir, "--hostname", HOST, "--domain", DOMAIN, "--dev"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        self.config = os.path.join(self.dir, "mailfort.toml")
+        self.logfile = os.path.join(self.dir, "mailfort.log")
+        self.cert = os.path.join(self.dir, "tls", "cert.pem")
+        self.key = os.path.join(self.dir, "tls", "key.pem")
+        self.ports = {name: free_port() for name in DEV_PORTS}
+        text = open(self.config).read()
+        for name, port in DEV_PORTS.items():
+            text = text.replace(f'address = "127.0.0.1:{port}"', f'address = "127.0.0.1:{self.ports[name]}"')
+        text = text.replace("resolvers = []", f'resolvers = ["{dns.address}"]')
+        self._write(text)
+        self.set("log", "file", f'"{self.logfile}"')
+        self.set("log", "level", '"debug"')
+
+    def _write(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def set(self, section, key, value):
+        """Sets `key = value` (TOML text) in [section], replacing an existing line."""
+        lines = open(self.config).read().split("\n")
+        start = lines.index(f"[{section}]")
+        end = start + 1
+        while end < len(lines) and not lines[end].startswith("["):
+            end += 1
+        for i in range(start + 1, end):
+            if re.match(rf"^{re.escape(key)}\s*=", lines[i]):
+                lines[i] = f"{key} = {value}"
+                break
+        else:
+            lines.insert(start + 1, f"{key} = {value}")
+        self._write("\n".join(lines))
+
+    def cli(self, *args, input=None, check=False):
+        r = subprocess.run([BIN, "-c", self.config, *args], capture_output=True, text=True, input=input,
+                           timeout=60)
+        if check:
+            assert r.returncode == 0, f"{args}: {r.stderr}"
+        return r
+
+    def add_user(self, address, password=PASSWORD, *extra):
+        self.cli("user", "add", address, "--password-stdin", *extra, input=password + "\n", check=True)
+
+    def start(self):
+        self.proc = subprocess.Popen([BIN, "serve", "-c", self.config], stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "stderr.log"), "w"))
+        deadline = time.time() + 15
+        pending = dict(self.ports)
+        while pending and time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"mailfort exited {self.proc.returncode}: {self.stderr()}{self.log()[-2000:]}")
+            for name, port in list(pending.items()):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    del pending[name]
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        assert not pending, f"listeners not up: {pending}\n{self.log()[-2000:]}"
+        return self
+
+    def stop(self, expect_clean=True):
+        if not self.proc:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "killed"
+        self.proc = None
+        if expect_clean:
+            assert rc == 0, f"mailfort stopped with {rc}: {self.stderr()}"
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def log(self):
+        try:
+            return open(self.logfile, errors="replace").read()
+        except FileNotFoundError:
+            return ""
+
+    def stderr(self):
+        try:
+            return open(os.path.join(self.dir, "stderr.log"), errors="replace").read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=5):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if re.search(pattern, self.log()):
+                return True
+            time.sleep(0.05)
+        return False
+
+    # ---- clients ----
+    def tls_context(self):
+        ctx = ssl.create_default_context(cafile=self.cert)
+        return ctx
+
+    def smtp(self, listener="submission", source="127.0.0.1", timeout=10):
+        s = smtplib.SMTP("127.0.0.1", self.ports[listener], local_hostname="client.example.org",
+                         source_address=(source, 0), timeout=timeout)
+        return s
+
+    def smtps(self, source="127.0.0.1", timeout=10):
+        return smtplib.SMTP_SSL("127.0.0.1", self.ports["smtps"], local_hostname="client.example.org",
+                                source_address=(source, 0), timeout=timeout,
+                                context=self.server_hostname_context())
+
+    def server_hostname_context(self):
+        ctx = self.tls_context()
+        ctx.check_hostname = False  # we connect by IP; the cert is verified against the CA file
+        return ctx
+
+    def submission_tls(self, source="127.0.0.1"):
+        s = self.smtp("submission", source)
+        s.starttls(context=self.server_hostname_context())
+        s.ehlo("client.example.org")
+        return s
+
+    def maildir(self, address):
+        user, domain = address.split("@")
+        return os.path.join(self.dir, "data", "mailboxes", domain, user, "mail")
+
+    def messages(self, address):
+        out = []
+        for sub in ("new", "cur"):
+            d = os.path.join(self.maildir(address), sub)
+            if os.path.isdir(d):
+                for name in sorted(os.listdir(d)):
+                    with open(os.path.join(d, name), "rb") as f:
+                        out.append(f.read())
+        return out
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def dns():
+    d = FakeDNS().start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def instance(dns, request):
+    """An initialised, not yet started instance (tests may change its config)."""
+    inst = Instance(dns)
+    yield inst
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if inst.proc:
+        inst.stop(expect_clean=not failed)
+    if failed:
+        sys.stderr.write(f"\n--- mailfort log ({inst.dir}) ---\n{inst.log()[-4000:]}\n{inst.stderr()[-2000:]}\n")
+    else:
+        inst.cleanup()
+
+
+@pytest.fixture
+def server(instance):
+    """A running instance with user alice@example.test."""
+    instance.add_user("alice@example.test")
+    instance.start()
+    return instance
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

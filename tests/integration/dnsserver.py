@@ -1,0 +1,65 @@
+"""A fake authoritative DNS server on loopback for tests (python3-dnslib).
+
+Every test instance of Mailfort resolves through one of these, so no test
+sends DNS anywhere but 127.0.0.1. Tests fill it with records:
+
+    dns.add("example.test", "MX", "10 mail.example.test.")
+    dns.add("mail.example.test", "A", "127.0.0.1")
+
+Unknown names answer NXDOMAIN; a known name without the asked type answers
+NOERROR with no records (NODATA).
+"""
+import threading
+
+from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+
+class _Resolver(BaseResolver):
+    def __init__(self, zone):
+        self.zone = zone
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        reply.header.aa = 1
+        qname = str(request.q.qname).rstrip(".").lower()
+        qtype = QTYPE[request.q.qtype]
+        with self.zone.lock:
+            records = list(self.zone.records.get(qname, []))
+            queries = self.zone.queries
+            queries.append((qname, qtype))
+        if not records:
+            reply.header.rcode = RCODE.NXDOMAIN
+            return reply
+        for rtype, text in records:
+            if rtype == qtype:
+                reply.add_answer(*RR.fromZone(f"{qname}. 60 IN {rtype} {text}"))
+        return reply
+
+
+class FakeDNS:
+    def __init__(self):
+        self.records = {}
+        self.queries = []
+        self.lock = threading.Lock()
+        quiet = DNSLogger(log="-request,-reply,-truncated,-data,-send,-recv", prefix=False)
+        self.udp = DNSServer(_Resolver(self), address="127.0.0.1", port=0, logger=quiet)
+        self.port = self.udp.server.server_address[1]
+        self.tcp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
+
+    def start(self):
+        self.udp.start_thread()
+        self.tcp.start_thread()
+        return self
+
+    def stop(self):
+        self.udp.stop()
+        self.tcp.stop()
+
+    def add(self, name, rtype, text):
+        with self.lock:
+            self.records.setdefault(name.rstrip(".").lower(), []).append((rtype.upper(), text))
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
