@@ -15,6 +15,7 @@
 #include "cli/instance.h"
 #include "directory/directory.h"
 #include "directory/password.h"
+#include "dns/resolver.h"
 #include "policy/ban_service.h"
 #include "queue/queue.h"
 #include "server/server.h"
@@ -225,6 +226,12 @@ int run(int argc, char** argv) {
   queue_cmd->require_subcommand(1);
   auto* queue_list = queue_cmd->add_subcommand("list", "List queued messages");
 
+  // resolve
+  std::string rname, rtype = "A";
+  auto* resolve_cmd = app.add_subcommand("resolve", "Look up DNS records through the configured resolvers");
+  resolve_cmd->add_option("NAME", rname)->required();
+  resolve_cmd->add_option("TYPE", rtype, "A AAAA MX TXT TLSA PTR CNAME NS (default A)");
+
   // -c/--config is also accepted after the subcommand.
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     sub->fallthrough();
@@ -270,6 +277,22 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (ban_remove->parsed()) return done(bans.value()->remove(ip), "lifted ban on " + ip);
+  }
+
+  if (resolve_cmd->parsed()) {
+    auto cfg = load_config(config_path);
+    if (!cfg) return 1;
+    auto type = dns::parse_type(rtype);
+    if (!type) return fail(type.error().message);
+    auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+    if (!resolver) return fail(resolver.error().message);
+    auto a = type.value() == dns::Type::PTR ? resolver.value()->query_ptr(rname)
+                                            : resolver.value()->query(rname, type.value());
+    std::printf("status=%s secure=%s\n", dns::status_name(a.status), a.secure ? "yes" : "no");
+    for (const auto& t : a.text)
+      std::printf("%s %s %s\n", rname.c_str(), dns::type_name(type.value()), t.c_str());
+    if (a.status == dns::Answer::Status::Bogus) std::printf("why: %s\n", a.why_bogus.c_str());
+    return a.status == dns::Answer::Status::Ok ? 0 : 1;
   }
 
   if (queue_cmd->parsed()) {

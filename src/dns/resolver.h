@@ -1,14 +1,13 @@
-// DNS resolution through libunbound: asynchronous, DNSSEC-validating, so
-// every answer carries its "secure" status (needed for DANE). Integrated into
-// Asio via unbound's file descriptor; no blocking call on an I/O thread.
+// DNS resolution through libunbound, DNSSEC-validating, so every answer
+// carries its "secure" status (needed for DANE). Calls block: the server
+// makes them on its worker pool, never on an I/O thread. Thread-safe (one
+// unbound context shared by all workers, as libunbound allows).
 //
 // Forwarders come from [dns] resolvers ("ip:port"); empty = /etc/resolv.conf;
 // recursion = true resolves from the root. Tests point it at a fake DNS
-// server on loopback.
+// server on loopback. Faces untrusted input (answers from the network):
+// record data is decoded with bounds checks and malformed records skipped.
 #pragma once
-#include <asio/any_io_executor.hpp>
-#include <asio/awaitable.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,13 +15,14 @@
 
 #include "base/result.h"
 
+struct ub_ctx;
+
 namespace mailfort::dns {
 
 struct Settings {
-  std::vector<std::string> forwarders;  // "ip:port" or "ip" (port 53)
+  std::vector<std::string> forwarders;  // "ip:port", "ip", "[v6]:port"
   bool recursion = false;
-  std::string trust_anchor_file;        // empty = no DNSSEC validation anchor
-  int timeout_ms = 10000;               // per query
+  std::string trust_anchor_file;  // empty = no DNSSEC trust anchor
 };
 
 enum class Type : uint16_t { A = 1, NS = 2, CNAME = 5, PTR = 12, MX = 15, TXT = 16, AAAA = 28, TLSA = 52 };
@@ -33,40 +33,38 @@ struct Mx {
   uint16_t preference = 0;
   std::string host;  // lower-case, no trailing dot ("" for null MX ".")
 };
-struct Tlsa {
-  uint8_t usage = 0, selector = 0, matching_type = 0;
-  std::string data;  // raw bytes
-};
 
 struct Answer {
-  enum class Status { Ok, NxDomain, NoData, ServFail, Timeout, Bogus, Error };
+  enum class Status { Ok, NxDomain, NoData, ServFail, Bogus, Error };
   Status status = Status::Error;
-  bool secure = false;   // validated by DNSSEC
-  std::string why_bogus; // validator's reason when Bogus
-  uint32_t ttl = 0;
-  std::string canonical_name;
-  // Decoded records of the asked type; the typed vectors are filled for
-  // their type, `text` for every type (presentation format).
-  std::vector<std::string> text;
-  std::vector<std::string> addresses;  // A/AAAA as text
+  bool secure = false;                 // validated by DNSSEC
+  std::string why_bogus;               // validator's reason when Bogus
+  std::vector<std::string> text;       // every record in presentation form
+  std::vector<std::string> addresses;  // A/AAAA
   std::vector<Mx> mx;                  // sorted by preference
-  std::vector<Tlsa> tlsa;
-  std::vector<std::string> txt;        // TXT strings of one record joined
-  std::vector<std::string> names;      // PTR/CNAME/NS targets, lower-case, no trailing dot
+  std::vector<std::string> txt;        // one string per TXT record
+  std::vector<std::string> names;      // PTR/CNAME/NS targets
 };
 
 const char* status_name(Answer::Status s);
 
+// Decoders for record data (exposed for tests and fuzzing).
+std::string decode_name(const unsigned char* data, std::size_t len, std::size_t& pos, bool& ok);
+bool decode_record(Type type, const unsigned char* data, std::size_t len, Answer& into);
+
 class Resolver {
  public:
-  // One resolver per process is enough: unbound multiplexes queries.
-  static Result<std::shared_ptr<Resolver>> create(asio::any_io_executor executor, const Settings& settings);
-  virtual ~Resolver() = default;
-  virtual asio::awaitable<Answer> query(std::string name, Type type) = 0;
-  // Reverse lookup helper: PTR for an IPv4/IPv6 address string.
-  virtual asio::awaitable<Answer> query_ptr(std::string ip) = 0;
-  // Stops and fails pending queries (shutdown).
-  virtual void stop() = 0;
+  static Result<std::shared_ptr<Resolver>> create(const Settings& settings);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  Answer query(const std::string& name, Type type);
+  Answer query_ptr(const std::string& ip);  // in-addr.arpa / ip6.arpa
+
+ private:
+  explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}
+  ub_ctx* ctx_;
 };
 
 }  // namespace mailfort::dns

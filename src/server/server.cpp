@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/privileges.h"
 #include "directory/directory.h"
+#include "dns/resolver.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
 #include "queue/queue.h"
@@ -102,6 +103,10 @@ class Runtime {
     auto bans = policy::BanService::open(cfg->state_db_path(), ban_settings(*cfg));
     if (!bans) return fail("bans: " + bans.error().message);
     services_.bans = bans.value();
+
+    auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+    if (!resolver) return fail(resolver.error().message);
+    services_.resolver = resolver.value();
 
     auto commit = store::GroupCommit::start(cfg->data_dir);
     if (!commit) return fail("store: " + commit.error().message);

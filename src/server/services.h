@@ -29,6 +29,9 @@ class MailStore;
 namespace mailfort::queue {
 class Queue;
 }
+namespace mailfort::dns {
+class Resolver;
+}
 
 namespace mailfort::server {
 
@@ -51,6 +54,7 @@ struct Services {
   std::shared_ptr<store::GroupCommit> commit;
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<queue::Queue> queue;
+  std::shared_ptr<dns::Resolver> resolver;  // blocking: use on the worker pool
 
  private:
   mutable std::mutex config_mu;

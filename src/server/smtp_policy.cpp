@@ -10,6 +10,7 @@
 #include "base/cidr.h"
 #include "base/log.h"
 #include "directory/directory.h"
+#include "dns/resolver.h"
 #include "proto/mail/header.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
@@ -249,6 +250,17 @@ class MxPolicy : public BasePolicy {
     if (!any_contains(trusted_, c.ip) && name.front() != '[' && !is_fqdn_domain(lower(name))) {
       co_return SmtpReply{504, "5.5.2",
                           "<" + name + ">: Helo command rejected: need fully-qualified hostname"};
+    }
+    if (cfg_->smtp.reject_unresolvable_helo && name.front() != '[' && !any_contains(trusted_, c.ip)) {
+      auto* resolver = services_.resolver.get();
+      std::string host = lower(name);
+      bool found = co_await run_blocking(*services_.workers, [&] {
+        for (auto t : {dns::Type::A, dns::Type::AAAA, dns::Type::MX}) {
+          if (resolver->query(host, t).status == dns::Answer::Status::Ok) return true;
+        }
+        return false;
+      });
+      if (!found) co_return SmtpReply{450, "4.7.1", "<" + name + ">: Helo command rejected: Host not found"};
     }
     co_return SmtpReply{};
   }

@@ -1,0 +1,34 @@
+"""Every test instance resolves only through the fake DNS server on loopback."""
+import smtplib
+
+
+def test_resolve_goes_to_the_fake_dns(instance, dns):
+    dns.add("mail.example.test", "A", "127.0.0.1")
+    dns.add("example.test", "MX", "20 backup.example.test.")
+    dns.add("example.test", "MX", "10 mail.example.test.")
+    dns.add("example.test", "TXT", '"v=spf1 mx -all"')
+    r = instance.cli("resolve", "mail.example.test", "A")
+    assert r.returncode == 0, r.stderr
+    assert "mail.example.test A 127.0.0.1" in r.stdout
+    assert "secure=no" in r.stdout
+    mx = instance.cli("resolve", "example.test", "MX").stdout.strip().split("\n")[1:]
+    assert mx == ["example.test MX 10 mail.example.test", "example.test MX 20 backup.example.test"]
+    assert "v=spf1 mx -all" in instance.cli("resolve", "example.test", "TXT").stdout
+    nx = instance.cli("resolve", "nothing.example.test", "A")
+    assert nx.returncode == 1 and "status=nxdomain" in nx.stdout
+    nodata = instance.cli("resolve", "mail.example.test", "AAAA")
+    assert nodata.returncode == 1 and "status=nodata" in nodata.stdout
+    assert ("mail.example.test", "A") in dns.queries
+
+
+def test_unresolvable_helo_refused_when_configured(instance, dns):
+    dns.add("known.example.org", "A", "127.0.0.1")
+    instance.set("smtp", "reject_unresolvable_helo", "true")
+    instance.start()
+    s = smtplib.SMTP("127.0.0.1", instance.ports["mx"], local_hostname="ghost.example.org", timeout=10)
+    code, msg = s.ehlo()
+    assert code == 450 and b"Host not found" in msg
+    code, _ = s.ehlo("known.example.org")
+    assert code == 250
+    s.quit()
+    assert ("ghost.example.org", "A") in dns.queries
