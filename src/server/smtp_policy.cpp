@@ -73,6 +73,13 @@ class BasePolicy : public SmtpPolicy {
       address = to.mailbox.str();
     }
     if (auto r = check_recipient_syntax(c, to); !r.ok()) co_return r;
+    if (to.mailbox.ip_literal) {
+      // No local mailbox lives at an address literal: it is relaying.
+      if (!relay_permitted(c)) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
+      add_unique(txn.forwards, address);
+      txn.rcpts.push_back(address);
+      co_return SmtpReply{250, "2.1.5", "Ok"};
+    }
 
     struct Outcome {
       Result<directory::Resolution> resolution = make_error(Errc::Temp, "");
