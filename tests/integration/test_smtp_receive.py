@@ -508,3 +508,18 @@ def test_crash_loses_nothing_that_got_250(mx):
     for m in msgs:
         assert m.endswith(b"\r\n") and b"Subject: crash-" in m  # no half-written message is visible
     assert not os.listdir(os.path.join(mx.maildir("bob@example.test"), "tmp"))
+
+
+def test_trusted_network_may_relay_without_auth(mx):
+    mx.set("smtp", "trusted_networks", '["127.0.0.9/32"]')
+    start(mx)
+    c = Raw(mx.ports["mx"], source="127.0.0.9")
+    c.cmd(b"EHLO client.example.org")
+    c.cmd(b"MAIL FROM:<app@example.test>")
+    assert c.cmd(b"RCPT TO:<someone@remote.example>").startswith(b"250")
+    c.close()
+    c = Raw(mx.ports["mx"], source="127.0.0.10")
+    c.cmd(b"EHLO client.example.org")
+    c.cmd(b"MAIL FROM:<app@example.test>")
+    assert c.cmd(b"RCPT TO:<someone@remote.example>").startswith(b"554 5.7.1")
+    c.close()
