@@ -8,6 +8,7 @@
 
 #include "base/config.h"
 #include "base/config_keys.h"
+#include "base/text.h"
 
 namespace mailfort::config {
 namespace {
@@ -16,27 +17,6 @@ namespace fs = std::filesystem;
 
 int line_of(const toml::node& n) {
   return static_cast<int>(n.source().begin.line);
-}
-
-bool valid_label(std::string_view l) {
-  if (l.empty() || l.size() > 63 || l.front() == '-' || l.back() == '-') return false;
-  for (unsigned char c : l)
-    if (!std::isalnum(c) && c != '-') return false;
-  return true;
-}
-
-bool is_fqdn(std::string_view d) {
-  if (d.size() > 253 || d.find('.') == std::string_view::npos) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = d.find('.', start);
-    auto label = d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (!valid_label(label)) return false;
-    if (dot == std::string_view::npos) {
-      return !std::all_of(label.begin(), label.end(), [](unsigned char c) { return std::isdigit(c); });
-    }
-    start = dot + 1;
-  }
 }
 
 // "ip:port" or "[v6]:port" -> host, port. `port_required` false allows "ip".
@@ -195,7 +175,7 @@ class Loader {
 
   void validate(Config& c, const toml::table& root) {
     fs::path base = fs::absolute(fs::path(file_)).parent_path();
-    if (!c.hostname.empty() && !is_fqdn(c.hostname)) {
+    if (!c.hostname.empty() && !mailfort::is_fqdn(c.hostname)) {
       problem(c.line_of("hostname"), "hostname '" + c.hostname + "' is not a fully qualified domain name");
     }
     c.data_dir = resolve_path(base, c.data_dir);

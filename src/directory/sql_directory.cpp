@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/text.h"
 #include "directory/directory.h"
 #include "directory/password.h"
 
@@ -54,26 +55,6 @@ CREATE TABLE IF NOT EXISTS domain_settings (
 
 constexpr int kMaxAliasDepth = 10;
 constexpr std::size_t kMaxPool = 8;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool valid_domain(std::string_view d) {
-  if (d.empty() || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = d.find('.', start);
-    auto label = d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (unsigned char c : label)
-      if (!std::isalnum(c) && c != '-' && c < 0x80) return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 // A prepared statement bound to one pooled connection.
 class Query {
@@ -130,13 +111,13 @@ class SqliteDirectory : public Directory {
 
   // ---- domains ----
   Result<void> add_domain(const std::string& domain) override {
-    std::string d = lower(domain);
-    if (!valid_domain(d)) return make_error(Errc::Invalid, "invalid domain name '" + domain + "'");
+    std::string d = to_lower(domain);
+    if (!is_valid_domain(d, true)) return make_error(Errc::Invalid, "invalid domain name '" + domain + "'");
     return exec_write("INSERT INTO domains (domain) VALUES (?)", {d}, "domain " + d + " already exists");
   }
 
   Result<void> remove_domain(const std::string& domain) override {
-    std::string d = lower(domain);
+    std::string d = to_lower(domain);
     return with_db<void>([&](sqlite3* db) -> Result<void> {
       Query used(db,
                  "SELECT (SELECT COUNT(*) FROM accounts WHERE lower(domain) = ?1) + "
@@ -168,13 +149,13 @@ class SqliteDirectory : public Directory {
   }
 
   Result<bool> is_local_domain(const std::string& domain) override {
-    return with_db<bool>([&](sqlite3* db) -> Result<bool> { return domain_exists(db, lower(domain)); });
+    return with_db<bool>([&](sqlite3* db) -> Result<bool> { return domain_exists(db, to_lower(domain)); });
   }
 
   Result<bool> requires_tls(const std::string& domain) override {
     return with_db<bool>([&](sqlite3* db) -> Result<bool> {
       Query q(db, "SELECT require_tls FROM domain_settings WHERE domain = ?");
-      q.bind(1, lower(domain));
+      q.bind(1, to_lower(domain));
       int rc = q.step();
       if (rc == SQLITE_ROW) return q.integer(0) != 0;
       if (rc == SQLITE_DONE) return false;
@@ -183,7 +164,7 @@ class SqliteDirectory : public Directory {
   }
 
   Result<void> set_requires_tls(const std::string& domain, bool required) override {
-    std::string d = lower(domain);
+    std::string d = to_lower(domain);
     return with_db<void>([&](sqlite3* db) -> Result<void> {
       auto exists = domain_exists(db, d);
       if (!exists) return exists.error();
@@ -199,7 +180,7 @@ class SqliteDirectory : public Directory {
   Result<void> add_account(const Account& a, const std::string& password) override {
     auto addr = parse_address(a.address());
     if (!addr) return addr.error();
-    std::string user = lower(addr->local), dom = addr->domain;
+    std::string user = to_lower(addr->local), dom = addr->domain;
     if (auto weak = password_weakness(password, user); !weak.empty()) {
       return make_error(Errc::WeakPassword, weak);
     }
@@ -247,7 +228,7 @@ class SqliteDirectory : public Directory {
     if (!addr) return addr.error();
     return with_db<void>([&](sqlite3* db) -> Result<void> {
       Query q(db, "DELETE FROM accounts WHERE lower(username) = ? AND lower(domain) = ?");
-      q.bind(1, lower(addr->local)).bind(2, addr->domain);
+      q.bind(1, to_lower(addr->local)).bind(2, addr->domain);
       if (q.step() != SQLITE_DONE) return db_error(db, "remove account");
       if (sqlite3_changes(db) == 0)
         return make_error(Errc::NotFound, "account " + address + " does not exist");
@@ -259,7 +240,7 @@ class SqliteDirectory : public Directory {
     auto addr = parse_address(address);
     if (!addr) return std::optional<Account>();
     return with_db<std::optional<Account>>(
-        [&](sqlite3* db) { return find_account_in(db, lower(addr->local), addr->domain); });
+        [&](sqlite3* db) { return find_account_in(db, to_lower(addr->local), addr->domain); });
   }
 
   Result<std::vector<Account>> list_accounts(const std::string& domain) override {
@@ -267,7 +248,7 @@ class SqliteDirectory : public Directory {
       Query q(db,
               "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
               "WHERE ?1 = '' OR lower(domain) = ?1 ORDER BY domain, username");
-      q.bind(1, lower(domain));
+      q.bind(1, to_lower(domain));
       std::vector<Account> out;
       int rc;
       while ((rc = q.step()) == SQLITE_ROW) out.push_back(row_to_account(q));
@@ -298,12 +279,12 @@ class SqliteDirectory : public Directory {
             db,
             "SELECT 1 FROM aliases WHERE (source_username IS NULL OR source_username = '') AND "
             "lower(source_domain) = ? AND lower(destination_username) = ? AND lower(destination_domain) = ?");
-        dup.bind(1, src->domain).bind(2, lower(dst->local)).bind(3, dst->domain);
+        dup.bind(1, src->domain).bind(2, to_lower(dst->local)).bind(3, dst->domain);
         if (dup.step() == SQLITE_ROW) return make_error(Errc::Exists, "alias already exists");
       } else {
-        q.bind(1, lower(src->local));
+        q.bind(1, to_lower(src->local));
       }
-      q.bind(2, src->domain).bind(3, lower(dst->local)).bind(4, dst->domain);
+      q.bind(2, src->domain).bind(3, to_lower(dst->local)).bind(4, dst->domain);
       int rc = q.step();
       if (rc == SQLITE_CONSTRAINT) return make_error(Errc::Exists, "alias already exists");
       if (rc != SQLITE_DONE) return db_error(db, "add alias");
@@ -321,7 +302,7 @@ class SqliteDirectory : public Directory {
               "DELETE FROM aliases WHERE coalesce(lower(source_username), '') = ? AND lower(source_domain) = "
               "? AND "
               "lower(destination_username) = ? AND lower(destination_domain) = ?");
-      q.bind(1, lower(src->local)).bind(2, src->domain).bind(3, lower(dst->local)).bind(4, dst->domain);
+      q.bind(1, to_lower(src->local)).bind(2, src->domain).bind(3, to_lower(dst->local)).bind(4, dst->domain);
       if (q.step() != SQLITE_DONE) return db_error(db, "remove alias");
       if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "no such alias");
       return {};
@@ -335,7 +316,7 @@ class SqliteDirectory : public Directory {
           "SELECT coalesce(source_username, ''), source_domain, destination_username, destination_domain, "
           "enabled FROM aliases WHERE ?1 = '' OR lower(source_domain) = ?1 "
           "ORDER BY source_domain, source_username, destination_domain, destination_username");
-      q.bind(1, lower(domain));
+      q.bind(1, to_lower(domain));
       std::vector<Alias> out;
       int rc;
       while ((rc = q.step()) == SQLITE_ROW) {
@@ -348,8 +329,8 @@ class SqliteDirectory : public Directory {
 
   // ---- TLS policies ----
   Result<void> set_tls_policy(const TlsPolicy& p) override {
-    std::string d = lower(p.domain);
-    if (!valid_domain(d)) return make_error(Errc::Invalid, "invalid domain name '" + p.domain + "'");
+    std::string d = to_lower(p.domain);
+    if (!is_valid_domain(d, true)) return make_error(Errc::Invalid, "invalid domain name '" + p.domain + "'");
     if (!is_valid_tls_policy(p.policy)) {
       return make_error(Errc::Invalid, "unknown policy '" + p.policy +
                                            "' (none may encrypt dane dane-only fingerprint verify secure)");
@@ -364,7 +345,7 @@ class SqliteDirectory : public Directory {
   Result<void> remove_tls_policy(const std::string& domain) override {
     return with_db<void>([&](sqlite3* db) -> Result<void> {
       Query q(db, "DELETE FROM tlspolicies WHERE lower(domain) = ?");
-      q.bind(1, lower(domain));
+      q.bind(1, to_lower(domain));
       if (q.step() != SQLITE_DONE) return db_error(db, "remove tls policy");
       if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "no tls policy for " + domain);
       return {};
@@ -385,7 +366,7 @@ class SqliteDirectory : public Directory {
   Result<std::optional<TlsPolicy>> find_tls_policy(const std::string& domain) override {
     return with_db<std::optional<TlsPolicy>>([&](sqlite3* db) -> Result<std::optional<TlsPolicy>> {
       Query q(db, "SELECT domain, policy, coalesce(params, '') FROM tlspolicies WHERE lower(domain) = ?");
-      q.bind(1, lower(domain));
+      q.bind(1, to_lower(domain));
       int rc = q.step();
       if (rc == SQLITE_ROW) return std::optional<TlsPolicy>(TlsPolicy{q.text(0), q.text(1), q.text(2)});
       if (rc != SQLITE_DONE) return db_error(db, "find tls policy");
@@ -406,7 +387,7 @@ class SqliteDirectory : public Directory {
         return r;
       }
       std::set<std::string> visited;
-      auto kind = expand(db, lower(addr->local), addr->domain, 0, visited, r, true);
+      auto kind = expand(db, to_lower(addr->local), addr->domain, 0, visited, r, true);
       if (!kind) return kind.error();
       r.kind = kind.value();
       if (r.kind == Resolution::Kind::Deliver && r.mailboxes.empty() && r.forwards.empty()) {
@@ -426,7 +407,7 @@ class SqliteDirectory : public Directory {
       return AuthResult{};
     }
     auto found = with_db<std::optional<Account>>(
-        [&](sqlite3* db) { return find_account_in(db, lower(addr->local), addr->domain); });
+        [&](sqlite3* db) { return find_account_in(db, to_lower(addr->local), addr->domain); });
     if (!found) return found.error();
     if (!found.value()) {
       verify_password(password, dummy);
@@ -441,7 +422,7 @@ class SqliteDirectory : public Directory {
   Result<std::vector<std::string>> sender_addresses(const std::string& account_address) override {
     auto addr = parse_address(account_address);
     if (!addr) return make_error(Errc::Invalid, "invalid address");
-    std::string user = lower(addr->local);
+    std::string user = to_lower(addr->local);
     return with_db<std::vector<std::string>>([&](sqlite3* db) -> Result<std::vector<std::string>> {
       std::vector<std::string> out{user + "@" + addr->domain};
       Query q(db,
@@ -450,7 +431,7 @@ class SqliteDirectory : public Directory {
       q.bind(1, user).bind(2, addr->domain);
       int rc;
       while ((rc = q.step()) == SQLITE_ROW) {
-        std::string s = lower(q.text(0)) + "@" + lower(q.text(1));
+        std::string s = to_lower(q.text(0)) + "@" + to_lower(q.text(1));
         if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
       }
       if (rc != SQLITE_DONE) return db_error(db, "sender addresses");
@@ -504,8 +485,8 @@ class SqliteDirectory : public Directory {
   // delivers to its own account), remote -> forward.
   Result<void> follow(sqlite3* db, const std::string& du, const std::string& dd, int depth,
                       std::set<std::string>& visited, Resolution& r) {
-    std::string dest = lower(du) + "@" + lower(dd);
-    auto local = domain_exists(db, lower(dd));
+    std::string dest = to_lower(du) + "@" + to_lower(dd);
+    auto local = domain_exists(db, to_lower(dd));
     if (!local) return local.error();
     if (!local.value()) {
       if (std::find(r.forwards.begin(), r.forwards.end(), dest) == r.forwards.end())
@@ -514,7 +495,7 @@ class SqliteDirectory : public Directory {
     }
     if (visited.count(dest)) {
       // Self-reference ("keep a copy"): deliver to the account, no recursion.
-      auto acct = find_account_in(db, lower(du), lower(dd));
+      auto acct = find_account_in(db, to_lower(du), to_lower(dd));
       if (!acct) return acct.error();
       if (acct.value() && acct.value()->enabled && !acct.value()->send_only &&
           std::find(r.mailboxes.begin(), r.mailboxes.end(), dest) == r.mailboxes.end()) {
@@ -522,7 +503,7 @@ class SqliteDirectory : public Directory {
       }
       return {};
     }
-    auto k = expand(db, lower(du), lower(dd), depth + 1, visited, r, false);
+    auto k = expand(db, to_lower(du), to_lower(dd), depth + 1, visited, r, false);
     if (!k) return k.error();
     return {};
   }
@@ -547,8 +528,8 @@ class SqliteDirectory : public Directory {
 
   static Account row_to_account(const Query& q) {
     Account a;
-    a.username = lower(q.text(0));
-    a.domain = lower(q.text(1));
+    a.username = to_lower(q.text(0));
+    a.domain = to_lower(q.text(1));
     a.password_hash = q.text(2);
     a.quota_mb = static_cast<uint64_t>(std::max<int64_t>(0, q.integer(3)));
     a.enabled = q.integer(4) != 0;
@@ -579,8 +560,8 @@ class SqliteDirectory : public Directory {
 
   Result<Address> parse_alias_source(const std::string& source) {
     if (!source.empty() && source.front() == '@') {
-      std::string d = lower(source.substr(1));
-      if (!valid_domain(d)) return make_error(Errc::Invalid, "invalid catch-all '" + source + "'");
+      std::string d = to_lower(source.substr(1));
+      if (!is_valid_domain(d, true)) return make_error(Errc::Invalid, "invalid catch-all '" + source + "'");
       return Address{"", d};
     }
     auto a = parse_address(source);
@@ -591,7 +572,7 @@ class SqliteDirectory : public Directory {
   Result<void> update_account(const char* sql, const std::string& value, const Address& addr) {
     return with_db<void>([&](sqlite3* db) -> Result<void> {
       Query q(db, sql);
-      q.bind(1, value).bind(2, lower(addr.local)).bind(3, addr.domain);
+      q.bind(1, value).bind(2, to_lower(addr.local)).bind(3, addr.domain);
       if (q.step() != SQLITE_DONE) return db_error(db, "update account");
       if (sqlite3_changes(db) == 0)
         return make_error(Errc::NotFound, "account " + addr.str() + " does not exist");
@@ -675,14 +656,14 @@ Result<Address> parse_address(std::string_view s) {
     return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
   }
   std::string_view local = s.substr(0, at);
-  std::string domain = lower(s.substr(at + 1));
+  std::string domain = to_lower(s.substr(at + 1));
   if (local.size() > 64) return make_error(Errc::Invalid, "local part too long");
   for (unsigned char c : local) {
     if (c < 0x20 || c == 0x7F || c == ' ' || c == '/') {
       return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
     }
   }
-  if (local.front() == '.' || !valid_domain(domain)) {
+  if (local.front() == '.' || !is_valid_domain(domain, true)) {
     return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
   }
   return Address{std::string(local), domain};

@@ -5,15 +5,11 @@
 #include <cctype>
 #include <cstdio>
 
+#include "base/text.h"
 #include "dns/resolver.h"
 
 namespace mailfort::dns {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string hex(const unsigned char* d, std::size_t n) {
   static const char* h = "0123456789abcdef";
@@ -100,7 +96,7 @@ std::string decode_name(const unsigned char* d, std::size_t len, std::size_t& po
     unsigned l = d[pos++];
     if (l == 0) {
       ok = true;
-      return lower(out);
+      return to_lower(out);
     }
     if (l > 63 || pos + l > len || (total += l + 1) > 255) return {};
     if (!out.empty()) out.push_back('.');

@@ -9,6 +9,7 @@
 
 #include "base/cidr.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "directory/directory.h"
 #include "dns/resolver.h"
 #include "proto/mail/header.h"
@@ -24,11 +25,6 @@ namespace {
 using proto::smtp::Mailbox;
 using proto::smtp::PathArgs;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size())) raw.assign(bytes, '\x5a');
@@ -41,12 +37,9 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
-// Parts of a domain that make it look like a real host name (S3, S4).
-bool is_fqdn_domain(const std::string& d) {
-  auto dot = d.rfind('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 >= d.size()) return false;
-  return !std::all_of(d.begin() + static_cast<long>(dot) + 1, d.end(),
-                      [](unsigned char c) { return std::isdigit(c); });
+// S3, S4: a real host name (U-labels allowed for SMTPUTF8).
+bool is_fqdn_utf8(std::string_view d) {
+  return mailfort::is_fqdn(d, true);
 }
 
 void add_unique(std::vector<std::string>& v, const std::string& s) {
@@ -90,7 +83,7 @@ class BasePolicy : public SmtpPolicy {
     auto* dir = services_.directory.get();
     auto* store = services_.store.get();
     std::string domain =
-        lower(to.postmaster_only ? address.substr(address.find('@') + 1) : to.mailbox.domain);
+        to_lower(to.postmaster_only ? address.substr(address.find('@') + 1) : to.mailbox.domain);
     Outcome o = co_await run_blocking(*services_.workers, [&]() -> Outcome {
       Outcome out;
       out.resolution = dir->resolve_recipient(address);
@@ -254,13 +247,13 @@ class MxPolicy : public BasePolicy {
   asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
     // S3: a real host name or an address literal. Trusted networks are
     // exempt, as with Postfix's permit_mynetworks first in the restrictions.
-    if (!any_contains(trusted_, c.ip) && name.front() != '[' && !is_fqdn_domain(lower(name))) {
+    if (!any_contains(trusted_, c.ip) && name.front() != '[' && !is_fqdn_utf8(to_lower(name))) {
       co_return SmtpReply{504, "5.5.2",
                           "<" + name + ">: Helo command rejected: need fully-qualified hostname"};
     }
     if (cfg_->smtp.reject_unresolvable_helo && name.front() != '[' && !any_contains(trusted_, c.ip)) {
       auto* resolver = services_.resolver.get();
-      std::string host = lower(name);
+      std::string host = to_lower(name);
       bool found = co_await run_blocking(*services_.workers, [&] {
         for (auto t : {dns::Type::A, dns::Type::AAAA, dns::Type::MX}) {
           if (resolver->query(host, t).status == dns::Answer::Status::Ok) return true;
@@ -274,7 +267,7 @@ class MxPolicy : public BasePolicy {
 
   asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from) override {
     if (!any_contains(trusted_, c.ip) && !from.null_path && !from.mailbox.ip_literal &&
-        !is_fqdn_domain(from.mailbox.domain)) {
+        !is_fqdn_utf8(from.mailbox.domain)) {
       co_return SmtpReply{
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
@@ -284,7 +277,7 @@ class MxPolicy : public BasePolicy {
 
  protected:
   SmtpReply check_recipient_syntax(const SmtpClient& c, const PathArgs& to) override {
-    if (!to.postmaster_only && !to.mailbox.ip_literal && !is_fqdn_domain(to.mailbox.domain)) {
+    if (!to.postmaster_only && !to.mailbox.ip_literal && !is_fqdn_utf8(to.mailbox.domain)) {
       return SmtpReply{
           504, "5.5.2",
           "<" + to.mailbox.str() + ">: Recipient address rejected: need fully-qualified address"};
@@ -316,14 +309,14 @@ class SubmissionPolicy : public BasePolicy {
     }
     if (from.null_path || c.auth_user.empty()) co_return SmtpReply{250, "2.1.0", "Ok"};
     // S6 sender login maps: own address or an alias that points here.
-    std::string sender = lower(from.mailbox.str());
+    std::string sender = to_lower(from.mailbox.str());
     auto* dir = services_.directory.get();
     std::string user = c.auth_user;
     auto owned = co_await run_blocking(*services_.workers, [&] { return dir->sender_addresses(user); });
     if (!owned.ok()) co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
     std::string catch_all = "@" + from.mailbox.domain;
     for (const auto& a : owned.value()) {
-      std::string la = lower(a);
+      std::string la = to_lower(a);
       if (la == sender || la == catch_all) co_return SmtpReply{250, "2.1.0", "Ok"};
     }
     spdlog::info("smtp sender-rejected session={} ip={} user={} sender={}", c.session, c.ip,

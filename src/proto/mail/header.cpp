@@ -1,20 +1,11 @@
 #include "proto/mail/header.h"
 
+#include "base/text.h"
+
 #include <ctime>
 
 namespace mailfort::proto::mail {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool is_ftext(unsigned char c) {
   return c >= 33 && c <= 126 && c != ':';

@@ -1,5 +1,7 @@
 #include "proto/smtp/path.h"
 
+#include "base/text.h"
+
 #include <arpa/inet.h>
 
 #include <cctype>
@@ -33,17 +35,6 @@ bool is_atext(unsigned char c) {
     default:
       return c >= 0x80;  // UTF-8 (RFC 6531); caller flags non_ascii
   }
-}
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
 }
 
 class Cursor {
@@ -145,7 +136,8 @@ bool parse_domain(Cursor& c, Mailbox& m) {
     }
     if (label > 63) return false;
     prev = static_cast<char>(ch);
-    m.domain.push_back(lower(c.get()));
+    char got = c.get();
+    m.domain.push_back(got >= 'A' && got <= 'Z' ? static_cast<char>(got - 'A' + 'a') : got);
   }
   return !m.domain.empty() && prev != '.' && prev != '-';
 }

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "base/text.h"
 #include "proto/smtp/command.h"
 
 namespace mailfort::proto::smtp {
@@ -20,25 +21,6 @@ constexpr VerbName kVerbs[] = {
 
 bool is_ctl(unsigned char c) {
   return (c < 32 && c != '\t') || c == 127;
-}
-
-bool valid_label(std::string_view l) {
-  if (l.empty() || l.size() > 63 || l.front() == '-' || l.back() == '-') return false;
-  for (unsigned char c : l)
-    if (!std::isalnum(c) && c != '-') return false;
-  return true;
-}
-
-bool valid_domain(std::string_view d) {
-  if (d.empty() || d.size() > 253) return false;
-  std::size_t start = 0;
-  while (true) {
-    auto dot = d.find('.', start);
-    if (!valid_label(d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start)))
-      return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
 }
 
 }  // namespace
@@ -79,17 +61,11 @@ bool is_valid_helo_domain(std::string_view arg) {
     }
     return inet_pton(AF_INET, lit.c_str(), buf) == 1;
   }
-  return valid_domain(arg);
+  return mailfort::is_valid_domain(arg);
 }
 
 bool is_fqdn(std::string_view domain) {
-  if (!valid_domain(domain)) return false;
-  auto dot = domain.rfind('.');
-  if (dot == std::string_view::npos) return false;
-  std::string_view tld = domain.substr(dot + 1);
-  for (unsigned char c : tld)
-    if (!std::isdigit(c)) return true;
-  return false;
+  return mailfort::is_fqdn(domain);
 }
 
 std::optional<AuthArgs> parse_auth_args(std::string_view args) {
