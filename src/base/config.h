@@ -74,6 +74,7 @@ struct Smtp {
   uint64_t max_header_size = 1024 * 1024;     // bytes of the header block
   uint32_t max_data_line_length = 65536;      // bytes per message line
   uint32_t greet_pause_ms = 0;                // MX: wait before the greeting to catch early talkers
+  uint64_t max_inflight_message_bytes = 1024ull * 1024 * 1024;  // all sessions' message buffers together
 };
 
 struct Log {

@@ -200,6 +200,12 @@ std::vector<Key> make_keys() {
                "MX listeners wait this long before the greeting; clients that talk first are refused.",
                "catches spam bots that do not wait for the greeting (postscreen's pregreet test)"),
 
+      uint_key("smtp.max_inflight_message_bytes", F(smtp.max_inflight_message_bytes), 1024 * 1024,
+               64ull * 1024 * 1024 * 1024,
+               "Memory all sessions together may hold for messages being received; beyond it new data gets "
+               "452 4.3.1.",
+               "many large messages at once cannot exhaust memory"),
+
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
                "Lowest level logged."),

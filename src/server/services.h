@@ -46,6 +46,19 @@ struct Services {
   }
   uint64_t next_session_id() { return ++session_counter; }
 
+  // Bytes of messages being received, all sessions together; bounded by
+  // [smtp] max_inflight_message_bytes so concurrent large messages cannot
+  // exhaust memory.
+  bool reserve_message_bytes(uint64_t n, uint64_t cap) {
+    uint64_t cur = inflight_message_bytes.load();
+    do {
+      if (cur + n > cap) return false;
+    } while (!inflight_message_bytes.compare_exchange_weak(cur, cur + n));
+    return true;
+  }
+  void release_message_bytes(uint64_t n) { inflight_message_bytes -= n; }
+  std::atomic<uint64_t> inflight_message_bytes{0};
+
   asio::thread_pool* workers = nullptr;
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<policy::BanService> bans;

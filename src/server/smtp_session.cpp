@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "proto/smtp/command.h"
 #include "proto/smtp/data_reader.h"
 #include "proto/smtp/path.h"
@@ -67,6 +68,27 @@ const CommandSpec* find_spec(Verb v) {
 constexpr unsigned kMaxUnknownCommands = 10;
 constexpr std::size_t kRawReadSize = 65536;
 
+// Holds this session's share of the server-wide message memory budget.
+class MessageBudget {
+ public:
+  MessageBudget(Services& s, uint64_t cap) : services_(s), cap_(cap) {}
+  ~MessageBudget() { services_.release_message_bytes(held_); }
+  MessageBudget(const MessageBudget&) = delete;
+  MessageBudget& operator=(const MessageBudget&) = delete;
+  // Grows the reservation to `size`; false when the server is out of budget.
+  bool cover(uint64_t size) {
+    if (size <= held_) return true;
+    if (!services_.reserve_message_bytes(size - held_, cap_)) return false;
+    held_ = size;
+    return true;
+  }
+
+ private:
+  Services& services_;
+  uint64_t cap_;
+  uint64_t held_ = 0;
+};
+
 class SmtpSession {
  public:
   SmtpSession(std::shared_ptr<Connection> conn, Services& services, std::shared_ptr<const config::Config> cfg,
@@ -119,9 +141,11 @@ class SmtpSession {
   }
 
   struct BdatState {
+    BdatState(Services& s, uint64_t cap) : budget(s, cap) {}
     std::string message;
-    uint64_t size = 0;
+    MessageBudget budget;
     bool too_big = false;
+    bool out_of_memory = false;
   };
 
   std::shared_ptr<Connection> conn_;
@@ -503,6 +527,8 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
   if (!co_await reply(354, "", "End data with <CR><LF>.<CR><LF>")) co_return false;
 
   proto::smtp::DataReader reader(cfg_->smtp.max_message_size, cfg_->smtp.max_data_line_length);
+  MessageBudget budget(services_, cfg_->smtp.max_inflight_message_bytes);
+  bool out_of_memory = false;
   std::string message, chunk;
   while (!reader.done()) {
     auto st = co_await conn_->read_raw(chunk, kRawReadSize, idle());
@@ -513,7 +539,14 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
       co_return false;  // nothing was acknowledged; nothing is kept
     }
     std::size_t used = reader.feed(chunk, message);
+    if (!out_of_memory && !budget.cover(message.size())) out_of_memory = true;
+    if (out_of_memory) message.clear();  // keep draining to the end marker
     if (reader.done()) conn_->unread(std::string_view(chunk).substr(used));
+  }
+  if (out_of_memory) {
+    spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
+    reset_transaction();
+    co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
   }
   using E = proto::smtp::DataReader::Error;
   switch (reader.error()) {
@@ -543,7 +576,7 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
   bool last = false;
   if (sp != std::string_view::npos) {
     std::string_view rest = args.substr(sp + 1);
-    if (rest.size() != 4 || (rest != "LAST" && rest != "last")) {
+    if (!iequals(rest, "LAST")) {
       co_await reply(501, "5.5.4", "Syntax: BDAT size [LAST]");
       co_return false;  // cannot know where the chunk ends
     }
@@ -556,7 +589,7 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
     co_return false;
   }
   bool accepting = txn_ && !txn_->rcpts.empty();
-  if (accepting && !bdat_) bdat_.emplace();
+  if (accepting && !bdat_) bdat_.emplace(services_, cfg_->smtp.max_inflight_message_bytes);
   uint64_t remaining = size;
   std::string chunk;
   while (remaining > 0) {
@@ -564,13 +597,18 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
         chunk, static_cast<std::size_t>(std::min<uint64_t>(remaining, kRawReadSize)), idle());
     if (st != Connection::ReadStatus::Line) co_return false;
     remaining -= chunk.size();
-    if (accepting && !bdat_->too_big) {
-      if (bdat_->message.size() + chunk.size() > cfg_->smtp.max_message_size) {
+    if (accepting && !bdat_->too_big && !bdat_->out_of_memory) {
+      uint64_t next = bdat_->message.size() + chunk.size();
+      if (next > cfg_->smtp.max_message_size) {
         bdat_->too_big = true;
-        bdat_->message.clear();
-        bdat_->message.shrink_to_fit();
+      } else if (!bdat_->budget.cover(next)) {
+        bdat_->out_of_memory = true;
       } else {
         bdat_->message.append(chunk);
+      }
+      if (bdat_->too_big || bdat_->out_of_memory) {
+        bdat_->message.clear();
+        bdat_->message.shrink_to_fit();
       }
     }
   }
@@ -579,6 +617,11 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
   if (bdat_->too_big) {
     reset_transaction();
     co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+  }
+  if (bdat_->out_of_memory) {
+    spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
+    reset_transaction();
+    co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
   }
   if (!last) {
     co_return co_await reply(250, "2.0.0", "Ok: " + std::to_string(size) + " octets received");

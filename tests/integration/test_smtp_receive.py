@@ -523,3 +523,26 @@ def test_trusted_network_may_relay_without_auth(mx):
     c.cmd(b"MAIL FROM:<app@example.test>")
     assert c.cmd(b"RCPT TO:<someone@remote.example>").startswith(b"554 5.7.1")
     c.close()
+
+
+def test_server_wide_message_memory_budget(mx):
+    mx.set("smtp", "max_inflight_message_bytes", str(1024 * 1024))
+    start(mx)
+    big = MSG + (b"m" * 998 + b"\r\n") * 1500  # 1.5 MB: under the size limit, over the memory budget
+    c = Raw(mx.ports["mx"])
+    c.cmd(b"EHLO client.example.org")
+    c.cmd(b"MAIL FROM:<a@example.org>")
+    c.cmd(b"RCPT TO:<bob@example.test>")
+    assert c.cmd(b"DATA").startswith(b"354")
+    c.send(big + b".\r\n")
+    assert c.reply().startswith(b"452 4.3.1")
+    c.cmd(b"MAIL FROM:<a@example.org>")
+    c.cmd(b"RCPT TO:<bob@example.test>")
+    c.send(b"BDAT %d LAST\r\n" % len(big) + big)
+    assert c.reply().startswith(b"452 4.3.1")
+    assert c.cmd(b"NOOP").startswith(b"250")
+    c.close()
+    s = mx.smtp("mx")  # small messages still flow, the budget was released
+    s.sendmail("a@example.org", ["bob@example.test"], MSG)
+    s.quit()
+    assert len(mx.messages("bob@example.test")) == 1
