@@ -22,6 +22,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from dnsserver import FakeDNS  # noqa: E402
+from ports import free_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MAILFORT_BIN", os.path.join(ROOT, "build", "mailfort"))
@@ -31,12 +32,6 @@ DOMAIN = "example.test"
 PASSWORD = "Sturdy-Lantern-42"
 DEV_PORTS = {"mx": 2525, "submission": 2587, "smtps": 2465, "imap": 2143, "imaps": 2993,
              "pop3": 2110, "pop3s": 2995, "managesieve": 4190, "admin": 8080}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_as_owner(path):

@@ -14,6 +14,8 @@ import threading
 from dnslib import QTYPE, RCODE, RR, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
+from ports import free_port
+
 
 class _Resolver(BaseResolver):
     def __init__(self, zone):
@@ -43,8 +45,8 @@ class FakeDNS:
         self.queries = []
         self.lock = threading.Lock()
         quiet = DNSLogger(log="-request,-reply,-truncated,-data,-send,-recv", prefix=False)
-        self.udp = DNSServer(_Resolver(self), address="127.0.0.1", port=0, logger=quiet)
-        self.port = self.udp.server.server_address[1]
+        self.port = free_port()
+        self.udp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, logger=quiet)
         self.tcp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
 
     def start(self):
