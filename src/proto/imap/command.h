@@ -1,0 +1,151 @@
+// IMAP command parsing (RFC 9051 / RFC 3501 section 9 grammar). Pure: the
+// session assembles one complete command (its lines joined with CRLF and
+// every literal's bytes inline after its "{n}\r\n" marker) and parse_command()
+// turns it into a typed Command or a parse error. Faces untrusted input;
+// never throws on what the network sends; recursion (parenthesised lists,
+// SEARCH programs) is bounded.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailfort::proto::imap {
+
+// A sequence set: ranges of message numbers or UIDs. kStar stands for "*"
+// (the largest number in use), resolved by the session.
+struct SequenceSet {
+  static constexpr uint32_t kStar = UINT32_MAX;
+  struct Range {
+    uint32_t lo, hi;
+  };
+  std::vector<Range> ranges;
+  bool saved = false;  // "$" (SEARCHRES); unsupported, rejected by parser
+  // Whether n is in the set when "*" means `star`.
+  bool contains(uint32_t n, uint32_t star) const;
+};
+
+// BODY[section] / BINARY[section] specifier.
+struct Section {
+  enum class Kind { Full, Header, HeaderFields, HeaderFieldsNot, Text, Mime };
+  std::vector<uint32_t> part;  // "1.2.3"
+  Kind kind = Kind::Full;
+  std::vector<std::string> fields;  // upper-cased header names
+  std::string text;                 // the section as sent, upper-cased, for the response
+};
+
+struct FetchItem {
+  enum class Kind {
+    Flags, Uid, InternalDate, Rfc822Size, Envelope, BodyStructure, Body,  // BODY without section
+    BodySection, BinarySection, BinarySize, Rfc822, Rfc822Header, Rfc822Text, ModSeq,
+  };
+  Kind kind = Kind::Flags;
+  bool peek = false;  // BODY.PEEK / BINARY.PEEK
+  Section section;
+  std::optional<uint32_t> partial_offset, partial_length;  // <o.l>
+};
+
+// One SEARCH key; And/Or/Not carry children.
+struct SearchKey {
+  enum class Op {
+    And, Or, Not, All, Answered, Deleted, Draft, Flagged, Seen, New, Old, Recent,
+    Unanswered, Undeleted, Undraft, Unflagged, Unseen, Keyword, Unkeyword,
+    Bcc, Cc, From, To, Subject, Body, Text, Header,
+    Before, On, Since, SentBefore, SentOn, SentSince,  // dates as days since epoch
+    Larger, Smaller, Uid, SequenceSet, ModSeq,
+  };
+  Op op = Op::All;
+  std::string field;  // Header: field name; Keyword: keyword
+  std::string text;   // string argument
+  int64_t number = 0; // size, date (days since 1970-01-01), modseq
+  SequenceSet set;
+  std::vector<SearchKey> children;
+};
+
+struct StoreArgs {
+  enum class Mode { Replace, Add, Remove } mode = Mode::Replace;
+  bool silent = false;
+  std::vector<std::string> flags;  // as sent ("\\Seen", "$Junk")
+  std::optional<uint64_t> unchanged_since;
+};
+
+struct StatusItems {
+  bool messages = false, recent = false, uidnext = false, uidvalidity = false, unseen = false, deleted = false,
+       size = false, highestmodseq = false;
+};
+
+struct ListArgs {
+  std::string reference;
+  std::vector<std::string> patterns;
+  bool subscribed = false, recursive_match = false, special_use = false;  // selection options
+  bool return_subscribed = false, return_children = false, return_special_use = false;
+  std::optional<StatusItems> return_status;
+  bool extended = false;  // any LIST-EXTENDED syntax used
+};
+
+struct Command {
+  std::string tag;
+  std::string name;  // upper-cased, e.g. "FETCH"
+  bool uid = false;  // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE
+
+  std::vector<std::string> args;  // astrings: LOGIN user pass, mailbox names, ENABLE/ID items, AUTH mech+ir
+  SequenceSet set;
+  std::vector<FetchItem> fetch;
+  std::optional<uint64_t> changed_since;  // FETCH (CHANGEDSINCE n)
+  bool vanished = false;
+  StoreArgs store;
+  SearchKey search;                        // root (And)
+  std::vector<std::string> search_return;  // ESEARCH RETURN (MIN MAX ALL COUNT); empty = classic SEARCH
+  bool search_esearch = false;             // RETURN given
+  StatusItems status;
+  ListArgs list;
+  bool condstore = false;               // SELECT/EXAMINE (CONDSTORE)
+  std::vector<std::string> flags;       // APPEND flags
+  std::optional<int64_t> append_date;   // APPEND date-time, seconds since epoch (UTC)
+  std::string literal;                  // APPEND message
+  std::vector<std::string> special_use; // CREATE (USE (\Sent))
+};
+
+struct ParseError {
+  std::string tag;  // empty when there was no usable tag: answer "* BAD"
+  std::string message;
+};
+
+// Parses one complete command. Errors carry a short reason for "BAD".
+struct ParseResult {
+  std::optional<Command> command;
+  ParseError error;
+};
+ParseResult parse_command(std::string_view text);
+
+// A line that ends in a literal marker "{n}", "{n+}" or "~{n}" (without the
+// CRLF): the size and whether the client waits for "+ " (synchronising).
+struct LiteralMarker {
+  uint64_t size;
+  bool non_sync;
+  bool binary;
+};
+std::optional<LiteralMarker> trailing_literal(std::string_view line);
+
+// Days since 1970-01-01 of an IMAP date "1-Feb-1994"; nullopt if invalid.
+std::optional<int64_t> parse_date(std::string_view text);
+// Seconds since epoch of "dd-Mon-yyyy hh:mm:ss +zzzz".
+std::optional<int64_t> parse_date_time(std::string_view text);
+// "17-Jul-1996 02:44:25 +0000" in UTC.
+std::string format_date_time(int64_t unix_seconds);
+
+// Response helpers.
+// A string as IMAP quoted string when safe, else a literal "{n}\r\n...".
+std::string quote(std::string_view s);
+// Quoted or NIL.
+std::string nstring(const std::string* s);
+
+// Modified UTF-7 mailbox names (RFC 3501 5.1.3) <-> UTF-8.
+std::string mutf7_encode(std::string_view utf8);
+std::optional<std::string> mutf7_decode(std::string_view mutf7);
+
+// Whether `name` matches a LIST pattern ("*" any, "%" any but the delimiter).
+bool list_match(std::string_view pattern, std::string_view name, char delimiter);
+
+}  // namespace mailfort::proto::imap

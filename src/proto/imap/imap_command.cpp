@@ -1,0 +1,1075 @@
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "proto/imap/command.h"
+
+namespace mailfort::proto::imap {
+namespace {
+
+constexpr int kMaxDepth = 32;         // nesting of lists and SEARCH keys
+constexpr std::size_t kMaxItems = 10000;  // items in one list / keys in one program
+
+bool is_atom_char(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u <= 0x1f || u == 0x7f) return false;
+  switch (c) {
+    case '(': case ')': case '{': case ' ': case '%': case '*': case '"': case '\\': case ']':
+      return false;
+    default:
+      return true;
+  }
+}
+
+std::string upper(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Recursive-descent reader over one command's text.
+class Reader {
+ public:
+  explicit Reader(std::string_view t) : t_(t) {}
+
+  bool at_end() const { return p_ >= t_.size(); }
+  char peek() const { return at_end() ? '\0' : t_[p_]; }
+  bool eat(char c) {
+    if (peek() != c || at_end()) return false;
+    ++p_;
+    return true;
+  }
+  bool sp() { return eat(' '); }
+  std::size_t pos() const { return p_; }
+  void set_pos(std::size_t p) { p_ = p; }
+
+  // atom, optionally allowing extra characters (']' for astrings, wildcards for list-mailbox)
+  std::optional<std::string> atom(std::string_view extra = {}) {
+    std::size_t start = p_;
+    while (!at_end() && (is_atom_char(t_[p_]) || extra.find(t_[p_]) != std::string_view::npos)) ++p_;
+    if (p_ == start) return std::nullopt;
+    return std::string(t_.substr(start, p_ - start));
+  }
+
+  std::optional<std::string> quoted() {
+    if (!eat('"')) return std::nullopt;
+    std::string out;
+    while (!at_end()) {
+      char c = t_[p_++];
+      if (c == '"') return out;
+      if (c == '\\') {
+        if (at_end()) return std::nullopt;
+        c = t_[p_++];
+        if (c != '"' && c != '\\') return std::nullopt;
+      } else if (c == '\r' || c == '\n' || c == '\0') {
+        return std::nullopt;
+      }
+      out.push_back(c);
+    }
+    return std::nullopt;
+  }
+
+  // NUL is not a CHAR8 (RFC 3501 9): only literal8 "~{n}" and APPEND's
+  // message may carry it.
+  std::optional<std::string> literal(bool allow_nul = false) {
+    std::size_t start = p_;
+    bool binary = eat('~');
+    if (!eat('{')) {
+      p_ = start;
+      return std::nullopt;
+    }
+    std::size_t digits = p_;
+    while (!at_end() && std::isdigit(static_cast<unsigned char>(t_[p_]))) ++p_;
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(t_.data() + digits, t_.data() + p_, n);
+    if (ec != std::errc() || p_ == digits) return std::nullopt;
+    eat('+');
+    if (!eat('}') || !eat('\r') || !eat('\n')) return std::nullopt;
+    if (n > t_.size() - p_) return std::nullopt;
+    std::string out(t_.substr(p_, n));
+    if (!binary && !allow_nul && out.find('\0') != std::string::npos) return std::nullopt;
+    p_ += n;
+    return out;
+  }
+
+  std::optional<std::string> string() {
+    if (peek() == '"') return quoted();
+    if (peek() == '{' || peek() == '~') return literal();
+    return std::nullopt;
+  }
+
+  std::optional<std::string> astring() {
+    if (peek() == '"' || peek() == '{' || peek() == '~') return string();
+    return atom("]");
+  }
+
+  // list-mailbox: astring plus the wildcards
+  std::optional<std::string> list_mailbox() {
+    if (peek() == '"' || peek() == '{' || peek() == '~') return string();
+    return atom("]%*");
+  }
+
+  std::optional<uint64_t> number() {
+    std::size_t start = p_;
+    while (!at_end() && std::isdigit(static_cast<unsigned char>(t_[p_]))) ++p_;
+    uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(t_.data() + start, t_.data() + p_, n);
+    if (ec != std::errc() || p_ == start) {
+      p_ = start;
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  std::optional<uint32_t> nz_number32() {
+    auto n = number();
+    if (!n || *n == 0 || *n > UINT32_MAX - 1) return std::nullopt;
+    return static_cast<uint32_t>(*n);
+  }
+
+  std::optional<SequenceSet> sequence_set() {
+    SequenceSet set;
+    if (eat('$')) {
+      set.saved = true;
+      return set;
+    }
+    do {
+      auto one = seq_number();
+      if (!one) return std::nullopt;
+      uint32_t lo = *one, hi = *one;
+      if (eat(':')) {
+        auto two = seq_number();
+        if (!two) return std::nullopt;
+        hi = *two;
+        if (lo > hi) std::swap(lo, hi);
+      }
+      if (set.ranges.size() >= kMaxItems * 10) return std::nullopt;
+      set.ranges.push_back({lo, hi});
+    } while (eat(','));
+    return set;
+  }
+
+ private:
+  std::optional<uint32_t> seq_number() {
+    if (eat('*')) return SequenceSet::kStar;
+    return nz_number32();
+  }
+
+  std::string_view t_;
+  std::size_t p_ = 0;
+};
+
+// flag-list "(" [flag *(SP flag)] ")"
+bool parse_flag_list(Reader& r, std::vector<std::string>& out) {
+  if (!r.eat('(')) return false;
+  if (r.eat(')')) return true;
+  do {
+    std::string flag;
+    if (r.eat('\\')) {
+      auto a = r.atom();
+      if (!a) return false;
+      flag = "\\" + *a;
+    } else {
+      auto a = r.atom();
+      if (!a) return false;
+      flag = *a;
+    }
+    if (out.size() >= kMaxItems) return false;
+    out.push_back(std::move(flag));
+  } while (r.sp());
+  return r.eat(')');
+}
+
+bool parse_section(Reader& r, Section& s, bool binary) {
+  // after '['
+  std::size_t start = r.pos();
+  if (r.eat(']')) return true;
+  while (true) {
+    auto n = r.nz_number32();
+    if (!n) break;
+    s.part.push_back(*n);
+    if (s.part.size() > 64) return false;
+    if (!r.eat('.')) {
+      if (!r.eat(']')) return false;
+      s.text = "";
+      for (std::size_t i = 0; i < s.part.size(); ++i) s.text += (i ? "." : "") + std::to_string(s.part[i]);
+      return true;
+    }
+  }
+  if (binary) return false;  // BINARY takes only part numbers
+  auto word = r.atom();
+  if (!word) return false;
+  std::string w = upper(*word);
+  if (w == "HEADER") {
+    s.kind = Section::Kind::Header;
+  } else if (w == "TEXT") {
+    s.kind = Section::Kind::Text;
+  } else if (w == "MIME") {
+    if (s.part.empty()) return false;
+    s.kind = Section::Kind::Mime;
+  } else if (w == "HEADER.FIELDS" || w == "HEADER.FIELDS.NOT") {
+    s.kind = w == "HEADER.FIELDS" ? Section::Kind::HeaderFields : Section::Kind::HeaderFieldsNot;
+    if (!r.sp() || !r.eat('(')) return false;
+    do {
+      auto f = r.astring();
+      if (!f || f->empty()) return false;
+      if (s.fields.size() >= 1000) return false;
+      s.fields.push_back(upper(*f));
+    } while (r.sp());
+    if (!r.eat(')')) return false;
+  } else {
+    return false;
+  }
+  if (!r.eat(']')) return false;
+  // Section text for the response: part numbers, keyword, field list as sent (upper-cased).
+  std::string text;
+  for (std::size_t i = 0; i < s.part.size(); ++i) text += std::to_string(s.part[i]) + ".";
+  text += w;
+  if (!s.fields.empty()) {
+    text += " (";
+    for (std::size_t i = 0; i < s.fields.size(); ++i) text += (i ? " " : "") + s.fields[i];
+    text += ")";
+  }
+  s.text = text;
+  (void)start;
+  return true;
+}
+
+bool parse_partial(Reader& r, FetchItem& item) {
+  if (!r.eat('<')) return true;
+  auto o = r.number();
+  if (!o || *o > UINT32_MAX || !r.eat('.')) return false;
+  auto l = r.number();
+  if (!l || *l == 0 || *l > UINT32_MAX || !r.eat('>')) return false;
+  item.partial_offset = static_cast<uint32_t>(*o);
+  item.partial_length = static_cast<uint32_t>(*l);
+  return true;
+}
+
+bool parse_fetch_att(Reader& r, std::vector<FetchItem>& out) {
+  auto a = r.atom("[]");
+  if (!a) return false;
+  // The atom may have swallowed "BODY[...": split at '['.
+  std::string word = upper(*a);
+  auto bracket = word.find('[');
+  if (bracket != std::string::npos) {
+    r.set_pos(r.pos() - (word.size() - bracket));
+    word.resize(bracket);
+  }
+  using K = FetchItem::Kind;
+  auto push = [&](K k) {
+    FetchItem item;
+    item.kind = k;
+    out.push_back(std::move(item));
+    return true;
+  };
+  if (word == "ALL") return push(K::Flags), push(K::InternalDate), push(K::Rfc822Size), push(K::Envelope);
+  if (word == "FAST") return push(K::Flags), push(K::InternalDate), push(K::Rfc822Size);
+  if (word == "FULL")
+    return push(K::Flags), push(K::InternalDate), push(K::Rfc822Size), push(K::Envelope), push(K::Body);
+  if (word == "FLAGS") return push(K::Flags);
+  if (word == "UID") return push(K::Uid);
+  if (word == "INTERNALDATE") return push(K::InternalDate);
+  if (word == "RFC822.SIZE") return push(K::Rfc822Size);
+  if (word == "ENVELOPE") return push(K::Envelope);
+  if (word == "BODYSTRUCTURE") return push(K::BodyStructure);
+  if (word == "RFC822") return push(K::Rfc822);
+  if (word == "RFC822.HEADER") return push(K::Rfc822Header);
+  if (word == "RFC822.TEXT") return push(K::Rfc822Text);
+  if (word == "MODSEQ") return push(K::ModSeq);
+  if (word == "BODY" && r.peek() != '[') return push(K::Body);
+  FetchItem item;
+  item.kind = K::BodySection;
+  bool binary = false;
+  if (word == "BODY" || word == "BODY.PEEK") {
+    item.peek = word == "BODY.PEEK";
+  } else if (word == "BINARY" || word == "BINARY.PEEK") {
+    item.kind = K::BinarySection;
+    item.peek = word == "BINARY.PEEK";
+    binary = true;
+  } else if (word == "BINARY.SIZE") {
+    item.kind = K::BinarySize;
+    binary = true;
+  } else {
+    return false;
+  }
+  if (!r.eat('[')) return false;
+  if (!parse_section(r, item.section, binary)) return false;
+  if (item.kind != K::BinarySize && !parse_partial(r, item)) return false;
+  out.push_back(std::move(item));
+  return true;
+}
+
+const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool parse_search_key(Reader& r, SearchKey& key, int depth);
+
+bool parse_search_program(Reader& r, std::vector<SearchKey>& out, int depth, bool in_parens) {
+  do {
+    if (in_parens && r.peek() == ')') break;
+    SearchKey k;
+    if (!parse_search_key(r, k, depth + 1)) return false;
+    if (out.size() >= kMaxItems) return false;
+    out.push_back(std::move(k));
+  } while (r.sp());
+  return true;
+}
+
+bool parse_search_key(Reader& r, SearchKey& key, int depth) {
+  using Op = SearchKey::Op;
+  if (depth > kMaxDepth) return false;
+  if (r.eat('(')) {
+    key.op = Op::And;
+    if (!parse_search_program(r, key.children, depth, true)) return false;
+    return !key.children.empty() && r.eat(')');
+  }
+  char c = r.peek();
+  if (std::isdigit(static_cast<unsigned char>(c)) || c == '*' || c == '$') {
+    auto set = r.sequence_set();
+    if (!set || set->saved) return false;
+    key.op = Op::SequenceSet;
+    key.set = std::move(*set);
+    return true;
+  }
+  auto a = r.atom();
+  if (!a) return false;
+  std::string w = upper(*a);
+  struct Simple {
+    const char* name;
+    Op op;
+  };
+  static const Simple simple[] = {
+      {"ALL", Op::All},           {"ANSWERED", Op::Answered},     {"DELETED", Op::Deleted},
+      {"DRAFT", Op::Draft},       {"FLAGGED", Op::Flagged},       {"SEEN", Op::Seen},
+      {"NEW", Op::New},           {"OLD", Op::Old},               {"RECENT", Op::Recent},
+      {"UNANSWERED", Op::Unanswered}, {"UNDELETED", Op::Undeleted}, {"UNDRAFT", Op::Undraft},
+      {"UNFLAGGED", Op::Unflagged}, {"UNSEEN", Op::Unseen},
+  };
+  for (const auto& s : simple) {
+    if (w == s.name) {
+      key.op = s.op;
+      return true;
+    }
+  }
+  static const Simple text_keys[] = {{"BCC", Op::Bcc},   {"CC", Op::Cc},     {"FROM", Op::From},
+                                     {"TO", Op::To},     {"SUBJECT", Op::Subject}, {"BODY", Op::Body},
+                                     {"TEXT", Op::Text}};
+  for (const auto& s : text_keys) {
+    if (w == s.name) {
+      key.op = s.op;
+      auto v = r.sp() ? r.astring() : std::nullopt;
+      if (!v) return false;
+      key.text = std::move(*v);
+      return true;
+    }
+  }
+  static const Simple date_keys[] = {{"BEFORE", Op::Before},         {"ON", Op::On},
+                                     {"SINCE", Op::Since},           {"SENTBEFORE", Op::SentBefore},
+                                     {"SENTON", Op::SentOn},         {"SENTSINCE", Op::SentSince}};
+  for (const auto& s : date_keys) {
+    if (w == s.name) {
+      key.op = s.op;
+      if (!r.sp()) return false;
+      auto v = r.astring();
+      if (!v) return false;
+      auto d = parse_date(*v);
+      if (!d) return false;
+      key.number = *d;
+      return true;
+    }
+  }
+  if (w == "KEYWORD" || w == "UNKEYWORD") {
+    key.op = w == "KEYWORD" ? Op::Keyword : Op::Unkeyword;
+    if (!r.sp()) return false;
+    bool system = r.eat('\\');
+    auto v = r.atom();
+    if (!v) return false;
+    key.field = (system ? "\\" : "") + *v;
+    return true;
+  }
+  if (w == "HEADER") {
+    key.op = Op::Header;
+    if (!r.sp()) return false;
+    auto f = r.astring();
+    if (!f || !r.sp()) return false;
+    auto v = r.astring();
+    if (!v) return false;
+    key.field = std::move(*f);
+    key.text = std::move(*v);
+    return true;
+  }
+  if (w == "LARGER" || w == "SMALLER") {
+    key.op = w == "LARGER" ? Op::Larger : Op::Smaller;
+    if (!r.sp()) return false;
+    auto n = r.number();
+    if (!n || *n > (uint64_t{1} << 62)) return false;
+    key.number = static_cast<int64_t>(*n);
+    return true;
+  }
+  if (w == "UID") {
+    key.op = Op::Uid;
+    if (!r.sp()) return false;
+    auto set = r.sequence_set();
+    if (!set || set->saved) return false;
+    key.set = std::move(*set);
+    return true;
+  }
+  if (w == "NOT") {
+    key.op = Op::Not;
+    key.children.resize(1);
+    return r.sp() && parse_search_key(r, key.children[0], depth + 1);
+  }
+  if (w == "OR") {
+    key.op = Op::Or;
+    key.children.resize(2);
+    return r.sp() && parse_search_key(r, key.children[0], depth + 1) && r.sp() &&
+           parse_search_key(r, key.children[1], depth + 1);
+  }
+  if (w == "MODSEQ") {
+    key.op = Op::ModSeq;
+    if (!r.sp()) return false;
+    // Optional entry-name and entry-type-req: MODSEQ "/flags/\\draft" all 620162338
+    if (r.peek() == '"') {
+      if (!r.quoted() || !r.sp() || !r.atom() || !r.sp()) return false;
+    }
+    auto n = r.number();
+    if (!n || *n > (uint64_t{1} << 62)) return false;
+    key.number = static_cast<int64_t>(*n);
+    return true;
+  }
+  return false;
+}
+
+bool parse_status_items(Reader& r, StatusItems& s) {
+  if (!r.eat('(')) return false;
+  do {
+    auto a = r.atom();
+    if (!a) return false;
+    std::string w = upper(*a);
+    if (w == "MESSAGES") s.messages = true;
+    else if (w == "RECENT") s.recent = true;
+    else if (w == "UIDNEXT") s.uidnext = true;
+    else if (w == "UIDVALIDITY") s.uidvalidity = true;
+    else if (w == "UNSEEN") s.unseen = true;
+    else if (w == "DELETED") s.deleted = true;
+    else if (w == "SIZE") s.size = true;
+    else if (w == "HIGHESTMODSEQ") s.highestmodseq = true;
+    else return false;
+  } while (r.sp());
+  return r.eat(')');
+}
+
+bool parse_list(Reader& r, ListArgs& l) {
+  if (r.eat('(')) {
+    l.extended = true;
+    if (!r.eat(')')) {
+      do {
+        auto a = r.atom();
+        if (!a) return false;
+        std::string w = upper(*a);
+        if (w == "SUBSCRIBED") l.subscribed = true;
+        else if (w == "RECURSIVEMATCH") l.recursive_match = true;
+        else if (w == "SPECIAL-USE") l.special_use = true;
+        else if (w != "REMOTE") return false;
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+    }
+    if (!r.sp()) return false;
+  }
+  auto ref = r.astring();
+  if (!ref || !r.sp()) return false;
+  l.reference = std::move(*ref);
+  if (r.eat('(')) {
+    l.extended = true;
+    do {
+      auto p = r.list_mailbox();
+      if (!p || l.patterns.size() >= 100) return false;
+      l.patterns.push_back(std::move(*p));
+    } while (r.sp());
+    if (!r.eat(')')) return false;
+  } else {
+    auto p = r.list_mailbox();
+    if (!p) return false;
+    l.patterns.push_back(std::move(*p));
+  }
+  if (r.sp()) {
+    auto a = r.atom();
+    if (!a || upper(*a) != "RETURN" || !r.sp() || !r.eat('(')) return false;
+    l.extended = true;
+    if (!r.eat(')')) {
+      do {
+        auto o = r.atom();
+        if (!o) return false;
+        std::string w = upper(*o);
+        if (w == "SUBSCRIBED") l.return_subscribed = true;
+        else if (w == "CHILDREN") l.return_children = true;
+        else if (w == "SPECIAL-USE") l.return_special_use = true;
+        else if (w == "STATUS") {
+          StatusItems s;
+          if (!r.sp() || !parse_status_items(r, s)) return false;
+          l.return_status = s;
+        } else {
+          return false;
+        }
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+    }
+  }
+  if (l.recursive_match && !l.subscribed) return false;
+  return true;
+}
+
+// Arguments after the command name; `r` is just past the name.
+bool parse_args(Reader& r, Command& c, std::string& why) {
+  const std::string& n = c.name;
+  auto need_sp = [&] {
+    if (r.sp()) return true;
+    why = "missing argument";
+    return false;
+  };
+  auto one_astring = [&] {
+    if (!need_sp()) return false;
+    auto a = r.astring();
+    if (!a) return false;
+    c.args.push_back(std::move(*a));
+    return true;
+  };
+  if (n == "CAPABILITY" || n == "NOOP" || n == "LOGOUT" || n == "STARTTLS" || n == "CHECK" || n == "CLOSE" ||
+      n == "UNSELECT" || n == "IDLE" || n == "NAMESPACE" || (n == "EXPUNGE" && !c.uid)) {
+    return true;
+  }
+  if (n == "LOGIN") return one_astring() && one_astring();
+  if (n == "AUTHENTICATE") {
+    if (!need_sp()) return false;
+    auto mech = r.atom();
+    if (!mech) return false;
+    c.args.push_back(upper(*mech));
+    if (r.sp()) {
+      auto ir = r.atom("=");
+      if (!ir) return false;
+      c.args.push_back(std::move(*ir));
+    }
+    return true;
+  }
+  if (n == "SELECT" || n == "EXAMINE") {
+    if (!one_astring()) return false;
+    if (r.sp()) {
+      if (!r.eat('(')) return false;
+      do {
+        auto a = r.atom();
+        if (!a) return false;
+        if (upper(*a) == "CONDSTORE") c.condstore = true;
+        else return false;
+      } while (r.sp());
+      return r.eat(')');
+    }
+    return true;
+  }
+  if (n == "DELETE" || n == "SUBSCRIBE" || n == "UNSUBSCRIBE" || n == "GETQUOTAROOT" || n == "GETQUOTA") {
+    return one_astring();
+  }
+  if (n == "CREATE") {
+    if (!one_astring()) return false;
+    if (r.sp()) {
+      // (USE (\Sent ...))
+      if (!r.eat('(')) return false;
+      auto a = r.atom();
+      if (!a || upper(*a) != "USE" || !r.sp()) return false;
+      std::vector<std::string> flags;
+      if (!parse_flag_list(r, flags)) return false;
+      c.special_use = std::move(flags);
+      return r.eat(')');
+    }
+    return true;
+  }
+  if (n == "RENAME") return one_astring() && one_astring();
+  if (n == "LSUB") {
+    if (!need_sp()) return false;
+    auto ref = r.astring();
+    if (!ref || !r.sp()) return false;
+    auto p = r.list_mailbox();
+    if (!p) return false;
+    c.list.reference = std::move(*ref);
+    c.list.patterns.push_back(std::move(*p));
+    c.list.subscribed = true;
+    return true;
+  }
+  if (n == "LIST") return need_sp() && parse_list(r, c.list);
+  if (n == "STATUS") return one_astring() && need_sp() && parse_status_items(r, c.status);
+  if (n == "ENABLE") {
+    if (!need_sp()) return false;
+    do {
+      auto a = r.atom();
+      if (!a) return false;
+      c.args.push_back(upper(*a));
+    } while (r.sp() && c.args.size() < 100);
+    return true;
+  }
+  if (n == "ID") {
+    if (!need_sp()) return false;
+    if (r.eat('(')) {
+      if (r.eat(')')) return true;
+      do {
+        auto a = r.string();
+        if (!a || c.args.size() >= 60) return false;
+        c.args.push_back(std::move(*a));
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+      return true;
+    }
+    auto a = r.atom();
+    return a && upper(*a) == "NIL";
+  }
+  if (n == "APPEND") {
+    if (!one_astring() || !need_sp()) return false;
+    if (r.peek() == '(') {
+      if (!parse_flag_list(r, c.flags) || !need_sp()) return false;
+    }
+    if (r.peek() == '"') {
+      auto d = r.quoted();
+      if (!d) return false;
+      auto t = parse_date_time(*d);
+      if (!t) {
+        why = "invalid date-time";
+        return false;
+      }
+      c.append_date = *t;
+      if (!need_sp()) return false;
+    }
+    auto lit = r.literal(true);
+    if (!lit) return false;
+    c.literal = std::move(*lit);
+    return true;
+  }
+  if (n == "FETCH") {
+    if (!need_sp()) return false;
+    auto set = r.sequence_set();
+    if (!set || set->saved || !need_sp()) return false;
+    c.set = std::move(*set);
+    if (r.eat('(')) {
+      do {
+        if (c.fetch.size() >= 1000 || !parse_fetch_att(r, c.fetch)) return false;
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+    } else if (!parse_fetch_att(r, c.fetch)) {
+      return false;
+    }
+    if (r.sp()) {
+      if (!r.eat('(')) return false;
+      do {
+        auto a = r.atom();
+        if (!a) return false;
+        std::string w = upper(*a);
+        if (w == "CHANGEDSINCE") {
+          if (!r.sp()) return false;
+          auto v = r.number();
+          if (!v) return false;
+          c.changed_since = *v;
+        } else if (w == "VANISHED") {
+          c.vanished = true;
+        } else {
+          return false;
+        }
+      } while (r.sp());
+      return r.eat(')');
+    }
+    return true;
+  }
+  if (n == "STORE") {
+    if (!need_sp()) return false;
+    auto set = r.sequence_set();
+    if (!set || set->saved || !need_sp()) return false;
+    c.set = std::move(*set);
+    if (r.eat('(')) {
+      auto a = r.atom();
+      if (!a || upper(*a) != "UNCHANGEDSINCE" || !r.sp()) return false;
+      auto v = r.number();
+      if (!v || !r.eat(')') || !need_sp()) return false;
+      c.store.unchanged_since = *v;
+    }
+    auto a = r.atom();
+    if (!a) return false;
+    std::string w = upper(*a);
+    if (w.starts_with("+")) {
+      c.store.mode = StoreArgs::Mode::Add;
+      w.erase(0, 1);
+    } else if (w.starts_with("-")) {
+      c.store.mode = StoreArgs::Mode::Remove;
+      w.erase(0, 1);
+    }
+    if (w == "FLAGS.SILENT") c.store.silent = true;
+    else if (w != "FLAGS") return false;
+    if (!need_sp()) return false;
+    if (r.peek() == '(') return parse_flag_list(r, c.store.flags);
+    // flag *(SP flag) without parentheses
+    do {
+      bool sys = r.eat('\\');
+      auto f = r.atom();
+      if (!f || c.store.flags.size() >= kMaxItems) return false;
+      c.store.flags.push_back((sys ? "\\" : "") + *f);
+    } while (r.sp());
+    return true;
+  }
+  if (n == "COPY" || n == "MOVE") {
+    if (!need_sp()) return false;
+    auto set = r.sequence_set();
+    if (!set || set->saved) return false;
+    c.set = std::move(*set);
+    return one_astring();
+  }
+  if (n == "EXPUNGE" && c.uid) {
+    if (!need_sp()) return false;
+    auto set = r.sequence_set();
+    if (!set || set->saved) return false;
+    c.set = std::move(*set);
+    return true;
+  }
+  if (n == "SEARCH") {
+    if (!need_sp()) return false;
+    std::size_t save = r.pos();
+    auto a = r.atom();
+    if (a && upper(*a) == "RETURN") {
+      c.search_esearch = true;
+      if (!r.sp() || !r.eat('(')) return false;
+      if (!r.eat(')')) {
+        do {
+          auto o = r.atom();
+          if (!o) return false;
+          std::string w = upper(*o);
+          if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") return false;
+          c.search_return.push_back(w);
+        } while (r.sp());
+        if (!r.eat(')')) return false;
+      }
+      if (!r.sp()) return false;
+      save = r.pos();
+      a = r.atom();
+    }
+    if (a && upper(*a) == "CHARSET") {
+      if (!r.sp()) return false;
+      auto cs = r.astring();
+      if (!cs) return false;
+      std::string u = upper(*cs);
+      if (u != "UTF-8" && u != "US-ASCII") {
+        why = "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset";
+        return false;
+      }
+      if (!r.sp()) return false;
+    } else {
+      r.set_pos(save);
+    }
+    c.search.op = SearchKey::Op::And;
+    return parse_search_program(r, c.search.children, 0, false);
+  }
+  why = "unknown command";
+  return false;
+}
+
+}  // namespace
+
+bool SequenceSet::contains(uint32_t n, uint32_t star) const {
+  for (const auto& r : ranges) {
+    uint32_t lo = r.lo == kStar ? star : r.lo;
+    uint32_t hi = r.hi == kStar ? star : r.hi;
+    if (lo > hi) std::swap(lo, hi);
+    if (n >= lo && n <= hi) return true;
+  }
+  return false;
+}
+
+ParseResult parse_command(std::string_view text) {
+  ParseResult res;
+  Reader r(text);
+  auto tag = r.atom();
+  if (!tag || tag->find('+') != std::string::npos || tag->size() > 64) {
+    res.error = {"", "invalid tag"};
+    return res;
+  }
+  auto bad = [&](std::string why) {
+    ParseResult out;
+    out.error = {*tag, std::move(why)};
+    return out;
+  };
+  Command c;
+  c.tag = *tag;
+  auto name = r.sp() ? r.atom() : std::nullopt;
+  if (!name) return bad("missing command");
+  c.name = upper(*name);
+  if (c.name == "UID") {
+    c.uid = true;
+    auto sub = r.sp() ? r.atom() : std::nullopt;
+    if (!sub) return bad("UID needs a command");
+    c.name = upper(*sub);
+    if (c.name != "FETCH" && c.name != "STORE" && c.name != "COPY" && c.name != "MOVE" && c.name != "SEARCH" &&
+        c.name != "EXPUNGE")
+      return bad("unknown UID command");
+  }
+  std::string why;
+  if (!parse_args(r, c, why) || !r.at_end())
+    return bad(why.empty() ? "syntax error in " + c.name + " arguments" : why);
+  res.command = std::move(c);
+  return res;
+}
+
+std::optional<LiteralMarker> trailing_literal(std::string_view line) {
+  if (line.empty() || line.back() != '}') return std::nullopt;
+  auto open = line.rfind('{');
+  if (open == std::string_view::npos) return std::nullopt;
+  std::string_view inner = line.substr(open + 1, line.size() - open - 2);
+  LiteralMarker m{0, false, open > 0 && line[open - 1] == '~'};
+  if (!inner.empty() && inner.back() == '+') {
+    m.non_sync = true;
+    inner.remove_suffix(1);
+  }
+  if (inner.empty() || inner.size() > 19) return std::nullopt;
+  for (char c : inner)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  std::from_chars(inner.data(), inner.data() + inner.size(), m.size);
+  return m;
+}
+
+std::optional<int64_t> parse_date(std::string_view t) {
+  // d-Mon-yyyy or dd-Mon-yyyy
+  auto dash1 = t.find('-');
+  if (dash1 == std::string_view::npos || dash1 == 0 || dash1 > 2) return std::nullopt;
+  unsigned day = 0;
+  if (std::from_chars(t.data(), t.data() + dash1, day).ec != std::errc()) return std::nullopt;
+  if (t.size() != dash1 + 9 || t[dash1 + 4] != '-') return std::nullopt;
+  std::string mon = upper(t.substr(dash1 + 1, 3));
+  unsigned month = 0;
+  for (unsigned i = 0; i < 12; ++i)
+    if (upper(kMonths[i]) == mon) month = i + 1;
+  int year = 0;
+  auto ys = t.substr(dash1 + 5);
+  if (!month || std::from_chars(ys.data(), ys.data() + ys.size(), year).ec != std::errc()) return std::nullopt;
+  static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (day < 1 || day > mdays[month - 1] || year < 1000 || year > 9999) return std::nullopt;
+  return days_from_civil(year, month, day);
+}
+
+std::optional<int64_t> parse_date_time(std::string_view t) {
+  // "dd-Mon-yyyy hh:mm:ss +zzzz", day may be " d"
+  if (t.size() != 26) return std::nullopt;
+  std::string day(t.substr(0, 2));
+  if (day[0] == ' ') day.erase(0, 1);
+  auto d = parse_date(day + std::string(t.substr(2, 9)));
+  if (!d || t[11] != ' ' || t[14] != ':' || t[17] != ':' || t[20] != ' ') return std::nullopt;
+  auto num = [&](std::size_t at, std::size_t len) -> int {
+    int v = -1;
+    auto s = t.substr(at, len);
+    for (char c : s)
+      if (!std::isdigit(static_cast<unsigned char>(c))) return -1;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  };
+  int hh = num(12, 2), mm = num(15, 2), ss = num(18, 2), zh = num(22, 2), zm = num(24, 2);
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || zh < 0 || zm < 0 || zm > 59 ||
+      (t[21] != '+' && t[21] != '-'))
+    return std::nullopt;
+  int64_t zone = (zh * 60 + zm) * 60 * (t[21] == '-' ? -1 : 1);
+  return *d * 86400 + hh * 3600 + mm * 60 + ss - zone;
+}
+
+std::string format_date_time(int64_t s) {
+  int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
+  int64_t secs = s - days * 86400;
+  // civil_from_days
+  int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  static const char* names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%02u-%s-%04lld %02lld:%02lld:%02lld +0000", d, names[m - 1],
+                static_cast<long long>(y), static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+  return buf;
+}
+
+std::string quote(std::string_view s) {
+  bool literal = s.size() > 1024;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u == '\r' || u == '\n' || u == 0 || u >= 0x80) {
+      literal = true;
+      break;
+    }
+  }
+  if (literal) return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string nstring(const std::string* s) { return s ? quote(*s) : "NIL"; }
+
+namespace {
+const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Decodes UTF-8 to code points; false on invalid input.
+bool utf8_codepoints(std::string_view s, std::vector<uint32_t>& out) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || i + len > s.size()) return false;
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (int k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 2) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    out.push_back(cp);
+    i += len;
+  }
+  return true;
+}
+}  // namespace
+
+std::string mutf7_encode(std::string_view utf8) {
+  std::vector<uint32_t> cps;
+  if (!utf8_codepoints(utf8, cps)) return std::string(utf8);
+  std::string out;
+  std::vector<uint16_t> units;
+  auto flush = [&] {
+    if (units.empty()) return;
+    out.push_back('&');
+    uint32_t bits = 0;
+    int nbits = 0;
+    for (uint16_t u : units) {
+      bits = (bits << 16) | u;
+      nbits += 16;
+      while (nbits >= 6) {
+        nbits -= 6;
+        out.push_back(kB64[(bits >> nbits) & 0x3F]);
+      }
+    }
+    if (nbits > 0) out.push_back(kB64[(bits << (6 - nbits)) & 0x3F]);
+    out.push_back('-');
+    units.clear();
+  };
+  for (uint32_t cp : cps) {
+    if (cp >= 0x20 && cp <= 0x7e) {
+      flush();
+      if (cp == '&') out += "&-";
+      else out.push_back(static_cast<char>(cp));
+    } else if (cp >= 0x10000) {
+      cp -= 0x10000;
+      units.push_back(static_cast<uint16_t>(0xD800 + (cp >> 10)));
+      units.push_back(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      units.push_back(static_cast<uint16_t>(cp));
+    }
+  }
+  flush();
+  return out;
+}
+
+std::optional<std::string> mutf7_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) return std::nullopt;
+    if (c != '&') {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    auto end = s.find('-', i + 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    if (end == i + 1) {
+      out.push_back('&');
+      i = end;
+      continue;
+    }
+    uint32_t bits = 0;
+    int nbits = 0;
+    std::vector<uint16_t> units;
+    for (std::size_t k = i + 1; k < end; ++k) {
+      const char* p = std::strchr(kB64, s[k]);
+      if (!p || !*p) return std::nullopt;
+      bits = (bits << 6) | static_cast<uint32_t>(p - kB64);
+      nbits += 6;
+      if (nbits >= 16) {
+        nbits -= 16;
+        units.push_back(static_cast<uint16_t>((bits >> nbits) & 0xFFFF));
+      }
+    }
+    for (std::size_t k = 0; k < units.size(); ++k) {
+      uint32_t u = units[k];
+      if (u >= 0xD800 && u <= 0xDBFF && k + 1 < units.size()) {
+        uint32_t lo = units[++k];
+        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+      }
+      append_utf8(out, u);
+    }
+    i = end;
+  }
+  return out;
+}
+
+bool list_match(std::string_view pattern, std::string_view name, char delim) {
+  // Iterative wildcard matching with backtracking bounded by pattern * name.
+  std::size_t p = 0, n = 0, star_p = std::string_view::npos, star_n = 0;
+  // '%' cannot cross the delimiter; handle by recursion-free DP for small inputs.
+  if (pattern.size() > 1024 || name.size() > 1024) return false;
+  std::vector<char> prev(name.size() + 1, 0), cur(name.size() + 1, 0);
+  prev[0] = 1;
+  for (p = 0; p < pattern.size(); ++p) {
+    char pc = pattern[p];
+    std::fill(cur.begin(), cur.end(), 0);
+    if (pc == '*' || pc == '%') {
+      cur[0] = prev[0];
+      for (n = 1; n <= name.size(); ++n) {
+        bool can_eat = pc == '*' || name[n - 1] != delim;
+        cur[n] = prev[n] || (can_eat && cur[n - 1]);
+      }
+    } else {
+      for (n = 1; n <= name.size(); ++n) cur[n] = prev[n - 1] && name[n - 1] == pc;
+    }
+    std::swap(prev, cur);
+  }
+  (void)star_p;
+  (void)star_n;
+  return prev[name.size()];
+}
+
+}  // namespace mailfort::proto::imap
