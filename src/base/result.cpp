@@ -18,6 +18,8 @@ const char* errc_name(Errc e) {
       return "temporary failure";
     case Errc::Perm:
       return "permanent failure";
+    case Errc::OverQuota:
+      return "over quota";
   }
   return "error";
 }

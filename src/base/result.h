@@ -16,6 +16,7 @@ enum class Errc {
   Denied,        // authentication/authorisation failure
   Temp,          // transient (busy database, I/O): retry may succeed
   Perm,          // permanent failure (corrupt store, unsupported)
+  OverQuota,     // the account's storage limit would be exceeded
 };
 
 const char* errc_name(Errc e);

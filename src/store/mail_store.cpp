@@ -162,9 +162,26 @@ Result<uint64_t> MailStore::usage(const std::string& mailbox) {
   }
   std::string dir = maildir_of(mailbox);
   if (dir.empty()) return make_error(Errc::Invalid, "invalid mailbox name");
+  // INBOX and every Maildir++ folder (".Sent", ".A.B").
   uint64_t total = scan_usage(dir + "/new") + scan_usage(dir + "/cur");
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string_view n(e->d_name);
+      if (n.size() > 1 && n[0] == '.' && n != "..")
+        total += scan_usage(dir + "/" + e->d_name + "/new") + scan_usage(dir + "/" + e->d_name + "/cur");
+    }
+    ::closedir(d);
+  }
   std::lock_guard lock(mu_);
   return usage_.emplace(mailbox, total).first->second;
+}
+
+void MailStore::adjust_usage(const std::string& mailbox, int64_t delta) {
+  std::lock_guard lock(mu_);
+  auto it = usage_.find(mailbox);
+  if (it == usage_.end()) return;  // not scanned yet: the first usage() call scans
+  if (delta < 0 && static_cast<uint64_t>(-delta) > it->second) it->second = 0;
+  else it->second += static_cast<uint64_t>(delta);
 }
 
 void MailStore::cleanup_tmp() {

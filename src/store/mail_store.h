@@ -43,6 +43,9 @@ class MailStore {
   // Bytes used by a mailbox (all its messages), for quota checks.
   Result<uint64_t> usage(const std::string& mailbox);
 
+  // Usage changed by IMAP/POP3 (APPEND, COPY, EXPUNGE, DELE).
+  void adjust_usage(const std::string& mailbox, int64_t delta);
+
   // Removes leftovers in tmp/ directories (crash during a delivery).
   void cleanup_tmp();
 

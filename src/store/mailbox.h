@@ -1,0 +1,197 @@
+// UserMailbox: one account's folders and messages as IMAP and POP3 see them.
+// Messages stay one file each in the Maildir layout MailStore delivers into
+// (INBOX = <maildir>/, folder "A/B" = <maildir>/.A.B/, Maildir++ style);
+// a per-user SQLite index (<maildir>/mailfort-index.sqlite, WAL) holds what
+// IMAP needs: UIDVALIDITY, UIDNEXT, UIDs, flags and keywords, MODSEQ,
+// internal date, size, and an opaque per-message cache blob that the
+// protocol layer fills once (ENVELOPE/BODYSTRUCTURE) so FETCH never
+// re-parses a message.
+//
+// Crash safety (kill -9 at any moment): files are written and made durable
+// before the index row that names them commits; an expunged file is removed
+// before its row. open() reconciles once per process: a file without a row
+// gets a new UID (never a reused one, UIDNEXT only grows), a row without a
+// file is expunged. New mail in INBOX's new/ is imported by sync_inbox().
+//
+// Blocking (SQLite, file I/O): call on the worker pool. Thread-safe: one
+// instance per user is shared by all that user's sessions (MailboxRegistry).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+
+struct sqlite3;
+
+namespace mailfort::store {
+
+class GroupCommit;
+class MailStore;
+
+// System flags as bits; keywords are strings.
+enum MessageFlag : uint32_t {
+  kSeen = 1,
+  kAnswered = 2,
+  kFlagged = 4,
+  kDeleted = 8,
+  kDraft = 16,
+};
+
+struct MessageMeta {
+  uint32_t uid = 0;
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  uint64_t modseq = 0;
+  int64_t internal_date = 0;  // seconds since epoch
+  uint64_t size = 0;
+};
+
+struct FolderStatus {
+  int64_t id = 0;
+  std::string name;  // UTF-8, '/' separated, "INBOX" for the inbox
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 1;
+  uint64_t highest_modseq = 1;
+  bool subscribed = false;
+  std::string special_use;  // "\\Sent", "\\Trash", ... or ""
+  uint32_t messages = 0, unseen = 0, deleted = 0;
+  uint64_t size = 0;
+};
+
+struct FolderChanges {
+  std::vector<MessageMeta> changed;  // modseq > since (new or flag changes), by UID
+  std::vector<uint32_t> expunged;    // UIDs expunged with modseq > since
+  uint64_t highest_modseq = 0;
+};
+
+struct AppendResult {
+  uint32_t uidvalidity = 0;
+  uint32_t uid = 0;
+};
+
+struct CopyResult {
+  uint32_t uidvalidity = 0;
+  std::vector<uint32_t> source_uids, dest_uids;
+};
+
+struct StoreFlagsResult {
+  std::vector<MessageMeta> updated;  // messages whose flags changed, or all touched when `silent` is false
+  std::vector<uint32_t> modified;    // UNCHANGEDSINCE failures
+};
+
+struct SpecialFolder {
+  std::string name;
+  std::string use;  // "\\Junk"
+};
+
+// Builds the cache blob of a message (called once per message when it enters
+// the index). Supplied by the protocol layer; the store treats it as opaque.
+using CacheBuilder = std::function<std::string(std::string_view message)>;
+
+class UserMailbox {
+ public:
+  ~UserMailbox();
+  // `maildir` is MailStore::maildir_of(user). Creates the index, the
+  // special folders (auto-subscribed) and reconciles files with the index.
+  static Result<std::shared_ptr<UserMailbox>> open(const std::string& maildir, std::string hostname,
+                                                   GroupCommit& commit, MailStore* store, std::string user,
+                                                   const std::vector<SpecialFolder>& special, CacheBuilder cache);
+
+  Result<std::vector<FolderStatus>> folders();
+  Result<FolderStatus> status(std::string_view name);
+  Result<void> create(std::string_view name, std::string special_use = {});
+  Result<void> remove(std::string_view name);  // INBOX: Perm; with children: only the folder
+  Result<void> rename(std::string_view from, std::string_view to);  // with children
+  Result<void> subscribe(std::string_view name, bool on);
+  Result<std::vector<std::string>> subscriptions();
+
+  // Imports new deliveries from INBOX's new/. Returns how many were added.
+  Result<std::size_t> sync_inbox();
+
+  // The folder's messages by UID (for SELECT / POP3).
+  Result<std::vector<MessageMeta>> messages(int64_t folder);
+  Result<FolderChanges> changes_since(int64_t folder, uint64_t modseq);
+  Result<std::vector<std::string>> keywords(int64_t folder);
+  Result<std::string> cache(int64_t folder, uint32_t uid);
+  Result<std::string> read(int64_t folder, uint32_t uid);  // the message file
+
+  enum class FlagMode { Replace, Add, Remove };
+  Result<StoreFlagsResult> store_flags(int64_t folder, const std::vector<uint32_t>& uids, FlagMode mode,
+                                       uint32_t flags, const std::vector<std::string>& keywords,
+                                       std::optional<uint64_t> unchanged_since);
+  // Errors: NotFound (folder), Invalid (over quota: message "quota"), Temp.
+  Result<AppendResult> append(std::string_view folder, std::string_view message, uint32_t flags,
+                              const std::vector<std::string>& keywords, int64_t internal_date);
+  Result<CopyResult> copy(int64_t from, const std::vector<uint32_t>& uids, std::string_view to, bool move);
+  // Expunges the \Deleted messages among `uids` (all \Deleted ones when
+  // `uids` is null). Returns the expunged UIDs.
+  Result<std::vector<uint32_t>> expunge(int64_t folder, const std::vector<uint32_t>* uids);
+
+  // Bytes used by every folder, and the account's limit (0 = none).
+  uint64_t usage();
+  void set_quota(uint64_t bytes) { quota_ = bytes; }
+  uint64_t quota() const { return quota_; }
+
+  // Change notification for IDLE: `fn` runs (on the writer's thread) after
+  // any change to the mailbox. Returns a token for unwatch().
+  uint64_t watch(std::function<void()> fn);
+  void unwatch(uint64_t token);
+  void notify();
+
+  const std::string& user() const { return user_; }
+
+ private:
+  UserMailbox() = default;
+  Result<void> init_schema();
+  Result<void> ensure_folder(const std::string& name, const std::string& special, bool subscribed);
+  Result<void> reconcile(int64_t folder, const std::string& dir);
+  Result<int64_t> folder_id(std::string_view name, std::string* dir = nullptr);
+  std::string dir_for(std::string_view name) const;
+  Result<uint32_t> insert_message(int64_t folder, const std::string& file, uint64_t size, uint32_t flags,
+                                  const std::string& keywords, int64_t internal_date, const std::string& cache);
+  uint64_t next_modseq(int64_t folder);
+  std::string unique_name(std::size_t size);
+
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+  std::string maildir_, hostname_, user_;
+  GroupCommit* commit_ = nullptr;
+  MailStore* store_ = nullptr;
+  CacheBuilder cache_;
+  uint64_t quota_ = 0;
+  uint64_t seq_ = 0;
+  std::mutex watch_mu_;
+  std::map<uint64_t, std::function<void()>> watchers_;
+  uint64_t next_token_ = 1;
+};
+
+// One UserMailbox per user, shared by every session of that user and by
+// local delivery (to wake IDLE sessions). Keeps recently used mailboxes open.
+class MailboxRegistry {
+ public:
+  MailboxRegistry(std::string hostname, GroupCommit& commit, MailStore& store,
+                  std::vector<SpecialFolder> special, CacheBuilder cache);
+  Result<std::shared_ptr<UserMailbox>> open(const std::string& user);
+  // Called after local delivery: wakes that user's sessions, if any.
+  void delivered(const std::string& user);
+
+ private:
+  std::string hostname_;
+  GroupCommit& commit_;
+  MailStore& store_;
+  std::vector<SpecialFolder> special_;
+  CacheBuilder cache_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::weak_ptr<UserMailbox>> open_;
+  std::vector<std::shared_ptr<UserMailbox>> recent_;  // keeps the last few alive
+};
+
+}  // namespace mailfort::store
