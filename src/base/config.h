@@ -77,6 +77,18 @@ struct Smtp {
   uint64_t max_inflight_message_bytes = 1024ull * 1024 * 1024;  // all sessions' message buffers together
 };
 
+struct Imap {
+  uint64_t max_literal_size = 64ull * 1024 * 1024;  // bytes of one literal (APPEND message)
+  uint64_t max_command_size = 256ull * 1024;       // bytes of one command without APPEND's message
+  uint32_t max_connections_per_user_ip = 20;       // Dovecot mail_max_userip_connections
+  uint32_t idle_timeout_seconds = 1800;            // RFC 9051 5.4: at least 30 minutes
+  uint32_t idle_notify_seconds = 120;              // "* OK Still here" during IDLE
+  std::string junk_folder = "Spam";
+  std::string trash_folder = "Trash";
+  std::string sent_folder = "Sent";
+  std::string drafts_folder = "Drafts";
+};
+
 struct Log {
   std::string file;            // empty = stderr
   std::string level = "info";  // trace|debug|info|warn|error
@@ -92,6 +104,7 @@ struct Config {
   Directory directory;
   Limits limits;
   Smtp smtp;
+  Imap imap;
   Log log;
   std::vector<Listener> listeners;
   // "tls.cert" -> line, "listener.2.address" -> line: lets later checks

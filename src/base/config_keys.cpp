@@ -206,6 +206,26 @@ std::vector<Key> make_keys() {
                "452 4.3.1.",
                "many large messages at once cannot exhaust memory"),
 
+      uint_key("imap.max_literal_size", F(imap.max_literal_size), 1024, 4ull * 1024 * 1024 * 1024,
+               "Largest literal a client may send (an APPENDed message); also advertised as APPENDLIMIT.",
+               "a literal is held in memory until the command completes"),
+      uint_key("imap.max_command_size", F(imap.max_command_size), 1024, 64ull * 1024 * 1024,
+               "Largest IMAP command (lines and literals, APPEND's message not counted).",
+               "many large literals in one command cannot exhaust memory (CVE-2024-34055 class)"),
+      uint_key("imap.max_connections_per_user_ip", F(imap.max_connections_per_user_ip), 1, 10000,
+               "IMAP and POP3 sessions one account may hold from one IP (Dovecot mail_max_userip_connections).",
+               "a broken or hostile client cannot hold every connection slot"),
+      uint_key("imap.idle_timeout_seconds", F(imap.idle_timeout_seconds), 60, 7 * 24 * 3600,
+               "Seconds an authenticated IMAP/POP3 session may stay silent (RFC 9051 asks at least 30 min).",
+               "abandoned sessions are closed"),
+      uint_key("imap.idle_notify_seconds", F(imap.idle_notify_seconds), 10, 3600,
+               "Seconds between \"* OK Still here\" lines during IDLE, to keep NAT state alive.",
+               "middleboxes drop silent connections"),
+      string_key("imap.junk_folder", F(imap.junk_folder), "Name of the \\Junk special-use folder."),
+      string_key("imap.trash_folder", F(imap.trash_folder), "Name of the \\Trash special-use folder."),
+      string_key("imap.sent_folder", F(imap.sent_folder), "Name of the \\Sent special-use folder."),
+      string_key("imap.drafts_folder", F(imap.drafts_folder), "Name of the \\Drafts special-use folder."),
+
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
                "Lowest level logged."),
@@ -292,7 +312,7 @@ const std::vector<Key>& listener_keys() {
 }
 
 const std::vector<std::string_view>& sections() {
-  static const std::vector<std::string_view> s{"tls", "dns", "directory", "limits", "smtp", "log"};
+  static const std::vector<std::string_view> s{"tls", "dns", "directory", "limits", "smtp", "imap", "log"};
   return s;
 }
 

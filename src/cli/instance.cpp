@@ -107,6 +107,9 @@ std::string render_config(const InitOptions& o, const std::string& cert, const s
       "[smtp]\n"
       "# max_message_size = 52428800\n"
       "# trusted_networks = []\n\n"
+      "[imap]\n"
+      "# max_connections_per_user_ip = 20\n"
+      "# sent_folder = \"Sent\"\n\n"
       "[log]\n"
       "level = \"info\"\n",
       o.hostname, kRunAs, cert, key);

@@ -48,8 +48,11 @@ asio::awaitable<void> refuse(std::shared_ptr<Connection> conn, const config::Lis
 asio::awaitable<void> handle_connection(asio::ip::tcp::socket socket, const config::Listener& l,
                                         Services& services, SessionRegistry& registry) {
   auto cfg = services.config();
-  auto conn = std::make_shared<Connection>(std::move(socket), cfg->limits.max_line_length,
-                                           services.next_session_id());
+  // IMAP command lines carry long UID sets (mbsync, Thunderbird): at least
+  // 64 KiB, as Dovecot's imap_max_line_length.
+  std::size_t max_line = cfg->limits.max_line_length;
+  if (l.protocol == config::Protocol::imap) max_line = std::max<std::size_t>(max_line, 65536);
+  auto conn = std::make_shared<Connection>(std::move(socket), max_line, services.next_session_id());
   const std::string& ip = conn->peer_ip();
   const char* proto = config::to_string(l.protocol);
 

@@ -26,11 +26,13 @@
 #include "policy/connection_limiter.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
+#include "server/imap_render.h"
 #include "server/listener.h"
 #include "server/services.h"
 #include "server/session_registry.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
+#include "store/mailbox.h"
 #include "tls/context.h"
 
 namespace mailfort::server {
@@ -113,6 +115,14 @@ class Runtime {
     services_.commit = std::move(commit.value());
     services_.store = std::make_shared<store::MailStore>(cfg->data_dir, cfg->hostname, *services_.commit);
     services_.queue = std::make_shared<queue::Queue>(cfg->data_dir, *services_.commit);
+    std::vector<store::SpecialFolder> special{{cfg->imap.drafts_folder, "\\Drafts"},
+                                              {cfg->imap.sent_folder, "\\Sent"},
+                                              {cfg->imap.junk_folder, "\\Junk"},
+                                              {cfg->imap.trash_folder, "\\Trash"}};
+    services_.mailboxes = std::make_shared<store::MailboxRegistry>(
+        cfg->hostname, *services_.commit, *services_.store, std::move(special), imap::build_cache);
+    services_.store->set_on_delivered(
+        [reg = services_.mailboxes.get()](const std::string& user) { reg->delivered(user); });
     // Only tmp/ can hold half-written files after a crash: nothing there was
     // ever acknowledged.
     services_.store->cleanup_tmp();

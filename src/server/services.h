@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "base/config.h"
 
@@ -25,6 +27,7 @@ class ContextHolder;
 namespace mailfort::store {
 class GroupCommit;
 class MailStore;
+class MailboxRegistry;
 }  // namespace mailfort::store
 namespace mailfort::queue {
 class Queue;
@@ -59,6 +62,21 @@ struct Services {
   void release_message_bytes(uint64_t n) { inflight_message_bytes -= n; }
   std::atomic<uint64_t> inflight_message_bytes{0};
 
+  // IMAP+POP3 sessions per (account, IP), capped by
+  // [imap] max_connections_per_user_ip.
+  bool acquire_user_ip(const std::string& key, uint32_t cap) {
+    std::lock_guard lock(user_ip_mu);
+    auto& n = user_ip_sessions[key];
+    if (n >= cap) return false;
+    ++n;
+    return true;
+  }
+  void release_user_ip(const std::string& key) {
+    std::lock_guard lock(user_ip_mu);
+    auto it = user_ip_sessions.find(key);
+    if (it != user_ip_sessions.end() && --it->second == 0) user_ip_sessions.erase(it);
+  }
+
   asio::thread_pool* workers = nullptr;
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<policy::BanService> bans;
@@ -66,10 +84,13 @@ struct Services {
   std::shared_ptr<tls::ContextHolder> tls;  // null when no [tls] configured
   std::shared_ptr<store::GroupCommit> commit;
   std::shared_ptr<store::MailStore> store;
+  std::shared_ptr<store::MailboxRegistry> mailboxes;  // IMAP/POP3 view of the store
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<dns::Resolver> resolver;  // blocking: use on the worker pool
 
  private:
+  std::mutex user_ip_mu;
+  std::unordered_map<std::string, uint32_t> user_ip_sessions;
   mutable std::mutex config_mu;
   std::shared_ptr<const config::Config> config_;
   std::atomic<uint64_t> session_counter{0};

@@ -4,6 +4,8 @@
 
 #include "server/connection.h"
 #include "server/services.h"
+#include "server/imap_session.h"
+#include "server/pop3_session.h"
 #include "server/smtp_session.h"
 #include "tls/context.h"
 
@@ -54,6 +56,12 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& se
     case config::Protocol::smtp:
     case config::Protocol::submission:
       co_await run_smtp_session(std::move(conn), services, std::move(cfg), listener);
+      break;
+    case config::Protocol::imap:
+      co_await run_imap_session(std::move(conn), services, std::move(cfg), listener);
+      break;
+    case config::Protocol::pop3:
+      co_await run_pop3_session(std::move(conn), services, std::move(cfg), listener);
       break;
     default:
       co_await run_unavailable(std::move(conn), services, *cfg, listener);

@@ -138,11 +138,15 @@ Result<std::vector<RenameStep>> MailStore::prepare(const std::vector<std::string
 }
 
 void MailStore::delivered(const std::vector<std::string>& mailboxes, std::size_t size) {
-  std::lock_guard lock(mu_);
-  for (const auto& mb : mailboxes) {
-    auto it = usage_.find(mb);
-    if (it != usage_.end()) it->second += size;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& mb : mailboxes) {
+      auto it = usage_.find(mb);
+      if (it != usage_.end()) it->second += size;
+    }
   }
+  if (on_delivered_)
+    for (const auto& mb : mailboxes) on_delivered_(mb);
 }
 
 Result<void> MailStore::deliver(const std::vector<std::string>& mailboxes, std::string_view message) {

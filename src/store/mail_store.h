@@ -9,6 +9,7 @@
 // Blocking: call on the worker pool. Thread-safe.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,10 @@ class MailStore {
   // Bytes used by a mailbox (all its messages), for quota checks.
   Result<uint64_t> usage(const std::string& mailbox);
 
+  // Called after every successful delivery with each mailbox, to wake the
+  // IMAP/POP3 sessions watching it. Set once at start-up.
+  void set_on_delivered(std::function<void(const std::string&)> fn) { on_delivered_ = std::move(fn); }
+
   // Usage changed by IMAP/POP3 (APPEND, COPY, EXPUNGE, DELE).
   void adjust_usage(const std::string& mailbox, int64_t delta);
 
@@ -59,6 +64,7 @@ class MailStore {
   std::mutex mu_;
   std::unordered_map<std::string, uint64_t> usage_;  // cache, filled on first use
   uint64_t seq_ = 0;
+  std::function<void(const std::string&)> on_delivered_;
 };
 
 }  // namespace mailfort::store

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "store/group_commit.h"
 #include "store/mail_store.h"
@@ -64,7 +65,9 @@ Error db_error(sqlite3* db, const char* what) {
   return Error{Errc::Temp, std::string(what) + ": " + sqlite3_errmsg(db)};
 }
 
-bool exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+bool exec(sqlite3* db, const char* sql) {
+  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+}
 
 // BEGIN IMMEDIATE .. COMMIT, rolled back unless committed.
 class Transaction {
@@ -84,7 +87,9 @@ class Transaction {
   bool ok_ = false, committed_ = false;
 };
 
-bool make_dir(const std::string& p) { return ::mkdir(p.c_str(), 0700) == 0 || errno == EEXIST; }
+bool make_dir(const std::string& p) {
+  return ::mkdir(p.c_str(), 0700) == 0 || errno == EEXIST;
+}
 
 bool make_maildir(const std::string& dir) {
   return make_dir(dir) && make_dir(dir + "/tmp") && make_dir(dir + "/new") && make_dir(dir + "/cur");
@@ -98,8 +103,10 @@ void remove_tree(const std::string& path) {
       if (n == "." || n == "..") continue;
       std::string p = path + "/" + n;
       struct stat st {};
-      if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-      else ::unlink(p.c_str());
+      if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        remove_tree(p);
+      else
+        ::unlink(p.c_str());
     }
     ::closedir(d);
   }
@@ -156,7 +163,9 @@ bool is_inbox(std::string_view n) {
          (n[3] | 0x20) == 'o' && (n[4] | 0x20) == 'x';
 }
 
-std::string canonical(std::string_view n) { return is_inbox(n) ? "INBOX" : std::string(n); }
+std::string canonical(std::string_view n) {
+  return is_inbox(n) ? "INBOX" : std::string(n);
+}
 
 int64_t file_mtime(const std::string& path, uint64_t* size) {
   struct stat st {};
@@ -194,16 +203,21 @@ std::string UserMailbox::dir_for(std::string_view name) const {
   // Maildir++: ".A.B" for "A/B"; '.' and '%' inside a name are escaped.
   std::string d = maildir_ + "/.";
   for (char c : name) {
-    if (c == '/') d += '.';
-    else if (c == '.') d += "%2E";
-    else if (c == '%') d += "%25";
-    else d += c;
+    if (c == '/')
+      d += '.';
+    else if (c == '.')
+      d += "%2E";
+    else if (c == '%')
+      d += "%25";
+    else
+      d += c;
   }
   return d;
 }
 
 Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildir, std::string hostname,
-                                                       GroupCommit& commit, MailStore* store, std::string user,
+                                                       GroupCommit& commit, MailStore* store,
+                                                       std::string user,
                                                        const std::vector<SpecialFolder>& special,
                                                        CacheBuilder cache) {
   std::shared_ptr<UserMailbox> mb(new UserMailbox());
@@ -218,10 +232,11 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   // The domain directory may not exist yet for a new account.
   for (std::size_t pos = 1; (pos = maildir.find('/', pos)) != std::string::npos; ++pos)
     make_dir(maildir.substr(0, pos));
-  if (!make_maildir(maildir)) return Error{Errc::Temp, "cannot create maildir: " + std::string(std::strerror(errno))};
+  if (!make_maildir(maildir))
+    return Error{Errc::Temp, "cannot create maildir: " + std::string(std::strerror(errno))};
   std::string path = maildir + "/mailfort-index.sqlite";
-  if (sqlite3_open_v2(path.c_str(), &mb->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK)
+  if (sqlite3_open_v2(path.c_str(), &mb->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
     return db_error(mb->db_, "cannot open mailbox index");
   sqlite3_busy_timeout(mb->db_, 5000);
   if (auto r = mb->init_schema(); !r) return r.error();
@@ -262,18 +277,20 @@ Result<void> UserMailbox::init_schema() {
   return {};
 }
 
-Result<void> UserMailbox::ensure_folder(const std::string& name, const std::string& special, bool subscribed) {
+Result<void> UserMailbox::ensure_folder(const std::string& name, const std::string& special,
+                                        bool subscribed) {
   Stmt find(db_, "SELECT id FROM folder WHERE name = ?");
   find.bind(1, name);
   if (find.step()) return {};
   // UIDVALIDITY: creation time, made unique per account so a folder deleted
   // and re-created never reuses its predecessor's (UID, UIDVALIDITY) pairs.
-  int64_t validity = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  int64_t validity =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   Stmt max(db_, "SELECT COALESCE(MAX(uidvalidity), 0) FROM folder");
   if (max.step() && max.i64(0) >= validity) validity = max.i64(0) + 1;
-  Stmt ins(db_, "INSERT INTO folder(name, uidvalidity, uidnext, modseq, subscribed, special) VALUES(?,?,1,1,?,?)");
+  Stmt ins(db_,
+           "INSERT INTO folder(name, uidvalidity, uidnext, modseq, subscribed, special) VALUES(?,?,1,1,?,?)");
   ins.bind(1, name).bind(2, validity & 0xffffffff).bind(3, subscribed ? 1 : 0).bind(4, special);
   ins.step();
   if (!ins.done()) return db_error(db_, "cannot create folder");
@@ -295,17 +312,19 @@ uint64_t UserMailbox::next_modseq(int64_t folder) {
   return up.step() ? static_cast<uint64_t>(up.i64(0)) : 0;
 }
 
-Result<uint32_t> UserMailbox::insert_message(int64_t folder, const std::string& file, uint64_t size, uint32_t flags,
-                                             const std::string& keywords, int64_t internal_date,
-                                             const std::string& cache) {
-  Stmt next(db_, "UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
-                 "RETURNING uidnext - 1, modseq");
+Result<uint32_t> UserMailbox::insert_message(int64_t folder, const std::string& file, uint64_t size,
+                                             uint32_t flags, const std::string& keywords,
+                                             int64_t internal_date, const std::string& cache) {
+  Stmt next(db_,
+            "UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
+            "RETURNING uidnext - 1, modseq");
   next.bind(1, folder);
   if (!next.step()) return db_error(db_, "cannot allocate UID");
   auto uid = static_cast<uint32_t>(next.i64(0));
   int64_t modseq = next.i64(1);
-  Stmt ins(db_, "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
-                " VALUES(?,?,?,?,?,?,?,?,?)");
+  Stmt ins(db_,
+           "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
+           " VALUES(?,?,?,?,?,?,?,?,?)");
   ins.bind(1, folder).bind(2, uid).bind(3, file).bind(4, flags).bind(5, keywords).bind(6, modseq);
   ins.bind(7, internal_date).bind(8, static_cast<int64_t>(size)).bind_blob(9, cache);
   ins.step();
@@ -363,7 +382,17 @@ Result<std::size_t> UserMailbox::sync_inbox() {
   std::lock_guard lock(mu_);
   auto files = list_dir(maildir_ + "/new");
   if (files.empty()) return std::size_t{0};
-  std::sort(files.begin(), files.end());  // names start with the delivery time
+  // Delivery order: names are "<sec>.M<usec>P<pid>Q<seq>..." (numbers not
+  // zero-padded, so compare them as numbers).
+  auto key = [](const std::string& n) {
+    auto num_after = [&](const char* marker) -> unsigned long long {
+      auto p = n.find(marker);
+      return p == std::string::npos ? 0 : std::strtoull(n.c_str() + p + std::strlen(marker), nullptr, 10);
+    };
+    return std::make_tuple(std::strtoull(n.c_str(), nullptr, 10), num_after(".M"), num_after("Q"), n);
+  };
+  std::sort(files.begin(), files.end(),
+            [&](const std::string& a, const std::string& b) { return key(a) < key(b); });
   auto id = folder_id("INBOX");
   if (!id) return id.error();
   Transaction tx(db_);
@@ -429,7 +458,8 @@ Result<FolderStatus> UserMailbox::status(std::string_view name) {
 
 Result<void> UserMailbox::create(std::string_view raw, std::string special_use) {
   std::string name = canonical(raw);
-  if (!valid_folder_name(name) || name.find('\0') != std::string::npos) return Error{Errc::Invalid, "invalid name"};
+  if (!valid_folder_name(name) || name.find('\0') != std::string::npos)
+    return Error{Errc::Invalid, "invalid name"};
   std::lock_guard lock(mu_);
   if (folder_id(name)) return Error{Errc::Exists, "folder exists"};
   // Parents are created implicitly ("A/B" creates "A"), like Dovecot.
@@ -553,7 +583,9 @@ Result<std::vector<std::string>> UserMailbox::subscriptions() {
 Result<std::vector<MessageMeta>> UserMailbox::messages(int64_t folder) {
   std::lock_guard lock(mu_);
   std::vector<MessageMeta> out;
-  Stmt st(db_, "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? ORDER BY uid");
+  Stmt st(
+      db_,
+      "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? ORDER BY uid");
   st.bind(1, folder);
   while (st.step()) out.push_back(meta_from(st, 0));
   return out;
@@ -562,9 +594,10 @@ Result<std::vector<MessageMeta>> UserMailbox::messages(int64_t folder) {
 Result<FolderChanges> UserMailbox::changes_since(int64_t folder, uint64_t modseq) {
   std::lock_guard lock(mu_);
   FolderChanges ch;
-  Stmt st(db_,
-          "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND modseq > ?"
-          " ORDER BY uid");
+  Stmt st(
+      db_,
+      "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND modseq > ?"
+      " ORDER BY uid");
   st.bind(1, folder).bind(2, static_cast<int64_t>(modseq));
   while (st.step()) ch.changed.push_back(meta_from(st, 0));
   Stmt ex(db_, "SELECT uid FROM expunged WHERE folder = ? AND modseq > ? ORDER BY uid");
@@ -598,8 +631,9 @@ Result<std::string> UserMailbox::read(int64_t folder, uint32_t uid) {
   std::string path;
   {
     std::lock_guard lock(mu_);
-    Stmt st(db_, "SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
-                 " WHERE m.folder = ? AND m.uid = ?");
+    Stmt st(db_,
+            "SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
+            " WHERE m.folder = ? AND m.uid = ?");
     st.bind(1, folder).bind(2, uid);
     if (!st.step()) return Error{Errc::NotFound, "no such message"};
     path = dir_for(st.text(0)) + "/cur/" + st.text(1);
@@ -607,15 +641,18 @@ Result<std::string> UserMailbox::read(int64_t folder, uint32_t uid) {
   return read_file(path);
 }
 
-Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vector<uint32_t>& uids, FlagMode mode,
-                                                  uint32_t flags, const std::vector<std::string>& kw,
+Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vector<uint32_t>& uids,
+                                                  FlagMode mode, uint32_t flags,
+                                                  const std::vector<std::string>& kw,
                                                   std::optional<uint64_t> unchanged_since) {
   StoreFlagsResult res;
   {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
     if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
-    Stmt get(db_, "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND uid = ?");
+    Stmt get(
+        db_,
+        "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND uid = ?");
     Stmt put(db_, "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE folder = ? AND uid = ?");
     bool changed = false;
     for (uint32_t uid : uids) {
@@ -652,7 +689,11 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
       m.keywords = nkv;
       m.modseq = next_modseq(folder);
       put.reset();
-      put.bind(1, nf).bind(2, join_keywords(nkv)).bind(3, static_cast<int64_t>(m.modseq)).bind(4, folder).bind(5, uid);
+      put.bind(1, nf)
+          .bind(2, join_keywords(nkv))
+          .bind(3, static_cast<int64_t>(m.modseq))
+          .bind(4, folder)
+          .bind(5, uid);
       put.step();
       if (!put.done()) return db_error(db_, "cannot store flags");
       res.updated.push_back(std::move(m));
@@ -668,8 +709,9 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
 std::string UserMailbox::unique_name(std::size_t size) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  return std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" + std::to_string(::getpid()) +
-         "I" + std::to_string(++seq_) + "." + hostname_ + ",S=" + std::to_string(size) + ":2,";
+  return std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
+         std::to_string(::getpid()) + "I" + std::to_string(++seq_) + "." + hostname_ +
+         ",S=" + std::to_string(size) + ":2,";
 }
 
 Result<AppendResult> UserMailbox::append(std::string_view folder, std::string_view message, uint32_t flags,
@@ -753,13 +795,20 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
     fname.bind(1, from);
     if (!fname.step()) return Error{Errc::NotFound, "no such folder"};
     from_dir = dir_for(fname.text(0));
-    Stmt get(db_, "SELECT file, flags, keywords, cache, internaldate, size FROM message WHERE folder = ? AND uid = ?");
+    Stmt get(
+        db_,
+        "SELECT file, flags, keywords, cache, internaldate, size FROM message WHERE folder = ? AND uid = ?");
     for (uint32_t uid : uids) {
       get.reset();
       get.bind(1, from).bind(2, uid);
       if (!get.step()) continue;
-      Item it{uid, from_dir + "/cur/" + get.text(0), unique_name(static_cast<std::size_t>(get.i64(5))),
-              static_cast<uint32_t>(get.i64(1)), get.text(2), get.text(3), get.i64(4),
+      Item it{uid,
+              from_dir + "/cur/" + get.text(0),
+              unique_name(static_cast<std::size_t>(get.i64(5))),
+              static_cast<uint32_t>(get.i64(1)),
+              get.text(2),
+              get.text(3),
+              get.i64(4),
               static_cast<uint64_t>(get.i64(5))};
       total += it.size;
       items.push_back(std::move(it));

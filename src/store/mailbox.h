@@ -103,7 +103,8 @@ class UserMailbox {
   // special folders (auto-subscribed) and reconciles files with the index.
   static Result<std::shared_ptr<UserMailbox>> open(const std::string& maildir, std::string hostname,
                                                    GroupCommit& commit, MailStore* store, std::string user,
-                                                   const std::vector<SpecialFolder>& special, CacheBuilder cache);
+                                                   const std::vector<SpecialFolder>& special,
+                                                   CacheBuilder cache);
 
   Result<std::vector<FolderStatus>> folders();
   Result<FolderStatus> status(std::string_view name);
@@ -156,7 +157,8 @@ class UserMailbox {
   Result<int64_t> folder_id(std::string_view name, std::string* dir = nullptr);
   std::string dir_for(std::string_view name) const;
   Result<uint32_t> insert_message(int64_t folder, const std::string& file, uint64_t size, uint32_t flags,
-                                  const std::string& keywords, int64_t internal_date, const std::string& cache);
+                                  const std::string& keywords, int64_t internal_date,
+                                  const std::string& cache);
   uint64_t next_modseq(int64_t folder);
   std::string unique_name(std::size_t size);
 

@@ -37,8 +37,20 @@ struct Section {
 
 struct FetchItem {
   enum class Kind {
-    Flags, Uid, InternalDate, Rfc822Size, Envelope, BodyStructure, Body,  // BODY without section
-    BodySection, BinarySection, BinarySize, Rfc822, Rfc822Header, Rfc822Text, ModSeq,
+    Flags,
+    Uid,
+    InternalDate,
+    Rfc822Size,
+    Envelope,
+    BodyStructure,
+    Body,  // BODY without section
+    BodySection,
+    BinarySection,
+    BinarySize,
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
+    ModSeq,
   };
   Kind kind = Kind::Flags;
   bool peek = false;  // BODY.PEEK / BINARY.PEEK
@@ -49,16 +61,49 @@ struct FetchItem {
 // One SEARCH key; And/Or/Not carry children.
 struct SearchKey {
   enum class Op {
-    And, Or, Not, All, Answered, Deleted, Draft, Flagged, Seen, New, Old, Recent,
-    Unanswered, Undeleted, Undraft, Unflagged, Unseen, Keyword, Unkeyword,
-    Bcc, Cc, From, To, Subject, Body, Text, Header,
-    Before, On, Since, SentBefore, SentOn, SentSince,  // dates as days since epoch
-    Larger, Smaller, Uid, SequenceSet, ModSeq,
+    And,
+    Or,
+    Not,
+    All,
+    Answered,
+    Deleted,
+    Draft,
+    Flagged,
+    Seen,
+    New,
+    Old,
+    Recent,
+    Unanswered,
+    Undeleted,
+    Undraft,
+    Unflagged,
+    Unseen,
+    Keyword,
+    Unkeyword,
+    Bcc,
+    Cc,
+    From,
+    To,
+    Subject,
+    Body,
+    Text,
+    Header,
+    Before,
+    On,
+    Since,
+    SentBefore,
+    SentOn,
+    SentSince,  // dates as days since epoch
+    Larger,
+    Smaller,
+    Uid,
+    SequenceSet,
+    ModSeq,
   };
   Op op = Op::All;
-  std::string field;  // Header: field name; Keyword: keyword
-  std::string text;   // string argument
-  int64_t number = 0; // size, date (days since 1970-01-01), modseq
+  std::string field;   // Header: field name; Keyword: keyword
+  std::string text;    // string argument
+  int64_t number = 0;  // size, date (days since 1970-01-01), modseq
   SequenceSet set;
   std::vector<SearchKey> children;
 };
@@ -71,8 +116,8 @@ struct StoreArgs {
 };
 
 struct StatusItems {
-  bool messages = false, recent = false, uidnext = false, uidvalidity = false, unseen = false, deleted = false,
-       size = false, highestmodseq = false;
+  bool messages = false, recent = false, uidnext = false, uidvalidity = false, unseen = false,
+       deleted = false, size = false, highestmodseq = false;
 };
 
 struct ListArgs {
@@ -100,11 +145,11 @@ struct Command {
   bool search_esearch = false;             // RETURN given
   StatusItems status;
   ListArgs list;
-  bool condstore = false;               // SELECT/EXAMINE (CONDSTORE)
-  std::vector<std::string> flags;       // APPEND flags
-  std::optional<int64_t> append_date;   // APPEND date-time, seconds since epoch (UTC)
-  std::string literal;                  // APPEND message
-  std::vector<std::string> special_use; // CREATE (USE (\Sent))
+  bool condstore = false;                // SELECT/EXAMINE (CONDSTORE)
+  std::vector<std::string> flags;        // APPEND flags
+  std::optional<int64_t> append_date;    // APPEND date-time, seconds since epoch (UTC)
+  std::string literal;                   // APPEND message
+  std::vector<std::string> special_use;  // CREATE (USE (\Sent))
 };
 
 struct ParseError {

@@ -9,14 +9,22 @@
 namespace mailfort::proto::imap {
 namespace {
 
-constexpr int kMaxDepth = 32;         // nesting of lists and SEARCH keys
+constexpr int kMaxDepth = 32;             // nesting of lists and SEARCH keys
 constexpr std::size_t kMaxItems = 10000;  // items in one list / keys in one program
 
 bool is_atom_char(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u <= 0x1f || u == 0x7f) return false;
   switch (c) {
-    case '(': case ')': case '{': case ' ': case '%': case '*': case '"': case '\\': case ']':
+    case '(':
+    case ')':
+    case '{':
+    case ' ':
+    case '%':
+    case '*':
+    case '"':
+    case '\\':
+    case ']':
       return false;
     default:
       return true;
@@ -350,11 +358,20 @@ bool parse_search_key(Reader& r, SearchKey& key, int depth) {
     Op op;
   };
   static const Simple simple[] = {
-      {"ALL", Op::All},           {"ANSWERED", Op::Answered},     {"DELETED", Op::Deleted},
-      {"DRAFT", Op::Draft},       {"FLAGGED", Op::Flagged},       {"SEEN", Op::Seen},
-      {"NEW", Op::New},           {"OLD", Op::Old},               {"RECENT", Op::Recent},
-      {"UNANSWERED", Op::Unanswered}, {"UNDELETED", Op::Undeleted}, {"UNDRAFT", Op::Undraft},
-      {"UNFLAGGED", Op::Unflagged}, {"UNSEEN", Op::Unseen},
+      {"ALL", Op::All},
+      {"ANSWERED", Op::Answered},
+      {"DELETED", Op::Deleted},
+      {"DRAFT", Op::Draft},
+      {"FLAGGED", Op::Flagged},
+      {"SEEN", Op::Seen},
+      {"NEW", Op::New},
+      {"OLD", Op::Old},
+      {"RECENT", Op::Recent},
+      {"UNANSWERED", Op::Unanswered},
+      {"UNDELETED", Op::Undeleted},
+      {"UNDRAFT", Op::Undraft},
+      {"UNFLAGGED", Op::Unflagged},
+      {"UNSEEN", Op::Unseen},
   };
   for (const auto& s : simple) {
     if (w == s.name) {
@@ -362,8 +379,8 @@ bool parse_search_key(Reader& r, SearchKey& key, int depth) {
       return true;
     }
   }
-  static const Simple text_keys[] = {{"BCC", Op::Bcc},   {"CC", Op::Cc},     {"FROM", Op::From},
-                                     {"TO", Op::To},     {"SUBJECT", Op::Subject}, {"BODY", Op::Body},
+  static const Simple text_keys[] = {{"BCC", Op::Bcc},  {"CC", Op::Cc},           {"FROM", Op::From},
+                                     {"TO", Op::To},    {"SUBJECT", Op::Subject}, {"BODY", Op::Body},
                                      {"TEXT", Op::Text}};
   for (const auto& s : text_keys) {
     if (w == s.name) {
@@ -374,9 +391,9 @@ bool parse_search_key(Reader& r, SearchKey& key, int depth) {
       return true;
     }
   }
-  static const Simple date_keys[] = {{"BEFORE", Op::Before},         {"ON", Op::On},
-                                     {"SINCE", Op::Since},           {"SENTBEFORE", Op::SentBefore},
-                                     {"SENTON", Op::SentOn},         {"SENTSINCE", Op::SentSince}};
+  static const Simple date_keys[] = {{"BEFORE", Op::Before}, {"ON", Op::On},
+                                     {"SINCE", Op::Since},   {"SENTBEFORE", Op::SentBefore},
+                                     {"SENTON", Op::SentOn}, {"SENTSINCE", Op::SentSince}};
   for (const auto& s : date_keys) {
     if (w == s.name) {
       key.op = s.op;
@@ -457,15 +474,24 @@ bool parse_status_items(Reader& r, StatusItems& s) {
     auto a = r.atom();
     if (!a) return false;
     std::string w = upper(*a);
-    if (w == "MESSAGES") s.messages = true;
-    else if (w == "RECENT") s.recent = true;
-    else if (w == "UIDNEXT") s.uidnext = true;
-    else if (w == "UIDVALIDITY") s.uidvalidity = true;
-    else if (w == "UNSEEN") s.unseen = true;
-    else if (w == "DELETED") s.deleted = true;
-    else if (w == "SIZE") s.size = true;
-    else if (w == "HIGHESTMODSEQ") s.highestmodseq = true;
-    else return false;
+    if (w == "MESSAGES")
+      s.messages = true;
+    else if (w == "RECENT")
+      s.recent = true;
+    else if (w == "UIDNEXT")
+      s.uidnext = true;
+    else if (w == "UIDVALIDITY")
+      s.uidvalidity = true;
+    else if (w == "UNSEEN")
+      s.unseen = true;
+    else if (w == "DELETED")
+      s.deleted = true;
+    else if (w == "SIZE")
+      s.size = true;
+    else if (w == "HIGHESTMODSEQ")
+      s.highestmodseq = true;
+    else
+      return false;
   } while (r.sp());
   return r.eat(')');
 }
@@ -478,10 +504,14 @@ bool parse_list(Reader& r, ListArgs& l) {
         auto a = r.atom();
         if (!a) return false;
         std::string w = upper(*a);
-        if (w == "SUBSCRIBED") l.subscribed = true;
-        else if (w == "RECURSIVEMATCH") l.recursive_match = true;
-        else if (w == "SPECIAL-USE") l.special_use = true;
-        else if (w != "REMOTE") return false;
+        if (w == "SUBSCRIBED")
+          l.subscribed = true;
+        else if (w == "RECURSIVEMATCH")
+          l.recursive_match = true;
+        else if (w == "SPECIAL-USE")
+          l.special_use = true;
+        else if (w != "REMOTE")
+          return false;
       } while (r.sp());
       if (!r.eat(')')) return false;
     }
@@ -512,9 +542,12 @@ bool parse_list(Reader& r, ListArgs& l) {
         auto o = r.atom();
         if (!o) return false;
         std::string w = upper(*o);
-        if (w == "SUBSCRIBED") l.return_subscribed = true;
-        else if (w == "CHILDREN") l.return_children = true;
-        else if (w == "SPECIAL-USE") l.return_special_use = true;
+        if (w == "SUBSCRIBED")
+          l.return_subscribed = true;
+        else if (w == "CHILDREN")
+          l.return_children = true;
+        else if (w == "SPECIAL-USE")
+          l.return_special_use = true;
         else if (w == "STATUS") {
           StatusItems s;
           if (!r.sp() || !parse_status_items(r, s)) return false;
@@ -569,8 +602,10 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       do {
         auto a = r.atom();
         if (!a) return false;
-        if (upper(*a) == "CONDSTORE") c.condstore = true;
-        else return false;
+        if (upper(*a) == "CONDSTORE")
+          c.condstore = true;
+        else
+          return false;
       } while (r.sp());
       return r.eat(')');
     }
@@ -708,8 +743,10 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       c.store.mode = StoreArgs::Mode::Remove;
       w.erase(0, 1);
     }
-    if (w == "FLAGS.SILENT") c.store.silent = true;
-    else if (w != "FLAGS") return false;
+    if (w == "FLAGS.SILENT")
+      c.store.silent = true;
+    else if (w != "FLAGS")
+      return false;
     if (!need_sp()) return false;
     if (r.peek() == '(') return parse_flag_list(r, c.store.flags);
     // flag *(SP flag) without parentheses
@@ -811,8 +848,8 @@ ParseResult parse_command(std::string_view text) {
     auto sub = r.sp() ? r.atom() : std::nullopt;
     if (!sub) return bad("UID needs a command");
     c.name = upper(*sub);
-    if (c.name != "FETCH" && c.name != "STORE" && c.name != "COPY" && c.name != "MOVE" && c.name != "SEARCH" &&
-        c.name != "EXPUNGE")
+    if (c.name != "FETCH" && c.name != "STORE" && c.name != "COPY" && c.name != "MOVE" &&
+        c.name != "SEARCH" && c.name != "EXPUNGE")
       return bad("unknown UID command");
   }
   std::string why;
@@ -852,7 +889,8 @@ std::optional<int64_t> parse_date(std::string_view t) {
     if (upper(kMonths[i]) == mon) month = i + 1;
   int year = 0;
   auto ys = t.substr(dash1 + 5);
-  if (!month || std::from_chars(ys.data(), ys.data() + ys.size(), year).ec != std::errc()) return std::nullopt;
+  if (!month || std::from_chars(ys.data(), ys.data() + ys.size(), year).ec != std::errc())
+    return std::nullopt;
   static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (day < 1 || day > mdays[month - 1] || year < 1000 || year > 9999) return std::nullopt;
   return days_from_civil(year, month, day);
@@ -923,7 +961,9 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-std::string nstring(const std::string* s) { return s ? quote(*s) : "NIL"; }
+std::string nstring(const std::string* s) {
+  return s ? quote(*s) : "NIL";
+}
 
 namespace {
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
@@ -990,8 +1030,10 @@ std::string mutf7_encode(std::string_view utf8) {
   for (uint32_t cp : cps) {
     if (cp >= 0x20 && cp <= 0x7e) {
       flush();
-      if (cp == '&') out += "&-";
-      else out.push_back(static_cast<char>(cp));
+      if (cp == '&')
+        out += "&-";
+      else
+        out.push_back(static_cast<char>(cp));
     } else if (cp >= 0x10000) {
       cp -= 0x10000;
       units.push_back(static_cast<uint16_t>(0xD800 + (cp >> 10)));

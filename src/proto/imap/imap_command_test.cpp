@@ -45,7 +45,8 @@ TEST(ImapCommand, LoginStringsQuotedAndLiteral) {
 }
 
 TEST(ImapCommand, FetchItems) {
-  auto c = ok("a UID FETCH 1:*,5 (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From to)]<0.100> BINARY[2] RFC822.SIZE)");
+  auto c =
+      ok("a UID FETCH 1:*,5 (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From to)]<0.100> BINARY[2] RFC822.SIZE)");
   EXPECT_TRUE(c.uid);
   ASSERT_EQ(c.set.ranges.size(), 2u);
   EXPECT_EQ(c.set.ranges[0].hi, SequenceSet::kStar);
@@ -88,7 +89,9 @@ TEST(ImapCommand, StoreAndCopy) {
 }
 
 TEST(ImapCommand, SearchPrograms) {
-  auto c = ok("a SEARCH CHARSET UTF-8 OR FROM alice (SUBJECT {4}\r\nh\xc3\xa9! NOT SEEN) SINCE 1-Feb-2024 1:5 UID 7:*");
+  auto c =
+      ok("a SEARCH CHARSET UTF-8 OR FROM alice (SUBJECT {4}\r\nh\xc3\xa9! NOT SEEN) SINCE 1-Feb-2024 1:5 UID "
+         "7:*");
   ASSERT_EQ(c.search.children.size(), 4u);
   EXPECT_EQ(c.search.children[0].op, SearchKey::Op::Or);
   EXPECT_EQ(c.search.children[0].children[1].children[0].text, "h\xc3\xa9!");
@@ -113,7 +116,9 @@ TEST(ImapCommand, ListVariants) {
   auto c = ok("a LIST \"\" *");
   EXPECT_EQ(c.list.patterns[0], "*");
   EXPECT_FALSE(c.list.extended);
-  c = ok("a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (INBOX \"Sent/%\") RETURN (CHILDREN STATUS (MESSAGES UNSEEN))");
+  c =
+      ok("a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (INBOX \"Sent/%\") RETURN (CHILDREN STATUS (MESSAGES "
+         "UNSEEN))");
   EXPECT_TRUE(c.list.subscribed);
   EXPECT_EQ(c.list.patterns.size(), 2u);
   EXPECT_TRUE(c.list.return_status->unseen);

@@ -1,0 +1,294 @@
+#include "server/imap_render.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "proto/mime/mime.h"
+
+namespace mailfort::server::imap {
+namespace {
+
+using proto::imap::SearchKey;
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Case-insensitive substring test (ASCII folding; UTF-8 bytes compared as is).
+bool icontains(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != hay.end();
+}
+
+const mime::Part* find_part(const mime::Part& root, const std::vector<uint32_t>& path) {
+  const mime::Part* p = &root;
+  for (uint32_t n : path) {
+    // A message/rfc822 part's numbers address its embedded message's parts.
+    if (p->is_message_rfc822()) p = &p->children[0];
+    if (!p->is_multipart()) {
+      if (n == 1 && p == &root) continue;  // "1" of a single-part message is its body
+      if (n == 1) continue;
+      return nullptr;
+    }
+    if (n == 0 || n > p->children.size()) return nullptr;
+    p = &p->children[n - 1];
+  }
+  return p;
+}
+
+std::string_view header_block(std::string_view message) {
+  mime::Part root = mime::parse(message);
+  return message.substr(0, root.body_begin);
+}
+
+bool header_contains(std::string_view message, std::string_view field, std::string_view text) {
+  auto hdr = header_block(message);
+  for (auto& v : mime::header_values(hdr, field))
+    if (icontains(mime::decode_header_value(v), text) || icontains(v, text)) return true;
+  return false;
+}
+
+int64_t day_of(int64_t seconds) {
+  return seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+}
+
+}  // namespace
+
+std::string build_cache(std::string_view message) {
+  mime::Part root = mime::parse(message);
+  std::string out = mime::imap_envelope(message, root);
+  out.push_back('\0');
+  out += mime::imap_bodystructure(message, root, false);
+  out.push_back('\0');
+  out += mime::imap_bodystructure(message, root, true);
+  return out;
+}
+
+CachedStructure parse_cache(std::string_view blob) {
+  CachedStructure c;
+  auto a = blob.find('\0');
+  if (a == std::string_view::npos) return c;
+  auto b = blob.find('\0', a + 1);
+  if (b == std::string_view::npos) return c;
+  c.envelope = blob.substr(0, a);
+  c.body = blob.substr(a + 1, b - a - 1);
+  c.bodystructure = blob.substr(b + 1);
+  return c;
+}
+
+std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& s) {
+  mime::Part root = mime::parse(message);
+  mime::Section ms;
+  ms.part = s.part;
+  ms.fields = s.fields;
+  using K = proto::imap::Section::Kind;
+  switch (s.kind) {
+    case K::Full:
+      ms.kind = mime::SectionKind::Full;
+      break;
+    case K::Header:
+      ms.kind = mime::SectionKind::Header;
+      break;
+    case K::HeaderFields:
+      ms.kind = mime::SectionKind::HeaderFields;
+      break;
+    case K::HeaderFieldsNot:
+      ms.kind = mime::SectionKind::HeaderFieldsNot;
+      break;
+    case K::Text:
+      ms.kind = mime::SectionKind::Text;
+      break;
+    case K::Mime:
+      ms.kind = mime::SectionKind::Mime;
+      break;
+  }
+  return mime::section(message, root, ms);
+}
+
+std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& path,
+                                          bool& unknown_cte) {
+  unknown_cte = false;
+  if (path.empty()) return std::string(message);
+  mime::Part root = mime::parse(message);
+  const mime::Part* p = find_part(root, path);
+  if (!p) return std::nullopt;
+  if (p->is_multipart() || p->is_message_rfc822()) {
+    mime::Section ms;
+    ms.part = path;
+    return mime::section(message, root, ms);
+  }
+  auto body = message.substr(p->body_begin, p->body_end - p->body_begin);
+  auto decoded = mime::decode_transfer(body, p->encoding);
+  if (!decoded) unknown_cte = true;
+  return decoded;
+}
+
+bool search_needs_text(const SearchKey& k) {
+  using Op = SearchKey::Op;
+  switch (k.op) {
+    case Op::Bcc:
+    case Op::Cc:
+    case Op::From:
+    case Op::To:
+    case Op::Subject:
+    case Op::Body:
+    case Op::Text:
+    case Op::Header:
+    case Op::SentBefore:
+    case Op::SentOn:
+    case Op::SentSince:
+      return true;
+    default:
+      break;
+  }
+  for (const auto& c : k.children)
+    if (search_needs_text(c)) return true;
+  return false;
+}
+
+bool search_matches(const SearchKey& k, const SearchFacts& m) {
+  using Op = SearchKey::Op;
+  auto has = [&](uint32_t bit) { return (m.flags & bit) != 0; };
+  auto kw = [&](const std::string& name) {
+    std::string l = lower(name);
+    const char* sys[] = {"\\seen", "\\answered", "\\flagged", "\\deleted", "\\draft"};
+    for (int i = 0; i < 5; ++i)
+      if (l == sys[i]) return has(1u << i);
+    for (const auto& w : m.keywords)
+      if (lower(w) == l) return true;
+    return false;
+  };
+  switch (k.op) {
+    case Op::And:
+      for (const auto& c : k.children)
+        if (!search_matches(c, m)) return false;
+      return true;
+    case Op::Or:
+      return search_matches(k.children[0], m) || search_matches(k.children[1], m);
+    case Op::Not:
+      return !search_matches(k.children[0], m);
+    case Op::All:
+      return true;
+    case Op::Answered:
+      return has(2);
+    case Op::Deleted:
+      return has(8);
+    case Op::Draft:
+      return has(16);
+    case Op::Flagged:
+      return has(4);
+    case Op::Seen:
+      return has(1);
+    case Op::New:
+      return false;  // no \Recent
+    case Op::Old:
+      return true;
+    case Op::Recent:
+      return false;
+    case Op::Unanswered:
+      return !has(2);
+    case Op::Undeleted:
+      return !has(8);
+    case Op::Undraft:
+      return !has(16);
+    case Op::Unflagged:
+      return !has(4);
+    case Op::Unseen:
+      return !has(1);
+    case Op::Keyword:
+      return kw(k.field);
+    case Op::Unkeyword:
+      return !kw(k.field);
+    case Op::Bcc:
+      return header_contains(m.message, "Bcc", k.text);
+    case Op::Cc:
+      return header_contains(m.message, "Cc", k.text);
+    case Op::From:
+      return header_contains(m.message, "From", k.text);
+    case Op::To:
+      return header_contains(m.message, "To", k.text);
+    case Op::Subject:
+      return header_contains(m.message, "Subject", k.text);
+    case Op::Header: {
+      auto values = mime::header_values(header_block(m.message), k.field);
+      if (k.text.empty()) return !values.empty();
+      for (auto& v : values)
+        if (icontains(mime::decode_header_value(v), k.text) || icontains(v, k.text)) return true;
+      return false;
+    }
+    case Op::Body: {
+      mime::Part root = mime::parse(m.message);
+      return icontains(mime::searchable_body(m.message, root), k.text);
+    }
+    case Op::Text: {
+      mime::Part root = mime::parse(m.message);
+      auto hdr = m.message.substr(0, root.body_begin);
+      return icontains(hdr, k.text) || icontains(mime::decode_header_value(hdr), k.text) ||
+             icontains(mime::searchable_body(m.message, root), k.text);
+    }
+    case Op::Before:
+      return day_of(m.internal_date) < k.number;
+    case Op::On:
+      return day_of(m.internal_date) == k.number;
+    case Op::Since:
+      return day_of(m.internal_date) >= k.number;
+    case Op::SentBefore:
+    case Op::SentOn:
+    case Op::SentSince: {
+      auto values = mime::header_values(header_block(m.message), "Date");
+      std::optional<int64_t> day = values.empty() ? std::nullopt : rfc5322_day(values[0]);
+      int64_t d = day ? *day : day_of(m.internal_date);  // RFC 9051: fall back to the internal date
+      if (k.op == Op::SentBefore) return d < k.number;
+      if (k.op == Op::SentOn) return d == k.number;
+      return d >= k.number;
+    }
+    case Op::Larger:
+      return m.size > static_cast<uint64_t>(k.number);
+    case Op::Smaller:
+      return m.size < static_cast<uint64_t>(k.number);
+    case Op::Uid:
+      return k.set.contains(m.uid, m.max_uid);
+    case Op::SequenceSet:
+      return k.set.contains(m.seq, m.max_seq);
+    case Op::ModSeq:
+      return m.modseq >= static_cast<uint64_t>(k.number);
+  }
+  return false;
+}
+
+std::optional<int64_t> rfc5322_day(std::string_view v) {
+  // [day-name ","] day month year ...
+  std::string s(v);
+  auto comma = s.find(',');
+  if (comma != std::string::npos) s = s.substr(comma + 1);
+  std::vector<std::string> tok;
+  std::string cur;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      if (!cur.empty()) tok.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+    if (tok.size() >= 3) break;
+  }
+  if (!cur.empty() && tok.size() < 3) tok.push_back(cur);
+  if (tok.size() < 3) return std::nullopt;
+  std::string year = tok[2];
+  for (char c : year)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  if (year.size() == 2) year = (std::stoi(year) < 50 ? "20" : "19") + year;  // RFC 5322 4.3 obsolete years
+  if (tok[0].size() == 1) tok[0] = "0" + tok[0];
+  if (tok[0].size() != 2 || tok[1].size() != 3 || year.size() != 4) return std::nullopt;
+  for (char c : year)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  return proto::imap::parse_date(tok[0] + "-" + tok[1] + "-" + year);
+}
+
+}  // namespace mailfort::server::imap

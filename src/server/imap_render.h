@@ -1,0 +1,46 @@
+// What IMAP FETCH and SEARCH need from a message, computed by the MIME
+// parser: the per-message cache blob the store keeps (ENVELOPE, BODY,
+// BODYSTRUCTURE, computed once when a message enters the index) and SEARCH
+// matching. Used by the IMAP session; no I/O.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/imap/command.h"
+
+namespace mailfort::server::imap {
+
+// Cache blob <-> its three IMAP strings.
+std::string build_cache(std::string_view message);
+struct CachedStructure {
+  std::string envelope, body, bodystructure;
+};
+CachedStructure parse_cache(std::string_view blob);
+
+// BODY[section] bytes (nullopt: no such part -> the client gets "").
+std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& section);
+// BINARY[part]: decoded part body; nullopt when the part does not exist;
+// `unknown_cte` set when its Content-Transfer-Encoding is not known.
+std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& part,
+                                          bool& unknown_cte);
+
+// Per-message facts a SEARCH key may test.
+struct SearchFacts {
+  uint32_t seq = 0, uid = 0, flags = 0;
+  std::vector<std::string> keywords;
+  int64_t internal_date = 0;  // seconds
+  uint64_t size = 0, modseq = 0;
+  uint32_t max_seq = 0, max_uid = 0;
+  std::string_view message;  // empty unless the program needs the text
+};
+bool search_needs_text(const proto::imap::SearchKey& key);
+bool search_matches(const proto::imap::SearchKey& key, const SearchFacts& m);
+
+// Days since epoch of an RFC 5322 Date header value (time and zone ignored,
+// as SENTBEFORE/SENTON/SENTSINCE ask).
+std::optional<int64_t> rfc5322_day(std::string_view value);
+
+}  // namespace mailfort::server::imap
