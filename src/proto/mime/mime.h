@@ -39,7 +39,7 @@ struct Limits {
 };
 
 struct Param {
-  std::string name;  // as written
+  std::string name;   // as written
   std::string value;  // unquoted; RFC 2231 continuations are not merged
 };
 
@@ -49,12 +49,12 @@ struct Part {
   std::size_t body_end = 0;      // exclusive; for multipart children the CRLF before the
                                  // boundary line belongs to the boundary
   std::string type = "text", subtype = "plain";  // lowercased
-  std::vector<Param> params;                       // Content-Type parameters
+  std::vector<Param> params;                     // Content-Type parameters
   // Raw header values (unfolded, trimmed); empty = absent.
   std::string id, description, encoding, md5, location;
   std::string disposition;  // the disposition token as written; empty = absent
   std::vector<Param> disposition_params;
-  std::string language;  // raw Content-Language value
+  std::string language;   // raw Content-Language value
   std::size_t lines = 0;  // body line count (text/* and message/rfc822)
   // multipart: its parts; message/rfc822: exactly one child, the embedded
   // message (whose own children are its parts).

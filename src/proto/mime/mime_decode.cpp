@@ -50,15 +50,24 @@ char32_t cp1252(unsigned char c) {
 
 char32_t latin9(unsigned char c) {
   switch (c) {
-    case 0xA4: return 0x20AC;
-    case 0xA6: return 0x0160;
-    case 0xA8: return 0x0161;
-    case 0xB4: return 0x017D;
-    case 0xB8: return 0x017E;
-    case 0xBC: return 0x0152;
-    case 0xBD: return 0x0153;
-    case 0xBE: return 0x0178;
-    default: return c;
+    case 0xA4:
+      return 0x20AC;
+    case 0xA6:
+      return 0x0160;
+    case 0xA8:
+      return 0x0161;
+    case 0xB4:
+      return 0x017D;
+    case 0xB8:
+      return 0x017E;
+    case 0xBC:
+      return 0x0152;
+    case 0xBD:
+      return 0x0153;
+    case 0xBE:
+      return 0x0178;
+    default:
+      return c;
   }
 }
 
@@ -67,8 +76,8 @@ enum class Charset { Utf8, Cp1252, Latin9, Other };
 Charset classify(std::string_view lower) {
   for (std::string_view n : {"utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us"})
     if (lower == n) return Charset::Utf8;
-  for (std::string_view n : {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "windows-1252",
-                             "cp1252", "x-cp1252"})
+  for (std::string_view n : {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1",
+                             "windows-1252", "cp1252", "x-cp1252"})
     if (lower == n) return Charset::Cp1252;
   for (std::string_view n : {"iso-8859-15", "iso8859-15", "iso_8859-15", "latin9", "latin-9"})
     if (lower == n) return Charset::Latin9;
@@ -80,7 +89,8 @@ Charset classify(std::string_view lower) {
 std::optional<std::string> iconv_to_utf8(std::string_view bytes, const std::string& name) {
   if (name.empty() || name.size() > 40) return std::nullopt;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':';
     if (!ok) return std::nullopt;
   }
   iconv_t cd = iconv_open("UTF-8", name.c_str());
@@ -188,11 +198,16 @@ void base64_decode_lenient(std::string_view in, std::string& out) {
   int bits = 0;
   for (char ch : in) {
     int v = -1;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+') v = 62;
-    else if (ch == '/') v = 63;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
     if (v >= 0) {
       acc = (acc << 6) | static_cast<std::uint32_t>(v);
       bits += 6;
@@ -298,7 +313,8 @@ std::optional<EncodedWord> encoded_word_at(std::string_view s, std::size_t p) {
 
 std::optional<std::string> decode_word(const EncodedWord& w) {
   std::string_view charset = w.charset;
-  if (auto star = charset.find('*'); star != std::string_view::npos) charset = charset.substr(0, star);  // RFC 2231 language
+  if (auto star = charset.find('*'); star != std::string_view::npos)
+    charset = charset.substr(0, star);  // RFC 2231 language
   std::string bytes;
   if (w.encoding == 'B' || w.encoding == 'b')
     detail::base64_decode_lenient(w.text, bytes);
@@ -364,7 +380,8 @@ std::string searchable_body(std::string_view message, const Part& root, std::siz
     if (room < body.size() / 3) body = body.substr(0, room * 3 + 16);
     std::string decoded = decode_transfer(body, p->encoding).value_or(std::string(body));
     std::optional<std::string> text;
-    if (const Param* cs = detail::find_param(p->params, "charset")) text = detail::to_utf8(decoded, cs->value);
+    if (const Param* cs = detail::find_param(p->params, "charset"))
+      text = detail::to_utf8(decoded, cs->value);
     if (!text) {
       text.emplace();
       detail::append_valid_utf8(*text, decoded);

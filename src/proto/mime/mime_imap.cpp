@@ -408,7 +408,8 @@ void append_multipart(std::string& out, std::string_view message, const Part& p,
   append_extension_common(out, p);
 }
 
-void append_leaf(std::string& out, std::string_view message, const Part& p, bool extended, std::size_t depth) {
+void append_leaf(std::string& out, std::string_view message, const Part& p, bool extended,
+                 std::size_t depth) {
   bool rfc822 = p.is_message_rfc822();
   bool text = !rfc822 && iequals(p.type, "text");
   if (rfc822) {
@@ -449,7 +450,8 @@ void append_leaf(std::string& out, std::string_view message, const Part& p, bool
   append_extension_common(out, p);
 }
 
-void append_body(std::string& out, std::string_view message, const Part& p, bool extended, std::size_t depth) {
+void append_body(std::string& out, std::string_view message, const Part& p, bool extended,
+                 std::size_t depth) {
   out += '(';
   if (depth > kMaxRenderDepth)
     out += "\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0";

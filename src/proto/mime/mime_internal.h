@@ -12,8 +12,12 @@
 
 namespace mailfort::mime::detail {
 
-inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-inline bool is_lwsp(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline bool is_wsp(char c) {
+  return c == ' ' || c == '\t';
+}
+inline bool is_lwsp(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // RFC 5322 atext, with 8-bit bytes counted as atext (UTF-8 and legacy
 // 8-bit headers are common and must not break tokens apart).
@@ -50,7 +54,7 @@ void for_each_field(std::string_view s, F&& f) {
   }
 }
 
-std::string unfold(std::string_view raw);  // CR and LF removed
+std::string unfold(std::string_view raw);   // CR and LF removed
 std::string_view trim(std::string_view s);  // SP, TAB, CR, LF at both ends
 
 // --- RFC 5322 lexer ----------------------------------------------------------
@@ -74,9 +78,9 @@ class Lexer {
   int skip_cfws();
   // Quoted string at '"', unescaped, folds removed, appended to out.
   int quoted(std::string& out);
-  int atom(std::string& out);  // 1*atext, then CFWS
+  int atom(std::string& out);      // 1*atext, then CFWS
   int dot_atom(std::string& out);  // atoms joined by '.', CFWS allowed around dots
-  int token(std::string& out);  // RFC 2045 token, then CFWS
+  int token(std::string& out);     // RFC 2045 token, then CFWS
   // Phrase: words (atoms, dots, quoted strings) joined by single spaces.
   int phrase(std::string& out);
   // Domain at '@': dot-atom or [domain literal], appended to out.

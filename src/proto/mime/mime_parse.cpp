@@ -106,7 +106,7 @@ class Parser {
   std::size_t max_depth_, max_parts_;
   std::vector<Node> nodes_;
   std::vector<Active> active_;  // innermost last
-  bool overflow_ = false;  // max_parts reached: no more boundaries, no more parts
+  bool overflow_ = false;       // max_parts reached: no more boundaries, no more parts
 };
 
 std::size_t Parser::new_node(std::size_t parent, std::size_t header_begin) {
@@ -201,7 +201,8 @@ Parser::HeaderStop Parser::scan_header(std::size_t node, std::size_t pos, std::s
 void Parser::apply_mime(std::size_t node, MimeFields& m) {
   Part& p = nodes_[node].part;
   std::size_t parent = nodes_[node].parent;
-  bool in_digest = parent != npos && nodes_[parent].part.is_multipart() && nodes_[parent].part.subtype == "digest";
+  bool in_digest =
+      parent != npos && nodes_[parent].part.is_multipart() && nodes_[parent].part.subtype == "digest";
   if (!m.mime) {
     // Without MIME-Version (or Content-Type) the Content-* fields mean
     // nothing; only the digest default applies.
