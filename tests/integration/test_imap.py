@@ -321,6 +321,28 @@ def test_hostile_messages_are_served(server):
     m.logout()
 
 
+def test_huge_header_and_literals_after_login(server):
+    m = login(server)
+    header = b"Subject: huge\r\nX-Filler: " + b"a" * (50 * 1024 * 1024) + b"\r\n\r\nbody\r\n"
+    assert m.append("INBOX", None, None, header)[0] == "OK"
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(ENVELOPE BODYSTRUCTURE RFC822.SIZE)")
+    assert typ == "OK" and b"huge" in data[0]
+    m.logout()
+    del header
+    # After login: literals beyond max_command_size in one (non-APPEND)
+    # command end the session instead of growing memory.
+    s, f = raw(server)
+    s.sendall(b"a LOGIN alice@example.test " + PASSWORD.encode() + b"\r\n")
+    assert f.readline().startswith(b"a OK")
+    s.sendall(b"b SEARCH TEXT {200000+}\r\n" + b"x" * 200000 + b" TEXT {200000+}\r\n" + b"y" * 200000 + b"\r\n")
+    line = f.readline()
+    assert b"BYE" in line or b"BAD" in line or b"NO" in line, line
+    s.close()
+    m = login(server)
+    m.logout()
+
+
 def test_user_ip_connection_limit(instance):
     instance.add_user(ALICE)
     instance.set("imap", "max_connections_per_user_ip", "2")
