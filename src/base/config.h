@@ -89,6 +89,25 @@ struct Imap {
   std::string drafts_folder = "Drafts";
 };
 
+struct Queue {
+  uint32_t minimal_backoff_seconds = 300;   // Postfix minimal_backoff_time
+  uint32_t maximal_backoff_seconds = 900;   // Postfix maximal_backoff_time
+  uint32_t maximal_lifetime_seconds = 3600; // Postfix maximal_queue_lifetime (the guide's 1h)
+  uint32_t bounce_lifetime_seconds = 3600;  // Postfix bounce_queue_lifetime
+};
+
+struct Delivery {
+  std::string default_tls_policy = "dane";  // none may encrypt dane dane-only verify secure
+  std::string min_tls_version = "1.2";
+  uint32_t remote_port = 25;               // TCP port of remote MX hosts (tests use others)
+  uint32_t max_connections_per_destination = 10;
+  uint32_t max_connections = 100;          // outbound SMTP connections in all
+  uint32_t connect_timeout_seconds = 30;
+  uint32_t command_timeout_seconds = 300;  // RFC 5321 4.5.3.2 (data: 10 min)
+  std::string source_address;              // bind outgoing connections; empty = any
+  std::string ca_file;                     // trust store for verify/secure; empty = system
+};
+
 struct Log {
   std::string file;            // empty = stderr
   std::string level = "info";  // trace|debug|info|warn|error
@@ -105,6 +124,8 @@ struct Config {
   Limits limits;
   Smtp smtp;
   Imap imap;
+  Queue queue;
+  Delivery delivery;
   Log log;
   std::vector<Listener> listeners;
   // "tls.cert" -> line, "listener.2.address" -> line: lets later checks

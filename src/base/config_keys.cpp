@@ -226,6 +226,34 @@ std::vector<Key> make_keys() {
       string_key("imap.sent_folder", F(imap.sent_folder), "Name of the \\Sent special-use folder."),
       string_key("imap.drafts_folder", F(imap.drafts_folder), "Name of the \\Drafts special-use folder."),
 
+      uint_key("queue.minimal_backoff_seconds", F(queue.minimal_backoff_seconds), 1, kYear,
+               "Delay before the first retry of a deferred message; doubles per attempt.", "retry storms"),
+      uint_key("queue.maximal_backoff_seconds", F(queue.maximal_backoff_seconds), 1, kYear,
+               "Longest delay between retries.", "a deferred message is still retried regularly"),
+      uint_key("queue.maximal_lifetime_seconds", F(queue.maximal_lifetime_seconds), 0, kYear,
+               "How long a message is retried before it bounces.", "undeliverable mail does not stay forever"),
+      uint_key("queue.bounce_lifetime_seconds", F(queue.bounce_lifetime_seconds), 0, kYear,
+               "How long a bounce (null sender) is retried.", "bounces to dead senders are dropped sooner"),
+      enum_key("delivery.default_tls_policy", F(delivery.default_tls_policy),
+               {"none", "may", "encrypt", "dane", "dane-only", "verify", "secure"},
+               "TLS policy for domains without a tlspolicies row (Postfix smtp_tls_security_level)."),
+      enum_key("delivery.min_tls_version", F(delivery.min_tls_version), {"1.2", "1.3"},
+               "Lowest TLS version used when relaying."),
+      uint_key("delivery.remote_port", F(delivery.remote_port), 1, 65535,
+               "TCP port of remote MX hosts (25; tests point it elsewhere).", "ports are 16 bits"),
+      uint_key("delivery.max_connections_per_destination", F(delivery.max_connections_per_destination), 1, 1000,
+               "Concurrent outbound connections to one recipient domain.", "remote servers limit connections too"),
+      uint_key("delivery.max_connections", F(delivery.max_connections), 1, 100000,
+               "Concurrent outbound SMTP connections in all.", "bounded file descriptors and memory"),
+      uint_key("delivery.connect_timeout_seconds", F(delivery.connect_timeout_seconds), 1, 600,
+               "Timeout for connecting to a remote MX.", "dead hosts must not hold a delivery slot"),
+      uint_key("delivery.command_timeout_seconds", F(delivery.command_timeout_seconds), 1, 3600,
+               "Timeout for each reply of a remote MX (RFC 5321 4.5.3.2).", "stalled servers release the slot"),
+      string_key("delivery.source_address", F(delivery.source_address),
+                 "Local IP address outgoing connections are made from; empty = chosen by the kernel."),
+      path_key("delivery.ca_file", F(delivery.ca_file),
+               "CA certificates for the verify and secure TLS policies; empty = the system trust store."),
+
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
                "Lowest level logged."),
@@ -312,7 +340,7 @@ const std::vector<Key>& listener_keys() {
 }
 
 const std::vector<std::string_view>& sections() {
-  static const std::vector<std::string_view> s{"tls", "dns", "directory", "limits", "smtp", "imap", "log"};
+  static const std::vector<std::string_view> s{"tls", "dns", "directory", "limits", "smtp", "imap", "queue", "delivery", "log"};
   return s;
 }
 

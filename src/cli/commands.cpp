@@ -225,6 +225,14 @@ int run(int argc, char** argv) {
   auto* queue_cmd = app.add_subcommand("queue", "Outbound queue");
   queue_cmd->require_subcommand(1);
   auto* queue_list = queue_cmd->add_subcommand("list", "List queued messages");
+  auto* queue_flush = queue_cmd->add_subcommand("flush", "Attempt every queued message now");
+  std::string queue_id;
+  auto* queue_hold = queue_cmd->add_subcommand("hold", "Keep a message from being delivered");
+  queue_hold->add_option("ID", queue_id, "Queue id")->required();
+  auto* queue_release = queue_cmd->add_subcommand("release", "Release a held message");
+  queue_release->add_option("ID", queue_id, "Queue id")->required();
+  auto* queue_delete = queue_cmd->add_subcommand("delete", "Delete a queued message (no bounce)");
+  queue_delete->add_option("ID", queue_id, "Queue id")->required();
 
   // resolve
   std::string rname, rtype = "A";
@@ -298,24 +306,48 @@ int run(int argc, char** argv) {
   if (queue_cmd->parsed()) {
     auto ctx = admin_context(config_path, false);
     if (!ctx) return 1;
+    // Reading needs no commit machinery; the queue only writes through it.
+    auto gc = store::GroupCommit::start(ctx->cfg.data_dir);
+    if (!gc) return fail(gc.error().message);
+    queue::Queue q(ctx->cfg.data_dir, *gc.value());
     if (queue_list->parsed()) {
-      // Reading needs no commit machinery; the queue only writes through it.
-      auto gc = store::GroupCommit::start(ctx->cfg.data_dir);
-      if (!gc) return fail(gc.error().message);
-      queue::Queue q(ctx->cfg.data_dir, *gc.value());
       auto ids = q.list();
       if (!ids) return fail(ids.error().message);
-      std::printf("%-28s  %-20s  %-32s  %s\n", "ID", "ARRIVAL", "SENDER", "RECIPIENTS");
-      for (const auto& id : ids.value()) {
-        auto e = q.read_envelope(id);
-        if (!e) continue;
-        std::string rcpts;
-        for (const auto& r : e->recipients) rcpts += (rcpts.empty() ? "" : ",") + r.address;
-        std::printf("%-28s  %-20s  %-32s  %s\n", id.c_str(), iso_time(e->arrival).c_str(),
-                    e->sender.empty() ? "<>" : e->sender.c_str(), rcpts.c_str());
-      }
+      auto held = q.list_held();
+      std::printf("%-26s  %-8s  %-20s  %-20s  %-30s  %s\n", "ID", "STATE", "ARRIVAL", "NEXT ATTEMPT",
+                  "SENDER", "RECIPIENT STATE ATTEMPTS LAST-ERROR");
+      auto show = [&](const std::string& id, bool is_held) {
+        auto e = is_held ? q.read_held_envelope(id) : q.read_envelope(id);
+        if (!e) return;
+        std::printf("%-26s  %-8s  %-20s  %-20s  %-30s\n", id.c_str(), is_held ? "held" : "active",
+                    iso_time(e->arrival).c_str(), iso_time(e->next_attempt).c_str(),
+                    e->sender.empty() ? "<>" : e->sender.c_str());
+        for (const auto& r : e->recipients) {
+          const char* st = r.state == queue::Recipient::State::Pending     ? "pending"
+                           : r.state == queue::Recipient::State::Delivered ? "delivered"
+                                                                           : "failed";
+          std::printf("    %s %s %u %s\n", r.address.c_str(), st, r.attempts,
+                      r.last_error.empty() ? "-" : r.last_error.c_str());
+        }
+      };
+      for (const auto& id : ids.value()) show(id, false);
+      if (held)
+        for (const auto& id : held.value()) show(id, true);
       return 0;
     }
+    if (queue_flush->parsed()) {
+      // The running server owns the queue files; it sees the request within
+      // a second and attempts everything.
+      std::string req = ctx->cfg.data_dir + "/queue/flush-request";
+      FILE* f = std::fopen(req.c_str(), "w");
+      if (!f) return fail("cannot write " + req);
+      std::fclose(f);
+      std::printf("flush requested\n");
+      return 0;
+    }
+    if (queue_hold->parsed()) return done(q.hold(queue_id), "held " + queue_id);
+    if (queue_release->parsed()) return done(q.release(queue_id), "released " + queue_id);
+    if (queue_delete->parsed()) return done(q.remove(queue_id), "deleted " + queue_id);
   }
 
   auto ctx = admin_context(config_path);

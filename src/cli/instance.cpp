@@ -110,6 +110,10 @@ std::string render_config(const InitOptions& o, const std::string& cert, const s
       "[imap]\n"
       "# max_connections_per_user_ip = 20\n"
       "# sent_folder = \"Sent\"\n\n"
+      "[queue]\n"
+      "# maximal_lifetime_seconds = 3600\n\n"
+      "[delivery]\n"
+      "# default_tls_policy = \"dane\"\n\n"
       "[log]\n"
       "level = \"info\"\n",
       o.hostname, kRunAs, cert, key);

@@ -114,6 +114,7 @@ Queue::Queue(std::string data_dir, store::GroupCommit& commit)
   ::mkdir((data_dir_ + "/queue").c_str(), 0700);
   ::mkdir((data_dir_ + "/queue/tmp").c_str(), 0700);
   ::mkdir((data_dir_ + "/queue/active").c_str(), 0700);
+  ::mkdir((data_dir_ + "/queue/hold").c_str(), 0700);
 }
 
 Result<std::string> Queue::enqueue(Envelope envelope, std::string_view message) {
@@ -197,6 +198,72 @@ Result<std::vector<std::string>> Queue::list() {
   ::closedir(d);
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+Result<std::vector<std::string>> Queue::list_held() {
+  std::vector<std::string> ids;
+  DIR* d = ::opendir((data_dir_ + "/queue/hold").c_str());
+  if (!d) return ids;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<Envelope> Queue::read_held_envelope(const std::string& id) {
+  if (!safe_id(id)) return make_error(Errc::Invalid, "invalid queue id");
+  auto r = read_head(data_dir_ + "/queue/hold/" + id, nullptr);
+  if (!r) return r.error();
+  return std::move(r->first);
+}
+
+Result<void> Queue::update(const Envelope& envelope) {
+  if (!safe_id(envelope.id)) return make_error(Errc::Invalid, "invalid queue id");
+  std::string message;
+  auto r = read_head(data_dir_ + "/queue/active/" + envelope.id, &message);
+  if (!r) return r.error();
+  // Same id: prepare() writes tmp/<id>, the commit renames it over active/<id>.
+  Envelope copy = envelope;
+  auto step = prepare(copy, message);
+  if (!step) return step.error();
+  return commit_.commit({std::move(step.value())});
+}
+
+Result<void> Queue::remove(const std::string& id) {
+  if (!safe_id(id)) return make_error(Errc::Invalid, "invalid queue id");
+  if (::unlink((data_dir_ + "/queue/active/" + id).c_str()) != 0 &&
+      ::unlink((data_dir_ + "/queue/hold/" + id).c_str()) != 0)
+    return make_error(Errc::NotFound, "no such queued message");
+  return {};
+}
+
+Result<void> Queue::hold(const std::string& id) {
+  if (!safe_id(id)) return make_error(Errc::Invalid, "invalid queue id");
+  if (::rename((data_dir_ + "/queue/active/" + id).c_str(), (data_dir_ + "/queue/hold/" + id).c_str()) != 0)
+    return make_error(Errc::NotFound, "no such active message");
+  return {};
+}
+
+Result<void> Queue::release(const std::string& id) {
+  if (!safe_id(id)) return make_error(Errc::Invalid, "invalid queue id");
+  if (::rename((data_dir_ + "/queue/hold/" + id).c_str(), (data_dir_ + "/queue/active/" + id).c_str()) != 0)
+    return make_error(Errc::NotFound, "no such held message");
+  return {};
+}
+
+Result<std::size_t> Queue::flush() {
+  auto ids = list();
+  if (!ids) return ids.error();
+  std::size_t n = 0;
+  for (auto& id : *ids) {
+    auto env = read_envelope(id);
+    if (!env || env->next_attempt <= ::time(nullptr)) continue;
+    env->next_attempt = ::time(nullptr);
+    if (update(*env)) ++n;
+  }
+  return n;
 }
 
 void Queue::cleanup_tmp() {

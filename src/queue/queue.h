@@ -60,6 +60,20 @@ class Queue {
   Result<Envelope> read_envelope(const std::string& id);
   Result<std::string> read_message(const std::string& id);
   Result<std::vector<std::string>> list();
+  // Held messages (queue/hold/): kept, never attempted until released.
+  Result<std::vector<std::string>> list_held();
+
+  // Rewrites a queued message's envelope (delivery progress), durably and
+  // atomically: the old or the new version survives a crash, never a mix.
+  Result<void> update(const Envelope& envelope);
+  // Removes a message (all recipients final, or `queue delete`).
+  Result<void> remove(const std::string& id);
+  Result<void> hold(const std::string& id);
+  Result<void> release(const std::string& id);
+  // Makes every active message due now (`queue flush`).
+  Result<std::size_t> flush();
+  // Reads a held message's envelope.
+  Result<Envelope> read_held_envelope(const std::string& id);
 
   // Removes tmp/ leftovers of a crash.
   void cleanup_tmp();

@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include "tls/client.h"
+
 #include <asio/buffer.hpp>
 
 #include <algorithm>
@@ -114,6 +116,17 @@ asio::awaitable<bool> Connection::start_tls(std::shared_ptr<tls::ServerContext> 
   reader_.clear();
   arm(timeout);
   auto ec = co_await stream_.start_tls(std::move(ctx));
+  disarm();
+  co_return !ec && !timed_out_;
+}
+
+asio::awaitable<bool> Connection::start_tls_client(std::shared_ptr<tls::ClientContext> ctx,
+                                                   const tls::ClientParams& params,
+                                                   tls::ClientOutcome& outcome,
+                                                   std::chrono::seconds timeout) {
+  reader_.clear();  // a server talking before the handshake is ignored
+  arm(timeout);
+  auto ec = co_await stream_.start_tls_client(std::move(ctx), params, outcome);
   disarm();
   co_return !ec && !timed_out_;
 }

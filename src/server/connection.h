@@ -19,6 +19,9 @@
 
 namespace mailfort::tls {
 class ServerContext;
+class ClientContext;
+struct ClientParams;
+struct ClientOutcome;
 }
 
 namespace mailfort::server {
@@ -43,6 +46,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // first (CVE-2011-0411) and returns how many were dropped via `discarded`.
   asio::awaitable<bool> start_tls(std::shared_ptr<tls::ServerContext> ctx, std::chrono::seconds timeout,
                                   std::size_t& discarded);
+  // Client-side TLS (outbound SMTP): `outcome` says whether `params` were met.
+  asio::awaitable<bool> start_tls_client(std::shared_ptr<tls::ClientContext> ctx, const tls::ClientParams& params,
+                                         tls::ClientOutcome& outcome, std::chrono::seconds timeout);
   asio::awaitable<void> shutdown();
   // Thread-safe: closes the socket on the connection's own executor, which
   // ends any pending read (graceful server stop).

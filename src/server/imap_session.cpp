@@ -135,8 +135,10 @@ class ImapSession {
     data.swap(out_);
     co_return co_await conn_->write(data);
   }
-  asio::awaitable<bool> tagged(const std::string& tag, std::string_view status, std::string_view text) {
-    out_ += tag + " " + std::string(status) + " " + std::string(text) + "\r\n";
+  // Arguments by value: GCC 12 may end a temporary argument's life before
+  // the coroutine is done with it.
+  asio::awaitable<bool> tagged(std::string tag, std::string status, std::string text) {
+    out_ += tag + " " + status + " " + text + "\r\n";
     co_return co_await flush();
   }
 
@@ -289,9 +291,14 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
         is_append = verb == "APPEND ";
       }
     }
-    uint64_t limit = is_append ? cfg_->imap.max_literal_size : cfg_->imap.max_command_size;
-    bool too_big =
-        lit->size > limit || (!is_append && in.text.size() + lit->size > cfg_->imap.max_command_size);
+    // Before login nothing needs more than a password: 64 KiB for every
+    // literal and for the whole command, so an unauthenticated client
+    // cannot make the server buffer megabytes.
+    bool authed = state_ != State::NotAuthenticated;
+    uint64_t command_cap =
+        authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
+    uint64_t limit = is_append && authed ? cfg_->imap.max_literal_size : command_cap;
+    bool too_big = lit->size > limit || ((!is_append || !authed) && in.text.size() + lit->size > command_cap);
     std::string tag = in.text.substr(0, in.text.find(' '));
     if (too_big) {
       if (lit->non_sync) {
@@ -302,12 +309,6 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
         co_return in;
       }
       out_ += tag + " NO [TOOBIG] Literal too large\r\n";
-      in.error = true;
-      if (!co_await flush()) in.closed = true;
-      co_return in;
-    }
-    if (state_ == State::NotAuthenticated && !lit->non_sync && lit->size > 64 * 1024) {
-      out_ += tag + " NO [TOOBIG] Literal too large before login\r\n";
       in.error = true;
       if (!co_await flush()) in.closed = true;
       co_return in;

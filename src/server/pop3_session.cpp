@@ -86,11 +86,20 @@ class Pop3Session {
   seconds timeout() const {
     return seconds(mailbox_ ? cfg_->imap.idle_timeout_seconds : cfg_->limits.idle_timeout_seconds);
   }
-  asio::awaitable<bool> send(std::string_view s) { co_return co_await conn_->write(s); }
-  asio::awaitable<bool> err(std::string_view s) {
-    co_return co_await send("-ERR " + std::string(s) + "\r\n");
+  // By value: GCC 12 may end a temporary argument's life before the
+  // coroutine is done with it.
+  asio::awaitable<bool> send(std::string s) {
+    bool ok = co_await conn_->write(s);
+    co_return ok;
   }
-  asio::awaitable<bool> ok(std::string_view s) { co_return co_await send("+OK " + std::string(s) + "\r\n"); }
+  asio::awaitable<bool> err(std::string s) {
+    bool ok = co_await send("-ERR " + s + "\r\n");
+    co_return ok;
+  }
+  asio::awaitable<bool> ok(std::string s) {
+    bool r = co_await send("+OK " + s + "\r\n");
+    co_return r;
+  }
 
   std::string capa() const {
     std::string c =

@@ -26,6 +26,7 @@
 #include "policy/connection_limiter.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
+#include "server/delivery.h"
 #include "server/imap_render.h"
 #include "server/listener.h"
 #include "server/services.h"
@@ -33,6 +34,7 @@
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 #include "store/mailbox.h"
+#include "tls/client.h"
 #include "tls/context.h"
 
 namespace mailfort::server {
@@ -137,6 +139,10 @@ class Runtime {
     }
     asio::co_spawn(*contexts_[0], signals(), asio::detached);
     asio::co_spawn(*contexts_[0], refresh_bans(), asio::detached);
+    auto client_tls = tls::ClientContext::create(cfg->delivery.ca_file);
+    if (!client_tls) return fail("delivery: " + client_tls.error().message);
+    delivery_ = std::make_unique<DeliveryEngine>(services_, *contexts_[0], client_tls.value());
+    delivery_->start();
 
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < contexts_.size(); ++i) {
@@ -185,6 +191,7 @@ class Runtime {
 
   asio::awaitable<void> stop() {
     stopping_ = true;
+    if (delivery_) delivery_->stop();
     for (auto& l : listeners_) {
       std::error_code ec;
       l->acceptor.close(ec);
@@ -241,6 +248,7 @@ class Runtime {
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   asio::thread_pool workers_;
   Services services_;
+  std::unique_ptr<DeliveryEngine> delivery_;
   SessionRegistry registry_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   bool stopping_ = false;

@@ -18,6 +18,9 @@
 namespace mailfort::tls {
 
 class ServerContext;
+class ClientContext;
+struct ClientParams;
+struct ClientOutcome;
 
 struct TlsInfo {
   std::string version;  // "TLSv1.3"
@@ -38,6 +41,11 @@ class Stream {
   asio::awaitable<std::error_code> write(asio::const_buffer buf);
   // Server-side handshake; keeps `ctx` alive for the connection's lifetime.
   asio::awaitable<std::error_code> start_tls(std::shared_ptr<ServerContext> ctx);
+  // Client-side handshake (outbound SMTP STARTTLS). The handshake succeeds
+  // whatever the verification result; `outcome` says whether the peer met
+  // `params` (the caller decides to continue or to quit).
+  asio::awaitable<std::error_code> start_tls_client(std::shared_ptr<ClientContext> ctx, const ClientParams& params,
+                                                    ClientOutcome& outcome);
   // Sends close_notify when in TLS (best effort), then closes the socket.
   asio::awaitable<void> shutdown();
   // Closes the socket now; pending operations complete with an error.

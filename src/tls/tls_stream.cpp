@@ -5,7 +5,9 @@
 // the SSL object: SSL_MODE_RELEASE_BUFFERS frees OpenSSL's record buffers
 // between records, and nothing else is buffered per connection.
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ssl/context.hpp>
@@ -13,6 +15,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "tls/client.h"
 #include "tls/context.h"
 #include "tls/stream.h"
 
@@ -28,6 +31,7 @@ struct Stream::Impl {
   }
   asio::ip::tcp::socket socket;
   std::shared_ptr<ServerContext> ctx;  // keeps the SSL_CTX alive
+  std::shared_ptr<ClientContext> client_ctx;
   SSL* ssl = nullptr;
   bool tls = false;
 
@@ -109,6 +113,109 @@ asio::awaitable<std::error_code> Stream::start_tls(std::shared_ptr<ServerContext
     if (ec) co_return ec;
   }
   impl_->tls = true;
+  co_return std::error_code();
+}
+
+asio::awaitable<std::error_code> Stream::start_tls_client(std::shared_ptr<ClientContext> ctx,
+                                                          const ClientParams& p, ClientOutcome& out) {
+  impl_->client_ctx = std::move(ctx);
+  SSL* ssl = SSL_new(static_cast<SSL_CTX*>(impl_->client_ctx->native()));
+  if (!ssl) co_return std::error_code(asio::error::no_memory);
+  impl_->ssl = ssl;
+  SSL_set_mode(
+      ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_min_proto_version(ssl, p.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  if (!p.sni.empty()) SSL_set_tlsext_host_name(ssl, p.sni.c_str());
+  int usable_tlsa = 0;
+  if (p.verify == ClientParams::Verify::Dane) {
+    if (SSL_dane_enable(ssl, p.dane_base_domain.c_str()) > 0) {
+      // RFC 7672 3.1.1: DANE-EE(3) ignores names; DANE-TA(2) checks them
+      // against the base domain set above.
+      SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+      for (const auto& t : p.tlsa) {
+        if (SSL_dane_tlsa_add(ssl, t.usage, t.selector, t.mtype,
+                              reinterpret_cast<const unsigned char*>(t.data.data()), t.data.size()) > 0)
+          ++usable_tlsa;
+      }
+    }
+  } else if (p.verify == ClientParams::Verify::Ca) {
+    bool first = true;
+    for (const auto& n : p.match_names) {
+      if (first)
+        SSL_set1_host(ssl, n.c_str());
+      else
+        SSL_add1_host(ssl, n.c_str());
+      first = false;
+    }
+  }
+  std::error_code ignored;
+  impl_->socket.non_blocking(true, ignored);
+  SSL_set_fd(ssl, impl_->socket.native_handle());
+  SSL_set_connect_state(ssl);
+  while (true) {
+    if (!impl_->socket.is_open()) co_return std::error_code(asio::error::bad_descriptor);
+    int rc = SSL_do_handshake(ssl);
+    if (rc == 1) break;
+    auto ec = co_await impl_->wait_for(rc);
+    if (ec) co_return ec;
+  }
+  impl_->tls = true;
+  out.version = SSL_get_version(ssl);
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) out.cipher = SSL_CIPHER_get_name(c);
+  X509* peer = SSL_get1_peer_certificate(ssl);
+  if (peer) {
+    char buf[256];
+    X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof buf);
+    out.peer_subject = buf;
+  }
+  long vr = SSL_get_verify_result(ssl);
+  switch (p.verify) {
+    case ClientParams::Verify::None:
+      break;
+    case ClientParams::Verify::Dane:
+      if (usable_tlsa == 0)
+        out.why = "no usable TLSA record";
+      else if (!peer)
+        out.why = "no peer certificate";
+      else if (vr != X509_V_OK || SSL_get0_dane_authority(ssl, nullptr, nullptr) < 0)
+        out.why = std::string("DANE verification failed: ") + X509_verify_cert_error_string(vr);
+      else
+        out.verified = true;
+      break;
+    case ClientParams::Verify::Ca:
+      if (!peer)
+        out.why = "no peer certificate";
+      else if (vr != X509_V_OK)
+        out.why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(vr);
+      else
+        out.verified = true;
+      break;
+    case ClientParams::Verify::Fingerprint: {
+      if (!peer) {
+        out.why = "no peer certificate";
+        break;
+      }
+      // Certificate or SubjectPublicKeyInfo (DER) SHA-256, as Postfix's
+      // fingerprint level accepts either.
+      unsigned char cert_md[EVP_MAX_MD_SIZE], key_md[EVP_MAX_MD_SIZE];
+      unsigned int cn = 0, kn = 0;
+      X509_digest(peer, EVP_sha256(), cert_md, &cn);
+      unsigned char* spki = nullptr;
+      int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(peer), &spki);
+      if (spki_len > 0)
+        EVP_Digest(spki, static_cast<std::size_t>(spki_len), key_md, &kn, EVP_sha256(), nullptr);
+      OPENSSL_free(spki);
+      std::string cert_fp(reinterpret_cast<char*>(cert_md), cn), key_fp(reinterpret_cast<char*>(key_md), kn);
+      for (const auto& f : p.fingerprints) {
+        std::string want = hex_to_bytes(f);
+        if (!want.empty() && (want == cert_fp || want == key_fp)) out.verified = true;
+      }
+      if (!out.verified) out.why = "certificate fingerprint does not match";
+      break;
+    }
+  }
+  if (peer) X509_free(peer);
+  ERR_clear_error();
   co_return std::error_code();
 }
 

@@ -56,6 +56,7 @@ class Instance:
         self.cert = os.path.join(self.dir, "tls", "cert.pem")
         self.key = os.path.join(self.dir, "tls", "key.pem")
         self.ports = {name: free_port() for name in DEV_PORTS}
+        self.hosts = {}  # listener name -> address when not 127.0.0.1
         text = open(self.config).read()
         for name, port in DEV_PORTS.items():
             text = text.replace(f'address = "127.0.0.1:{port}"', f'address = "127.0.0.1:{self.ports[name]}"')
@@ -71,6 +72,10 @@ class Instance:
     def set(self, section, key, value):
         """Sets `key = value` (TOML text) in [section], replacing an existing line."""
         lines = open(self.config).read().split("\n")
+        if f"[{section}]" not in lines:
+            # Before the first [[listener]] so it stays a top-level table.
+            first = next(i for i, l in enumerate(lines) if l.startswith("[[listener]]"))
+            lines[first:first] = [f"[{section}]", ""]
         start = lines.index(f"[{section}]")
         end = start + 1
         while end < len(lines) and not lines[end].startswith("["):
@@ -103,7 +108,7 @@ class Instance:
                 raise AssertionError(f"mailfort exited {self.proc.returncode}: {self.stderr()}{self.log()[-2000:]}")
             for name, port in list(pending.items()):
                 try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    socket.create_connection((self.hosts.get(name, "127.0.0.1"), port), timeout=0.2).close()
                     del pending[name]
                 except OSError:
                     pass

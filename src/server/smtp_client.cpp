@@ -1,0 +1,269 @@
+#include "server/smtp_client.h"
+
+#include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "proto/smtp/client_reply.h"
+#include "server/connection.h"
+
+namespace mailfort::server {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using proto::smtp::ServerReply;
+
+// Dot-stuffs the message (CRLF lines) and appends the end-of-data line.
+std::string dot_stuffed(const std::string& m) {
+  std::string out;
+  out.reserve(m.size() + m.size() / 50 + 8);
+  bool bol = true;
+  for (char c : m) {
+    if (bol && c == '.') out.push_back('.');
+    out.push_back(c);
+    bol = c == '\n';
+  }
+  if (!m.empty() && !bol) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+class Client {
+ public:
+  Client(std::shared_ptr<Connection> c, const ClientSettings& s) : conn_(std::move(c)), s_(s) {}
+
+  // One complete reply; code 0 when the connection failed or the reply was malformed.
+  asio::awaitable<ServerReply> reply() {
+    proto::smtp::ReplyAssembler a;
+    std::string line;
+    ServerReply out;
+    while (true) {
+      auto st = co_await conn_->read_line(line, s_.command_timeout);
+      if (st != Connection::ReadStatus::Line) break;
+      auto r = a.feed(line);
+      if (r == proto::smtp::ReplyAssembler::Status::Error) break;
+      if (r == proto::smtp::ReplyAssembler::Status::Done) {
+        out = a.take();
+        break;
+      }
+    }
+    co_return out;
+  }
+  // By value: GCC 12 may end a temporary argument's life before the
+  // coroutine has finished with it.
+  asio::awaitable<bool> send(std::string s) {
+    bool ok = co_await conn_->write(s);
+    co_return ok;
+  }
+  // Plain statements around co_await: GCC 12 miscompiles some co_await
+  // inside conditions and conditional expressions.
+  asio::awaitable<ServerReply> command(std::string s) {
+    s += "\r\n";
+    bool ok = co_await conn_->write(s);
+    ServerReply r;
+    if (ok) r = co_await reply();
+    co_return r;
+  }
+  Connection& conn() { return *conn_; }
+
+ private:
+  std::shared_ptr<Connection> conn_;
+  const ClientSettings& s_;
+};
+
+std::string describe(const ServerReply& r, const char* stage) {
+  if (r.code == 0) return std::string("connection lost or malformed reply after ") + stage;
+  return r.summary() + " (in reply to " + stage + ")";
+}
+
+}  // namespace
+
+asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const std::string& remote_name,
+                                          const TlsRequirement& tls_req,
+                                          std::shared_ptr<tls::ClientContext> tls_ctx,
+                                          const ClientTransaction& tx, const ClientSettings& settings) {
+  HostOutcome out;
+  out.recipients.resize(tx.recipients.size());
+  auto ex = co_await asio::this_coro::executor;
+  asio::ip::tcp::socket sock(ex);
+  std::error_code ec;
+  sock.open(remote.protocol(), ec);
+  if (!ec && !settings.source_address.empty()) {
+    auto addr = asio::ip::make_address(settings.source_address, ec);
+    if (!ec && addr.is_v4() == remote.address().is_v4()) sock.bind({addr, 0}, ec);
+    ec = {};
+  }
+  if (ec) {
+    out.error = "cannot create socket: " + ec.message();
+    co_return out;
+  }
+  {
+    asio::steady_timer t(ex, settings.connect_timeout);
+    t.async_wait([&sock](std::error_code e) {
+      if (!e) sock.close();
+    });
+    auto [cec] = co_await sock.async_connect(remote, use_tuple);
+    t.cancel();
+    if (cec || !sock.is_open()) {
+      out.error = "connect to " + remote_name + "[" + remote.address().to_string() +
+                  "]:" + std::to_string(remote.port()) + " failed: " + (cec ? cec.message() : "timeout");
+      co_return out;
+    }
+  }
+  auto conn = std::make_shared<Connection>(std::move(sock), 65536, 0);
+  Client c(conn, settings);
+  spdlog::debug("smtp-client connected remote={} local={}", remote.address().to_string(),
+                settings.source_address);
+  auto greeting = co_await c.reply();
+  spdlog::debug("smtp-client greeting code={}", greeting.code);
+  if (greeting.code != 220) {
+    out.error = describe(greeting, "the greeting");
+    out.permanent = greeting.permanent();
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  auto ehlo = co_await c.command("EHLO " + tx.helo);
+  bool esmtp = ehlo.code == 250;
+  if (!esmtp) {
+    auto helo = co_await c.command("HELO " + tx.helo);
+    if (helo.code != 250) {
+      out.error = describe(helo, "HELO");
+      co_return out;
+    }
+  }
+  auto ext = esmtp ? proto::smtp::parse_ehlo(ehlo) : proto::smtp::Extensions{};
+  if (tls_req.attempt && ext.starttls) {
+    auto st = co_await c.command("STARTTLS");
+    if (st.code == 220) {
+      tls::ClientOutcome to;
+      bool ok = co_await conn->start_tls_client(tls_ctx, tls_req.params, to, settings.connect_timeout);
+      if (!ok) {
+        out.error = "TLS handshake with " + remote_name + " failed";
+        co_return out;  // never continue in plaintext on the same connection
+      }
+      bool needs_verify = tls_req.params.verify != tls::ClientParams::Verify::None;
+      if (needs_verify && !to.verified) {
+        out.error = "TLS policy " + tls_req.policy + " not met by " + remote_name + ": " + to.why;
+        co_await c.send("QUIT\r\n");
+        co_return out;
+      }
+      out.tls = to.version + " " + to.cipher + (to.verified ? " verified" : " unverified");
+      ehlo = co_await c.command("EHLO " + tx.helo);
+      if (ehlo.code != 250) {
+        out.error = describe(ehlo, "EHLO after STARTTLS");
+        co_return out;
+      }
+      ext = proto::smtp::parse_ehlo(ehlo);
+    } else if (tls_req.mandatory) {
+      out.error = "STARTTLS refused by " + remote_name + ": " + st.summary();
+      co_await c.send("QUIT\r\n");
+      co_return out;
+    }
+  } else if (tls_req.mandatory) {
+    out.error =
+        "TLS required by policy " + tls_req.policy + " but " + remote_name + " does not offer STARTTLS";
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  if (tx.smtputf8 && !ext.smtputf8) {
+    out.permanent = true;
+    out.error = "550 5.6.7 " + remote_name + " does not support SMTPUTF8, which this message needs";
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  if (ext.size && *ext.size > 0 && tx.message->size() > *ext.size) {
+    out.permanent = true;
+    out.error =
+        "552 5.3.4 message larger than " + remote_name + " accepts (SIZE " + std::to_string(*ext.size) + ")";
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  std::string mail = "MAIL FROM:<" + tx.sender + ">";
+  if (ext.size) mail += " SIZE=" + std::to_string(tx.message->size());
+  if (tx.eight_bit && ext.eightbitmime) mail += " BODY=8BITMIME";
+  if (tx.smtputf8) mail += " SMTPUTF8";
+  std::vector<std::string> cmds{mail};
+  for (auto& r : tx.recipients) cmds.push_back("RCPT TO:<" + r + ">");
+  cmds.push_back("DATA");
+  std::vector<ServerReply> replies;
+  if (ext.pipelining) {
+    // RFC 2920: MAIL, every RCPT and DATA in one write, replies in order.
+    std::string batch;
+    for (auto& cmd : cmds) batch += cmd + "\r\n";
+    if (!co_await c.send(batch)) {
+      out.error = "connection lost while sending the envelope";
+      co_return out;
+    }
+    for (std::size_t i = 0; i < cmds.size(); ++i) replies.push_back(co_await c.reply());
+  } else {
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      replies.push_back(co_await c.command(cmds[i]));
+      if (i == 0 && replies[0].code != 250) break;
+      if (i + 2 == cmds.size()) {
+        bool any = false;
+        for (std::size_t k = 1; k <= tx.recipients.size(); ++k) any = any || replies[k].code / 100 == 2;
+        if (!any) break;
+      }
+    }
+  }
+  auto& mail_reply = replies[0];
+  if (mail_reply.code != 250) {
+    out.error = describe(mail_reply, "MAIL FROM");
+    out.permanent = mail_reply.permanent();
+    if (replies.size() == cmds.size() && replies.back().code == 354) co_await c.send(".\r\n");
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  out.session_ok = true;
+  std::vector<std::size_t> accepted;
+  for (std::size_t i = 0; i < tx.recipients.size(); ++i) {
+    auto& r = i + 1 < replies.size() ? replies[i + 1] : replies.back();
+    auto& o = out.recipients[i];
+    if (i + 1 >= replies.size()) {
+      o = {RecipientOutcome::Kind::Temp, "not attempted"};
+    } else if (r.code / 100 == 2) {
+      accepted.push_back(i);
+    } else {
+      o = {r.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
+           describe(r, "RCPT TO")};
+    }
+  }
+  bool data_sent = replies.size() == cmds.size();
+  if (accepted.empty()) {
+    if (data_sent && replies.back().code == 354) {
+      co_await c.send(".\r\n");
+      (void)co_await c.reply();
+    }
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  if (!data_sent) replies.push_back(co_await c.command("DATA"));
+  auto& data_reply = replies.back();
+  if (data_reply.code != 354) {
+    for (auto i : accepted)
+      out.recipients[i] = {
+          data_reply.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
+          describe(data_reply, "DATA")};
+    co_await c.send("QUIT\r\n");
+    co_return out;
+  }
+  ServerReply final_reply;
+  bool sent = co_await c.send(dot_stuffed(*tx.message));
+  if (sent) final_reply = co_await c.reply();
+  for (auto i : accepted) {
+    if (final_reply.code / 100 == 2)
+      out.recipients[i] = {RecipientOutcome::Kind::Delivered, final_reply.summary()};
+    else
+      out.recipients[i] = {
+          final_reply.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
+          describe(final_reply, "end of data")};
+  }
+  (void)co_await c.command("QUIT");
+  co_await conn->shutdown();
+  co_return out;
+}
+
+}  // namespace mailfort::server
