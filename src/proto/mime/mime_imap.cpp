@@ -26,7 +26,10 @@ void append_literal(std::string& out, std::string_view s) {
   out += '{';
   out += std::to_string(s.size());
   out += "}\r\n";
-  for (char c : s) out += c == '\0' ? '\x80' : c;  // literals cannot carry NUL
+  std::size_t start = out.size();
+  out.append(s);
+  for (std::size_t i = start; i < out.size(); ++i)
+    if (out[i] == '\0') out[i] = '\x80';  // literals cannot carry NUL
 }
 
 // IMAP string: "quoted" when it can be, else a literal.
@@ -43,9 +46,13 @@ void append_string(std::string& out, std::string_view s) {
     return;
   }
   out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+  if (escapes == 0) {
+    out.append(s);
+  } else {
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
   }
   out += '"';
 }
