@@ -60,7 +60,7 @@ def message_id(raw):
 
 def fetch_all(m, folder, items="(UID FLAGS BODY.PEEK[])"):
     """{uid: (flags:set, body)} of a folder, read-only (EXAMINE)."""
-    typ, data = m.select(folder, readonly=True)
+    typ, data = m.select(f'"{folder}"', readonly=True)
     assert typ == "OK", (folder, data)
     exists = int(data[0])
     out = {}
@@ -252,6 +252,11 @@ def _mbsync_scenario(server, tmp):
     assert m.append("Sent", "(\\Seen \\Answered)", None, make_msg("sent1"))[0] == "OK"
     assert m.append("Archive/2024", "(\\Seen \\Flagged)", None, make_msg("arch0"))[0] == "OK"
     assert m.append("Archive/2024", None, None, make_msg("arch1", body="x" * 5000 + "\r\n"))[0] == "OK"
+    # A name with a space, a dot and non-ASCII (modified UTF-7 on the wire), and
+    # 8-bit content without a final line end.
+    assert m.create('"Entw&APw-rfe v1.2"')[0] == "OK"
+    eight = make_msg("draft0", subject="=?UTF-8?Q?Entw=C3=BCrfe?=").replace(b"Body of", "Gr\u00fc\u00dfe,".encode())
+    assert m.append('"Entw&APw-rfe v1.2"', "(\\Draft)", None, eight.rstrip(b"\r\n"))[0] == "OK"
     m.logout()
 
     sync = Mbsync(server, tmp)
@@ -261,6 +266,7 @@ def _mbsync_scenario(server, tmp):
     assert sorted(state["Sent"]) == ["sent0", "sent1"] and state["Sent"]["sent1"][0] == "RS"
     assert sorted(state["Archive/2024"]) == ["arch0", "arch1"] and state["Archive/2024"]["arch0"][0] == "FS"
     assert os.path.isdir(os.path.join(sync.root, "Archive", "2024", "cur"))
+    assert sorted(state["Entw&APw-rfe v1.2"]) == ["draft0"]
 
     # Local changes: a new message, a flag (maildir rename), a deletion.
     folders = local_folders(sync.root)
@@ -347,6 +353,9 @@ def guarded(ledger, fn, *args):
             fn(*args)
         except BaseException as e:  # noqa: B902 - reported by the test thread
             ledger.errors.append(f"{fn.__name__}: {e!r}")
+            for a in args:
+                if isinstance(a, threading.Barrier):
+                    a.abort()  # the test thread stops waiting for this worker
     return threading.Thread(target=run)
 
 
