@@ -1104,6 +1104,9 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
       co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");
     co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
   }
+  // All of them expunged meanwhile by another session: no empty COPYUID.
+  if (r->source_uids.empty())
+    co_return co_await tagged(c.tag, "NO", "[EXPUNGEISSUED] Some of the requested messages no longer exist");
   std::string code = "[COPYUID " + std::to_string(r->uidvalidity) + " " + seq_set_text(r->source_uids) + " " +
                      seq_set_text(r->dest_uids) + "] ";
   if (move) {
