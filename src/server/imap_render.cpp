@@ -26,22 +26,6 @@ bool icontains(std::string_view hay, std::string_view needle) {
   return it != hay.end();
 }
 
-const mime::Part* find_part(const mime::Part& root, const std::vector<uint32_t>& path) {
-  const mime::Part* p = &root;
-  for (uint32_t n : path) {
-    // A message/rfc822 part's numbers address its embedded message's parts.
-    if (p->is_message_rfc822()) p = &p->children[0];
-    if (!p->is_multipart()) {
-      if (n == 1 && p == &root) continue;  // "1" of a single-part message is its body
-      if (n == 1) continue;
-      return nullptr;
-    }
-    if (n == 0 || n > p->children.size()) return nullptr;
-    p = &p->children[n - 1];
-  }
-  return p;
-}
-
 std::string_view header_block(std::string_view message) {
   mime::Part root = mime::parse(message);
   return message.substr(0, root.body_begin);
@@ -113,20 +97,10 @@ std::optional<std::string> body_section(std::string_view message, const proto::i
 
 std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& path,
                                           bool& unknown_cte) {
-  unknown_cte = false;
-  if (path.empty()) return std::string(message);
   mime::Part root = mime::parse(message);
-  const mime::Part* p = find_part(root, path);
-  if (!p) return std::nullopt;
-  if (p->is_multipart() || p->is_message_rfc822()) {
-    mime::Section ms;
-    ms.part = path;
-    return mime::section(message, root, ms);
-  }
-  auto body = message.substr(p->body_begin, p->body_end - p->body_begin);
-  auto decoded = mime::decode_transfer(body, p->encoding);
-  if (!decoded) unknown_cte = true;
-  return decoded;
+  auto data = mime::binary(message, root, path, unknown_cte);
+  if (!data && !unknown_cte) return std::string();  // no such part: empty, like BODY[] (and Dovecot)
+  return data;
 }
 
 bool search_needs_text(const SearchKey& k) {
