@@ -31,10 +31,34 @@ std::string_view header_block(std::string_view message) {
   return message.substr(0, root.body_begin);
 }
 
+// A header value as SEARCH sees it: encoded words decoded (their raw form
+// is not searched: "utf" must not find every encoded subject), tabs as
+// spaces; for SUBJECT, which RFC 3501 matches against the envelope's
+// subject, runs of blanks collapsed and the ends trimmed as ENVELOPE shows
+// it. The same text Dovecot searches.
+std::string searchable_value(std::string_view raw, bool collapse) {
+  std::string v = mime::decode_header_value(raw);
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    bool blank = c == ' ' || c == '\t';
+    if (!collapse) {
+      out += blank ? ' ' : c;
+    } else if (!blank) {
+      out += c;
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';
+    }
+  }
+  if (collapse && !out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 bool header_contains(std::string_view message, std::string_view field, std::string_view text) {
   auto hdr = header_block(message);
+  bool subject = field == "Subject";
   for (auto& v : mime::header_values(hdr, field))
-    if (icontains(mime::decode_header_value(v), text) || icontains(v, text)) return true;
+    if (icontains(searchable_value(v, subject), text)) return true;
   return false;
 }
 
@@ -193,7 +217,7 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
       auto values = mime::header_values(header_block(m.message), k.field);
       if (k.text.empty()) return !values.empty();
       for (auto& v : values)
-        if (icontains(mime::decode_header_value(v), k.text) || icontains(v, k.text)) return true;
+        if (icontains(searchable_value(v, false), k.text)) return true;
       return false;
     }
     case Op::Body: {
@@ -201,9 +225,10 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
       return icontains(mime::searchable_body(m.message, root), k.text);
     }
     case Op::Text: {
+      // The header of the message and of every part and embedded message,
+      // then the text bodies (RFC 3501: "in the header or body").
       mime::Part root = mime::parse(m.message);
-      auto hdr = m.message.substr(0, root.body_begin);
-      return icontains(hdr, k.text) || icontains(mime::decode_header_value(hdr), k.text) ||
+      return icontains(mime::searchable_headers(m.message, root), k.text) ||
              icontains(mime::searchable_body(m.message, root), k.text);
     }
     case Op::Before:

@@ -129,8 +129,15 @@ std::string decode_header_value(std::string_view raw);
 // max_bytes.
 std::string searchable_body(std::string_view message, const Part& root, std::size_t max_bytes = 16 << 20);
 
+// Text for IMAP SEARCH TEXT's header side: every header field of the
+// message, its parts and embedded messages, each unfolded with its encoded
+// words decoded ("Name: value"), joined with '\n', cut at max_bytes.
+std::string searchable_headers(std::string_view message, const Part& root, std::size_t max_bytes = 16 << 20);
+
 // All values of the header field `name` (case-insensitive) in the header at
-// the start of header_block, unfolded and trimmed, in order.
+// the start of header_block, in order: what follows the colon, blanks on
+// the first line skipped, line breaks of folds removed (the blanks that
+// start continuation lines stay, as RFC 5322 unfolding says).
 std::vector<std::string> header_values(std::string_view header_block, std::string_view name);
 
 }  // namespace mailfort::mime

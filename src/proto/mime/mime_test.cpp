@@ -273,6 +273,27 @@ TEST(MimeMultipart, HeaderFieldsMatchCaseInsensitivelyInOrder) {
   EXPECT_EQ(header_values(m, "x-a"), (std::vector<std::string>{"1", "3 folded"}));
   EXPECT_EQ(header_values(m, "Subject"), (std::vector<std::string>{"s"}));
   EXPECT_TRUE(header_values(m, "body").empty());
+  // RFC 5322 unfolding removes line breaks only.
+  EXPECT_EQ(header_values(crlf("Message-ID:\n <id@x>\n\n"), "message-id"), (std::vector<std::string>{" <id@x>"}));
+}
+
+TEST(MimeSearch, HeadersOfAllPartsAreSearchableDecoded) {
+  std::string m = crlf(
+      "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n"
+      "Content-Type: multipart/mixed; boundary=b\n"
+      "\n"
+      "--b\n"
+      "Content-Type: message/rfc822\n"
+      "\n"
+      "From: inner@example.org\n"
+      "\n"
+      "inner body\n"
+      "--b--\n");
+  Part p = parse(m);
+  EXPECT_EQ(searchable_headers(m, p),
+            "Subject: Gr\xC3\xBC\xC3\x9F" "e\nContent-Type: multipart/mixed; boundary=b\n"
+            "Content-Type: message/rfc822\nFrom: inner@example.org");
+  EXPECT_EQ(searchable_headers(m, p, 7), "Subject");
 }
 
 // --- message/rfc822 ----------------------------------------------------------
