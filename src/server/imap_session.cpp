@@ -1067,8 +1067,11 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
   for (auto& m : r->updated) {
     uint32_t s = seq_of_uid(m.uid);
     if (!s) continue;
+    // Only messages whose flags (or modseq) changed are reported, as Dovecot does.
+    bool changed = view_[s - 1].flags != m.flags || view_[s - 1].keywords != m.keywords ||
+                   view_[s - 1].modseq != m.modseq;
     view_[s - 1] = m;
-    if (!c.store.silent || condstore_) {
+    if (changed && (!c.store.silent || condstore_)) {
       std::string items;
       if (c.uid) items += "UID " + std::to_string(m.uid) + " ";
       items += "FLAGS " + flags_text(m.flags, m.keywords);
