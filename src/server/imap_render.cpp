@@ -90,6 +90,10 @@ CachedStructure parse_cache(std::string_view blob) {
   return c;
 }
 
+std::string append_form(std::string_view message) {
+  return mime::with_crlf(message);
+}
+
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& s) {
   mime::Part root = mime::parse(message);
   mime::Section ms;

@@ -747,7 +747,8 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
     co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
   auto* mb = mailbox_.get();
   int64_t date = c.append_date.value_or(0);
-  auto r = co_await blocking([&] { return mb->append(name, c.literal, bits, kw, date); });
+  std::string message = imap::append_form(c.literal);  // bare LF -> CRLF: sizes match BODY[]
+  auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
   if (!r) {
     if (r.error().code == Errc::NotFound)
       co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");

@@ -111,6 +111,9 @@ const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path);
 std::optional<std::string> binary(std::string_view message, const Part& root,
                                   const std::vector<std::uint32_t>& path, bool& unknown_cte);
 
+// `message` with every bare LF made CRLF.
+std::string with_crlf(std::string_view message);
+
 // Content-Transfer-Encoding decoding for BINARY. base64 ignores whitespace
 // and stray characters; quoted-printable keeps malformed escapes as they
 // are; 7bit/8bit/binary/absent pass through. `encoding` may be the raw

@@ -258,7 +258,9 @@ void qp_decode(std::string_view in, std::string& out, bool header) {
         out += line[k];
       }
     }
-    if (!soft && eol != npos) out += cr ? "\r\n" : "\n";
+    // A hard line break is a CRLF (RFC 2045 6.7), also where the message
+    // has a bare LF (as Dovecot decodes it).
+    if (!soft && eol != npos) out += "\r\n";
     i = eol == npos ? in.size() : eol + 1;
   }
 }

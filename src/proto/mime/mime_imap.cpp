@@ -548,6 +548,13 @@ bool append_binary(std::string& out, std::string_view message, const Part& p, bo
 
 }  // namespace
 
+std::string with_crlf(std::string_view message) {
+  std::string out;
+  out.reserve(detail::crlf_size(message));
+  detail::append_crlf(out, message);
+  return out;
+}
+
 const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path) {
   const Part* p = &root;
   for (std::size_t i = 0; i < path.size(); ++i) {

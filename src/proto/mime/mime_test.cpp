@@ -915,6 +915,8 @@ TEST(MimeDecode, TransferEncodings) {
   EXPECT_EQ(decode_transfer("aGV*sb!G8", "BASE64"), "hello");  // stray bytes are skipped
   EXPECT_EQ(decode_transfer("aGk=aGk=", " base64 (comment)"), "hihi");
   EXPECT_EQ(decode_transfer("a=3Db=\r\nc  \r\nd=zz=4\r\n=e9", "Quoted-Printable"), "a=bc\r\nd=zz=4\r\n\xE9");
+  EXPECT_EQ(decode_transfer("a\nb=\nc\n", "quoted-printable"), "a\r\nbc\r\n");  // hard breaks are CRLF
+  EXPECT_EQ(with_crlf("a\nb\r\nc\n\n"), "a\r\nb\r\nc\r\n\r\n");
   EXPECT_EQ(decode_transfer("raw\r\n", "8bit"), "raw\r\n");
   EXPECT_EQ(decode_transfer("raw", ""), "raw");
   EXPECT_EQ(decode_transfer("raw", "binary"), "raw");
