@@ -26,31 +26,39 @@ bool icontains(std::string_view hay, std::string_view needle) {
   return it != hay.end();
 }
 
-const mime::Part* find_part(const mime::Part& root, const std::vector<uint32_t>& path) {
-  const mime::Part* p = &root;
-  for (uint32_t n : path) {
-    // A message/rfc822 part's numbers address its embedded message's parts.
-    if (p->is_message_rfc822()) p = &p->children[0];
-    if (!p->is_multipart()) {
-      if (n == 1 && p == &root) continue;  // "1" of a single-part message is its body
-      if (n == 1) continue;
-      return nullptr;
-    }
-    if (n == 0 || n > p->children.size()) return nullptr;
-    p = &p->children[n - 1];
-  }
-  return p;
-}
-
 std::string_view header_block(std::string_view message) {
   mime::Part root = mime::parse(message);
   return message.substr(0, root.body_begin);
 }
 
+// A header value as SEARCH sees it: encoded words decoded (their raw form
+// is not searched: "utf" must not find every encoded subject), tabs as
+// spaces; for SUBJECT, which RFC 3501 matches against the envelope's
+// subject, runs of blanks collapsed and the ends trimmed as ENVELOPE shows
+// it. The same text Dovecot searches.
+std::string searchable_value(std::string_view raw, bool collapse) {
+  std::string v = mime::decode_header_value(raw);
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    bool blank = c == ' ' || c == '\t';
+    if (!collapse) {
+      out += blank ? ' ' : c;
+    } else if (!blank) {
+      out += c;
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';
+    }
+  }
+  if (collapse && !out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 bool header_contains(std::string_view message, std::string_view field, std::string_view text) {
   auto hdr = header_block(message);
+  bool subject = field == "Subject";
   for (auto& v : mime::header_values(hdr, field))
-    if (icontains(mime::decode_header_value(v), text) || icontains(v, text)) return true;
+    if (icontains(searchable_value(v, subject), text)) return true;
   return false;
 }
 
@@ -80,6 +88,10 @@ CachedStructure parse_cache(std::string_view blob) {
   c.body = blob.substr(a + 1, b - a - 1);
   c.bodystructure = blob.substr(b + 1);
   return c;
+}
+
+std::string append_form(std::string_view message) {
+  return mime::with_crlf(message);
 }
 
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& s) {
@@ -113,20 +125,10 @@ std::optional<std::string> body_section(std::string_view message, const proto::i
 
 std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& path,
                                           bool& unknown_cte) {
-  unknown_cte = false;
-  if (path.empty()) return std::string(message);
   mime::Part root = mime::parse(message);
-  const mime::Part* p = find_part(root, path);
-  if (!p) return std::nullopt;
-  if (p->is_multipart() || p->is_message_rfc822()) {
-    mime::Section ms;
-    ms.part = path;
-    return mime::section(message, root, ms);
-  }
-  auto body = message.substr(p->body_begin, p->body_end - p->body_begin);
-  auto decoded = mime::decode_transfer(body, p->encoding);
-  if (!decoded) unknown_cte = true;
-  return decoded;
+  auto data = mime::binary(message, root, path, unknown_cte);
+  if (!data && !unknown_cte) return std::string();  // no such part: empty, like BODY[] (and Dovecot)
+  return data;
 }
 
 bool search_needs_text(const SearchKey& k) {
@@ -219,7 +221,7 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
       auto values = mime::header_values(header_block(m.message), k.field);
       if (k.text.empty()) return !values.empty();
       for (auto& v : values)
-        if (icontains(mime::decode_header_value(v), k.text) || icontains(v, k.text)) return true;
+        if (icontains(searchable_value(v, false), k.text)) return true;
       return false;
     }
     case Op::Body: {
@@ -227,9 +229,10 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
       return icontains(mime::searchable_body(m.message, root), k.text);
     }
     case Op::Text: {
+      // The header of the message and of every part and embedded message,
+      // then the text bodies (RFC 3501: "in the header or body").
       mime::Part root = mime::parse(m.message);
-      auto hdr = m.message.substr(0, root.body_begin);
-      return icontains(hdr, k.text) || icontains(mime::decode_header_value(hdr), k.text) ||
+      return icontains(mime::searchable_headers(m.message, root), k.text) ||
              icontains(mime::searchable_body(m.message, root), k.text);
     }
     case Op::Before:

@@ -20,10 +20,15 @@ struct CachedStructure {
 };
 CachedStructure parse_cache(std::string_view blob);
 
+// The bytes APPEND stores: bare LFs made CRLF, so that RFC822.SIZE, SIZE
+// and quota (file sizes in the store) equal what BODY[] sends.
+std::string append_form(std::string_view message);
+
 // BODY[section] bytes (nullopt: no such part -> the client gets "").
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& section);
-// BINARY[part]: decoded part body; nullopt when the part does not exist;
-// `unknown_cte` set when its Content-Transfer-Encoding is not known.
+// BINARY[part]: decoded part body (mime::binary); "" when the part does
+// not exist; nullopt with `unknown_cte` set when a Content-Transfer-Encoding
+// in it is not known.
 std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& part,
                                           bool& unknown_cte);
 

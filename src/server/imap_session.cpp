@@ -748,7 +748,8 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
     co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
   auto* mb = mailbox_.get();
   int64_t date = c.append_date.value_or(0);
-  auto r = co_await blocking([&] { return mb->append(name, c.literal, bits, kw, date); });
+  std::string message = imap::append_form(c.literal);  // bare LF -> CRLF: sizes match BODY[]
+  auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
   if (!r) {
     if (r.error().code == Errc::NotFound)
       co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");
@@ -1068,8 +1069,11 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
   for (auto& m : r->updated) {
     uint32_t s = seq_of_uid(m.uid);
     if (!s) continue;
+    // Only messages whose flags (or modseq) changed are reported, as Dovecot does.
+    bool changed = view_[s - 1].flags != m.flags || view_[s - 1].keywords != m.keywords ||
+                   view_[s - 1].modseq != m.modseq;
     view_[s - 1] = m;
-    if (!c.store.silent || condstore_) {
+    if (changed && (!c.store.silent || condstore_)) {
       std::string items;
       if (c.uid) items += "UID " + std::to_string(m.uid) + " ";
       items += "FLAGS " + flags_text(m.flags, m.keywords);

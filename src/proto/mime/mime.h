@@ -9,8 +9,10 @@
 //  - boundaries are matched by prefix ("--b" followed by anything), the
 //    longest active boundary wins, an outer boundary also ends inner parts;
 //  - a missing closing boundary makes the part end where its parent ends;
-//  - multipart without a usable boundary, and containers nested deeper than
-//    Limits::max_depth, are leaves of type text/plain;
+//  - a multipart without a boundary parameter keeps its type but has no
+//    parts (BODYSTRUCTURE shows one empty text/plain part, BODY[1] is
+//    empty); containers nested deeper than Limits::max_depth are leaves of
+//    type text/plain;
 //  - once Limits::max_parts parts exist no boundary is recognised any more:
 //    the last part runs to the end of the message;
 //  - Content-* fields count only in MIME parts (MIME-Version or Content-Type
@@ -40,7 +42,7 @@ struct Limits {
 
 struct Param {
   std::string name;   // as written
-  std::string value;  // unquoted; RFC 2231 continuations are not merged
+  std::string value;  // unquoted; RFC 2231 continuations merged as Dovecot does
 };
 
 struct Part {
@@ -94,6 +96,24 @@ struct Section {
 // section does not apply to it).
 std::optional<std::string> section(std::string_view message, const Part& root, const Section& s);
 
+// The part a section's numbers name (RFC 3501 6.4.5): a multipart's n-th
+// part; "1" of a non-multipart is the part itself; numbers continuing past
+// a message/rfc822 part go into the embedded message. nullptr if none.
+const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path);
+
+// BINARY[path] (RFC 3516, RFC 9051 6.4.5) as Dovecot sends it: the part's
+// body with its Content-Transfer-Encoding removed; for a multipart or
+// message/rfc822 part (or the whole message, empty path, header included)
+// the bytes as they are with every part inside in BINARY form, decoded
+// parts' headers saying "Content-Transfer-Encoding: binary". CRLF line ends
+// outside decoded data. nullopt if the part does not exist, or with
+// unknown_cte set if an encoding inside is unknown ([UNKNOWN-CTE]).
+std::optional<std::string> binary(std::string_view message, const Part& root,
+                                  const std::vector<std::uint32_t>& path, bool& unknown_cte);
+
+// `message` with every bare LF made CRLF.
+std::string with_crlf(std::string_view message);
+
 // Content-Transfer-Encoding decoding for BINARY. base64 ignores whitespace
 // and stray characters; quoted-printable keeps malformed escapes as they
 // are; 7bit/8bit/binary/absent pass through. `encoding` may be the raw
@@ -112,8 +132,15 @@ std::string decode_header_value(std::string_view raw);
 // max_bytes.
 std::string searchable_body(std::string_view message, const Part& root, std::size_t max_bytes = 16 << 20);
 
+// Text for IMAP SEARCH TEXT's header side: every header field of the
+// message, its parts and embedded messages, each unfolded with its encoded
+// words decoded ("Name: value"), joined with '\n', cut at max_bytes.
+std::string searchable_headers(std::string_view message, const Part& root, std::size_t max_bytes = 16 << 20);
+
 // All values of the header field `name` (case-insensitive) in the header at
-// the start of header_block, unfolded and trimmed, in order.
+// the start of header_block, in order: what follows the colon, blanks on
+// the first line skipped, line breaks of folds removed (the blanks that
+// start continuation lines stay, as RFC 5322 unfolding says).
 std::vector<std::string> header_values(std::string_view header_block, std::string_view name);
 
 }  // namespace mailfort::mime

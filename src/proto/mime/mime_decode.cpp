@@ -258,7 +258,9 @@ void qp_decode(std::string_view in, std::string& out, bool header) {
         out += line[k];
       }
     }
-    if (!soft && eol != npos) out += cr ? "\r\n" : "\n";
+    // A hard line break is a CRLF (RFC 2045 6.7), also where the message
+    // has a bare LF (as Dovecot decodes it).
+    if (!soft && eol != npos) out += "\r\n";
     i = eol == npos ? in.size() : eol + 1;
   }
 }
@@ -397,10 +399,34 @@ std::string searchable_body(std::string_view message, const Part& root, std::siz
   return out;
 }
 
+std::string searchable_headers(std::string_view message, const Part& root, std::size_t max_bytes) {
+  std::string out;
+  std::vector<const Part*> stack{&root};
+  while (!stack.empty() && out.size() < max_bytes) {
+    const Part* p = stack.back();
+    stack.pop_back();
+    for (auto it = p->children.rbegin(); it != p->children.rend(); ++it) stack.push_back(&*it);
+    if (p->header_begin > p->body_begin || p->body_begin > message.size()) continue;
+    std::string_view header = message.substr(p->header_begin, p->body_begin - p->header_begin);
+    detail::for_each_field(header, [&](const detail::HeaderField& f) {
+      if (out.size() >= max_bytes) return false;
+      if (!out.empty()) out += '\n';
+      out += decode_header_value(header.substr(f.begin, f.end - f.begin));
+      return true;
+    });
+  }
+  if (out.size() > max_bytes) {
+    std::size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  return out;
+}
+
 std::vector<std::string> header_values(std::string_view header_block, std::string_view name) {
   std::vector<std::string> values;
   detail::for_each_field(header_block, [&](const detail::HeaderField& f) {
-    if (f.has_colon && iequals(f.name, name)) values.emplace_back(detail::trim(detail::unfold(f.raw)));
+    if (f.has_colon && iequals(f.name, name)) values.push_back(detail::unfold(f.raw));
     return true;
   });
   return values;

@@ -1,6 +1,7 @@
 // IMAP renderings: ENVELOPE, BODY/BODYSTRUCTURE and BODY[section]. String
 // quoting and the choice between NIL, "quoted" and {literal} follow what
 // Dovecot sends, so clients that cache or compare these see no difference.
+#include <algorithm>
 #include <optional>
 #include <unordered_set>
 
@@ -471,9 +472,96 @@ void append_body(std::string& out, std::string_view message, const Part& p, bool
 
 // --- sections ------------------------------------------------------------------
 
-// The part a section's numbers name (RFC 3501 6.4.5): a multipart's n-th
-// part; "1" of a non-multipart is the part itself; numbers continuing past
-// a message/rfc822 part go into the embedded message.
+// HEADER.FIELDS: the named fields, each ending in CRLF, then the blank
+// line. HEADER.FIELDS.NOT: the header minus the named fields, byte for
+// byte, so like HEADER it ends in a blank line only when the header has
+// one (RFC 3501 6.4.5: not for "a message which has no body and no blank
+// line"), and a last line cut short stays so. Both as Dovecot sends them.
+void append_fields(std::string& out, std::string_view header, const std::vector<std::string>& names,
+                   bool include) {
+  std::unordered_set<std::string> wanted;
+  for (const std::string& n : names) wanted.insert(to_lower(n));
+  detail::for_each_field(header, [&](const HeaderField& f) {
+    if ((wanted.count(to_lower(f.name)) != 0) == include) {
+      std::string_view bytes = header.substr(f.begin, f.end - f.begin);
+      detail::append_crlf(out, bytes);
+      if (include && (bytes.empty() || bytes.back() != '\n')) out += "\r\n";  // last line cut short
+    }
+    return true;
+  });
+  bool blank_line = header == "\n" || header == "\r\n" || header.ends_with("\n\n") || header.ends_with("\n\r\n");
+  if (include || blank_line) out += "\r\n";
+}
+
+enum class Cte { Identity, Base64, QuotedPrintable, Unknown };
+
+Cte cte_of(const Part& p) {
+  auto token = detail::cte_token(p.encoding);
+  if (!token) return Cte::Identity;  // absent or malformed: 7bit, as BODYSTRUCTURE says
+  std::string t = to_lower(*token);
+  if (t == "7bit" || t == "8bit" || t == "binary") return Cte::Identity;
+  if (t == "base64") return Cte::Base64;
+  if (t == "quoted-printable") return Cte::QuotedPrintable;
+  return Cte::Unknown;
+}
+
+// Appends the BINARY form of `p` (with its header when include_header):
+// leaves decoded; containers with their boundaries, preambles and
+// epilogues as they are and their parts in BINARY form, each decoded part's
+// header saying "Content-Transfer-Encoding: binary". False on an unknown
+// transfer encoding anywhere inside.
+bool append_binary(std::string& out, std::string_view message, const Part& p, bool include_header) {
+  Cte cte = cte_of(p);
+  if (cte == Cte::Unknown) return false;
+  bool decoded = cte == Cte::Base64 || cte == Cte::QuotedPrintable;
+  if (include_header) {
+    std::string_view header = header_of(message, p);
+    if (!decoded) {
+      detail::append_crlf(out, header);
+    } else {
+      std::size_t fields_end = 0;
+      detail::for_each_field(header, [&](const HeaderField& f) {
+        fields_end = f.end;
+        if (!iequals(f.name, "Content-Transfer-Encoding")) {
+          std::string_view bytes = header.substr(f.begin, f.end - f.begin);
+          detail::append_crlf(out, bytes);
+          if (bytes.empty() || bytes.back() != '\n') out += "\r\n";
+        }
+        return true;
+      });
+      out += "Content-Transfer-Encoding: binary\r\n";
+      detail::append_crlf(out, header.substr(std::min(fields_end, header.size())));  // the blank line
+    }
+  }
+  if (!p.children.empty()) {
+    std::size_t pos = p.body_begin;
+    for (const Part& c : p.children) {
+      if (c.header_begin > pos) detail::append_crlf(out, message.substr(pos, c.header_begin - pos));
+      if (!append_binary(out, message, c, true)) return false;
+      pos = std::max(pos, c.body_end);
+    }
+    if (p.body_end > pos) detail::append_crlf(out, message.substr(pos, p.body_end - pos));
+    return true;
+  }
+  std::string_view body = body_of(message, p);
+  if (cte == Cte::Base64)
+    detail::base64_decode_lenient(body, out);
+  else if (cte == Cte::QuotedPrintable)
+    detail::qp_decode(body, out, false);
+  else
+    detail::append_crlf(out, body);
+  return true;
+}
+
+}  // namespace
+
+std::string with_crlf(std::string_view message) {
+  std::string out;
+  out.reserve(detail::crlf_size(message));
+  detail::append_crlf(out, message);
+  return out;
+}
+
 const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path) {
   const Part* p = &root;
   for (std::size_t i = 0; i < path.size(); ++i) {
@@ -490,22 +578,18 @@ const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path) 
   return p;
 }
 
-void append_fields(std::string& out, std::string_view header, const std::vector<std::string>& names,
-                   bool include) {
-  std::unordered_set<std::string> wanted;
-  for (const std::string& n : names) wanted.insert(to_lower(n));
-  detail::for_each_field(header, [&](const HeaderField& f) {
-    if ((wanted.count(to_lower(f.name)) != 0) == include) {
-      std::string_view bytes = header.substr(f.begin, f.end - f.begin);
-      detail::append_crlf(out, bytes);
-      if (bytes.empty() || bytes.back() != '\n') out += "\r\n";  // last line of a header cut short
-    }
-    return true;
-  });
-  out += "\r\n";
+std::optional<std::string> binary(std::string_view message, const Part& root, const std::vector<std::uint32_t>& path,
+                                  bool& unknown_cte) {
+  unknown_cte = false;
+  const Part* p = find_part(root, path);
+  if (!p) return std::nullopt;
+  std::string out;
+  if (!append_binary(out, message, *p, path.empty())) {
+    unknown_cte = true;
+    return std::nullopt;
+  }
+  return out;
 }
-
-}  // namespace
 
 std::string imap_envelope(std::string_view message, const Part& part) {
   std::optional<std::string> date, subject, in_reply_to, message_id;

@@ -258,12 +258,14 @@ Part Parser::run() {
       bool can_contain = !overflow_ && n.depth < max_depth_;
       if (p.is_multipart()) {
         const Param* b = detail::find_param(p.params, "boundary");
-        if (!b || b->value.empty() || !can_contain) {
+        if (!can_contain) {
           demote(p);
-        } else if (stop == HeaderStop::Blank) {
+        } else if (b && !b->value.empty() && stop == HeaderStop::Blank) {
           active_.push_back({b->value.substr(0, kMaxBoundary), cur});
         }
-        // A multipart whose header never ended has no body and no parts.
+        // A multipart without a boundary, or whose header never ended,
+        // stays a multipart without parts (as in Dovecot): its body is
+        // not split, BODY[1] does not exist.
       } else if (p.type == "message" && p.subtype == "rfc822") {
         if (!can_contain) {
           demote(p);

@@ -273,6 +273,27 @@ TEST(MimeMultipart, HeaderFieldsMatchCaseInsensitivelyInOrder) {
   EXPECT_EQ(header_values(m, "x-a"), (std::vector<std::string>{"1", "3 folded"}));
   EXPECT_EQ(header_values(m, "Subject"), (std::vector<std::string>{"s"}));
   EXPECT_TRUE(header_values(m, "body").empty());
+  // RFC 5322 unfolding removes line breaks only.
+  EXPECT_EQ(header_values(crlf("Message-ID:\n <id@x>\n\n"), "message-id"), (std::vector<std::string>{" <id@x>"}));
+}
+
+TEST(MimeSearch, HeadersOfAllPartsAreSearchableDecoded) {
+  std::string m = crlf(
+      "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n"
+      "Content-Type: multipart/mixed; boundary=b\n"
+      "\n"
+      "--b\n"
+      "Content-Type: message/rfc822\n"
+      "\n"
+      "From: inner@example.org\n"
+      "\n"
+      "inner body\n"
+      "--b--\n");
+  Part p = parse(m);
+  EXPECT_EQ(searchable_headers(m, p),
+            "Subject: Gr\xC3\xBC\xC3\x9F" "e\nContent-Type: multipart/mixed; boundary=b\n"
+            "Content-Type: message/rfc822\nFrom: inner@example.org");
+  EXPECT_EQ(searchable_headers(m, p, 7), "Subject");
 }
 
 // --- message/rfc822 ----------------------------------------------------------
@@ -517,14 +538,32 @@ TEST(MimeBroken, MissingClosingBoundary) {
   EXPECT_EQ(p.body_end, m.size());
 }
 
-TEST(MimeBroken, MultipartWithoutBoundaryIsText) {
+TEST(MimeBroken, MultipartWithoutBoundaryHasNoParts) {
+  // Dovecot 2.3 keeps the multipart and gives it no parts (checked by
+  // tests/integration/test_imap_dovecot_diff.py).
   std::string m = crlf("Content-Type: multipart/mixed; charset=x\n\n--a\nhello\n--a--\n");
   Part p = parse(m);
-  EXPECT_EQ(p.type, "text");
-  EXPECT_EQ(p.subtype, "plain");
+  EXPECT_TRUE(p.is_multipart());
+  EXPECT_EQ(p.subtype, "mixed");
   EXPECT_TRUE(p.children.empty());
-  EXPECT_EQ(imap_bodystructure(m, p, false), "(" + kTextPlain + " 19 3)");
-  EXPECT_EQ(section(m, p, sec({1})), body(m, p));
+  EXPECT_EQ(p.body_end, m.size());
+  EXPECT_EQ(imap_bodystructure(m, p, false), "((" + kTextPlain + " 0 0) \"mixed\")");
+  EXPECT_EQ(imap_bodystructure(m, p, true),
+            "((" + kTextPlain + " 0 0 NIL NIL NIL NIL) \"mixed\" (\"charset\" \"x\") NIL NIL NIL)");
+  EXPECT_EQ(section(m, p, sec({1})), std::nullopt);
+  EXPECT_EQ(section(m, p, sec({}, SectionKind::Text)), body(m, p));
+}
+
+TEST(MimeBroken, MultipartWithoutBoundaryInsideMultipart) {
+  std::string m = crlf(
+      "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative\n\n"
+      "--x\ninner\n--o\nContent-Type: text/plain\n\nsecond\n--o--\n");
+  Part p = parse(m);
+  ASSERT_EQ(p.children.size(), 2u);
+  EXPECT_TRUE(p.children[0].is_multipart());
+  EXPECT_TRUE(p.children[0].children.empty());
+  EXPECT_EQ(body(m, p.children[0]), "--x\r\ninner");
+  EXPECT_EQ(body(m, p.children[1]), "second");
 }
 
 TEST(MimeBroken, MultipartWithoutParts) {
@@ -780,6 +819,95 @@ TEST(MimeHostile, GarbageNeverCrashes) {
   }
 }
 
+TEST(MimeParams, Rfc2231ContinuationsAreMerged) {
+  // Plain parameters first, then the merged ones in name order (Dovecot's
+  // rfc2231_parse).
+  std::string m = crlf(
+      "MIME-Version: 1.0\n"
+      "Content-Type: application/x-y; name*1=\"two.bin\"; a=1; name*0=\"part-\";\n"
+      " title*=us-ascii'en'This%20is; b*0*=utf-8''%C3%A4; b*1=100%\n"
+      "Content-Disposition: attachment; filename*0=x; filename*2=z\n"
+      "\n"
+      "x\n");
+  Part p = parse(m);
+  ASSERT_EQ(p.params.size(), 4u);
+  EXPECT_EQ(p.params[0].name, "a");
+  EXPECT_EQ(p.params[1].name, "b*");
+  EXPECT_EQ(p.params[1].value, "utf-8''%C3%A4100%25");  // plain segments %-escaped
+  EXPECT_EQ(p.params[2].name, "name");
+  EXPECT_EQ(p.params[2].value, "part-two.bin");
+  EXPECT_EQ(p.params[3].name, "title*");
+  EXPECT_EQ(p.params[3].value, "us-ascii'en'This%20is");
+  // A missing index leaves the segments as they are.
+  ASSERT_EQ(p.disposition_params.size(), 2u);
+  EXPECT_EQ(p.disposition_params[0].name, "filename*0");
+  EXPECT_EQ(p.disposition_params[1].name, "filename*2");
+}
+
+TEST(MimeSections, HeaderFieldsNotKeepsTheHeaderEnd) {
+  // No blank line (no body): HEADER.FIELDS.NOT ends where the header ends;
+  // HEADER.FIELDS always ends in a blank line. As Dovecot does it.
+  std::string m = crlf("From: a@example.org\nSubject: s\nDate: d");
+  Part p = parse(m);
+  EXPECT_EQ(section(m, p, sec({}, SectionKind::HeaderFieldsNot, {"subject"})),
+            "From: a@example.org\r\nDate: d");
+  EXPECT_EQ(section(m, p, sec({}, SectionKind::HeaderFieldsNot, {"from", "subject", "date"})), "");
+  EXPECT_EQ(section(m, p, sec({}, SectionKind::HeaderFields, {"date"})), "Date: d\r\n\r\n");
+  std::string with_blank = crlf("From: a@example.org\nSubject: s\n\nbody\n");
+  Part q = parse(with_blank);
+  EXPECT_EQ(section(with_blank, q, sec({}, SectionKind::HeaderFieldsNot, {"subject"})),
+            "From: a@example.org\r\n\r\n");
+}
+
+TEST(MimeBinary, PartsAreDecodedInsideContainers) {
+  std::string m = crlf(
+      "MIME-Version: 1.0\n"
+      "Content-Type: multipart/mixed; boundary=b\n"
+      "\n"
+      "--b\n"
+      "Content-Type: multipart/alternative; boundary=c\n"
+      "\n"
+      "--c\n"
+      "Content-Type: text/plain\n"
+      "Content-Transfer-Encoding: quoted-printable\n"
+      "Content-ID: <x>\n"
+      "\n"
+      "a=3Db\n"
+      "--c--\n"
+      "--b\n"
+      "Content-Type: message/rfc822\n"
+      "\n"
+      "Subject: inner\n"
+      "MIME-Version: 1.0\n"
+      "Content-Transfer-Encoding: base64\n"
+      "\n"
+      "aGk=\n"
+      "--b--\n");
+  Part p = parse(m);
+  bool unknown = true;
+  EXPECT_EQ(binary(m, p, {1}, unknown),
+            "--c\r\nContent-Type: text/plain\r\nContent-ID: <x>\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+            "a=b\r\n--c--\r\n");  // the line break after "--c--" is the epilogue's
+  EXPECT_FALSE(unknown);
+  EXPECT_EQ(binary(m, p, {1, 1}, unknown), "a=b");
+  // A message/rfc822 part is the embedded message; 2.1 is its body.
+  EXPECT_EQ(binary(m, p, {2}, unknown),
+            "Subject: inner\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: binary\r\n\r\nhi");
+  EXPECT_EQ(binary(m, p, {2, 1}, unknown), "hi");
+  EXPECT_EQ(binary(m, p, {3}, unknown), std::nullopt);
+  EXPECT_FALSE(unknown);
+  EXPECT_EQ(binary(m, p, {1, 1, 1}, unknown), "a=b");  // "1" of a leaf is the leaf (RFC 3501 6.4.5)
+  std::string single = crlf("Content-Type: text/plain\n\nhello\n");
+  Part s = parse(single);
+  EXPECT_EQ(binary(single, s, {1}, unknown), "hello\r\n");
+  EXPECT_EQ(binary(single, s, {1, 1}, unknown), std::nullopt);
+  EXPECT_EQ(binary(single, s, {}, unknown), single);
+  std::string uu = crlf("MIME-Version: 1.0\nContent-Transfer-Encoding: x-uuencode\n\nbegin\n");
+  Part u = parse(uu);
+  EXPECT_EQ(binary(uu, u, {1}, unknown), std::nullopt);
+  EXPECT_TRUE(unknown);
+}
+
 // --- decoding ------------------------------------------------------------------------
 
 TEST(MimeDecode, TransferEncodings) {
@@ -787,6 +915,8 @@ TEST(MimeDecode, TransferEncodings) {
   EXPECT_EQ(decode_transfer("aGV*sb!G8", "BASE64"), "hello");  // stray bytes are skipped
   EXPECT_EQ(decode_transfer("aGk=aGk=", " base64 (comment)"), "hihi");
   EXPECT_EQ(decode_transfer("a=3Db=\r\nc  \r\nd=zz=4\r\n=e9", "Quoted-Printable"), "a=bc\r\nd=zz=4\r\n\xE9");
+  EXPECT_EQ(decode_transfer("a\nb=\nc\n", "quoted-printable"), "a\r\nbc\r\n");  // hard breaks are CRLF
+  EXPECT_EQ(with_crlf("a\nb\r\nc\n\n"), "a\r\nb\r\nc\r\n\r\n");
   EXPECT_EQ(decode_transfer("raw\r\n", "8bit"), "raw\r\n");
   EXPECT_EQ(decode_transfer("raw", ""), "raw");
   EXPECT_EQ(decode_transfer("raw", "binary"), "raw");

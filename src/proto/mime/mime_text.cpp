@@ -30,6 +30,78 @@ void skip_to_semicolon(Lexer& lx) {
   }
 }
 
+// RFC 2231 parameter continuations ("name*0", "name*1*", "name*"), merged
+// the way Dovecot merges them so BODYSTRUCTURE shows the same parameters:
+// plain parameters first in their order, then each continued parameter
+// once, in name order, its segments joined ("name" or, when any segment is
+// extended, "name*" with the charset''language prefix kept as written).
+// A continued parameter with a missing or repeated index is left split.
+void merge_rfc2231(std::vector<Param>& params) {
+  struct Segment {
+    std::string name;
+    unsigned idx = 0;
+    bool extended = false;
+    std::string value;
+  };
+  std::vector<Param> plain;
+  std::vector<Segment> segs;
+  for (Param& p : params) {
+    std::size_t star = p.name.find('*');
+    bool valid = false;
+    Segment seg;
+    if (star != std::string::npos && star > 0) {
+      std::size_t i = star + 1;
+      if (i == p.name.size()) seg.extended = true;  // "name*": one extended value
+      while (i < p.name.size() && p.name[i] >= '0' && p.name[i] <= '9' && seg.idx < 100000)
+        seg.idx = seg.idx * 10 + static_cast<unsigned>(p.name[i++] - '0');
+      if (i < p.name.size() && p.name[i] == '*') {
+        seg.extended = true;
+        ++i;
+      }
+      valid = i == p.name.size();
+    }
+    if (!valid) {
+      plain.push_back(std::move(p));
+      continue;
+    }
+    seg.name = p.name.substr(0, star);
+    seg.value = std::move(p.value);
+    segs.push_back(std::move(seg));
+  }
+  if (segs.empty()) {
+    params = std::move(plain);
+    return;
+  }
+  std::stable_sort(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) {
+    return a.name != b.name ? a.name < b.name : a.idx < b.idx;
+  });
+  for (std::size_t i = 0, next = 0; i < segs.size(); i = next) {
+    bool ok = true, extended = false;
+    unsigned want = 0;
+    for (next = i; next < segs.size() && iequals(segs[i].name, segs[next].name); ++next) {
+      if (segs[next].idx != want++) ok = false;
+      if (segs[next].extended) extended = true;
+    }
+    if (!ok) {
+      for (std::size_t j = i; j < next; ++j)
+        plain.push_back({segs[j].name + "*" + std::to_string(segs[j].idx) + (segs[j].extended ? "*" : ""),
+                         std::move(segs[j].value)});
+      continue;
+    }
+    Param merged{segs[i].name + (extended ? "*" : ""), ""};
+    if (extended && !segs[i].extended) merged.value = "''";
+    for (std::size_t j = i; j < next; ++j) {
+      if (extended && !segs[j].extended) {
+        for (char c : segs[j].value) merged.value += c == '%' ? std::string("%25") : std::string(1, c);
+      } else {
+        merged.value += segs[j].value;
+      }
+    }
+    plain.push_back(std::move(merged));
+  }
+  params = std::move(plain);
+}
+
 }  // namespace
 
 bool is_atext(unsigned char c) {
@@ -276,6 +348,7 @@ std::optional<ContentType> parse_content_type(std::string_view value) {
   lx.token(ct.subtype);
   if (ct.subtype.empty()) return std::nullopt;
   parse_params(lx, ct.params);
+  merge_rfc2231(ct.params);
   return ct;
 }
 
@@ -286,6 +359,7 @@ std::optional<ContentType> parse_disposition(std::string_view value) {
   lx.token(d.type);
   if (d.type.empty()) return std::nullopt;
   parse_params(lx, d.params);
+  merge_rfc2231(d.params);
   return d;
 }
 
