@@ -286,11 +286,16 @@ def test_hostile_literals_and_nul_bytes(server):
     # A huge synchronising literal before login is refused without reading it.
     s.sendall(b"a LOGIN {100000000}\r\n")
     assert b"TOOBIG" in f.readline()
-    # Many literals in one command: bounded by max_command_size.
-    s.sendall(b"b LOGIN {60000+}\r\n" + b"x" * 60000 + b" {60000+}\r\n" + b"y" * 60000 +
-              b" {60000+}\r\n" + b"z" * 60000 + b" {60000+}\r\n" + b"w" * 60000 + b" {60000+}\r\n" + b"v" * 60000 + b"\r\n")
-    line = f.readline()
-    assert b"BAD" in line or b"BYE" in line or b"NO" in line
+    # Many literals in one command before login: bounded at 64 KiB, the
+    # server says BYE and closes while the client is still sending.
+    line = b""
+    try:
+        s.sendall(b"b LOGIN {60000+}\r\n" + b"x" * 60000 + b" {60000+}\r\n" + b"y" * 60000 +
+                  b" {60000+}\r\n" + b"z" * 60000 + b"\r\n")
+        line = f.readline()
+    except (ssl.SSLError, ConnectionError):
+        line = b"* BYE (connection closed)"
+    assert b"BAD" in line or b"BYE" in line or b"NO" in line or line == b""
     s.close()
     s, f = raw(server)
     s.sendall(b"c LOGIN \"ali\x00ce\" x\r\n")

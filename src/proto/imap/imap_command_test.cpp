@@ -112,6 +112,11 @@ TEST(ImapCommand, SearchPrograms) {
   EXPECT_FALSE(parse_command(nots + " ALL").command);
 }
 
+TEST(ImapCommand, TabInQuotedString) {
+  auto c = ok("a SEARCH HEADER X \"a\tb\"");
+  EXPECT_EQ(c.search.children[0].text, "a\tb");
+}
+
 TEST(ImapCommand, ListVariants) {
   auto c = ok("a LIST \"\" *");
   EXPECT_EQ(c.list.patterns[0], "*");
