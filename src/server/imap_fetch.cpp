@@ -1,0 +1,206 @@
+#include "server/imap_session_impl.h"
+
+// FETCH and UID FETCH: cached ENVELOPE/BODY/BODYSTRUCTURE, sections,
+// partials, BINARY, \Seen on non-PEEK fetches, CHANGEDSINCE.
+namespace mailfort::server::imap_detail {
+
+using namespace proto::imap;
+using std::chrono::seconds;
+using store::MessageMeta;
+
+asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
+  if (!c.uid && !valid_seqs(c.set, view_.size()))
+    co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
+  auto seqs = resolve(c.set, c.uid);
+  bool needs_text = false, needs_cache = false, sets_seen = false, wants_flags = false, wants_uid = c.uid;
+  bool wants_modseq = c.changed_since.has_value();
+  for (auto& it : c.fetch) {
+    using K = FetchItem::Kind;
+    switch (it.kind) {
+      case K::BodySection:
+      case K::BinarySection:
+      case K::BinarySize:
+      case K::Rfc822:
+      case K::Rfc822Header:
+      case K::Rfc822Text:
+        needs_text = true;
+        if ((it.kind == K::BodySection || it.kind == K::BinarySection) && !it.peek) sets_seen = true;
+        if (it.kind == K::Rfc822 || it.kind == K::Rfc822Text) sets_seen = true;
+        break;
+      case K::Envelope:
+      case K::Body:
+      case K::BodyStructure:
+        needs_cache = true;
+        break;
+      case K::Flags:
+        wants_flags = true;
+        break;
+      case K::Uid:
+        wants_uid = true;
+        break;
+      case K::ModSeq:
+        wants_modseq = true;
+        break;
+      default:
+        break;
+    }
+  }
+  if (wants_modseq) condstore_ = true;
+  if (read_only_) sets_seen = false;
+  auto* mb = mailbox_.get();
+  int64_t folder = folder_;
+  // Mark \Seen first so the FETCH responses carry the new flags.
+  if (sets_seen) {
+    std::vector<uint32_t> unseen;
+    for (uint32_t s : seqs)
+      if (!(view_[s - 1].flags & store::kSeen)) unseen.push_back(view_[s - 1].uid);
+    if (!unseen.empty()) {
+      auto r = co_await blocking([&] {
+        return mb->store_flags(folder, unseen, store::UserMailbox::FlagMode::Add, store::kSeen, {},
+                               std::nullopt);
+      });
+      if (r) {
+        for (auto& m : r->updated) {
+          uint32_t s = seq_of_uid(m.uid);
+          if (s) view_[s - 1] = m;
+        }
+        wants_flags = true;
+      }
+    }
+  }
+  // Work in batches so a FETCH 1:* of a large folder streams out with
+  // bounded memory.
+  constexpr std::size_t kBatch = 64;
+  for (std::size_t b = 0; b < seqs.size(); b += kBatch) {
+    std::vector<uint32_t> batch(seqs.begin() + b, seqs.begin() + std::min(seqs.size(), b + kBatch));
+    std::vector<uint32_t> uids;
+    for (uint32_t s : batch) uids.push_back(view_[s - 1].uid);
+    struct Loaded {
+      std::string cache, text;
+      bool ok = true;
+    };
+    auto loaded = co_await blocking([&] {
+      std::vector<Loaded> out(uids.size());
+      for (std::size_t i = 0; i < uids.size(); ++i) {
+        if (needs_cache) {
+          auto r = mb->cache(folder, uids[i]);
+          if (r)
+            out[i].cache = std::move(*r);
+          else
+            out[i].ok = false;
+        }
+        if (needs_text) {
+          auto r = mb->read(folder, uids[i]);
+          if (r)
+            out[i].text = std::move(*r);
+          else
+            out[i].ok = false;
+        }
+      }
+      return out;
+    });
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const MessageMeta& m = view_[batch[i] - 1];
+      if (c.changed_since && m.modseq <= *c.changed_since) continue;
+      if (!loaded[i].ok) continue;  // expunged meanwhile by another session
+      std::string items;
+      auto add = [&](const std::string& s) {
+        if (!items.empty()) items += ' ';
+        items += s;
+      };
+      if (wants_uid) add("UID " + std::to_string(m.uid));
+      if (wants_flags) add("FLAGS " + flags_text(m.flags, m.keywords));
+      if (wants_modseq || (condstore_ && c.changed_since)) add("MODSEQ (" + std::to_string(m.modseq) + ")");
+      imap::CachedStructure cs;
+      if (needs_cache) cs = imap::parse_cache(loaded[i].cache);
+      const std::string& text = loaded[i].text;
+      for (auto& it : c.fetch) {
+        using K = FetchItem::Kind;
+        auto partial = [&](std::string data, const std::string& name) {
+          std::string label = name;
+          if (it.partial_offset) {
+            std::size_t o = *it.partial_offset;
+            data = o >= data.size() ? std::string() : data.substr(o, *it.partial_length);
+            label += "<" + std::to_string(o) + ">";
+          }
+          return label + " {" + std::to_string(data.size()) + "}\r\n" + data;
+        };
+        switch (it.kind) {
+          case K::Flags:
+          case K::Uid:
+          case K::ModSeq:
+            break;
+          case K::InternalDate:
+            add("INTERNALDATE \"" + format_date_time(m.internal_date) + "\"");
+            break;
+          case K::Rfc822Size:
+            add("RFC822.SIZE " + std::to_string(m.size));
+            break;
+          case K::Envelope:
+            add("ENVELOPE " + cs.envelope);
+            break;
+          case K::Body:
+            add("BODY " + cs.body);
+            break;
+          case K::BodyStructure:
+            add("BODYSTRUCTURE " + cs.bodystructure);
+            break;
+          case K::Rfc822:
+            add("RFC822 {" + std::to_string(text.size()) + "}\r\n" + text);
+            break;
+          case K::Rfc822Header: {
+            Section s;
+            s.kind = Section::Kind::Header;
+            auto h = imap::body_section(text, s).value_or("");
+            add("RFC822.HEADER {" + std::to_string(h.size()) + "}\r\n" + h);
+            break;
+          }
+          case K::Rfc822Text: {
+            Section s;
+            s.kind = Section::Kind::Text;
+            auto t = imap::body_section(text, s).value_or("");
+            add("RFC822.TEXT {" + std::to_string(t.size()) + "}\r\n" + t);
+            break;
+          }
+          case K::BodySection: {
+            auto data = imap::body_section(text, it.section).value_or("");
+            add(partial(std::move(data), "BODY[" + it.section.text + "]"));
+            break;
+          }
+          case K::BinarySection:
+          case K::BinarySize: {
+            bool unknown = false;
+            auto data = imap::binary_section(text, it.section.part, unknown);
+            if (unknown) {
+              out_ += c.tag + " NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding\r\n";
+              co_return co_await flush();
+            }
+            std::string label =
+                "BINARY" + std::string(it.kind == K::BinarySize ? ".SIZE" : "") + "[" + it.section.text + "]";
+            if (it.kind == K::BinarySize) {
+              add(label + " " + std::to_string(data ? data->size() : 0));
+            } else if (!data) {
+              add(label + " NIL");
+            } else {
+              std::string d = std::move(*data);
+              if (it.partial_offset) {
+                std::size_t o = *it.partial_offset;
+                d = o >= d.size() ? std::string() : d.substr(o, *it.partial_length);
+                label += "<" + std::to_string(o) + ">";
+              }
+              bool nul = d.find('\0') != std::string::npos;
+              add(label + (nul ? " ~{" : " {") + std::to_string(d.size()) + "}\r\n" + d);
+            }
+            break;
+          }
+        }
+      }
+      untagged(std::to_string(batch[i]) + " FETCH (" + items + ")");
+    }
+    if (out_.size() > 256 * 1024 && !co_await flush()) co_return false;
+  }
+  co_await updates(false);
+  co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "FETCH completed");
+}
+
+}  // namespace mailfort::server::imap_detail

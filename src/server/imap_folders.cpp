@@ -1,0 +1,231 @@
+#include "server/imap_session_impl.h"
+
+// Folder commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
+// LIST/LSUB (LIST-EXTENDED, LIST-STATUS), STATUS, APPEND, GETQUOTA(ROOT).
+namespace mailfort::server::imap_detail {
+
+using namespace proto::imap;
+using std::chrono::seconds;
+using store::MessageMeta;
+
+void ImapSession::deselect() {
+  folder_ = 0;
+  view_.clear();
+  folder_name_.clear();
+  state_ = State::Authenticated;
+}
+
+asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
+  bool had = state_ == State::Selected;
+  deselect();
+  if (had) untagged("OK [CLOSED] Previous mailbox closed");
+  std::string name = from_wire(c.args[0]);
+  auto* mb = mailbox_.get();
+  struct Selected {
+    store::FolderStatus status;
+    std::vector<MessageMeta> messages;
+    std::vector<std::string> keywords;
+  };
+  auto r = co_await blocking([&]() -> Result<Selected> {
+    if (strcasecmp(name.c_str(), "INBOX") == 0) (void)mb->sync_inbox();
+    auto st = mb->status(name);
+    if (!st) return st.error();
+    Selected s;
+    s.status = *st;
+    auto msgs = mb->messages(st->id);
+    if (!msgs) return msgs.error();
+    s.messages = std::move(*msgs);
+    auto kw = mb->keywords(st->id);
+    if (kw) s.keywords = std::move(*kw);
+    return s;
+  });
+  if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + "Mailbox does not exist");
+  if (c.condstore) condstore_ = true;
+  folder_ = r->status.id;
+  folder_name_ = r->status.name;
+  view_ = std::move(r->messages);
+  modseq_seen_ = r->status.highest_modseq;
+  uidvalidity_ = r->status.uidvalidity;
+  read_only_ = c.name == "EXAMINE";
+  state_ = State::Selected;
+  std::string kw;
+  for (auto& k : r->keywords) kw += " " + k;
+  untagged(std::to_string(view_.size()) + " EXISTS");
+  if (!rev2_) untagged("0 RECENT");
+  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
+  untagged(std::string("OK [PERMANENTFLAGS (") +
+           (read_only_ ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*") +
+           ")] Flags permitted");
+  if (!rev2_) {
+    for (std::size_t i = 0; i < view_.size(); ++i) {
+      if (!(view_[i].flags & store::kSeen)) {
+        untagged("OK [UNSEEN " + std::to_string(i + 1) + "] First unseen");
+        break;
+      }
+    }
+  }
+  untagged("OK [UIDVALIDITY " + std::to_string(uidvalidity_) + "] UIDs valid");
+  untagged("OK [UIDNEXT " + std::to_string(r->status.uidnext) + "] Predicted next UID");
+  untagged("OK [HIGHESTMODSEQ " + std::to_string(modseq_seen_) + "] Highest");
+  if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(folder_name_)));
+  co_return co_await tagged(c.tag, "OK",
+                            read_only_ ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
+  std::string name = from_wire(c.args[0]);
+  while (!name.empty() && name.back() == '/') name.pop_back();  // "foo/" creates "foo"
+  std::string use;
+  for (auto& f : c.special_use) {
+    static const char* allowed[] = {"\\Sent",    "\\Trash", "\\Junk",   "\\Drafts",
+                                    "\\Archive", "\\All",   "\\Flagged"};
+    bool ok = false;
+    for (auto* a : allowed) ok = ok || strcasecmp(a, f.c_str()) == 0;
+    if (!ok) co_return co_await tagged(c.tag, "NO", "[USEATTR] Unsupported special-use attribute");
+    use = f;
+  }
+  if (strcasecmp(name.c_str(), "INBOX") == 0)
+    co_return co_await tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX always exists");
+  auto* mb = mailbox_.get();
+  auto r = co_await blocking([&] { return mb->create(name, use); });
+  if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
+  co_return co_await tagged(c.tag, "OK", "CREATE completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_delete(Command& c) {
+  std::string name = from_wire(c.args[0]);
+  if (state_ == State::Selected && name == folder_name_) deselect();
+  auto* mb = mailbox_.get();
+  auto r = co_await blocking([&] { return mb->remove(name); });
+  if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
+  co_return co_await tagged(c.tag, "OK", "DELETE completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_rename(Command& c) {
+  std::string from = from_wire(c.args[0]), to = from_wire(c.args[1]);
+  auto* mb = mailbox_.get();
+  auto r = co_await blocking([&] { return mb->rename(from, to); });
+  if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
+  if (state_ == State::Selected && (folder_name_ == from || folder_name_.starts_with(from + "/"))) deselect();
+  co_return co_await tagged(c.tag, "OK", "RENAME completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_subscribe(Command& c, bool on) {
+  std::string name = from_wire(c.args[0]);
+  auto* mb = mailbox_.get();
+  auto r = co_await blocking([&] { return mb->subscribe(name, on); });
+  if (!r && on) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + "No such mailbox");
+  co_return co_await tagged(c.tag, "OK", on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+}
+
+std::string ImapSession::status_line(const store::FolderStatus& f, const StatusItems& s) {
+  std::string items;
+  auto add = [&](const char* k, uint64_t v) {
+    items += (items.empty() ? "" : " ") + std::string(k) + " " + std::to_string(v);
+  };
+  if (s.messages) add("MESSAGES", f.messages);
+  if (s.recent) add("RECENT", 0);
+  if (s.uidnext) add("UIDNEXT", f.uidnext);
+  if (s.uidvalidity) add("UIDVALIDITY", f.uidvalidity);
+  if (s.unseen) add("UNSEEN", f.unseen);
+  if (s.deleted) add("DELETED", f.deleted);
+  if (s.size) add("SIZE", f.size);
+  if (s.highestmodseq) add("HIGHESTMODSEQ", f.highest_modseq);
+  return "STATUS " + quote(wire_name(f.name)) + " (" + items + ")";
+}
+
+asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
+  auto& l = c.list;
+  bool lsub = c.name == "LSUB";
+  if (!lsub && l.patterns.size() == 1 && l.patterns[0].empty() && !l.extended) {
+    untagged("LIST (\\Noselect) \"/\" \"\"");
+    co_return co_await tagged(c.tag, "OK", "LIST completed");
+  }
+  auto* mb = mailbox_.get();
+  auto folders = co_await blocking([&] {
+    (void)mb->sync_inbox();
+    return mb->folders();
+  });
+  if (!folders) co_return co_await tagged(c.tag, "NO", "[UNAVAILABLE] Cannot list folders");
+  std::set<std::string> names;
+  for (auto& f : *folders) names.insert(f.name);
+  std::string ref = from_wire(l.reference);
+  for (auto& f : *folders) {
+    bool matched = false;
+    for (auto& p : l.patterns) {
+      std::string pat = ref + from_wire(p);
+      if (list_match(pat, f.name, '/') ||
+          (strcasecmp(f.name.c_str(), "INBOX") == 0 && list_match(pat, "INBOX", '/')) ||
+          (f.name == "INBOX" && strcasecmp(pat.c_str(), "inbox") == 0))
+        matched = true;
+    }
+    if (!matched) continue;
+    if ((l.subscribed || lsub) && !f.subscribed) continue;
+    bool children = false;
+    for (auto it = names.upper_bound(f.name); it != names.end() && it->starts_with(f.name + "/"); ++it)
+      children = true;
+    std::string attrs;
+    auto add = [&](const std::string& a) { attrs += (attrs.empty() ? "" : " ") + a; };
+    if (!lsub) add(children ? "\\HasChildren" : "\\HasNoChildren");
+    if (!lsub && l.subscribed && f.subscribed)
+      add("\\Subscribed");
+    else if (!lsub && l.return_subscribed && f.subscribed)
+      add("\\Subscribed");
+    if (!f.special_use.empty() && !lsub) add(f.special_use);
+    if (l.special_use && f.special_use.empty()) continue;
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(f.name)));
+    if (l.return_status) untagged(status_line(f, *l.return_status));
+  }
+  co_return co_await tagged(c.tag, "OK", lsub ? "LSUB completed" : "LIST completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
+  std::string name = from_wire(c.args[0]);
+  auto* mb = mailbox_.get();
+  auto st = co_await blocking([&] {
+    if (strcasecmp(name.c_str(), "INBOX") == 0) (void)mb->sync_inbox();
+    return mb->status(name);
+  });
+  if (!st) co_return co_await tagged(c.tag, "NO", error_code(st.error()) + "Mailbox does not exist");
+  untagged(status_line(*st, c.status));
+  co_return co_await tagged(c.tag, "OK", "STATUS completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
+  std::string name = from_wire(c.args[0]);
+  uint32_t bits = 0;
+  std::vector<std::string> kw;
+  if (!split_flags(c.flags, bits, kw)) co_return co_await tagged(c.tag, "BAD", "Invalid flag");
+  if (c.literal.size() > cfg_->imap.max_literal_size)
+    co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
+  auto* mb = mailbox_.get();
+  int64_t date = c.append_date.value_or(0);
+  std::string message = imap::append_form(c.literal);  // bare LF -> CRLF: sizes match BODY[]
+  auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
+  if (!r) {
+    if (r.error().code == Errc::NotFound)
+      co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");
+    co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
+  }
+  if (state_ == State::Selected) co_await updates(false);
+  co_return co_await tagged(
+      c.tag, "OK",
+      "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] APPEND completed");
+}
+
+asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {
+  auto* mb = mailbox_.get();
+  uint64_t used = co_await blocking([&] { return mb->usage(); });
+  uint64_t limit = mb->quota();
+  if (c.name == "GETQUOTAROOT") {
+    untagged("QUOTAROOT " + quote(c.args[0]) + (limit ? " \"\"" : ""));
+  } else if (!c.args[0].empty()) {
+    co_return co_await tagged(c.tag, "NO", "[NONEXISTENT] No such quota root");
+  }
+  if (limit)
+    untagged("QUOTA \"\" (STORAGE " + std::to_string((used + 1023) / 1024) + " " +
+             std::to_string(limit / 1024) + ")");
+  co_return co_await tagged(c.tag, "OK", c.name + " completed");
+}
+
+}  // namespace mailfort::server::imap_detail
