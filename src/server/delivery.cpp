@@ -126,7 +126,10 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
     return true;  // opportunistic, like "may"
   }
   auto a = dns.query("_25._tcp." + host, dns::Type::TLSA);
-  if (a.status == dns::Answer::Status::Bogus || a.status == dns::Answer::Status::ServFail) {
+  // RFC 7672 2.2: anything but a (validated) answer or denial of existence
+  // is a failure; treating it as "no TLSA" would let an attacker downgrade.
+  if (a.status != dns::Answer::Status::Ok && a.status != dns::Answer::Status::NoData &&
+      a.status != dns::Answer::Status::NxDomain) {
     error = "TLSA lookup for " + host + " failed (" + dns::status_name(a.status) +
             (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
     return false;
@@ -189,7 +192,8 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
       route.error = "550 5.1.2 domain " + domain + " does not exist";
       return route;
     default:
-      route.error = "MX lookup for " + domain + " failed (" + dns::status_name(mx.status) + ")";
+      route.error = "MX lookup for " + domain + " failed (" + dns::status_name(mx.status) +
+                    (mx.why_bogus.empty() ? "" : ": " + mx.why_bogus) + ")";
       return route;
   }
   std::string last_error;
