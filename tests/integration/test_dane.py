@@ -9,6 +9,7 @@ B's certificate is the self-signed one from `mailfort init` for
 mail.example.test, so for the MX name mx.dane.test it is a wrong-name
 certificate: DANE-EE (3 1 1) ignores names, `verify` must refuse it.
 """
+import hashlib
 import os
 import re
 import subprocess
@@ -337,3 +338,35 @@ def test_policy_matrix(pair):
         for qid in re.findall(r"^(\S+)\s+active", p.queue(), re.M):
             p.a.cli("queue", "delete", qid, check=True)
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name,ok", [(MX, True), ("wrong.example.net", False)])
+def test_dane_ta_checks_the_name(pair, name, ok):
+    """TLSA 2 0 1 (DANE-TA: the issuing CA's certificate): unlike DANE-EE the
+    leaf must carry the MX host name (RFC 7672 3.2.2)."""
+    p = pair
+    b, tmp = p.b, p.b.dir
+    ca, ca_key, csr, ext, leaf = (os.path.join(tmp, n) for n in ("ta.pem", "ta.key", "leaf.csr", "leaf.ext",
+                                                                 "leaf.pem"))
+    run = lambda *a: subprocess.run(a, capture_output=True, check=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+        ca_key, "-subj", "/CN=DANE test TA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign", "-out", ca)
+    run("openssl", "req", "-new", "-key", b.key, "-subj", f"/CN={name}", "-out", csr)
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName=DNS:{name}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", "2", "-days", "30",
+        "-extfile", ext, "-out", leaf)
+    with open(b.cert, "w") as f:  # the chain B presents: leaf, then the TA
+        f.write(open(leaf).read() + open(ca).read())
+    run_as_owner(b.cert)
+    der = run("openssl", "x509", "-in", ca, "-outform", "DER").stdout
+    p.sign(tlsa="2 0 1 " + hashlib.sha256(der).hexdigest())
+    p.start()
+    p.submit(BOB)
+    if ok:
+        assert wait_for(lambda: p.b.messages(BOB)), p.queue() + p.a.log()[-3000:]
+        assert p.a.wait_log(rf"to={re.escape(BOB)} status=sent detail=.*verified:"), p.a.log()[-3000:]
+    else:
+        assert deferred(p, BOB, "TLS policy dane not met.*DANE verification failed"), p.queue()
+        assert_nothing_received(p, BOB)
