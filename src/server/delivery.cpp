@@ -199,13 +199,17 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
   std::string last_error;
   for (auto& host : hosts) {
     std::vector<std::string> ips;
+    std::string lookup_error;
     for (auto type : {dns::Type::A, dns::Type::AAAA}) {
       auto a = dns.query(host, type);
       if (a.status == dns::Answer::Status::Ok)
         for (auto& ip : a.addresses) ips.push_back(ip);
+      else if (a.status == dns::Answer::Status::Bogus || a.status == dns::Answer::Status::ServFail)
+        lookup_error = std::string(dns::type_name(type)) + " lookup for " + host + " failed (" +
+                       dns::status_name(a.status) + (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
     }
     if (ips.empty()) {
-      last_error = "no address for MX host " + host;
+      last_error = lookup_error.empty() ? "no address for MX host " + host : lookup_error;
       continue;
     }
     TlsRequirement t;

@@ -379,3 +379,12 @@ def test_dane_ta_checks_the_name(pair, name, ok):
     else:
         assert deferred(p, BOB, "TLS policy dane not met.*DANE verification failed"), p.queue()
         assert_nothing_received(p, BOB)
+
+
+def test_bogus_address_of_mx_defers(pair):
+    p = pair
+    p.sign(tamper=(MX, "A", "127.0.0.4"))  # a forged address for the MX host
+    p.start()
+    p.submit(BOB)
+    assert deferred(p, BOB, r"A lookup for mx\.dane\.test failed \(bogus"), p.queue()
+    assert_nothing_received(p, BOB)
