@@ -14,7 +14,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   python3 python3-pytest python3-dnslib python3-dkim python3-spf
-  openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd
+  openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd ldnsutils
 )
 
 want=("${BUILD_PKGS[@]}")

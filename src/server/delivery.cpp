@@ -126,7 +126,10 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
     return true;  // opportunistic, like "may"
   }
   auto a = dns.query("_25._tcp." + host, dns::Type::TLSA);
-  if (a.status == dns::Answer::Status::Bogus || a.status == dns::Answer::Status::ServFail) {
+  // RFC 7672 2.2: anything but a (validated) answer or denial of existence
+  // is a failure; treating it as "no TLSA" would let an attacker downgrade.
+  if (a.status != dns::Answer::Status::Ok && a.status != dns::Answer::Status::NoData &&
+      a.status != dns::Answer::Status::NxDomain) {
     error = "TLSA lookup for " + host + " failed (" + dns::status_name(a.status) +
             (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
     return false;
@@ -189,19 +192,24 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
       route.error = "550 5.1.2 domain " + domain + " does not exist";
       return route;
     default:
-      route.error = "MX lookup for " + domain + " failed (" + dns::status_name(mx.status) + ")";
+      route.error = "MX lookup for " + domain + " failed (" + dns::status_name(mx.status) +
+                    (mx.why_bogus.empty() ? "" : ": " + mx.why_bogus) + ")";
       return route;
   }
   std::string last_error;
   for (auto& host : hosts) {
     std::vector<std::string> ips;
+    std::string lookup_error;
     for (auto type : {dns::Type::A, dns::Type::AAAA}) {
       auto a = dns.query(host, type);
       if (a.status == dns::Answer::Status::Ok)
         for (auto& ip : a.addresses) ips.push_back(ip);
+      else if (a.status == dns::Answer::Status::Bogus || a.status == dns::Answer::Status::ServFail)
+        lookup_error = std::string(dns::type_name(type)) + " lookup for " + host + " failed (" +
+                       dns::status_name(a.status) + (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
     }
     if (ips.empty()) {
-      last_error = "no address for MX host " + host;
+      last_error = lookup_error.empty() ? "no address for MX host " + host : lookup_error;
       continue;
     }
     TlsRequirement t;

@@ -8,6 +8,10 @@ sends DNS anywhere but 127.0.0.1. Tests fill it with records:
 
 Unknown names answer NXDOMAIN; a known name without the asked type answers
 NOERROR with no records (NODATA).
+
+A DNSSEC-signed zone (signedzone.SignedZone) can be added with
+add_signed_zone(); names under its origin are answered from it, with
+RRSIG/NSEC records when the query has the DO bit.
 """
 import threading
 
@@ -30,6 +34,9 @@ class _Resolver(BaseResolver):
             records = list(self.zone.records.get(qname, []))
             queries = self.zone.queries
             queries.append((qname, qtype))
+            signed = next((z for z in self.zone.signed if z.contains(qname)), None)
+        if signed:
+            return signed.answer(request, reply)
         if not records:
             reply.header.rcode = RCODE.NXDOMAIN
             return reply
@@ -43,6 +50,7 @@ class FakeDNS:
     def __init__(self):
         self.records = {}
         self.queries = []
+        self.signed = []
         self.lock = threading.Lock()
         quiet = DNSLogger(log="-request,-reply,-truncated,-data,-send,-recv", prefix=False)
         self.port = free_port()
@@ -61,6 +69,10 @@ class FakeDNS:
     def add(self, name, rtype, text):
         with self.lock:
             self.records.setdefault(name.rstrip(".").lower(), []).append((rtype.upper(), text))
+
+    def add_signed_zone(self, zone):
+        with self.lock:
+            self.signed.append(zone)
 
     @property
     def address(self):
