@@ -43,6 +43,9 @@ Result<std::string> public_key_base64(const std::string& pem);
 Result<std::string> txt_record(const Key& k);
 // "<selector>._domainkey.<domain>"
 std::string txt_name(const Key& k);
+// A zone-file line: `<name>. IN TXT "..." "..."`, the text split into
+// character-strings of at most 255 octets (RFC 1035 3.3.14; rsa2048 needs two).
+Result<std::string> zone_record(const Key& k);
 
 // Header fields signed when present (RFC 6376 5.4.1). From is always
 // signed, and signed once more than it occurs (over-signing) so a second

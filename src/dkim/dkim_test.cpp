@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -102,6 +104,11 @@ TEST(DkimSign, FormatAndFolding) {
     auto txt = txt_record(k);
     ASSERT_TRUE(txt);
     EXPECT_EQ(txt->rfind(std::string("v=DKIM1; k=") + key_type(a) + "; p=", 0), 0u);
+    auto zone = zone_record(k);
+    ASSERT_TRUE(zone);
+    EXPECT_EQ(zone->rfind("sel._domainkey.example.test. IN TXT \"v=DKIM1; k=", 0), 0u);
+    // rsa2048: 392+ octets, two character-strings; ed25519: one.
+    EXPECT_EQ(std::count(zone->begin(), zone->end(), '"'), a == Algorithm::Ed25519 ? 2 : 4);
     if (a == Algorithm::Ed25519) {
       EXPECT_EQ(txt->size(), std::string("v=DKIM1; k=ed25519; p=").size() + 44);
     }

@@ -168,6 +168,21 @@ Result<std::string> txt_record(const Key& key) {
 
 std::string txt_name(const Key& k) { return k.selector + "._domainkey." + k.domain; }
 
+Result<std::string> zone_record(const Key& k) {
+  auto txt = txt_record(k);
+  if (!txt) return txt.error();
+  std::string out = txt_name(k) + ". IN TXT";
+  std::string_view rest = *txt;
+  while (!rest.empty()) {
+    std::size_t n = std::min<std::size_t>(rest.size(), 255);
+    out += " \"";
+    out += rest.substr(0, n);
+    out += "\"";
+    rest.remove_prefix(n);
+  }
+  return out;
+}
+
 const std::vector<std::string>& signed_header_names() {
   static const std::vector<std::string> names = {
       "from",        "to",          "cc",         "subject",      "date",
