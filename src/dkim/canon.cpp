@@ -5,7 +5,9 @@
 namespace mailfort::dkim {
 namespace {
 
-bool wsp(char c) { return c == ' ' || c == '\t'; }
+bool wsp(char c) {
+  return c == ' ' || c == '\t';
+}
 
 // Next line of `s` from `pos`: [pos, end) without the line end; `next` after it.
 std::string_view next_line(std::string_view s, std::size_t pos, std::size_t& next) {

@@ -21,15 +21,15 @@ namespace mailfort::dkim {
 
 enum class Algorithm { Rsa2048, Ed25519 };
 
-const char* algorithm_name(Algorithm a);  // "rsa2048" / "ed25519"
+const char* algorithm_name(Algorithm a);       // "rsa2048" / "ed25519"
 const char* signature_algorithm(Algorithm a);  // "rsa-sha256" / "ed25519-sha256"
-const char* key_type(Algorithm a);  // k= of the TXT record: "rsa" / "ed25519"
+const char* key_type(Algorithm a);             // k= of the TXT record: "rsa" / "ed25519"
 
 struct Key {
-  std::string domain;    // lower case
+  std::string domain;  // lower case
   std::string selector;
   Algorithm algorithm = Algorithm::Ed25519;
-  std::string pem;       // private key
+  std::string pem;  // private key
 };
 
 // A new private key as PKCS#8 PEM.

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include <filesystem>
 #include <sys/stat.h>
+#include <filesystem>
 
 #include "dkim/canon.h"
 #include "dkim/dkim.h"
@@ -15,7 +15,8 @@ using namespace mailfort::dkim;
 TEST(DkimCanon, RelaxedHeader) {
   EXPECT_EQ(relaxed_header("Subject", " hello"), "subject:hello");
   EXPECT_EQ(relaxed_header("SUBJECT ", "  a \t b  "), "subject:a b");
-  EXPECT_EQ(relaxed_header("To", " a@b.test,\r\n\tc@d.test \r\n  e@f.test\t"), "to:a@b.test, c@d.test e@f.test");
+  EXPECT_EQ(relaxed_header("To", " a@b.test,\r\n\tc@d.test \r\n  e@f.test\t"),
+            "to:a@b.test, c@d.test e@f.test");
   EXPECT_EQ(relaxed_header("X-Empty", ""), "x-empty:");
   EXPECT_EQ(relaxed_header("X-Empty", " \t "), "x-empty:");
   // RFC 6376 3.4.5 example
@@ -29,7 +30,7 @@ TEST(DkimCanon, RelaxedBody) {
   EXPECT_EQ(relaxed_body("\r\n\r\n \t\r\n"), "");
   EXPECT_EQ(relaxed_body("a"), "a\r\n");
   EXPECT_EQ(relaxed_body("a  b \t\r\n"), "a b\r\n");
-  EXPECT_EQ(relaxed_body(" C \r\nD \t E\r\n\r\n\r\n"), " C\r\nD E\r\n");  // RFC 6376 3.4.5
+  EXPECT_EQ(relaxed_body(" C \r\nD \t E\r\n\r\n\r\n"), " C\r\nD E\r\n");    // RFC 6376 3.4.5
   EXPECT_EQ(relaxed_body("a\r\n\r\n\r\nb\r\n\r\n"), "a\r\n\r\n\r\nb\r\n");  // inner empty lines stay
   EXPECT_EQ(relaxed_body("a\nb\n"), "a\r\nb\r\n");                          // LF-only input
   EXPECT_EQ(relaxed_body("x \r\n \r\n"), "x\r\n");
@@ -156,7 +157,7 @@ TEST(DkimStore, CreateAndLoad) {
   auto e1 = create_key(d, "Example.TEST", "e1", Algorithm::Ed25519);
   ASSERT_TRUE(e1) << e1.error().message;
   EXPECT_EQ(e1->domain, "example.test");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(key_path(d, "example.test", "e1").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(create_key(d, "example.test", "e1", Algorithm::Ed25519).error().code, mailfort::Errc::Exists);

@@ -15,7 +15,9 @@
 namespace mailfort::dkim {
 namespace {
 
-std::string dir_of(const std::string& data_dir) { return data_dir + "/dkim"; }
+std::string dir_of(const std::string& data_dir) {
+  return data_dir + "/dkim";
+}
 std::string selectors_path(const std::string& data_dir, const std::string& domain) {
   return dir_of(data_dir) + "/" + domain + ".selectors";
 }

@@ -118,13 +118,20 @@ class Folder {
 
 }  // namespace
 
-const char* algorithm_name(Algorithm a) { return a == Algorithm::Ed25519 ? "ed25519" : "rsa2048"; }
-const char* signature_algorithm(Algorithm a) { return a == Algorithm::Ed25519 ? "ed25519-sha256" : "rsa-sha256"; }
-const char* key_type(Algorithm a) { return a == Algorithm::Ed25519 ? "ed25519" : "rsa"; }
+const char* algorithm_name(Algorithm a) {
+  return a == Algorithm::Ed25519 ? "ed25519" : "rsa2048";
+}
+const char* signature_algorithm(Algorithm a) {
+  return a == Algorithm::Ed25519 ? "ed25519-sha256" : "rsa-sha256";
+}
+const char* key_type(Algorithm a) {
+  return a == Algorithm::Ed25519 ? "ed25519" : "rsa";
+}
 
 Result<std::string> generate_key_pem(Algorithm a) {
-  Pkey k(a == Algorithm::Ed25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
-                                 : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048)));
+  Pkey k(a == Algorithm::Ed25519
+             ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+             : EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048)));
   if (!k) return make_error(Errc::Perm, std::string("cannot generate a ") + algorithm_name(a) + " key");
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_PrivateKey(bio.get(), k.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
@@ -166,7 +173,9 @@ Result<std::string> txt_record(const Key& key) {
   return std::string("v=DKIM1; k=") + key_type(key.algorithm) + "; p=" + *p;
 }
 
-std::string txt_name(const Key& k) { return k.selector + "._domainkey." + k.domain; }
+std::string txt_name(const Key& k) {
+  return k.selector + "._domainkey." + k.domain;
+}
 
 Result<std::string> zone_record(const Key& k) {
   auto txt = txt_record(k);
@@ -185,9 +194,8 @@ Result<std::string> zone_record(const Key& k) {
 
 const std::vector<std::string>& signed_header_names() {
   static const std::vector<std::string> names = {
-      "from",        "to",          "cc",         "subject",      "date",
-      "message-id",  "reply-to",    "in-reply-to", "references",  "mime-version",
-      "content-type", "content-transfer-encoding"};
+      "from",     "to",          "cc",         "subject",      "date",         "message-id",
+      "reply-to", "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding"};
   return names;
 }
 
@@ -235,8 +243,8 @@ Result<std::string> sign(std::string_view message, const Key& key, int64_t t) {
   // (RFC 6376 3.7), without its final CRLF.
   const std::string& header = f.text();
   auto colon = header.find(':');
-  signed_text += relaxed_header(std::string_view(header).substr(0, colon),
-                                std::string_view(header).substr(colon + 1));
+  signed_text +=
+      relaxed_header(std::string_view(header).substr(0, colon), std::string_view(header).substr(colon + 1));
   auto sig = raw_sign(k->get(), *alg, signed_text);
   if (!sig) return sig.error();
   f.put_breakable(base64(*sig));

@@ -354,7 +354,8 @@ asio::awaitable<void> DeliveryEngine::attempt(std::string id) {
   if (!by_domain.empty() && !expired) {
     auto* dir = svc_.directory.get();
     wire = co_await run_blocking(*svc_.workers, [&] {
-      return dkim_signatures(*dir, cfg->data_dir, env.sender, message, now()) + message;
+      return dkim_signatures(*dir, cfg->data_dir, env.sender, env.authenticated_user, message, now()) +
+             message;
     });
   }
 

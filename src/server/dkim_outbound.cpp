@@ -43,8 +43,11 @@ std::string from_domain(std::string_view message) {
 }
 
 std::string dkim_signatures(directory::Directory& dir, const std::string& data_dir, const std::string& sender,
-                            std::string_view message, int64_t now) {
-  std::string candidates[2] = {domain_of(sender), from_domain(message)};
+                            const std::string& authenticated_user, std::string_view message, int64_t now) {
+  if (authenticated_user.empty()) return {};  // MX-received (forwarded) or our own bounces
+  std::string from = from_domain(message);
+  std::string candidates[2] = {domain_of(sender),
+                               from == domain_of(authenticated_user) ? from : std::string()};
   for (const auto& domain : candidates) {
     if (domain.empty() || !is_valid_domain(domain)) continue;
     auto local = dir.is_local_domain(domain);

@@ -1,8 +1,13 @@
 // Outbound DKIM signing: which key signs a message leaving the queue.
-// Mail whose envelope sender domain (or, failing that, From domain) is a
-// local domain with DKIM keys is signed with each active key (rsa and
-// ed25519: dual signing, RFC 8463 section 4). Blocking (reads the key
-// store and the directory, RSA signing): call it on the worker pool.
+// Only mail that came in through authenticated submission is signed (also
+// when an alias forwards it): mail received on the MX has a sender and a
+// From chosen by a stranger, and a spoofed "From: ceo@our.domain" forwarded
+// by an alias must not leave with our signature. The signing domain is the
+// envelope sender's domain or, failing that, the From domain when it is the
+// authenticated user's own; it must be local and have keys. Each active key
+// signs (rsa and ed25519: dual signing, RFC 8463 section 4). Blocking
+// (reads the key store and the directory, RSA signing): call it on the
+// worker pool.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,7 +23,7 @@ namespace mailfort::server {
 // signs it). Failures are logged and leave the message unsigned: a broken
 // key must not hold mail in the queue.
 std::string dkim_signatures(directory::Directory& dir, const std::string& data_dir, const std::string& sender,
-                            std::string_view message, int64_t now);
+                            const std::string& authenticated_user, std::string_view message, int64_t now);
 
 // The domain of the first From address of a header block ("" if none).
 std::string from_domain(std::string_view message);

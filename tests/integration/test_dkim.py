@@ -223,3 +223,25 @@ def test_foreign_sender_domain_is_not_signed(pair, dns):
     signed = [m for m in msgs if dkim_headers(m)]
     assert len(signed) == 1
     assert verify_all(signed[0], dns_lookup(dns)) == [True]
+
+
+def test_forwarding_signs_only_authenticated_mail(pair, dns):
+    """An alias forwarding to b.test: mail alice submitted is signed; mail a
+    stranger sent to the MX with "From: alice@example.test" is not (a spoofed
+    From must not leave with example.test's signature)."""
+    a, b = pair
+    publish(dns, zone_records(a.cli("dkim", "dns", "example.test", check=True).stdout))
+    a.cli("alias", "add", "fwd@example.test", BOB, check=True)
+    a.start()
+    b.start()
+    submit(a, ["fwd@example.test"], subject="from-alice")
+    s = a.smtp("mx")
+    s.starttls(context=a.server_hostname_context())
+    s.sendmail("someone@outside.test", ["fwd@example.test"],
+               "From: alice@example.test\r\nTo: fwd@example.test\r\nSubject: spoofed\r\n\r\nx\r\n")
+    s.quit()
+    msgs = wait_for(lambda: len(b.messages(BOB)) >= 2 and b.messages(BOB))
+    assert msgs and len(msgs) == 2, a.log()[-3000:]
+    by_subject = {re.search(rb"Subject: (\S+)", m).group(1): m for m in msgs}
+    assert verify_all(by_subject[b"from-alice"], dns_lookup(dns)) == [True, True]
+    assert dkim_headers(by_subject[b"spoofed"]) == []
