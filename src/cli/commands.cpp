@@ -11,10 +11,12 @@
 
 #include "base/config.h"
 #include "base/privileges.h"
+#include "base/text.h"
 #include "cli/cli.h"
 #include "cli/instance.h"
 #include "directory/directory.h"
 #include "directory/password.h"
+#include "dkim/dkim.h"
 #include "dns/resolver.h"
 #include "policy/ban_service.h"
 #include "queue/queue.h"
@@ -240,6 +242,19 @@ int run(int argc, char** argv) {
   resolve_cmd->add_option("NAME", rname)->required();
   resolve_cmd->add_option("TYPE", rtype, "A AAAA MX TXT TLSA PTR CNAME NS (default A)");
 
+  // dkim
+  std::string dkim_domain, dkim_selector, dkim_alg = "rsa2048";
+  auto* dkim_cmd = app.add_subcommand("dkim", "DKIM signing keys of local domains");
+  dkim_cmd->require_subcommand(1);
+  auto* dkim_keygen =
+      dkim_cmd->add_subcommand("keygen", "Create a signing key for DOMAIN (replaces its active key of that algorithm)");
+  dkim_keygen->add_option("DOMAIN", dkim_domain)->required();
+  dkim_keygen->add_option("--selector", dkim_selector, "Selector (default mf<yyyymm>r / mf<yyyymm>e)");
+  dkim_keygen->add_option("--algorithm", dkim_alg, "rsa2048 (default) or ed25519")
+      ->check(CLI::IsMember({"rsa2048", "ed25519"}));
+  auto* dkim_dns = dkim_cmd->add_subcommand("dns", "Print the DNS TXT records of DOMAIN's active keys");
+  dkim_dns->add_option("DOMAIN", dkim_domain)->required();
+
   // -c/--config is also accepted after the subcommand.
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     sub->fallthrough();
@@ -354,6 +369,32 @@ int run(int argc, char** argv) {
   if (!ctx) return 1;
   auto& d = *ctx->dir;
 
+  if (dkim_keygen->parsed() || dkim_dns->parsed()) {
+    auto local = d.is_local_domain(to_lower(dkim_domain));
+    if (!local) return fail(local.error().message);
+    if (!local.value()) return fail(dkim_domain + " is not a local domain");
+    if (dkim_keygen->parsed()) {
+      auto alg = dkim_alg == "ed25519" ? dkim::Algorithm::Ed25519 : dkim::Algorithm::Rsa2048;
+      if (dkim_selector.empty()) dkim_selector = dkim::default_selector(alg, std::time(nullptr));
+      auto key = dkim::create_key(ctx->cfg.data_dir, dkim_domain, dkim_selector, alg);
+      if (!key) return fail(key.error().message);
+      auto zone = dkim::zone_record(*key);
+      if (!zone) return fail(zone.error().message);
+      std::printf("created %s key %s for %s (%s)\n", dkim::algorithm_name(alg), key->selector.c_str(),
+                  key->domain.c_str(), dkim::key_path(ctx->cfg.data_dir, key->domain, key->selector).c_str());
+      std::printf("%s\n", zone->c_str());
+      return 0;
+    }
+    auto keys = dkim::load_keys(ctx->cfg.data_dir, dkim_domain);
+    if (!keys) return fail(keys.error().message);
+    if (keys->empty()) return fail("no DKIM key for " + dkim_domain + " (mailfort dkim keygen " + dkim_domain + ")");
+    for (const auto& k : *keys) {
+      auto zone = dkim::zone_record(k);
+      if (!zone) return fail(zone.error().message);
+      std::printf("%s\n", zone->c_str());
+    }
+    return 0;
+  }
   if (domain_add->parsed()) return done(d.add_domain(domain_arg), "added domain " + domain_arg);
   if (domain_remove->parsed()) return done(d.remove_domain(domain_arg), "removed domain " + domain_arg);
   if (domain_tls->parsed()) {

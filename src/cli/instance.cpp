@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "base/config.h"
 #include "base/privileges.h"
 #include "directory/directory.h"
+#include "dkim/dkim.h"
 #include "tls/certs.h"
 
 namespace mailfort::cli {
@@ -185,6 +187,28 @@ int run_init(const InitOptions& o) {
   auto added = d.value()->add_domain(o.domain);
   if (!added && added.error().code != Errc::Exists) return fail(added.error().message);
 
+  // DKIM: an rsa2048 and an ed25519 key (dual signing, RFC 8463), created
+  // as run_as (privileges are already dropped) so the server can read them.
+  // A re-run keeps the domain's existing keys.
+  std::vector<std::string> dkim_records;
+  {
+    auto keys = dkim::load_keys(cfg.data_dir, o.domain);
+    if (!keys) return fail(keys.error().message);
+    std::vector<dkim::Key> active = std::move(keys.value());
+    if (active.empty()) {
+      for (auto alg : {dkim::Algorithm::Rsa2048, dkim::Algorithm::Ed25519}) {
+        auto k = dkim::create_key(cfg.data_dir, o.domain, dkim::default_selector(alg, std::time(nullptr)), alg);
+        if (!k) return fail(k.error().message);
+        active.push_back(std::move(k.value()));
+      }
+    }
+    for (const auto& k : active) {
+      auto zone = dkim::zone_record(k);
+      if (!zone) return fail(zone.error().message);
+      dkim_records.push_back(zone.value());
+    }
+  }
+
   std::string spki;
   if (auto s = tls::spki_sha256_hex(cfg.tls.cert)) spki = s.value();
   std::printf("Created a Mailfort instance in %s\n", dir.c_str());
@@ -200,7 +224,7 @@ int run_init(const InitOptions& o) {
   std::printf("  _dmarc.%s. IN TXT \"v=DMARC1; p=quarantine; rua=mailto:postmaster@%s\"\n", o.domain.c_str(),
               o.domain.c_str());
   if (!spki.empty()) std::printf("  _25._tcp.%s. IN TLSA 3 1 1 %s\n", o.hostname.c_str(), spki.c_str());
-  std::printf("  (DKIM records follow once outbound DKIM signing is configured.)\n");
+  for (const auto& r : dkim_records) std::printf("  %s\n", r.c_str());
   std::printf("PTR: the public IP of %s should have a PTR record %s., and %s an A/AAAA record to that IP.\n",
               o.hostname.c_str(), o.hostname.c_str(), o.hostname.c_str());
   if (self_signed) {

@@ -19,6 +19,7 @@
 #include "proto/mail/header.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
+#include "server/dkim_outbound.h"
 #include "server/services.h"
 #include "server/smtp_client.h"
 #include "store/mail_store.h"
@@ -355,6 +356,17 @@ asio::awaitable<void> DeliveryEngine::attempt(std::string id) {
     if (env.recipients[i].state == Recipient::State::Pending)
       by_domain[domain_of(env.recipients[i].address)].push_back(i);
 
+  // DKIM: signed once per attempt, on the worker pool (RSA is slow); the
+  // queue file keeps the unsigned message.
+  std::string wire;
+  if (!by_domain.empty() && !expired) {
+    auto* dir = svc_.directory.get();
+    wire = co_await run_blocking(*svc_.workers, [&] {
+      return dkim_signatures(*dir, cfg->data_dir, env.sender, env.authenticated_user, message, now()) +
+             message;
+    });
+  }
+
   ClientSettings cs;
   cs.connect_timeout = std::chrono::seconds(cfg->delivery.connect_timeout_seconds);
   cs.command_timeout = std::chrono::seconds(cfg->delivery.command_timeout_seconds);
@@ -385,7 +397,7 @@ asio::awaitable<void> DeliveryEngine::attempt(std::string id) {
       tx.helo = cfg->hostname;
       tx.sender = env.sender;
       tx.recipients = rcpts;
-      tx.message = &message;
+      tx.message = &wire;
       tx.smtputf8 = env.smtputf8;
       tx.eight_bit = env.eight_bit;
       std::string last_error;
