@@ -658,6 +658,48 @@ Result<std::string> UserMailbox::cache(int64_t folder, uint32_t uid) {
   return st.text(0);
 }
 
+Result<std::vector<std::optional<std::string>>> UserMailbox::caches(int64_t folder,
+                                                                    const std::vector<uint32_t>& uids) {
+  std::vector<std::optional<std::string>> out(uids.size());
+  if (uids.empty()) return out;
+  // (uid, position) in UID order, to merge with rows that come in UID order.
+  std::vector<std::pair<uint32_t, std::size_t>> want;
+  want.reserve(uids.size());
+  for (std::size_t i = 0; i < uids.size(); ++i) want.emplace_back(uids[i], i);
+  std::sort(want.begin(), want.end());
+  uint32_t lo = want.front().first, hi = want.back().first;
+  std::lock_guard lock(mu_);
+  if (hi - lo < 4 * want.size() + 64) {
+    // Dense (a sequence range, FETCH 1:*): one range scan.
+    Stmt st(
+        prepared("SELECT uid, cache FROM message WHERE folder = ? AND uid >= ? AND uid <= ? ORDER BY uid"));
+    st.bind(1, folder).bind(2, lo).bind(3, hi);
+    std::size_t k = 0;
+    while (k < want.size() && st.step()) {
+      auto uid = static_cast<uint32_t>(st.i64(0));
+      while (k < want.size() && want[k].first < uid) ++k;
+      if (k < want.size() && want[k].first == uid) {
+        std::string blob = st.text(1);
+        for (; k < want.size() && want[k].first == uid; ++k) out[want[k].second] = blob;
+      }
+    }
+    if (!st.done()) return db_error(db_, "cannot read message cache");
+    return out;
+  }
+  // Sparse: point lookups inside one read transaction.
+  if (!exec(db_, "BEGIN")) return db_error(db_, "cannot read mailbox index");
+  {
+    Stmt st(prepared("SELECT cache FROM message WHERE folder = ? AND uid = ?"));
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+      st.reset();
+      st.bind(1, folder).bind(2, uids[i]);
+      if (st.step()) out[i] = st.text(0);
+    }
+  }
+  exec(db_, "COMMIT");
+  return out;
+}
+
 Result<std::string> UserMailbox::read(int64_t folder, uint32_t uid) {
   std::string path;
   {

@@ -123,6 +123,11 @@ class UserMailbox {
   Result<FolderChanges> changes_since(int64_t folder, uint64_t modseq);
   Result<std::vector<std::string>> keywords(int64_t folder);
   Result<std::string> cache(int64_t folder, uint32_t uid);
+  // The cache blobs of several messages in one statement / one read
+  // transaction: out[i] belongs to uids[i], nullopt if that message is gone.
+  // For FETCH of many messages, where cache() per message spends most of
+  // its time starting and ending a read transaction (file locks, WAL).
+  Result<std::vector<std::optional<std::string>>> caches(int64_t folder, const std::vector<uint32_t>& uids);
   Result<std::string> read(int64_t folder, uint32_t uid);  // the message file
 
   enum class FlagMode { Replace, Add, Remove };
