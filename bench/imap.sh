@@ -64,9 +64,10 @@ cleanup() {
   if [ $PEERS_TOO = 1 ]; then bash "$PEERS/stop.sh" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
-mf_load() {  # label clients
+# A point where no session completes (the client exits 1) is a result too: go on.
+mf_load() {  # label clients [runs]
   $PY bench/imap_load.py run --port "$IMAPS" --tls --range $USERS --password "$MF_PW" --clients "$2" \
-    --seconds $SECS --warmup $WARM --runs $RUNS --label "$1" --monitor "mailfort=$MF" | tee -a "$RES"
+    --seconds $SECS --warmup $WARM --runs "${3:-$RUNS}" --label "$1" --monitor "mailfort=$MF" | tee -a "$RES" || true
 }
 
 # ---- Dovecot (peers' recipe, TLS listeners)
@@ -77,7 +78,7 @@ dc_start() {  # default|tuned; the masters inherit stdout, so it goes to a file,
 }
 dc_load() {  # label clients
   $PY bench/imap_load.py run --port 1993 --tls --range $USERS --password "$DC_PW" --clients "$2" \
-    --seconds $SECS --warmup $WARM --runs $RUNS --label "$1" --monitor "dovecot=$DC_PID" | tee -a "$RES"
+    --seconds $SECS --warmup $WARM --runs $RUNS --label "$1" --monitor "dovecot=$DC_PID" | tee -a "$RES" || true
 }
 
 note "populate"
@@ -92,9 +93,10 @@ if [ $PEERS_TOO = 1 ]; then
     --label dovecot | tee -a "$RES"
 fi
 
-# Mailfort as shipped: every LOGIN verifies an Argon2id hash
+# Mailfort as shipped: every LOGIN verifies an Argon2id hash. One run per point: login-bound by an
+# order of magnitude, and at 50 clients hardly a session completes.
 note "load: Mailfort (Argon2id)"
-for c in $CLIENTS; do mf_load "mailfort-argon2id" "$c"; done
+for c in $CLIENTS; do mf_load "mailfort-argon2id" "$c" 1; done
 
 # Logins at a cost comparable to a Dovecot installation; taking turns with Dovecot (default)
 mf_stop
@@ -137,7 +139,9 @@ labels = ["mailfort-sha512crypt", "mailfort-argon2id", "dovecot-default", "dovec
 clients = sorted({c for _, c in load})
 def cell(l, c):
     r = load.get((l, c))
-    return ("-", "-") if not r else (f'{r["cmds_per_s"]:.0f}', f'{r["p99_ms"]:.0f}')
+    if not r:
+        return ("-", "-")
+    return (f'{r["cmds_per_s"]:.0f}', f'{r["p99_ms"]:.0f}' if r["p99_ms"] is not None else "-")
 print("| clients | " + " | ".join(f"{l} cmds/s | p99 ms" for l in labels) + " | ratio (sha512crypt / best Dovecot) |")
 print("|---" * (2 + 2 * len(labels)) + "|")
 for c in clients:
