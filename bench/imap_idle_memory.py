@@ -6,12 +6,13 @@ the "+" continuation), then stays idle. Memory = sum of PSS (and RSS) from /proc
 the server process and all its descendants (so Dovecot's many processes count; procmon.py of the peers'
 recipe does the summing). Three samples:
   base    right after the server started (nothing logged in yet)
-  warm    after one IDLE session per user was opened and closed again (per-account state that outlives
-          a session: Mailfort keeps recently used mailboxes open with their SQLite page cache)
+  warm    with one IDLE connection per user open (per-account state: Mailfort keeps each account's
+          mailbox open with its SQLite page cache, shared by all sessions of that account)
   loaded  with all N connections idling (after --settle seconds)
-Reports (loaded - base) / N and (loaded - warm) / N, in KiB per connection, and the server's CPU
-while the connections idle. Source addresses rotate over --source-ips. Bounded: N connections, held
-for --hold seconds, then DONE + LOGOUT and close.
+Reports (loaded - base) / N and (loaded - warm) / (N - users), in KiB per connection, and the
+server's CPU while the connections idle. Source addresses rotate over --source-ips. Bounded: N
+connections, held for --hold seconds, then DONE + LOGOUT and close; the JSON line says whether the
+server survived that.
 
 Mailfort (starts it, stops it afterwards; the instance's passwords should be SHA512-CRYPT or opening
 10,000 sessions takes 10,000 Argon2id verifications, see mf_instance.py rehash):
@@ -75,8 +76,14 @@ class Server:
         return out
 
     def mem(self):
-        rss, pss, n, _ = mem_kb(self.pids())
-        return dict(pss_kb=pss, rss_kb=rss, nproc=n)
+        for attempt in range(5):  # a process of the tree may exit while it is read (ESRCH)
+            try:
+                rss, pss, n, _ = mem_kb(self.pids())
+                return dict(pss_kb=pss, rss_kb=rss, nproc=n)
+            except ProcessLookupError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
 
     def cpu(self):
         return sum(cpu_of(self.pids()))
@@ -158,13 +165,13 @@ async def measure(a, server):
         ctx.verify_mode = ssl.CERT_NONE
     await asyncio.sleep(a.settle)
     base = server.mem()
-    # warm-up: one session per user, opened and closed
-    nusers = a.hi - a.lo + 1
+    # warm-up: one connection per user first (kept open: they count among the N)
+    nusers = min(a.conns, a.hi - a.lo + 1)
     warm, werrs, _, _ = await open_many(a, nusers, ctx, ips)
-    await close_all(warm)
     await asyncio.sleep(a.settle)
     warmed = server.mem()
-    conns, errs, t_open, lat = await open_many(a, a.conns, ctx, ips)
+    rest, errs, t_open, lat = await open_many(a, a.conns - nusers, ctx, ips, first=nusers)
+    conns = warm + rest
     await asyncio.sleep(a.settle)
     c0, t0 = server.cpu(), time.monotonic()
     await asyncio.sleep(a.hold)
@@ -175,17 +182,23 @@ async def measure(a, server):
     out = dict(bench="imap_idle_memory", label=a.label, port=a.port, tls=a.tls, select=not a.no_select,
                users=f"{a.users} {a.lo}-{a.hi}", conns=a.conns, conns_ok=len(conns), alive=alive,
                errors=a.conns - len(conns), open_s=round(t_open, 1),
-               setups_per_s=round(len(conns) / t_open, 1) if t_open else None,
+               setups_per_s=round(len(rest) / t_open, 1) if t_open else None,
                setup_ms_p50=round(1000 * lat[len(lat) // 2], 1) if lat else None,
                setup_ms_p99=round(1000 * lat[int(0.99 * (len(lat) - 1))], 1) if lat else None,
                base=base, warm=warmed, loaded=loaded,
                pss_per_conn_kib=round((loaded["pss_kb"] - base["pss_kb"]) / n, 1),
                rss_per_conn_kib=round((loaded["rss_kb"] - base["rss_kb"]) / n, 1),
-               pss_per_conn_after_warmup_kib=round((loaded["pss_kb"] - warmed["pss_kb"]) / n, 1),
+               pss_per_conn_after_warmup_kib=round((loaded["pss_kb"] - warmed["pss_kb"]) / max(1, len(rest)), 1),
                idle_cpu_pct=round(100 * idle_cpu, 2))
     if errs or werrs:
         out["error_samples"] = dict(sorted({**werrs, **errs}.items(), key=lambda kv: -kv[1])[:5])
+    # DONE + LOGOUT on all, then: is the server still there?
     await close_all(conns)
+    await asyncio.sleep(1)
+    try:
+        out["server_alive_after_logout"] = bool(server.pids())
+    except SystemExit:  # procmon: the process is gone
+        out["server_alive_after_logout"] = False
     return out
 
 
@@ -252,6 +265,8 @@ def main():
         wait_port(a.port, proc)
         out = asyncio.run(measure(a, Server([str(proc.pid)])))
         out["label"] = a.label or "mailfort"
+        time.sleep(1)
+        out["server_alive_after_logout"] = out["server_alive_after_logout"] and proc.poll() is None
         print(json.dumps(out), flush=True)
     finally:
         proc.terminate()
