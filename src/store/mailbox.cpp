@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -20,11 +21,24 @@
 namespace mailfort::store {
 namespace {
 
-// Small RAII statement wrapper.
+// Small RAII statement wrapper: either its own statement (prepared here,
+// finalized at the end of the scope) or one of UserMailbox's cached
+// statements (reset at the end of the scope, which also ends its implicit
+// read transaction, and kept prepared for the next call).
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
+  explicit Stmt(sqlite3_stmt* cached) : st_(cached), owned_(false) {
+    rc_ = cached ? SQLITE_OK : SQLITE_ERROR;
+  }
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(st_);
+    } else if (st_) {
+      sqlite3_reset(st_);
+      sqlite3_clear_bindings(st_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
@@ -59,6 +73,7 @@ class Stmt {
  private:
   sqlite3_stmt* st_ = nullptr;
   int rc_ = SQLITE_OK;
+  bool owned_ = true;
 };
 
 Error db_error(sqlite3* db, const char* what) {
@@ -130,10 +145,15 @@ std::string join_keywords(const std::vector<std::string>& k) {
 }
 
 std::vector<std::string> split_keywords(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string w;
-  while (in >> w) out.push_back(w);
+  std::vector<std::string> out;  // most messages have none: no stream, no allocation
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    std::size_t j = i;
+    while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    if (j > i) out.emplace_back(s, i, j - i);
+    i = j;
+  }
   return out;
 }
 
@@ -195,7 +215,20 @@ Result<std::string> read_file(const std::string& path) {
 }  // namespace
 
 UserMailbox::~UserMailbox() {
+  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
   if (db_) sqlite3_close(db_);
+}
+
+sqlite3_stmt* UserMailbox::prepared(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return it->second;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return nullptr;  // the caller's step() fails and it reports db_error()
+  }
+  stmts_.emplace(sql, st);
+  return st;
 }
 
 std::string UserMailbox::dir_for(std::string_view name) const {
@@ -299,7 +332,7 @@ Result<void> UserMailbox::ensure_folder(const std::string& name, const std::stri
 }
 
 Result<int64_t> UserMailbox::folder_id(std::string_view name, std::string* dir) {
-  Stmt st(db_, "SELECT id FROM folder WHERE name = ?");
+  Stmt st(prepared("SELECT id FROM folder WHERE name = ?"));
   st.bind(1, canonical(name));
   if (!st.step()) return Error{Errc::NotFound, "no such folder"};
   if (dir) *dir = dir_for(canonical(name));
@@ -307,7 +340,7 @@ Result<int64_t> UserMailbox::folder_id(std::string_view name, std::string* dir) 
 }
 
 uint64_t UserMailbox::next_modseq(int64_t folder) {
-  Stmt up(db_, "UPDATE folder SET modseq = modseq + 1 WHERE id = ? RETURNING modseq");
+  Stmt up(prepared("UPDATE folder SET modseq = modseq + 1 WHERE id = ? RETURNING modseq"));
   up.bind(1, folder);
   return up.step() ? static_cast<uint64_t>(up.i64(0)) : 0;
 }
@@ -315,16 +348,16 @@ uint64_t UserMailbox::next_modseq(int64_t folder) {
 Result<uint32_t> UserMailbox::insert_message(int64_t folder, const std::string& file, uint64_t size,
                                              uint32_t flags, const std::string& keywords,
                                              int64_t internal_date, const std::string& cache) {
-  Stmt next(db_,
-            "UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
-            "RETURNING uidnext - 1, modseq");
+  Stmt next(
+      prepared("UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
+               "RETURNING uidnext - 1, modseq"));
   next.bind(1, folder);
   if (!next.step()) return db_error(db_, "cannot allocate UID");
   auto uid = static_cast<uint32_t>(next.i64(0));
   int64_t modseq = next.i64(1);
-  Stmt ins(db_,
-           "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
-           " VALUES(?,?,?,?,?,?,?,?,?)");
+  Stmt ins(
+      prepared("INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
+               " VALUES(?,?,?,?,?,?,?,?,?)"));
   ins.bind(1, folder).bind(2, uid).bind(3, file).bind(4, flags).bind(5, keywords).bind(6, modseq);
   ins.bind(7, internal_date).bind(8, static_cast<int64_t>(size)).bind_blob(9, cache);
   ins.step();
@@ -424,11 +457,11 @@ Result<std::size_t> UserMailbox::sync_inbox() {
 Result<std::vector<FolderStatus>> UserMailbox::folders() {
   std::lock_guard lock(mu_);
   std::vector<FolderStatus> out;
-  Stmt st(db_,
-          "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq, f.subscribed, f.special,"
-          " COUNT(m.uid), COALESCE(SUM((m.flags & 1) = 0), 0), COALESCE(SUM((m.flags & 8) != 0), 0),"
-          " COALESCE(SUM(m.size), 0) FROM folder f LEFT JOIN message m ON m.folder = f.id"
-          " GROUP BY f.id ORDER BY f.name");
+  Stmt st(
+      prepared("SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq, f.subscribed, f.special,"
+               " COUNT(m.uid), COALESCE(SUM((m.flags & 1) = 0), 0), COALESCE(SUM((m.flags & 8) != 0), 0),"
+               " COALESCE(SUM(m.size), 0) FROM folder f LEFT JOIN message m ON m.folder = f.id"
+               " GROUP BY f.id ORDER BY f.name"));
   while (st.step()) {
     FolderStatus f;
     f.id = st.i64(0);
@@ -583,9 +616,8 @@ Result<std::vector<std::string>> UserMailbox::subscriptions() {
 Result<std::vector<MessageMeta>> UserMailbox::messages(int64_t folder) {
   std::lock_guard lock(mu_);
   std::vector<MessageMeta> out;
-  Stmt st(
-      db_,
-      "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? ORDER BY uid");
+  Stmt st(prepared(
+      "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? ORDER BY uid"));
   st.bind(1, folder);
   while (st.step()) out.push_back(meta_from(st, 0));
   return out;
@@ -594,16 +626,15 @@ Result<std::vector<MessageMeta>> UserMailbox::messages(int64_t folder) {
 Result<FolderChanges> UserMailbox::changes_since(int64_t folder, uint64_t modseq) {
   std::lock_guard lock(mu_);
   FolderChanges ch;
-  Stmt st(
-      db_,
+  Stmt st(prepared(
       "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND modseq > ?"
-      " ORDER BY uid");
+      " ORDER BY uid"));
   st.bind(1, folder).bind(2, static_cast<int64_t>(modseq));
   while (st.step()) ch.changed.push_back(meta_from(st, 0));
-  Stmt ex(db_, "SELECT uid FROM expunged WHERE folder = ? AND modseq > ? ORDER BY uid");
+  Stmt ex(prepared("SELECT uid FROM expunged WHERE folder = ? AND modseq > ? ORDER BY uid"));
   ex.bind(1, folder).bind(2, static_cast<int64_t>(modseq));
   while (ex.step()) ch.expunged.push_back(static_cast<uint32_t>(ex.i64(0)));
-  Stmt hm(db_, "SELECT modseq FROM folder WHERE id = ?");
+  Stmt hm(prepared("SELECT modseq FROM folder WHERE id = ?"));
   hm.bind(1, folder);
   ch.highest_modseq = hm.step() ? static_cast<uint64_t>(hm.i64(0)) : modseq;
   return ch;
@@ -612,7 +643,7 @@ Result<FolderChanges> UserMailbox::changes_since(int64_t folder, uint64_t modseq
 Result<std::vector<std::string>> UserMailbox::keywords(int64_t folder) {
   std::lock_guard lock(mu_);
   std::set<std::string> all;
-  Stmt st(db_, "SELECT DISTINCT keywords FROM message WHERE folder = ? AND keywords != ''");
+  Stmt st(prepared("SELECT DISTINCT keywords FROM message WHERE folder = ? AND keywords != ''"));
   st.bind(1, folder);
   while (st.step())
     for (auto& k : split_keywords(st.text(0))) all.insert(k);
@@ -621,19 +652,61 @@ Result<std::vector<std::string>> UserMailbox::keywords(int64_t folder) {
 
 Result<std::string> UserMailbox::cache(int64_t folder, uint32_t uid) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT cache FROM message WHERE folder = ? AND uid = ?");
+  Stmt st(prepared("SELECT cache FROM message WHERE folder = ? AND uid = ?"));
   st.bind(1, folder).bind(2, uid);
   if (!st.step()) return Error{Errc::NotFound, "no such message"};
   return st.text(0);
+}
+
+Result<std::vector<std::optional<std::string>>> UserMailbox::caches(int64_t folder,
+                                                                    const std::vector<uint32_t>& uids) {
+  std::vector<std::optional<std::string>> out(uids.size());
+  if (uids.empty()) return out;
+  // (uid, position) in UID order, to merge with rows that come in UID order.
+  std::vector<std::pair<uint32_t, std::size_t>> want;
+  want.reserve(uids.size());
+  for (std::size_t i = 0; i < uids.size(); ++i) want.emplace_back(uids[i], i);
+  std::sort(want.begin(), want.end());
+  uint32_t lo = want.front().first, hi = want.back().first;
+  std::lock_guard lock(mu_);
+  if (hi - lo < 4 * want.size() + 64) {
+    // Dense (a sequence range, FETCH 1:*): one range scan.
+    Stmt st(
+        prepared("SELECT uid, cache FROM message WHERE folder = ? AND uid >= ? AND uid <= ? ORDER BY uid"));
+    st.bind(1, folder).bind(2, lo).bind(3, hi);
+    std::size_t k = 0;
+    while (k < want.size() && st.step()) {
+      auto uid = static_cast<uint32_t>(st.i64(0));
+      while (k < want.size() && want[k].first < uid) ++k;
+      if (k < want.size() && want[k].first == uid) {
+        std::string blob = st.text(1);
+        for (; k < want.size() && want[k].first == uid; ++k) out[want[k].second] = blob;
+      }
+    }
+    if (!st.done()) return db_error(db_, "cannot read message cache");
+    return out;
+  }
+  // Sparse: point lookups inside one read transaction.
+  if (!exec(db_, "BEGIN")) return db_error(db_, "cannot read mailbox index");
+  {
+    Stmt st(prepared("SELECT cache FROM message WHERE folder = ? AND uid = ?"));
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+      st.reset();
+      st.bind(1, folder).bind(2, uids[i]);
+      if (st.step()) out[i] = st.text(0);
+    }
+  }
+  exec(db_, "COMMIT");
+  return out;
 }
 
 Result<std::string> UserMailbox::read(int64_t folder, uint32_t uid) {
   std::string path;
   {
     std::lock_guard lock(mu_);
-    Stmt st(db_,
-            "SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
-            " WHERE m.folder = ? AND m.uid = ?");
+    Stmt st(
+        prepared("SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
+                 " WHERE m.folder = ? AND m.uid = ?"));
     st.bind(1, folder).bind(2, uid);
     if (!st.step()) return Error{Errc::NotFound, "no such message"};
     path = dir_for(st.text(0)) + "/cur/" + st.text(1);
@@ -650,10 +723,9 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
     std::lock_guard lock(mu_);
     Transaction tx(db_);
     if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
-    Stmt get(
-        db_,
-        "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND uid = ?");
-    Stmt put(db_, "UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE folder = ? AND uid = ?");
+    Stmt get(prepared(
+        "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND uid = ?"));
+    Stmt put(prepared("UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE folder = ? AND uid = ?"));
     bool changed = false;
     for (uint32_t uid : uids) {
       get.reset();
@@ -760,7 +832,7 @@ Result<AppendResult> UserMailbox::append(std::string_view folder, std::string_vi
     auto uid = insert_message(id, name, message.size(), flags, join_keywords(kw),
                               internal_date > 0 ? internal_date : std::time(nullptr), cache);
     if (!uid) return uid.error();
-    Stmt v(db_, "SELECT uidvalidity FROM folder WHERE id = ?");
+    Stmt v(prepared("SELECT uidvalidity FROM folder WHERE id = ?"));
     v.bind(1, id);
     if (v.step()) res.uidvalidity = static_cast<uint32_t>(v.i64(0));
     res.uid = *uid;
@@ -838,7 +910,7 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
       res.source_uids.push_back(it.uid);
       res.dest_uids.push_back(*uid);
     }
-    Stmt v(db_, "SELECT uidvalidity FROM folder WHERE id = ?");
+    Stmt v(prepared("SELECT uidvalidity FROM folder WHERE id = ?"));
     v.bind(1, to_id);
     if (v.step()) res.uidvalidity = static_cast<uint32_t>(v.i64(0));
     if (!tx.commit()) return db_error(db_, "cannot index messages");

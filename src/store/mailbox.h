@@ -30,6 +30,7 @@
 #include "base/result.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace mailfort::store {
 
@@ -122,6 +123,11 @@ class UserMailbox {
   Result<FolderChanges> changes_since(int64_t folder, uint64_t modseq);
   Result<std::vector<std::string>> keywords(int64_t folder);
   Result<std::string> cache(int64_t folder, uint32_t uid);
+  // The cache blobs of several messages in one statement / one read
+  // transaction: out[i] belongs to uids[i], nullopt if that message is gone.
+  // For FETCH of many messages, where cache() per message spends most of
+  // its time starting and ending a read transaction (file locks, WAL).
+  Result<std::vector<std::optional<std::string>>> caches(int64_t folder, const std::vector<uint32_t>& uids);
   Result<std::string> read(int64_t folder, uint32_t uid);  // the message file
 
   enum class FlagMode { Replace, Add, Remove };
@@ -161,9 +167,13 @@ class UserMailbox {
                                   const std::string& cache);
   uint64_t next_modseq(int64_t folder);
   std::string unique_name(std::size_t size);
+  // The statement for `sql` (a string literal), prepared once per
+  // connection and reused; nullptr if it does not prepare. Under mu_.
+  sqlite3_stmt* prepared(const char* sql);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;  // prepared() cache, finalized before close
   std::string maildir_, hostname_, user_;
   GroupCommit* commit_ = nullptr;
   MailStore* store_ = nullptr;

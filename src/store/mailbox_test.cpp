@@ -93,6 +93,36 @@ TEST(Mailbox, FlagsModseqExpungeAndChanges) {
   EXPECT_EQ(mb->append("INBOX", "y", 0, {}, 0)->uid, 4u);
 }
 
+TEST(Mailbox, CachesMatchCacheForRangesAndSparseSets) {
+  Fixture f;
+  auto mb = f.open();
+  auto inbox = mb->status("INBOX")->id;
+  for (int i = 0; i < 300; ++i)
+    ASSERT_TRUE(mb->append("INBOX", std::string(static_cast<std::size_t>(i + 1), 'm'), 0, {}, 0));
+  std::vector<uint32_t> gone{5, 150};
+  ASSERT_TRUE(mb->store_flags(inbox, gone, UserMailbox::FlagMode::Add, kDeleted, {}, std::nullopt));
+  ASSERT_TRUE(mb->expunge(inbox, nullptr));
+  auto check = [&](const std::vector<uint32_t>& uids) {
+    auto got = mb->caches(inbox, uids);
+    ASSERT_TRUE(got);
+    ASSERT_EQ(got->size(), uids.size());
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+      auto one = mb->cache(inbox, uids[i]);
+      if (one)
+        EXPECT_EQ((*got)[i], std::optional<std::string>(*one)) << "uid " << uids[i];
+      else
+        EXPECT_FALSE((*got)[i].has_value()) << "uid " << uids[i];
+    }
+  };
+  std::vector<uint32_t> range;
+  for (uint32_t u = 1; u <= 64; ++u) range.push_back(u);  // dense, with expunged UID 5
+  check(range);
+  check({60, 2, 2, 5, 7});     // dense: one scan, any order, repeats, gone
+  check({1, 299, 150, 3000});  // sparse: point lookups, one gone, one never was
+  check({});
+  EXPECT_EQ((*mb->caches(inbox, {64}))[0], "cache:64");
+}
+
 TEST(Mailbox, CopyMoveRenameDelete) {
   Fixture f;
   auto mb = f.open();
