@@ -97,6 +97,7 @@ struct Queue {
 };
 
 struct Delivery {
+  bool enabled = true;                      // false: keep everything queued (maintenance)
   std::string default_tls_policy = "dane";  // none may encrypt dane dane-only verify secure
   std::string min_tls_version = "1.2";
   uint32_t remote_port = 25;               // TCP port of remote MX hosts (tests use others)

@@ -234,6 +234,8 @@ std::vector<Key> make_keys() {
                "How long a message is retried before it bounces.", "undeliverable mail does not stay forever"),
       uint_key("queue.bounce_lifetime_seconds", F(queue.bounce_lifetime_seconds), 0, kYear,
                "How long a bounce (null sender) is retried.", "bounces to dead senders are dropped sooner"),
+      bool_key("delivery.enabled", F(delivery.enabled),
+               "Deliver the outbound queue; false keeps every message queued (maintenance; live on SIGHUP)."),
       enum_key("delivery.default_tls_policy", F(delivery.default_tls_policy),
                {"none", "may", "encrypt", "dane", "dane-only", "verify", "secure"},
                "TLS policy for domains without a tlspolicies row (Postfix smtp_tls_security_level)."),

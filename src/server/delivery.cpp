@@ -296,6 +296,11 @@ asio::awaitable<void> DeliveryEngine::loop() {
   while (!stopping_) {
     auto cfg = svc_.config();
     auto* q = svc_.queue.get();
+    if (!cfg->delivery.enabled) {
+      timer.expires_after(std::chrono::seconds(1));
+      co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+      continue;
+    }
     std::string flush_request = cfg->data_dir + "/queue/flush-request";
     auto due = co_await run_blocking(*svc_.workers, [&] {
       std::vector<std::string> out;

@@ -70,7 +70,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
   }
   // Work in batches so a FETCH 1:* of a large folder streams out with
   // bounded memory.
-  constexpr std::size_t kBatch = 64;
+  constexpr std::size_t kBatch = 256;
   for (std::size_t b = 0; b < seqs.size(); b += kBatch) {
     std::vector<uint32_t> batch(seqs.begin() + b, seqs.begin() + std::min(seqs.size(), b + kBatch));
     std::vector<uint32_t> uids;
@@ -81,14 +81,18 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
     };
     auto loaded = co_await blocking([&] {
       std::vector<Loaded> out(uids.size());
-      for (std::size_t i = 0; i < uids.size(); ++i) {
-        if (needs_cache) {
-          auto r = mb->cache(folder, uids[i]);
-          if (r)
-            out[i].cache = std::move(*r);
+      if (needs_cache) {
+        // One query for the whole batch (cache() per message spends most
+        // of its time opening read transactions).
+        auto all = mb->caches(folder, uids);
+        for (std::size_t i = 0; i < uids.size(); ++i) {
+          if (all && i < all->size() && (*all)[i])
+            out[i].cache = std::move(*(*all)[i]);
           else
             out[i].ok = false;
         }
+      }
+      for (std::size_t i = 0; i < uids.size(); ++i) {
         if (needs_text) {
           auto r = mb->read(folder, uids[i]);
           if (r)

@@ -92,6 +92,9 @@ class Runtime {
       spdlog::info("tls certificate {}", ctx.value()->describe());
       services_.tls = std::make_shared<tls::ContextHolder>(ctx.value());
     }
+    // Signals are registered before any port accepts: a SIGHUP or SIGTERM
+    // sent as soon as the ports answer is queued, not fatal.
+    signal_set_ = std::make_unique<asio::signal_set>(*contexts_[0], SIGHUP, SIGTERM, SIGINT);
     raise_fd_limit();
     for (const auto& l : cfg->listeners) {
       auto bound = bind_listener(*contexts_[0], l);
@@ -156,6 +159,7 @@ class Runtime {
     // Destroy pending session frames while the services they reference live;
     // acceptors before the context that owns them.
     listeners_.clear();
+    signal_set_.reset();
     contexts_.clear();
     spdlog::info("mailfort stopped");
     return 0;
@@ -175,7 +179,7 @@ class Runtime {
   }
 
   asio::awaitable<void> signals() {
-    asio::signal_set set(*contexts_[0], SIGHUP, SIGTERM, SIGINT);
+    auto& set = *signal_set_;
     while (true) {
       auto [ec, sig] = co_await set.async_wait(use_tuple);
       if (ec) co_return;
@@ -246,6 +250,7 @@ class Runtime {
 
   std::string config_path_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::unique_ptr<asio::signal_set> signal_set_;  // destroyed before the contexts
   asio::thread_pool workers_;
   Services services_;
   std::unique_ptr<DeliveryEngine> delivery_;
