@@ -7,6 +7,7 @@
 namespace mailfort {
 
 std::string to_lower(std::string_view s);  // ASCII only; UTF-8 bytes unchanged
+std::string to_upper(std::string_view s);  // ASCII only; UTF-8 bytes unchanged
 bool iequals(std::string_view a, std::string_view b);
 
 // Labels of letters, digits and hyphens (not first or last), 1..63 octets,

@@ -4,18 +4,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/text.h"
 #include "proto/mime/mime.h"
 
 namespace mailfort::server::imap {
 namespace {
 
 using proto::imap::SearchKey;
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
 
 // Case-insensitive substring test (ASCII folding; UTF-8 bytes compared as is).
 bool icontains(std::string_view hay, std::string_view needle) {
@@ -158,12 +153,12 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
   using Op = SearchKey::Op;
   auto has = [&](uint32_t bit) { return (m.flags & bit) != 0; };
   auto kw = [&](const std::string& name) {
-    std::string l = lower(name);
+    std::string l = to_lower(name);
     const char* sys[] = {"\\seen", "\\answered", "\\flagged", "\\deleted", "\\draft"};
     for (int i = 0; i < 5; ++i)
       if (l == sys[i]) return has(1u << i);
     for (const auto& w : m.keywords)
-      if (lower(w) == l) return true;
+      if (to_lower(w) == l) return true;
     return false;
   };
   switch (k.op) {

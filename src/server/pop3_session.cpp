@@ -11,7 +11,9 @@
 #include <set>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "directory/directory.h"
+#include "proto/smtp/data_reader.h"
 #include "proto/smtp/sasl.h"
 #include "server/auth.h"
 #include "server/blocking.h"
@@ -24,26 +26,6 @@ namespace mailfort::server {
 namespace {
 
 using std::chrono::seconds;
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Dot-stuffs `text` (CRLF lines) and appends the terminating ".".
-std::string multiline(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 64 + 8);
-  bool bol = true;
-  for (char c : text) {
-    if (bol && c == '.') out.push_back('.');
-    out.push_back(c);
-    bol = c == '\n';
-  }
-  if (!text.empty() && !bol) out += "\r\n";
-  out += ".\r\n";
-  return out;
-}
 
 class Pop3Session {
  public:
@@ -134,7 +116,7 @@ class Pop3Session {
 
   asio::awaitable<bool> command(const std::string& line) {
     auto sp = line.find(' ');
-    std::string verb = upper(line.substr(0, sp));
+    std::string verb = to_upper(line.substr(0, sp));
     std::string arg = sp == std::string::npos ? "" : line.substr(sp + 1);
     if (verb == "CAPA") co_return co_await send(capa());
     if (verb == "QUIT") co_return co_await quit();
@@ -167,7 +149,7 @@ class Pop3Session {
         if (!conn_->is_tls()) co_return co_await err("[SYS/PERM] Use STLS first: no plaintext logins");
         if (arg.empty()) co_return co_await send("+OK\r\nPLAIN\r\n.\r\n");
         auto sp2 = arg.find(' ');
-        std::string mech = upper(arg.substr(0, sp2));
+        std::string mech = to_upper(arg.substr(0, sp2));
         if (mech != "PLAIN") co_return co_await err("Unsupported mechanism");
         std::string response = sp2 == std::string::npos ? "" : arg.substr(sp2 + 1);
         if (sp2 == std::string::npos) {
@@ -234,7 +216,8 @@ class Pop3Session {
       } else {
         retrieved_.insert(uid);
       }
-      co_return co_await send("+OK " + std::to_string(msgs_[i].size) + " octets\r\n" + multiline(body));
+      co_return co_await send("+OK " + std::to_string(msgs_[i].size) + " octets\r\n" +
+                              proto::smtp::dot_stuff(body));
     }
     if (verb == "DELE") {
       int i = message_index(arg);

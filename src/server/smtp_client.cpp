@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proto/smtp/client_reply.h"
+#include "proto/smtp/data_reader.h"
 #include "server/connection.h"
 
 namespace mailfort::server {
@@ -16,20 +17,11 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using proto::smtp::ServerReply;
 
-// Dot-stuffs the message (CRLF lines) and appends the end-of-data line.
-std::string dot_stuffed(const std::string& m) {
-  std::string out;
-  out.reserve(m.size() + m.size() / 50 + 8);
-  bool bol = true;
-  for (char c : m) {
-    if (bol && c == '.') out.push_back('.');
-    out.push_back(c);
-    bol = c == '\n';
-  }
-  if (!m.empty() && !bol) out += "\r\n";
-  out += ".\r\n";
-  return out;
-}
+// A remote server's reply is bounded (RFC 5321 4.5.3.1.5: 512-octet reply
+// lines; EHLO lists a few dozen): at most 200 lines of 8 KiB, so a hostile
+// MX cannot make us buffer more than 1.6 MB per connection.
+constexpr std::size_t kMaxReplyLine = 8192;
+constexpr std::size_t kMaxReplyLines = 200;
 
 class Client {
  public:
@@ -43,7 +35,7 @@ class Client {
     while (true) {
       auto st = co_await conn_->read_line(line, s_.command_timeout);
       if (st != Connection::ReadStatus::Line) break;
-      auto r = a.feed(line);
+      auto r = a.feed(line, kMaxReplyLines);
       if (r == proto::smtp::ReplyAssembler::Status::Error) break;
       if (r == proto::smtp::ReplyAssembler::Status::Done) {
         out = a.take();
@@ -113,7 +105,7 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
       co_return out;
     }
   }
-  auto conn = std::make_shared<Connection>(std::move(sock), 65536, 0);
+  auto conn = std::make_shared<Connection>(std::move(sock), kMaxReplyLine, 0);
   Client c(conn, settings);
   spdlog::debug("smtp-client connected remote={} local={}", remote.address().to_string(),
                 settings.source_address);
@@ -251,7 +243,7 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
     co_return out;
   }
   ServerReply final_reply;
-  bool sent = co_await c.send(dot_stuffed(*tx.message));
+  bool sent = co_await c.send(proto::smtp::dot_stuff(*tx.message));
   if (sent) final_reply = co_await c.reply();
   for (auto i : accepted) {
     if (final_reply.code / 100 == 2)

@@ -88,6 +88,13 @@ class Instance:
             lines.insert(start + 1, f"{key} = {value}")
         self._write("\n".join(lines))
 
+    def listen(self, listener, host):
+        """Moves a listener to another loopback address (e.g. an MX on 127.0.0.3)."""
+        port = self.ports[listener]
+        text = open(self.config).read().replace(f'address = "127.0.0.1:{port}"', f'address = "{host}:{port}"')
+        self._write(text)
+        self.hosts[listener] = host
+
     def cli(self, *args, input=None, check=False):
         r = subprocess.run([BIN, "-c", self.config, *args], capture_output=True, text=True, input=input,
                            timeout=60)
@@ -197,6 +204,50 @@ class Instance:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(pred, timeout=20, step=0.1):
+    """Polls `pred` until it returns something true (returned) or `timeout` s pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def add_users(pairs, password=PASSWORD):
+    """Adds (instance, address) accounts in parallel: the Argon2id hashing is
+    the slow part of a test's set-up."""
+    procs = [subprocess.Popen([BIN, "-c", inst.config, "user", "add", addr, "--password-stdin"],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for inst, addr in pairs]
+    for proc in procs:
+        _, err = proc.communicate(password.encode() + b"\n", timeout=60)
+        assert proc.returncode == 0, err
+
+
+def relay_pair(dns, b_domains=("b.test",), b_user="bob@b.test", a_user="alice@example.test"):
+    """Two instances for outbound tests: A (sender side, account `a_user`)
+    delivers from 127.0.0.2 to B, whose MX listens on 127.0.0.3 for
+    `b_domains` (account `b_user`). DNS records are the caller's."""
+    a, b = Instance(dns), Instance(dns)
+    b.listen("mx", "127.0.0.3")
+    for d in b_domains:
+        b.cli("domain", "add", d, check=True)
+    add_users([(b, b_user), (a, a_user)])
+    a.set("delivery", "remote_port", str(b.ports["mx"]))
+    a.set("delivery", "source_address", '"127.0.0.2"')
+    a.set("queue", "minimal_backoff_seconds", "3600")  # retries only when a test flushes
+    return a, b
+
+
+def close_all(*instances):
+    for inst in instances:
+        if inst.proc:
+            inst.stop(expect_clean=False)
+        inst.cleanup()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ RRSIG/NSEC records when the query has the DO bit.
 """
 import threading
 
-from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib import QTYPE, RCODE, RR
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from ports import free_port

@@ -13,11 +13,10 @@ import hashlib
 import os
 import re
 import subprocess
-import time
 
 import pytest
 
-from conftest import BIN, PASSWORD, Instance, run_as_owner
+from conftest import PASSWORD, run_as_owner, relay_pair, wait_for
 from signedzone import SignedZone, tools_available
 
 pytestmark = pytest.mark.skipif(not tools_available(), reason="ldns-keygen/ldns-signzone (ldnsutils) not installed")
@@ -26,16 +25,6 @@ ZONE = "dane.test"
 ALICE = "alice@example.test"
 BOB = f"bob@{ZONE}"
 MX = f"mx.{ZONE}"
-
-
-def wait_for(pred, timeout=15, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def spki_sha256(cert):
@@ -57,25 +46,8 @@ def no_starttls(b):
 class Pair:
     def __init__(self, dns):
         self.dns = dns
-        self.a, self.b = Instance(dns), Instance(dns)
-        a, b = self.a, self.b
-        text = open(b.config).read().replace(f'address = "127.0.0.1:{b.ports["mx"]}"',
-                                             f'address = "127.0.0.3:{b.ports["mx"]}"')
-        b._write(text)
-        b.hosts["mx"] = "127.0.0.3"
-        b.cli("domain", "add", ZONE, check=True)
-        b.cli("domain", "add", "b.test", check=True)
-        # The two password hashes (argon2, the slow part of the setup) in parallel.
-        adds = [subprocess.Popen([BIN, "-c", inst.config, "user", "add", addr, "--password-stdin"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                for inst, addr in ((b, BOB), (a, ALICE))]
-        for proc in adds:
-            _, err = proc.communicate(PASSWORD.encode() + b"\n", timeout=60)
-            assert proc.returncode == 0, err
-        b.cli("alias", "add", "bob@b.test", BOB, check=True)  # cheaper than another account
-        a.set("delivery", "remote_port", str(b.ports["mx"]))
-        a.set("delivery", "source_address", '"127.0.0.2"')
-        a.set("queue", "minimal_backoff_seconds", "3600")
+        self.a, self.b = relay_pair(dns, b_domains=(ZONE, "b.test"), b_user=BOB, a_user=ALICE)
+        self.b.cli("alias", "add", "bob@b.test", BOB, check=True)  # cheaper than another account
         self.zone = None
 
     def sign(self, tlsa=None, tamper=None):

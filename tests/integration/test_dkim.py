@@ -10,26 +10,15 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 import dkim
 import pytest
 from dnslib import DNSRecord
 
-from conftest import BASE, BIN, Instance, PASSWORD
+from conftest import BASE, BIN, PASSWORD, relay_pair, close_all, wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@b.test"
-
-
-def wait_for(pred, timeout=20, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 ZONE_LINE = re.compile(r'^(\S+)\. IN TXT ((?:"[^"]*" ?)+)$')
@@ -68,24 +57,11 @@ def dns_lookup(dns):
 @pytest.fixture
 def pair(dns):
     """A (sender side, DKIM keys for example.test) and B (MX for b.test on 127.0.0.3)."""
-    a, b = Instance(dns), Instance(dns)
-    text = open(b.config).read().replace(f'address = "127.0.0.1:{b.ports["mx"]}"',
-                                         f'address = "127.0.0.3:{b.ports["mx"]}"')
-    b._write(text)
-    b.hosts["mx"] = "127.0.0.3"
-    b.cli("domain", "add", "b.test", check=True)
-    b.add_user(BOB)
-    a.add_user(ALICE)
-    a.set("delivery", "remote_port", str(b.ports["mx"]))
-    a.set("delivery", "source_address", '"127.0.0.2"')
-    a.set("queue", "minimal_backoff_seconds", "3600")
+    a, b = relay_pair(dns)
     dns.add("b.test", "MX", "10 mx.b.test.")
     dns.add("mx.b.test", "A", "127.0.0.3")
     yield a, b
-    for inst in (a, b):
-        if inst.proc:
-            inst.stop(expect_clean=False)
-        inst.cleanup()
+    close_all(a, b)
 
 
 def submit(a, rcpts, subject="hello", sender=ALICE, extra=""):

@@ -6,8 +6,6 @@ import imaplib
 import re
 import socket
 import ssl
-import threading
-import time
 
 import pytest
 

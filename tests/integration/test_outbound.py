@@ -4,50 +4,27 @@ addresses: A (submission, queue, delivery engine) relays to B (MX on
 the queue CLI."""
 
 import hashlib
-import os
 import re
+import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import Instance, PASSWORD
+from conftest import PASSWORD, relay_pair, close_all, wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@b.test"
 
 
-def wait_for(pred, timeout=20, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
 @pytest.fixture
 def pair(dns):
     """A (sender side) and B (remote MX for b.test on 127.0.0.3)."""
-    a, b = Instance(dns), Instance(dns)
-    text = open(b.config).read().replace(f'address = "127.0.0.1:{b.ports["mx"]}"',
-                                         f'address = "127.0.0.3:{b.ports["mx"]}"')
-    b._write(text)
-    b.hosts["mx"] = "127.0.0.3"
-    b.cli("domain", "add", "b.test", check=True)
-    b.add_user(BOB)
-    a.add_user(ALICE)
-    a.set("delivery", "remote_port", str(b.ports["mx"]))
-    a.set("delivery", "source_address", '"127.0.0.2"')
-    a.set("queue", "minimal_backoff_seconds", "3600")
+    a, b = relay_pair(dns)
     dns.add("b.test", "MX", "10 mx.b.test.")
     dns.add("mx.b.test", "A", "127.0.0.3")
     yield a, b
-    for inst in (a, b):
-        if inst.proc:
-            inst.stop(expect_clean=False)
-        inst.cleanup()
+    close_all(a, b)
 
 
 def submit(a, rcpts, subject="hello", sender=ALICE):
@@ -178,3 +155,17 @@ def test_queue_hold_release_delete(pair):
     if qid2:
         a.cli("queue", "delete", qid2.group(1), check=True)
     assert "z@b.test" not in queue_text(a)
+
+
+def test_delivery_disabled_keeps_the_queue_until_reload(pair):
+    a, b = pair
+    a.set("delivery", "enabled", "false")
+    a.start()
+    b.start()
+    submit(a, [BOB], subject="paused")
+    time.sleep(3)
+    assert "bob@b.test pending 0" in queue_text(a)  # never attempted
+    assert not b.messages(BOB)
+    a.set("delivery", "enabled", "true")
+    a.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: b.messages(BOB)), queue_text(a)

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/text.h"
 #include "proto/imap/command.h"
 
 namespace mailfort::proto::imap {
@@ -29,12 +30,6 @@ bool is_atom_char(char c) {
     default:
       return true;
   }
-}
-
-std::string upper(std::string_view s) {
-  std::string r(s);
-  for (auto& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return r;
 }
 
 // Recursive-descent reader over one command's text.
@@ -209,7 +204,7 @@ bool parse_section(Reader& r, Section& s, bool binary) {
   if (binary) return false;  // BINARY takes only part numbers
   auto word = r.atom();
   if (!word) return false;
-  std::string w = upper(*word);
+  std::string w = to_upper(*word);
   if (w == "HEADER") {
     s.kind = Section::Kind::Header;
   } else if (w == "TEXT") {
@@ -224,7 +219,7 @@ bool parse_section(Reader& r, Section& s, bool binary) {
       auto f = r.astring();
       if (!f || f->empty()) return false;
       if (s.fields.size() >= 1000) return false;
-      s.fields.push_back(upper(*f));
+      s.fields.push_back(to_upper(*f));
     } while (r.sp());
     if (!r.eat(')')) return false;
   } else {
@@ -260,7 +255,7 @@ bool parse_fetch_att(Reader& r, std::vector<FetchItem>& out) {
   auto a = r.atom("[]");
   if (!a) return false;
   // The atom may have swallowed "BODY[...": split at '['.
-  std::string word = upper(*a);
+  std::string word = to_upper(*a);
   auto bracket = word.find('[');
   if (bracket != std::string::npos) {
     r.set_pos(r.pos() - (word.size() - bracket));
@@ -352,7 +347,7 @@ bool parse_search_key(Reader& r, SearchKey& key, int depth) {
   }
   auto a = r.atom();
   if (!a) return false;
-  std::string w = upper(*a);
+  std::string w = to_upper(*a);
   struct Simple {
     const char* name;
     Op op;
@@ -473,7 +468,7 @@ bool parse_status_items(Reader& r, StatusItems& s) {
   do {
     auto a = r.atom();
     if (!a) return false;
-    std::string w = upper(*a);
+    std::string w = to_upper(*a);
     if (w == "MESSAGES")
       s.messages = true;
     else if (w == "RECENT")
@@ -503,7 +498,7 @@ bool parse_list(Reader& r, ListArgs& l) {
       do {
         auto a = r.atom();
         if (!a) return false;
-        std::string w = upper(*a);
+        std::string w = to_upper(*a);
         if (w == "SUBSCRIBED")
           l.subscribed = true;
         else if (w == "RECURSIVEMATCH")
@@ -535,13 +530,13 @@ bool parse_list(Reader& r, ListArgs& l) {
   }
   if (r.sp()) {
     auto a = r.atom();
-    if (!a || upper(*a) != "RETURN" || !r.sp() || !r.eat('(')) return false;
+    if (!a || to_upper(*a) != "RETURN" || !r.sp() || !r.eat('(')) return false;
     l.extended = true;
     if (!r.eat(')')) {
       do {
         auto o = r.atom();
         if (!o) return false;
-        std::string w = upper(*o);
+        std::string w = to_upper(*o);
         if (w == "SUBSCRIBED")
           l.return_subscribed = true;
         else if (w == "CHILDREN")
@@ -587,7 +582,7 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
     if (!need_sp()) return false;
     auto mech = r.atom();
     if (!mech) return false;
-    c.args.push_back(upper(*mech));
+    c.args.push_back(to_upper(*mech));
     if (r.sp()) {
       auto ir = r.atom("=");
       if (!ir) return false;
@@ -602,7 +597,7 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       do {
         auto a = r.atom();
         if (!a) return false;
-        if (upper(*a) == "CONDSTORE")
+        if (to_upper(*a) == "CONDSTORE")
           c.condstore = true;
         else
           return false;
@@ -620,7 +615,7 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       // (USE (\Sent ...))
       if (!r.eat('(')) return false;
       auto a = r.atom();
-      if (!a || upper(*a) != "USE" || !r.sp()) return false;
+      if (!a || to_upper(*a) != "USE" || !r.sp()) return false;
       std::vector<std::string> flags;
       if (!parse_flag_list(r, flags)) return false;
       c.special_use = std::move(flags);
@@ -647,7 +642,7 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
     do {
       auto a = r.atom();
       if (!a) return false;
-      c.args.push_back(upper(*a));
+      c.args.push_back(to_upper(*a));
     } while (r.sp() && c.args.size() < 100);
     return true;
   }
@@ -664,7 +659,7 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       return true;
     }
     auto a = r.atom();
-    return a && upper(*a) == "NIL";
+    return a && to_upper(*a) == "NIL";
   }
   if (n == "APPEND") {
     if (!one_astring() || !need_sp()) return false;
@@ -705,7 +700,7 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       do {
         auto a = r.atom();
         if (!a) return false;
-        std::string w = upper(*a);
+        std::string w = to_upper(*a);
         if (w == "CHANGEDSINCE") {
           if (!r.sp()) return false;
           auto v = r.number();
@@ -728,14 +723,14 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
     c.set = std::move(*set);
     if (r.eat('(')) {
       auto a = r.atom();
-      if (!a || upper(*a) != "UNCHANGEDSINCE" || !r.sp()) return false;
+      if (!a || to_upper(*a) != "UNCHANGEDSINCE" || !r.sp()) return false;
       auto v = r.number();
       if (!v || !r.eat(')') || !need_sp()) return false;
       c.store.unchanged_since = *v;
     }
     auto a = r.atom();
     if (!a) return false;
-    std::string w = upper(*a);
+    std::string w = to_upper(*a);
     if (w.starts_with("+")) {
       c.store.mode = StoreArgs::Mode::Add;
       w.erase(0, 1);
@@ -776,14 +771,14 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
     if (!need_sp()) return false;
     std::size_t save = r.pos();
     auto a = r.atom();
-    if (a && upper(*a) == "RETURN") {
+    if (a && to_upper(*a) == "RETURN") {
       c.search_esearch = true;
       if (!r.sp() || !r.eat('(')) return false;
       if (!r.eat(')')) {
         do {
           auto o = r.atom();
           if (!o) return false;
-          std::string w = upper(*o);
+          std::string w = to_upper(*o);
           if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") return false;
           c.search_return.push_back(w);
         } while (r.sp());
@@ -793,11 +788,11 @@ bool parse_args(Reader& r, Command& c, std::string& why) {
       save = r.pos();
       a = r.atom();
     }
-    if (a && upper(*a) == "CHARSET") {
+    if (a && to_upper(*a) == "CHARSET") {
       if (!r.sp()) return false;
       auto cs = r.astring();
       if (!cs) return false;
-      std::string u = upper(*cs);
+      std::string u = to_upper(*cs);
       if (u != "UTF-8" && u != "US-ASCII") {
         why = "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset";
         return false;
@@ -842,12 +837,12 @@ ParseResult parse_command(std::string_view text) {
   c.tag = *tag;
   auto name = r.sp() ? r.atom() : std::nullopt;
   if (!name) return bad("missing command");
-  c.name = upper(*name);
+  c.name = to_upper(*name);
   if (c.name == "UID") {
     c.uid = true;
     auto sub = r.sp() ? r.atom() : std::nullopt;
     if (!sub) return bad("UID needs a command");
-    c.name = upper(*sub);
+    c.name = to_upper(*sub);
     if (c.name != "FETCH" && c.name != "STORE" && c.name != "COPY" && c.name != "MOVE" &&
         c.name != "SEARCH" && c.name != "EXPUNGE")
       return bad("unknown UID command");
@@ -883,10 +878,10 @@ std::optional<int64_t> parse_date(std::string_view t) {
   unsigned day = 0;
   if (std::from_chars(t.data(), t.data() + dash1, day).ec != std::errc()) return std::nullopt;
   if (t.size() != dash1 + 9 || t[dash1 + 4] != '-') return std::nullopt;
-  std::string mon = upper(t.substr(dash1 + 1, 3));
+  std::string mon = to_upper(t.substr(dash1 + 1, 3));
   unsigned month = 0;
   for (unsigned i = 0; i < 12; ++i)
-    if (upper(kMonths[i]) == mon) month = i + 1;
+    if (to_upper(kMonths[i]) == mon) month = i + 1;
   int year = 0;
   auto ys = t.substr(dash1 + 5);
   if (!month || std::from_chars(ys.data(), ys.data() + ys.size(), year).ec != std::errc())

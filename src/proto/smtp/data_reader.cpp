@@ -76,4 +76,18 @@ std::size_t DataReader::feed(std::string_view in, std::string& out) {
   return i;
 }
 
+std::string dot_stuff(std::string_view m) {
+  std::string out;
+  out.reserve(m.size() + m.size() / 64 + 8);
+  bool bol = true;
+  for (char c : m) {
+    if (bol && c == '.') out.push_back('.');
+    out.push_back(c);
+    bol = c == '\n';
+  }
+  if (!m.empty() && !bol) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
 }  // namespace mailfort::proto::smtp

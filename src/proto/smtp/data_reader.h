@@ -46,4 +46,10 @@ class DataReader {
   std::size_t line_len_ = 0;
 };
 
+// The sending side of DataReader (RFC 5321 4.5.2): a message of CRLF lines
+// as it goes on the wire after DATA (SMTP client) or RETR/TOP (POP3,
+// RFC 1939 3): lines starting with "." get another ".", a missing final
+// CRLF is added, and the terminating ".\r\n" is appended.
+std::string dot_stuff(std::string_view message);
+
 }  // namespace mailfort::proto::smtp

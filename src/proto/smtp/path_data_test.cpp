@@ -201,3 +201,17 @@ INSTANTIATE_TEST_SUITE_P(Feeding, DataReaderTest, ::testing::Values(false, true)
 
 }  // namespace
 }  // namespace mailfort::proto::smtp
+
+TEST(DotStuff, StuffsLeadingDotsAndTerminates) {
+  using mailfort::proto::smtp::dot_stuff;
+  EXPECT_EQ(dot_stuff("a\r\n.b\r\n..c\r\n"), "a\r\n..b\r\n...c\r\n.\r\n");
+  EXPECT_EQ(dot_stuff(".\r\nx"), "..\r\nx\r\n.\r\n");  // lone dot line, missing final CRLF
+  EXPECT_EQ(dot_stuff(""), ".\r\n");
+  // Round trip through the receiving side.
+  mailfort::proto::smtp::DataReader r(1 << 20, 1000);
+  std::string msg = "Subject: x\r\n\r\n.hidden\r\n.\r\nend\r\n";
+  std::string wire = dot_stuff(msg), out;
+  EXPECT_EQ(r.feed(wire, out), wire.size());
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(out, msg);
+}
