@@ -49,7 +49,9 @@ struct Dns {
 
 struct Directory {
   std::string backend = "sqlite";
-  std::string path;  // sqlite file; default <data_dir>/directory.sqlite
+  std::string path;                    // sqlite file; default <data_dir>/directory.sqlite
+  uint32_t auth_cache_seconds = 3600;  // 0 = verify every login
+  uint32_t auth_cache_entries = 100000;
 };
 
 struct Limits {
@@ -79,10 +81,10 @@ struct Smtp {
 
 struct Imap {
   uint64_t max_literal_size = 64ull * 1024 * 1024;  // bytes of one literal (APPEND message)
-  uint64_t max_command_size = 256ull * 1024;       // bytes of one command without APPEND's message
-  uint32_t max_connections_per_user_ip = 20;       // Dovecot mail_max_userip_connections
-  uint32_t idle_timeout_seconds = 1800;            // RFC 9051 5.4: at least 30 minutes
-  uint32_t idle_notify_seconds = 120;              // "* OK Still here" during IDLE
+  uint64_t max_command_size = 256ull * 1024;        // bytes of one command without APPEND's message
+  uint32_t max_connections_per_user_ip = 20;        // Dovecot mail_max_userip_connections
+  uint32_t idle_timeout_seconds = 1800;             // RFC 9051 5.4: at least 30 minutes
+  uint32_t idle_notify_seconds = 120;               // "* OK Still here" during IDLE
   std::string junk_folder = "Spam";
   std::string trash_folder = "Trash";
   std::string sent_folder = "Sent";
@@ -90,19 +92,19 @@ struct Imap {
 };
 
 struct Queue {
-  uint32_t minimal_backoff_seconds = 300;   // Postfix minimal_backoff_time
-  uint32_t maximal_backoff_seconds = 900;   // Postfix maximal_backoff_time
-  uint32_t maximal_lifetime_seconds = 3600; // Postfix maximal_queue_lifetime (the guide's 1h)
-  uint32_t bounce_lifetime_seconds = 3600;  // Postfix bounce_queue_lifetime
+  uint32_t minimal_backoff_seconds = 300;    // Postfix minimal_backoff_time
+  uint32_t maximal_backoff_seconds = 900;    // Postfix maximal_backoff_time
+  uint32_t maximal_lifetime_seconds = 3600;  // Postfix maximal_queue_lifetime (the guide's 1h)
+  uint32_t bounce_lifetime_seconds = 3600;   // Postfix bounce_queue_lifetime
 };
 
 struct Delivery {
   bool enabled = true;                      // false: keep everything queued (maintenance)
   std::string default_tls_policy = "dane";  // none may encrypt dane dane-only verify secure
   std::string min_tls_version = "1.2";
-  uint32_t remote_port = 25;               // TCP port of remote MX hosts (tests use others)
+  uint32_t remote_port = 25;  // TCP port of remote MX hosts (tests use others)
   uint32_t max_connections_per_destination = 10;
-  uint32_t max_connections = 100;          // outbound SMTP connections in all
+  uint32_t max_connections = 100;  // outbound SMTP connections in all
   uint32_t connect_timeout_seconds = 30;
   uint32_t command_timeout_seconds = 300;  // RFC 5321 4.5.3.2 (data: 10 min)
   std::string source_address;              // bind outgoing connections; empty = any

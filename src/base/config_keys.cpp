@@ -156,6 +156,13 @@ std::vector<Key> make_keys() {
       enum_key("directory.backend", F(directory.backend), {"sqlite"},
                "Where domains, accounts and aliases live (PostgreSQL/MariaDB later)."),
       path_key("directory.path", F(directory.path), "SQLite file; default <data_dir>/directory.sqlite."),
+      uint_key("directory.auth_cache_seconds", F(directory.auth_cache_seconds), 0, 86400,
+               "How long a verified password is remembered (as a keyed hash, tied to the stored hash, so a "
+               "password change ends it at once); 0 verifies every login.",
+               "Argon2id costs ~0.1-0.3 s and 64 MiB per login; clients that log in every few minutes "
+               "would otherwise keep the CPU busy"),
+      uint_key("directory.auth_cache_entries", F(directory.auth_cache_entries), 1, 10000000,
+               "Most verified passwords remembered at once (about 300 bytes each).", "bounds memory"),
 
       uint_key("limits.max_connections", F(limits.max_connections), 1, 1000000,
                "Connections open at once, all listeners together.",
@@ -212,9 +219,10 @@ std::vector<Key> make_keys() {
       uint_key("imap.max_command_size", F(imap.max_command_size), 1024, 64ull * 1024 * 1024,
                "Largest IMAP command (lines and literals, APPEND's message not counted).",
                "many large literals in one command cannot exhaust memory (CVE-2024-34055 class)"),
-      uint_key("imap.max_connections_per_user_ip", F(imap.max_connections_per_user_ip), 1, 10000,
-               "IMAP and POP3 sessions one account may hold from one IP (Dovecot mail_max_userip_connections).",
-               "a broken or hostile client cannot hold every connection slot"),
+      uint_key(
+          "imap.max_connections_per_user_ip", F(imap.max_connections_per_user_ip), 1, 10000,
+          "IMAP and POP3 sessions one account may hold from one IP (Dovecot mail_max_userip_connections).",
+          "a broken or hostile client cannot hold every connection slot"),
       uint_key("imap.idle_timeout_seconds", F(imap.idle_timeout_seconds), 60, 7 * 24 * 3600,
                "Seconds an authenticated IMAP/POP3 session may stay silent (RFC 9051 asks at least 30 min).",
                "abandoned sessions are closed"),
@@ -231,7 +239,8 @@ std::vector<Key> make_keys() {
       uint_key("queue.maximal_backoff_seconds", F(queue.maximal_backoff_seconds), 1, kYear,
                "Longest delay between retries.", "a deferred message is still retried regularly"),
       uint_key("queue.maximal_lifetime_seconds", F(queue.maximal_lifetime_seconds), 0, kYear,
-               "How long a message is retried before it bounces.", "undeliverable mail does not stay forever"),
+               "How long a message is retried before it bounces.",
+               "undeliverable mail does not stay forever"),
       uint_key("queue.bounce_lifetime_seconds", F(queue.bounce_lifetime_seconds), 0, kYear,
                "How long a bounce (null sender) is retried.", "bounces to dead senders are dropped sooner"),
       bool_key("delivery.enabled", F(delivery.enabled),
@@ -243,14 +252,16 @@ std::vector<Key> make_keys() {
                "Lowest TLS version used when relaying."),
       uint_key("delivery.remote_port", F(delivery.remote_port), 1, 65535,
                "TCP port of remote MX hosts (25; tests point it elsewhere).", "ports are 16 bits"),
-      uint_key("delivery.max_connections_per_destination", F(delivery.max_connections_per_destination), 1, 1000,
-               "Concurrent outbound connections to one recipient domain.", "remote servers limit connections too"),
+      uint_key("delivery.max_connections_per_destination", F(delivery.max_connections_per_destination), 1,
+               1000, "Concurrent outbound connections to one recipient domain.",
+               "remote servers limit connections too"),
       uint_key("delivery.max_connections", F(delivery.max_connections), 1, 100000,
                "Concurrent outbound SMTP connections in all.", "bounded file descriptors and memory"),
       uint_key("delivery.connect_timeout_seconds", F(delivery.connect_timeout_seconds), 1, 600,
                "Timeout for connecting to a remote MX.", "dead hosts must not hold a delivery slot"),
       uint_key("delivery.command_timeout_seconds", F(delivery.command_timeout_seconds), 1, 3600,
-               "Timeout for each reply of a remote MX (RFC 5321 4.5.3.2).", "stalled servers release the slot"),
+               "Timeout for each reply of a remote MX (RFC 5321 4.5.3.2).",
+               "stalled servers release the slot"),
       string_key("delivery.source_address", F(delivery.source_address),
                  "Local IP address outgoing connections are made from; empty = chosen by the kernel."),
       path_key("delivery.ca_file", F(delivery.ca_file),
@@ -342,7 +353,8 @@ const std::vector<Key>& listener_keys() {
 }
 
 const std::vector<std::string_view>& sections() {
-  static const std::vector<std::string_view> s{"tls", "dns", "directory", "limits", "smtp", "imap", "queue", "delivery", "log"};
+  static const std::vector<std::string_view> s{"tls",  "dns",   "directory", "limits", "smtp",
+                                               "imap", "queue", "delivery",  "log"};
   return s;
 }
 

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "base/log.h"
+#include "directory/auth_cache.h"
 #include "directory/directory.h"
 #include "policy/ban_service.h"
 #include "server/blocking.h"
@@ -14,7 +17,21 @@ asio::awaitable<LoginOutcome> check_login(Services& services, const char* protoc
                                           const std::string& login, const std::string& password) {
   auto* dir = services.directory.get();
   auto* bans = services.bans.get();
-  co_return co_await run_blocking(*services.workers, [&]() -> LoginOutcome {
+  auto* cache = services.auth_cache.get();
+  // Fast path on the general pool: the account row (fresh, so a disabled
+  // account or a new password counts at once) and a remembered success.
+  if (cache && !password.empty()) {
+    auto hit = co_await run_blocking(*services.workers, [&]() -> std::optional<LoginOutcome> {
+      auto a = dir->find_account(login);
+      if (!a || !a.value() || !a.value()->enabled) return std::nullopt;
+      if (!cache->matches(a.value()->password_hash, password)) return std::nullopt;
+      return LoginOutcome{LoginVerdict::Ok, a.value()->address(), false, true};
+    });
+    if (hit) co_return *hit;
+  }
+  // Slow path: the password hash, on the pool that does nothing else.
+  asio::thread_pool& pool = services.auth_workers ? *services.auth_workers : *services.workers;
+  co_return co_await run_blocking(pool, [&]() -> LoginOutcome {
     LoginOutcome out;
     auto r = dir->authenticate(login, password);
     if (!r.ok()) {
@@ -26,6 +43,7 @@ asio::awaitable<LoginOutcome> check_login(Services& services, const char* protoc
     } else if (r->ok && r->account) {
       out.verdict = LoginVerdict::Ok;
       out.account = r->account->address();
+      if (cache) cache->remember(r->account->password_hash, password);
       return out;
     }
     out.verdict = LoginVerdict::Failed;

@@ -1,5 +1,7 @@
-// Login checks shared by every protocol: password verification on the worker
-// pool (never on an I/O thread) and failure accounting for the ban service.
+// Login checks shared by every protocol: password verification off the I/O
+// threads (on its own pool, so Argon2id never delays mailbox work; recent
+// successes answered from the AuthCache) and failure accounting for the
+// ban service.
 #pragma once
 #include <asio/awaitable.hpp>
 
@@ -15,6 +17,7 @@ struct LoginOutcome {
   LoginVerdict verdict = LoginVerdict::Failed;
   std::string account;  // canonical "user@domain" when Ok
   bool banned = false;  // this failure banned the client IP
+  bool cached = false;  // Ok from the AuthCache, without hashing
 };
 
 asio::awaitable<LoginOutcome> check_login(Services& services, const char* protocol, const std::string& ip,

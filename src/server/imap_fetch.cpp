@@ -12,7 +12,8 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
   if (!c.uid && !valid_seqs(c.set, view_.size()))
     co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
   auto seqs = resolve(c.set, c.uid);
-  bool needs_text = false, needs_cache = false, sets_seen = false, wants_flags = false, wants_uid = c.uid;
+  bool needs_text = false, needs_cache = false, needs_details = false, sets_seen = false, wants_flags = false,
+       wants_uid = c.uid;
   bool wants_modseq = c.changed_since.has_value();
   for (auto& it : c.fetch) {
     using K = FetchItem::Kind;
@@ -41,6 +42,10 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
       case K::ModSeq:
         wants_modseq = true;
         break;
+      case K::InternalDate:
+      case K::Rfc822Size:
+        needs_details = true;
+        break;
       default:
         break;
     }
@@ -53,7 +58,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
   if (sets_seen) {
     std::vector<uint32_t> unseen;
     for (uint32_t s : seqs)
-      if (!(view_[s - 1].flags & store::kSeen)) unseen.push_back(view_[s - 1].uid);
+      if (!(view_.at(s).flags & store::kSeen)) unseen.push_back(view_.uid(s));
     if (!unseen.empty()) {
       auto r = co_await blocking([&] {
         return mb->store_flags(folder, unseen, store::UserMailbox::FlagMode::Add, store::kSeen, {},
@@ -62,7 +67,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
       if (r) {
         for (auto& m : r->updated) {
           uint32_t s = seq_of_uid(m.uid);
-          if (s) view_[s - 1] = m;
+          if (s) view_.update(s, m);
         }
         wants_flags = true;
       }
@@ -74,20 +79,21 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
   for (std::size_t b = 0; b < seqs.size(); b += kBatch) {
     std::vector<uint32_t> batch(seqs.begin() + b, seqs.begin() + std::min(seqs.size(), b + kBatch));
     std::vector<uint32_t> uids;
-    for (uint32_t s : batch) uids.push_back(view_[s - 1].uid);
+    for (uint32_t s : batch) uids.push_back(view_.uid(s));
     struct Loaded {
-      std::string cache, text;
+      store::MessageDetails details;
+      std::string text;
       bool ok = true;
     };
     auto loaded = co_await blocking([&] {
       std::vector<Loaded> out(uids.size());
-      if (needs_cache) {
-        // One query for the whole batch (cache() per message spends most
-        // of its time opening read transactions).
-        auto all = mb->caches(folder, uids);
+      if (needs_cache || needs_details) {
+        // One query for the whole batch (one lookup per message spends
+        // most of its time opening read transactions).
+        auto all = mb->details(folder, uids, needs_cache);
         for (std::size_t i = 0; i < uids.size(); ++i) {
           if (all && i < all->size() && (*all)[i])
-            out[i].cache = std::move(*(*all)[i]);
+            out[i].details = std::move(*(*all)[i]);
           else
             out[i].ok = false;
         }
@@ -104,7 +110,8 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
       return out;
     });
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const MessageMeta& m = view_[batch[i] - 1];
+      const ImapView::Entry& m = view_.at(batch[i]);
+      const store::MessageDetails& d = loaded[i].details;
       if (c.changed_since && m.modseq <= *c.changed_since) continue;
       if (!loaded[i].ok) continue;  // expunged meanwhile by another session
       std::string items;
@@ -113,10 +120,10 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
         items += s;
       };
       if (wants_uid) add("UID " + std::to_string(m.uid));
-      if (wants_flags) add("FLAGS " + flags_text(m.flags, m.keywords));
+      if (wants_flags) add("FLAGS " + flags_text(m.flags, view_.keywords(batch[i])));
       if (wants_modseq || (condstore_ && c.changed_since)) add("MODSEQ (" + std::to_string(m.modseq) + ")");
       imap::CachedStructure cs;
-      if (needs_cache) cs = imap::parse_cache(loaded[i].cache);
+      if (needs_cache) cs = imap::parse_cache(d.cache);
       const std::string& text = loaded[i].text;
       for (auto& it : c.fetch) {
         using K = FetchItem::Kind;
@@ -135,10 +142,10 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
           case K::ModSeq:
             break;
           case K::InternalDate:
-            add("INTERNALDATE \"" + format_date_time(m.internal_date) + "\"");
+            add("INTERNALDATE \"" + format_date_time(d.internal_date) + "\"");
             break;
           case K::Rfc822Size:
-            add("RFC822.SIZE " + std::to_string(m.size));
+            add("RFC822.SIZE " + std::to_string(d.size));
             break;
           case K::Envelope:
             add("ENVELOPE " + cs.envelope);

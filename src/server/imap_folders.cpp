@@ -23,7 +23,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   auto* mb = mailbox_.get();
   struct Selected {
     store::FolderStatus status;
-    std::vector<MessageMeta> messages;
+    ImapView view;
     std::vector<std::string> keywords;
   };
   auto r = co_await blocking([&]() -> Result<Selected> {
@@ -34,7 +34,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
     s.status = *st;
     auto msgs = mb->messages(st->id);
     if (!msgs) return msgs.error();
-    s.messages = std::move(*msgs);
+    s.view.load(*msgs);
     auto kw = mb->keywords(st->id);
     if (kw) s.keywords = std::move(*kw);
     return s;
@@ -43,7 +43,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   if (c.condstore) condstore_ = true;
   folder_ = r->status.id;
   folder_name_ = r->status.name;
-  view_ = std::move(r->messages);
+  view_ = std::move(r->view);
   modseq_seen_ = r->status.highest_modseq;
   uidvalidity_ = r->status.uidvalidity;
   read_only_ = c.name == "EXAMINE";
@@ -57,9 +57,9 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
            (read_only_ ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*") +
            ")] Flags permitted");
   if (!rev2_) {
-    for (std::size_t i = 0; i < view_.size(); ++i) {
-      if (!(view_[i].flags & store::kSeen)) {
-        untagged("OK [UNSEEN " + std::to_string(i + 1) + "] First unseen");
+    for (uint32_t s = 1; s <= view_.size(); ++s) {
+      if (!(view_.at(s).flags & store::kSeen)) {
+        untagged("OK [UNSEEN " + std::to_string(s) + "] First unseen");
         break;
       }
     }

@@ -13,9 +13,12 @@ std::vector<uint32_t> ImapSession::resolve(const SequenceSet& set, bool uid) con
   std::vector<uint32_t> out;
   if (view_.empty()) return out;
   if (uid) {
-    uint32_t max_uid = view_.back().uid;
-    for (auto& m : view_)
-      if (set.contains(m.uid, max_uid)) out.push_back(static_cast<uint32_t>(&m - view_.data() + 1));
+    uint32_t max_uid = view_.last_uid();
+    uint32_t seq = 0;
+    for (auto& m : view_.entries()) {
+      ++seq;
+      if (set.contains(m.uid, max_uid)) out.push_back(seq);
+    }
     return out;
   }
   uint32_t n = static_cast<uint32_t>(view_.size());
@@ -48,25 +51,23 @@ asio::awaitable<void> ImapSession::updates(bool allow_expunge) {
       for (uint32_t uid : ch->expunged) {
         uint32_t seq = seq_of_uid(uid);
         if (!seq) continue;
-        view_.erase(view_.begin() + (seq - 1));
+        view_.erase(seq);
         untagged(std::to_string(seq) + " EXPUNGE");
       }
     } else {
       for (uint32_t uid : ch->expunged) expunges_pending = expunges_pending || seq_of_uid(uid) != 0;
     }
   }
-  uint32_t last_uid = view_.empty() ? 0 : view_.back().uid;
+  uint32_t last_uid = view_.last_uid();
   std::size_t before = view_.size();
   for (auto& m : ch->changed) {
     if (m.uid > last_uid) {
-      view_.push_back(m);
+      view_.push(m);
       continue;
     }
     uint32_t seq = seq_of_uid(m.uid);
     if (!seq) continue;
-    auto& v = view_[seq - 1];
-    bool flags_changed = v.flags != m.flags || v.keywords != m.keywords;
-    v = m;
+    bool flags_changed = view_.update(seq, m);
     if (flags_changed || condstore_) {
       std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
                          flags_text(m.flags, m.keywords);
@@ -87,7 +88,7 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
   if (!split_flags(c.store.flags, bits, kw)) co_return co_await tagged(c.tag, "BAD", "Invalid flag");
   auto seqs = resolve(c.set, c.uid);
   std::vector<uint32_t> uids;
-  for (uint32_t s : seqs) uids.push_back(view_[s - 1].uid);
+  for (uint32_t s : seqs) uids.push_back(view_.uid(s));
   auto mode = c.store.mode == StoreArgs::Mode::Add      ? store::UserMailbox::FlagMode::Add
               : c.store.mode == StoreArgs::Mode::Remove ? store::UserMailbox::FlagMode::Remove
                                                         : store::UserMailbox::FlagMode::Replace;
@@ -101,9 +102,8 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
     uint32_t s = seq_of_uid(m.uid);
     if (!s) continue;
     // Only messages whose flags (or modseq) changed are reported, as Dovecot does.
-    bool changed = view_[s - 1].flags != m.flags || view_[s - 1].keywords != m.keywords ||
-                   view_[s - 1].modseq != m.modseq;
-    view_[s - 1] = m;
+    bool modseq_changed = view_.at(s).modseq != m.modseq;
+    bool changed = view_.update(s, m) || modseq_changed;
     if (changed && (!c.store.silent || condstore_)) {
       std::string items;
       if (c.uid) items += "UID " + std::to_string(m.uid) + " ";
@@ -128,7 +128,7 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
     co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
   auto seqs = resolve(c.set, c.uid);
   std::vector<uint32_t> uids;
-  for (uint32_t s : seqs) uids.push_back(view_[s - 1].uid);
+  for (uint32_t s : seqs) uids.push_back(view_.uid(s));
   std::string dest = from_wire(c.args[0]);
   auto* mb = mailbox_.get();
   int64_t folder = folder_;
@@ -151,7 +151,7 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
     for (uint32_t uid : gone) {
       uint32_t s = seq_of_uid(uid);
       if (!s) continue;
-      view_.erase(view_.begin() + (s - 1));
+      view_.erase(s);
       untagged(std::to_string(s) + " EXPUNGE");
     }
     co_await updates(true);
@@ -165,7 +165,7 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c) {
   if (read_only_) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
   std::vector<uint32_t> only;
   if (c.uid) {
-    for (uint32_t s : resolve(c.set, true)) only.push_back(view_[s - 1].uid);
+    for (uint32_t s : resolve(c.set, true)) only.push_back(view_.uid(s));
   }
   auto* mb = mailbox_.get();
   int64_t folder = folder_;
@@ -175,7 +175,7 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c) {
   for (uint32_t u : *r) {
     uint32_t s = seq_of_uid(u);
     if (!s) continue;
-    view_.erase(view_.begin() + (s - 1));
+    view_.erase(s);
     untagged(std::to_string(s) + " EXPUNGE");
   }
   co_await updates(true);
@@ -186,20 +186,28 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
   bool text = imap::search_needs_text(c.search);
   auto* mb = mailbox_.get();
   int64_t folder = folder_;
-  std::vector<MessageMeta> view = view_;
-  uint32_t max_uid = view.empty() ? 0 : view.back().uid;
+  // The session's message numbers and UIDs; size, date and the current
+  // flags come from the index (the session view keeps UIDs and flags only).
+  std::vector<ImapView::Entry> view = view_.entries();
+  uint32_t max_uid = view_.last_uid();
   const SearchKey& key = c.search;
-  auto hits = co_await blocking([&] {
+  auto hits = co_await blocking([&]() -> std::vector<std::pair<uint32_t, uint32_t>> {
     std::vector<std::pair<uint32_t, uint32_t>> out;  // (seq, uid)
+    auto all = mb->messages(folder);
+    if (!all) return out;
+    auto meta = all->begin();
     for (std::size_t i = 0; i < view.size(); ++i) {
+      // Both in ascending UID order: merge.
+      while (meta != all->end() && meta->uid < view[i].uid) ++meta;
+      if (meta == all->end() || meta->uid != view[i].uid) continue;  // expunged meanwhile
       imap::SearchFacts f;
       f.seq = static_cast<uint32_t>(i + 1);
       f.uid = view[i].uid;
-      f.flags = view[i].flags;
-      f.keywords = view[i].keywords;
-      f.internal_date = view[i].internal_date;
-      f.size = view[i].size;
-      f.modseq = view[i].modseq;
+      f.flags = meta->flags;
+      f.keywords = meta->keywords;
+      f.internal_date = meta->internal_date;
+      f.size = meta->size;
+      f.modseq = meta->modseq;
       f.max_seq = static_cast<uint32_t>(view.size());
       f.max_uid = max_uid;
       std::string body;
@@ -217,7 +225,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
   uint64_t max_modseq = 0;
   for (auto& [s, u] : hits) {
     ids.push_back(c.uid ? u : s);
-    max_modseq = std::max(max_modseq, view_[s - 1].modseq);
+    max_modseq = std::max(max_modseq, view_.at(s).modseq);
   }
   bool modseq_key = false;
   std::function<void(const SearchKey&)> scan = [&](const SearchKey& k) {

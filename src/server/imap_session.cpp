@@ -402,7 +402,8 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
   });
   user_ = account;
   state_ = State::Authenticated;
-  spdlog::info("imap login session={} ip={} user={}", conn_->id(), conn_->peer_ip(), user_);
+  spdlog::info("imap login session={} ip={} user={} auth={}", conn_->id(), conn_->peer_ip(), user_,
+               outcome.cached ? "cache" : "verified");
   co_return co_await tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
 }
 

@@ -23,6 +23,7 @@
 #include "server/blocking.h"
 #include "server/connection.h"
 #include "server/imap_render.h"
+#include "server/imap_view.h"
 #include "server/services.h"
 #include "store/mailbox.h"
 #include "tls/context.h"
@@ -154,11 +155,7 @@ class ImapSession {
   asio::awaitable<void> updates(bool allow_expunge);
   // Message numbers (1-based) addressed by a set; UIDs when `uid`.
   std::vector<uint32_t> resolve(const SequenceSet& set, bool uid) const;
-  uint32_t seq_of_uid(uint32_t uid) const {
-    auto it = std::lower_bound(view_.begin(), view_.end(), uid,
-                               [](const MessageMeta& m, uint32_t u) { return m.uid < u; });
-    return it != view_.end() && it->uid == uid ? static_cast<uint32_t>(it - view_.begin() + 1) : 0;
-  }
+  uint32_t seq_of_uid(uint32_t uid) const { return view_.seq_of_uid(uid); }
   std::string status_line(const store::FolderStatus& f, const StatusItems& items);
 
   std::shared_ptr<Connection> conn_;
@@ -178,7 +175,7 @@ class ImapSession {
   int64_t folder_ = 0;
   std::string folder_name_;
   bool read_only_ = false;
-  std::vector<MessageMeta> view_;  // by ascending UID; index = seq - 1
+  ImapView view_;  // by ascending UID
   uint64_t modseq_seen_ = 0;
   uint32_t uidvalidity_ = 0;
 };

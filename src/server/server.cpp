@@ -20,6 +20,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
+#include "directory/auth_cache.h"
 #include "directory/directory.h"
 #include "dns/resolver.h"
 #include "policy/ban_service.h"
@@ -75,12 +76,17 @@ void raise_fd_limit() {
 class Runtime {
  public:
   Runtime(std::string config_path, std::shared_ptr<const config::Config> cfg)
-      : config_path_(std::move(config_path)), workers_(std::max(2u, std::thread::hardware_concurrency())) {
+      : config_path_(std::move(config_path)),
+        workers_(std::max(2u, std::thread::hardware_concurrency())),
+        auth_workers_(std::max(1u, std::thread::hardware_concurrency() / 2)) {
     unsigned n = std::max(1u, std::thread::hardware_concurrency());
     // One io_context per core, each run by exactly one thread.
     for (unsigned i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
     services_.set_config(cfg);
     services_.workers = &workers_;
+    services_.auth_workers = &auth_workers_;
+    services_.auth_cache = std::make_shared<directory::AuthCache>();
+    configure_auth_cache(*cfg);
     services_.limiter = policy::ConnectionLimiter::create(limiter_limits(*cfg));
   }
 
@@ -156,6 +162,7 @@ class Runtime {
     run_context(*contexts_[0]);
     for (auto& t : threads) t.join();
     workers_.join();
+    auth_workers_.join();
     // Destroy pending session frames while the services they reference live;
     // acceptors before the context that owns them.
     listeners_.clear();
@@ -233,6 +240,7 @@ class Runtime {
     }
     services_.limiter->set_limits(limiter_limits(*next));
     services_.bans->set_settings(ban_settings(*next));
+    configure_auth_cache(*next);
     services_.set_config(next);
     spdlog::info("reload done");
   }
@@ -248,10 +256,18 @@ class Runtime {
     }
   }
 
+  void configure_auth_cache(const config::Config& c) {
+    services_.auth_cache->configure(std::chrono::seconds(c.directory.auth_cache_seconds),
+                                    c.directory.auth_cache_entries);
+  }
+
   std::string config_path_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::unique_ptr<asio::signal_set> signal_set_;  // destroyed before the contexts
   asio::thread_pool workers_;
+  // Password hashing only: Argon2id (64 MiB, ~0.2 s each) never delays
+  // mailbox work, and concurrent verifications (memory) are bounded.
+  asio::thread_pool auth_workers_;
   Services services_;
   std::unique_ptr<DeliveryEngine> delivery_;
   SessionRegistry registry_;

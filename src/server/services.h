@@ -15,8 +15,9 @@ namespace asio {
 class thread_pool;
 }
 namespace mailfort::directory {
+class AuthCache;
 class Directory;
-}
+}  // namespace mailfort::directory
 namespace mailfort::policy {
 class BanService;
 class ConnectionLimiter;
@@ -78,7 +79,9 @@ struct Services {
   }
 
   asio::thread_pool* workers = nullptr;
+  asio::thread_pool* auth_workers = nullptr;  // password verification only (see check_login)
   std::shared_ptr<directory::Directory> directory;
+  std::shared_ptr<directory::AuthCache> auth_cache;
   std::shared_ptr<policy::BanService> bans;
   std::shared_ptr<policy::ConnectionLimiter> limiter;
   std::shared_ptr<tls::ContextHolder> tls;  // null when no [tls] configured

@@ -660,7 +660,18 @@ Result<std::string> UserMailbox::cache(int64_t folder, uint32_t uid) {
 
 Result<std::vector<std::optional<std::string>>> UserMailbox::caches(int64_t folder,
                                                                     const std::vector<uint32_t>& uids) {
+  auto d = details(folder, uids, true);
+  if (!d) return d.error();
   std::vector<std::optional<std::string>> out(uids.size());
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if ((*d)[i]) out[i] = std::move((*d)[i]->cache);
+  return out;
+}
+
+Result<std::vector<std::optional<MessageDetails>>> UserMailbox::details(int64_t folder,
+                                                                        const std::vector<uint32_t>& uids,
+                                                                        bool with_cache) {
+  std::vector<std::optional<MessageDetails>> out(uids.size());
   if (uids.empty()) return out;
   // (uid, position) in UID order, to merge with rows that come in UID order.
   std::vector<std::pair<uint32_t, std::size_t>> want;
@@ -668,32 +679,42 @@ Result<std::vector<std::optional<std::string>>> UserMailbox::caches(int64_t fold
   for (std::size_t i = 0; i < uids.size(); ++i) want.emplace_back(uids[i], i);
   std::sort(want.begin(), want.end());
   uint32_t lo = want.front().first, hi = want.back().first;
+  auto row = [&](Stmt& st, int first) {
+    MessageDetails d;
+    d.size = static_cast<uint64_t>(st.i64(first));
+    d.internal_date = st.i64(first + 1);
+    if (with_cache) d.cache = st.text(first + 2);
+    return d;
+  };
   std::lock_guard lock(mu_);
   if (hi - lo < 4 * want.size() + 64) {
     // Dense (a sequence range, FETCH 1:*): one range scan.
-    Stmt st(
-        prepared("SELECT uid, cache FROM message WHERE folder = ? AND uid >= ? AND uid <= ? ORDER BY uid"));
+    Stmt st(prepared(with_cache ? "SELECT uid, size, internaldate, cache FROM message WHERE folder = ? AND "
+                                  "uid >= ? AND uid <= ? ORDER BY uid"
+                                : "SELECT uid, size, internaldate FROM message WHERE folder = ? AND "
+                                  "uid >= ? AND uid <= ? ORDER BY uid"));
     st.bind(1, folder).bind(2, lo).bind(3, hi);
     std::size_t k = 0;
     while (k < want.size() && st.step()) {
       auto uid = static_cast<uint32_t>(st.i64(0));
       while (k < want.size() && want[k].first < uid) ++k;
       if (k < want.size() && want[k].first == uid) {
-        std::string blob = st.text(1);
-        for (; k < want.size() && want[k].first == uid; ++k) out[want[k].second] = blob;
+        MessageDetails d = row(st, 1);
+        for (; k < want.size() && want[k].first == uid; ++k) out[want[k].second] = d;
       }
     }
-    if (!st.done()) return db_error(db_, "cannot read message cache");
+    if (!st.done()) return db_error(db_, "cannot read message details");
     return out;
   }
   // Sparse: point lookups inside one read transaction.
   if (!exec(db_, "BEGIN")) return db_error(db_, "cannot read mailbox index");
   {
-    Stmt st(prepared("SELECT cache FROM message WHERE folder = ? AND uid = ?"));
+    Stmt st(prepared(with_cache ? "SELECT size, internaldate, cache FROM message WHERE folder = ? AND uid = ?"
+                                : "SELECT size, internaldate FROM message WHERE folder = ? AND uid = ?"));
     for (std::size_t i = 0; i < uids.size(); ++i) {
       st.reset();
       st.bind(1, folder).bind(2, uids[i]);
-      if (st.step()) out[i] = st.text(0);
+      if (st.step()) out[i] = row(st, 0);
     }
   }
   exec(db_, "COMMIT");

@@ -55,6 +55,14 @@ struct MessageMeta {
   uint64_t size = 0;
 };
 
+// What FETCH needs of a message beyond the session's view (UID, flags,
+// modseq): kept in the index only, so an open session does not hold them.
+struct MessageDetails {
+  uint64_t size = 0;
+  int64_t internal_date = 0;
+  std::string cache;  // only when asked for
+};
+
 struct FolderStatus {
   int64_t id = 0;
   std::string name;  // UTF-8, '/' separated, "INBOX" for the inbox
@@ -128,6 +136,11 @@ class UserMailbox {
   // For FETCH of many messages, where cache() per message spends most of
   // its time starting and ending a read transaction (file locks, WAL).
   Result<std::vector<std::optional<std::string>>> caches(int64_t folder, const std::vector<uint32_t>& uids);
+  // Size, internal date and (when `with_cache`) the cache blob of several
+  // messages the same way: out[i] belongs to uids[i], nullopt if gone.
+  Result<std::vector<std::optional<MessageDetails>>> details(int64_t folder,
+                                                             const std::vector<uint32_t>& uids,
+                                                             bool with_cache);
   Result<std::string> read(int64_t folder, uint32_t uid);  // the message file
 
   enum class FlagMode { Replace, Add, Remove };

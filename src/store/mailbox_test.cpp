@@ -1,4 +1,5 @@
 #include <unistd.h>
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -19,7 +20,8 @@ struct Fixture {
   fs::path root;
   std::unique_ptr<GroupCommit> commit;
   std::unique_ptr<MailStore> store;
-  std::vector<SpecialFolder> special{{"Sent", "\\Sent"}, {"Trash", "\\Trash"}, {"Spam", "\\Junk"}, {"Drafts", "\\Drafts"}};
+  std::vector<SpecialFolder> special{
+      {"Sent", "\\Sent"}, {"Trash", "\\Trash"}, {"Spam", "\\Junk"}, {"Drafts", "\\Drafts"}};
   Fixture() {
     char tmpl[] = "/tmp/mf-mailbox-XXXXXX";
     root = ::mkdtemp(tmpl);
@@ -32,9 +34,8 @@ struct Fixture {
   }
   std::shared_ptr<UserMailbox> open() {
     auto mb = UserMailbox::open(store->maildir_of("bob@example.test"), "host.test", *commit, store.get(),
-                                "bob@example.test", special, [](std::string_view m) {
-                                  return "cache:" + std::to_string(m.size());
-                                });
+                                "bob@example.test", special,
+                                [](std::string_view m) { return "cache:" + std::to_string(m.size()); });
     EXPECT_TRUE(mb) << mb.error().message;
     return mb ? *mb : nullptr;
   }
@@ -74,7 +75,8 @@ TEST(Mailbox, FlagsModseqExpungeAndChanges) {
   auto inbox = mb->status("INBOX")->id;
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(mb->append("INBOX", "Subject: x\r\n\r\nx\r\n", 0, {}, 0));
   uint64_t before = mb->status("INBOX")->highest_modseq;
-  auto r = mb->store_flags(inbox, {1, 2}, UserMailbox::FlagMode::Add, kSeen | kDeleted, {"$Junk"}, std::nullopt);
+  auto r =
+      mb->store_flags(inbox, {1, 2}, UserMailbox::FlagMode::Add, kSeen | kDeleted, {"$Junk"}, std::nullopt);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->updated.size(), 2u);
   auto ch = mb->changes_since(inbox, before);
@@ -121,6 +123,36 @@ TEST(Mailbox, CachesMatchCacheForRangesAndSparseSets) {
   check({1, 299, 150, 3000});  // sparse: point lookups, one gone, one never was
   check({});
   EXPECT_EQ((*mb->caches(inbox, {64}))[0], "cache:64");
+}
+
+TEST(Mailbox, DetailsGiveSizeAndDateWithOrWithoutCache) {
+  Fixture f;
+  auto mb = f.open();
+  auto inbox = mb->status("INBOX")->id;
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        mb->append("INBOX", std::string(static_cast<std::size_t>(100 + i), 'm'), 0, {}, 1700000000 + i));
+  auto all = mb->messages(inbox);
+  ASSERT_TRUE(all);
+  for (bool with_cache : {false, true}) {
+    for (std::vector<uint32_t> uids :
+         {std::vector<uint32_t>{1, 2, 3, 10, 11}, std::vector<uint32_t>{9, 5000}}) {
+      auto got = mb->details(inbox, uids, with_cache);
+      ASSERT_TRUE(got);
+      ASSERT_EQ(got->size(), uids.size());
+      for (std::size_t i = 0; i < uids.size(); ++i) {
+        auto m = std::find_if(all->begin(), all->end(), [&](auto& x) { return x.uid == uids[i]; });
+        if (m == all->end()) {
+          EXPECT_FALSE((*got)[i].has_value()) << uids[i];
+          continue;
+        }
+        ASSERT_TRUE((*got)[i].has_value()) << uids[i];
+        EXPECT_EQ((*got)[i]->size, m->size);
+        EXPECT_EQ((*got)[i]->internal_date, m->internal_date);
+        EXPECT_EQ((*got)[i]->cache, with_cache ? "cache:" + std::to_string(m->size) : "");
+      }
+    }
+  }
 }
 
 TEST(Mailbox, CopyMoveRenameDelete) {

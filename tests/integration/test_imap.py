@@ -358,3 +358,30 @@ def test_user_ip_connection_limit(instance):
     c = login(instance)
     c.logout()
     b.logout()
+
+
+def test_login_cache_follows_password_changes_and_disabling(server):
+    user, new_password = "cachetest@example.test", "Another-Staple-Battery-42"
+    server.add_user(user)
+    for _ in range(2):
+        m = imaps(server)
+        m.login(user, PASSWORD)
+        m.logout()
+    # The second login was answered from the cache of verified passwords.
+    assert server.wait_log(r"imap login .*user=cachetest@example.test auth=cache")
+    m = imaps(server)
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        m.login(user, "Wrong-Staple-Battery-42")
+    # A new password takes effect at once: the cached one no longer works.
+    server.cli("user", "passwd", user, "--password-stdin", input=new_password + "\n", check=True)
+    m = imaps(server)
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        m.login(user, PASSWORD)
+    m = imaps(server)
+    m.login(user, new_password)
+    m.logout()
+    # So does disabling the account.
+    server.cli("user", "disable", user, check=True)
+    m = imaps(server)
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        m.login(user, new_password)
