@@ -10,7 +10,10 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -101,6 +104,10 @@ class Transaction {
   sqlite3* db_;
   bool ok_ = false, committed_ = false;
 };
+
+// Directory name prefix of a folder being deleted (not a Maildir++ folder
+// name, so other Maildir readers ignore it).
+constexpr const char* kDeletedPrefix = "mailfort-deleted-";
 
 bool make_dir(const std::string& p) {
   return ::mkdir(p.c_str(), 0700) == 0 || errno == EEXIST;
@@ -276,6 +283,7 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   if (auto r = mb->ensure_folder("INBOX", "", true); !r) return r.error();
   for (const auto& s : special)
     if (auto r = mb->ensure_folder(s.name, s.use, true); !r) return r.error();
+  mb->settle_deleted_folders();
   // Reconcile every folder with its directory (crash recovery, files
   // added by hand); INBOX also imports new/.
   std::vector<std::pair<int64_t, std::string>> all;
@@ -290,6 +298,27 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   }
   if (auto r = mb->sync_inbox(); !r) return r.error();
   return mb;
+}
+
+void UserMailbox::settle_deleted_folders() {
+  DIR* d = ::opendir(maildir_.c_str());
+  if (!d) return;
+  std::vector<std::string> aside;
+  while (dirent* e = ::readdir(d))
+    if (std::string_view(e->d_name).rfind(kDeletedPrefix, 0) == 0) aside.emplace_back(e->d_name);
+  ::closedir(d);
+  for (auto& n : aside) {
+    int64_t id = std::atoll(n.c_str() + std::strlen(kDeletedPrefix));
+    Stmt st(db_, "SELECT name FROM folder WHERE id = ?");
+    st.bind(1, id);
+    std::string path = maildir_ + "/" + n;
+    if (id > 0 && st.step()) {
+      // The DELETE never committed: the folder is still there.
+      std::string dir = dir_for(st.text(0));
+      if (::rename(path.c_str(), dir.c_str()) == 0) continue;
+    }
+    remove_tree(path);
+  }
 }
 
 Result<void> UserMailbox::init_schema() {
@@ -517,8 +546,25 @@ Result<void> UserMailbox::remove(std::string_view raw) {
     std::string dir;
     auto id = folder_id(name, &dir);
     if (!id) return id.error();
+    // The directory moves aside first, under a name that carries the
+    // folder id, and is removed only after the index commit. A crash in
+    // between is settled at the next open (settle_deleted_folders): the
+    // move is undone if the folder row survived, else finished. Without
+    // this, a crash after the commit left the old files where a new folder
+    // of the same name would pick them up again.
+    std::string aside = maildir_ + "/" + kDeletedPrefix + std::to_string(*id) + "-" +
+                        std::to_string(::time(nullptr)) + "-" + std::to_string(++seq_);
+    if (::rename(dir.c_str(), aside.c_str()) != 0 && errno != ENOENT)
+      return Error{Errc::Temp, "cannot move folder directory aside"};
+    if (int fd = ::open(maildir_.c_str(), O_RDONLY | O_DIRECTORY); fd >= 0) {
+      ::fsync(fd);  // the move is on disk before the index says the folder is gone
+      ::close(fd);
+    }
     Transaction tx(db_);
-    if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+    if (!tx.ok()) {
+      (void)::rename(aside.c_str(), dir.c_str());
+      return db_error(db_, "cannot lock mailbox index");
+    }
     Stmt sz(db_, "SELECT COALESCE(SUM(size), 0) FROM message WHERE folder = ?");
     sz.bind(1, *id);
     if (sz.step()) freed = sz.i64(0);
@@ -528,8 +574,11 @@ Result<void> UserMailbox::remove(std::string_view raw) {
     d2.bind(1, *id).step();
     Stmt d3(db_, "DELETE FROM folder WHERE id = ?");
     d3.bind(1, *id).step();
-    if (!tx.commit()) return db_error(db_, "cannot delete folder");
-    remove_tree(dir);
+    if (!tx.commit()) {
+      (void)::rename(aside.c_str(), dir.c_str());
+      return db_error(db_, "cannot delete folder");
+    }
+    remove_tree(aside);
   }
   if (store_) store_->adjust_usage(user_, -freed);
   notify();

@@ -171,6 +171,8 @@ class UserMailbox {
  private:
   UserMailbox() = default;
   Result<void> init_schema();
+  // Finishes or undoes folder deletions a crash interrupted.
+  void settle_deleted_folders();
   Result<void> ensure_folder(const std::string& name, const std::string& special, bool subscribed);
   Result<void> reconcile(int64_t folder, const std::string& dir);
   Result<int64_t> folder_id(std::string_view name, std::string* dir = nullptr);
