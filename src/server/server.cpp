@@ -24,6 +24,7 @@
 #include "dns/resolver.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
+#include "policy/send_limiter.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/delivery.h"
@@ -56,6 +57,10 @@ bool needs_tls(const config::Config& c) {
                      [](const auto& l) { return l.tls != config::TlsMode::none; });
 }
 
+policy::SendLimiter::Limits send_limits(const config::Config& c) {
+  return {c.limits.send_per_hour_server, c.limits.send_per_hour_domain, c.limits.send_per_hour_mailbox};
+}
+
 policy::ConnectionLimiter::Limits limiter_limits(const config::Config& c) {
   return {c.limits.max_connections, c.limits.max_connections_per_ip};
 }
@@ -82,6 +87,7 @@ class Runtime {
     services_.set_config(cfg);
     services_.workers = &workers_;
     services_.limiter = policy::ConnectionLimiter::create(limiter_limits(*cfg));
+    services_.send_limiter = policy::SendLimiter::create(send_limits(*cfg));
   }
 
   int run() {
@@ -232,6 +238,7 @@ class Runtime {
       }
     }
     services_.limiter->set_limits(limiter_limits(*next));
+    services_.send_limiter->set_limits(send_limits(*next));
     services_.bans->set_settings(ban_settings(*next));
     services_.set_config(next);
     spdlog::info("reload done");
