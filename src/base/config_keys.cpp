@@ -192,9 +192,9 @@ std::vector<Key> make_keys() {
                "unlimited by default: domains range from one person to a whole company, so a useful "
                "number is the admin's; each account is already capped"),
       uint_key("limits.send_per_hour_server", F(limits.send_per_hour_server), 0, 10000000,
-               "Messages submitted per hour on the whole server: authenticated accounts plus mail "
-               "relayed for smtp.trusted_networks (0 = unlimited). Inbound mail for local users does "
-               "not count.",
+               "Messages submitted per hour on the whole server: authenticated accounts plus all "
+               "mail from smtp.trusted_networks without AUTH (0 = unlimited). Inbound mail for local "
+               "users from other hosts does not count. Counts live in memory; a restart forgets them.",
                "a backstop for the server's IP reputation when many accounts or a trusted host are "
                "compromised; unlimited by default because a trusted application may send bulk mail "
                "legitimately"),

@@ -2,7 +2,7 @@
 // (smtp_session.cpp) owns transaction order and the wire; it asks the
 // listener's policy at HELO, MAIL, RCPT and end of data (Dovecot lib-smtp's
 // server callbacks). MxPolicy is the port-25 MX (S2-S5, Q5); SubmissionPolicy
-// is 587/465 (L2, L3, S6, S8).
+// is 587/465 (L2, L3, S6, S8). Both apply the sending limits (Q7) at MAIL.
 #pragma once
 #include <asio/awaitable.hpp>
 
