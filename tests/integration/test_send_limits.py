@@ -101,10 +101,16 @@ def test_aborted_transactions_do_not_count(limited):
         s = login(limited, "alice@example.test")
         assert s.mail("alice@example.test")[0] == 250
         s.close()
-    # Pipelining cannot run ahead: one transaction at a time is counted.
     s = login(limited, "alice@example.test")
-    send(s, "alice@example.test")
-    send(s, "alice@example.test")
+    s.send(b"MAIL FROM:<alice@example.test>\r\nRCPT TO:<friend@remote.example>\r\nRSET\r\n" * 4)
+    assert [s.getreply()[0] for _ in range(12)] == [250] * 12
+    # Pipelining cannot run ahead of the count: three whole BDAT
+    # transactions in one packet, the third refused at its MAIL FROM.
+    one = (b"MAIL FROM:<alice@example.test>\r\nRCPT TO:<friend@remote.example>\r\n"
+           b"BDAT %d LAST\r\n%s" % (len(MSG), MSG))
+    s.send(one * 3)
+    codes = [s.getreply()[0] for _ in range(9)]
+    assert codes[:6] == [250] * 6 and codes[6] == 450 and codes[7:] == [503, 503], codes
     refused_at_mail(s, "alice@example.test")
     s.quit()
     assert queued(limited) == 2
