@@ -65,6 +65,7 @@ struct Limits {
   uint32_t send_per_hour_mailbox = 500;  // authenticated submissions per account, sliding hour
   uint32_t send_per_hour_domain = 0;     // all accounts of a domain together; 0 = unlimited
   uint32_t send_per_hour_server = 0;     // everything submitted or relayed; 0 = unlimited
+  uint32_t send_recipients_per_hour_mailbox = 2000;  // recipients of one account's messages
 };
 
 struct Smtp {

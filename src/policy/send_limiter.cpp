@@ -1,5 +1,8 @@
 #include "policy/send_limiter.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace mailfort::policy {
 
 const char* level_name(SendLimiter::Level level) {
@@ -10,6 +13,8 @@ const char* level_name(SendLimiter::Level level) {
       return "domain";
     case SendLimiter::Level::Mailbox:
       return "mailbox";
+    case SendLimiter::Level::MailboxRecipients:
+      return "mailbox-recipients";
     case SendLimiter::Level::None:
       break;
   }
@@ -23,6 +28,8 @@ SendLimiter::Reservation& SendLimiter::Reservation::operator=(Reservation&& o) n
     mailbox_ = std::move(o.mailbox_);
     domain_ = std::move(o.domain_);
     minute_ = o.minute_;
+    recipients_ = std::exchange(o.recipients_, 0);
+    rcpt_minute_ = o.rcpt_minute_;
   }
   return *this;
 }
@@ -49,13 +56,13 @@ void SendLimiter::Window::advance(int64_t now) {
   head = now;
 }
 
-void SendLimiter::Window::remove(int64_t now, int64_t minute) {
+void SendLimiter::Window::remove(int64_t now, int64_t minute, uint32_t n) {
   advance(now);
   if (now - minute >= 60 || minute > now) return;  // already out of the window
   auto& b = buckets[static_cast<std::size_t>(minute % 60)];
-  if (b == 0) return;
-  --b;
-  --total;
+  n = std::min(n, b);
+  b -= n;
+  total -= n;
 }
 
 int64_t SendLimiter::now_minute() const {
@@ -109,12 +116,40 @@ void SendLimiter::release(const Reservation& r) {
   if (!r.mailbox_.empty()) {
     if (auto it = mailboxes_.find(r.mailbox_); it != mailboxes_.end()) it->second.remove(now, r.minute_);
   }
+  if (r.recipients_ > 0) {
+    if (auto it = recipients_.find(r.mailbox_); it != recipients_.end())
+      it->second.remove(now, r.rcpt_minute_, r.recipients_);
+  }
+}
+
+bool SendLimiter::add_recipient(Reservation& r, Refusal& refusal) {
+  refusal = {};
+  if (!r || r.mailbox_.empty()) return true;
+  int64_t now = now_minute();
+  std::lock_guard lock(mu_);
+  Window& w = recipients_[r.mailbox_];
+  w.advance(now);
+  if (limits_.mailbox_recipients != 0 && w.total >= limits_.mailbox_recipients) {
+    refusal = {Level::MailboxRecipients, limits_.mailbox_recipients};
+    return false;
+  }
+  // All of a message's recipients go into one bucket, so release() finds
+  // them; a transaction older than the window starts a new one (the old
+  // counts have expired anyway).
+  if (r.recipients_ == 0 || now - r.rcpt_minute_ >= 60) {
+    r.recipients_ = 0;
+    r.rcpt_minute_ = now;
+  }
+  ++w.buckets[static_cast<std::size_t>(r.rcpt_minute_ % 60)];
+  ++w.total;
+  ++r.recipients_;
+  return true;
 }
 
 void SendLimiter::prune(int64_t now) {
   if (now == last_prune_) return;
   last_prune_ = now;
-  for (auto* map : {&domains_, &mailboxes_}) {
+  for (auto* map : {&domains_, &mailboxes_, &recipients_}) {
     for (auto it = map->begin(); it != map->end();) {
       it->second.advance(now);
       if (it->second.total == 0) {
@@ -163,9 +198,15 @@ uint32_t SendLimiter::mailbox_count(const std::string& mailbox) {
   return count_of(mailboxes_, mailbox, now);
 }
 
+uint32_t SendLimiter::recipient_count(const std::string& mailbox) {
+  int64_t now = now_minute();
+  std::lock_guard lock(mu_);
+  return count_of(recipients_, mailbox, now);
+}
+
 std::size_t SendLimiter::active_keys() const {
   std::lock_guard lock(mu_);
-  return domains_.size() + mailboxes_.size();
+  return domains_.size() + mailboxes_.size() + recipients_.size();
 }
 
 }  // namespace mailfort::policy

@@ -12,8 +12,10 @@
 // not use up the quota, and a session never has more than one message
 // counted ahead of its acceptance.
 //
-// One message counts once, whatever its number of recipients. Thread-safe;
-// no I/O. The clock is injectable for tests.
+// One message counts once, whatever its number of recipients; recipients
+// of an account's messages have a limit of their own (add_recipient), since
+// 500 messages of 100 recipients each are a spam run too. Thread-safe; no
+// I/O. The clock is injectable for tests.
 #pragma once
 #include <array>
 #include <chrono>
@@ -36,8 +38,9 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
     uint32_t server = 0;
     uint32_t domain = 0;
     uint32_t mailbox = 500;
+    uint32_t mailbox_recipients = 2000;  // recipients per hour per mailbox
   };
-  enum class Level { None, Server, Domain, Mailbox };
+  enum class Level { None, Server, Domain, Mailbox, MailboxRecipients };
 
   struct Request {
     std::string mailbox;                    // authenticated account; "" = count against the server only
@@ -69,6 +72,8 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
     std::shared_ptr<SendLimiter> owner_;
     std::string mailbox_, domain_;
     int64_t minute_ = 0;
+    uint32_t recipients_ = 0;  // counted by add_recipient, in minute rcpt_minute_
+    int64_t rcpt_minute_ = 0;
   };
 
   static std::shared_ptr<SendLimiter> create(Limits limits, Clock clock = {}) {
@@ -81,6 +86,11 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
   // specific level reached (mailbox, then domain, then server).
   Reservation acquire(const Request& request, Refusal& refusal);
 
+  // Counts one more recipient of the reserved message against its mailbox's
+  // recipient limit; false (nothing counted, `refusal` set) when reached.
+  // Reservations without a mailbox (trusted-network relaying) always pass.
+  bool add_recipient(Reservation& reservation, Refusal& refusal);
+
   void set_limits(Limits limits);  // live config reload
   Limits limits() const;
 
@@ -88,7 +98,8 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
   uint32_t server_count();
   uint32_t domain_count(const std::string& domain);
   uint32_t mailbox_count(const std::string& mailbox);
-  std::size_t active_keys() const;  // domains + mailboxes with a window in memory
+  uint32_t recipient_count(const std::string& mailbox);
+  std::size_t active_keys() const;  // keys (domains, mailboxes) with a window in memory
 
  private:
   struct Window {
@@ -101,7 +112,7 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
       ++buckets[static_cast<std::size_t>(now % 60)];
       ++total;
     }
-    void remove(int64_t now, int64_t minute);
+    void remove(int64_t now, int64_t minute, uint32_t n = 1);
   };
 
   SendLimiter(Limits limits, Clock clock) : limits_(limits), clock_(std::move(clock)) {}
@@ -114,7 +125,7 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
   Limits limits_;
   Clock clock_;
   Window server_;
-  std::unordered_map<std::string, Window> domains_, mailboxes_;
+  std::unordered_map<std::string, Window> domains_, mailboxes_, recipients_;
   int64_t last_prune_ = 0;
 };
 

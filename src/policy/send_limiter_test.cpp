@@ -154,6 +154,39 @@ TEST(SendLimiter, IdleKeysArePruned) {
   EXPECT_EQ(l->active_keys(), 2u);  // late@y.test and y.test
 }
 
+TEST(SendLimiter, RecipientsPerMailboxAreLimitedAndReleasedWithTheMessage) {
+  FakeClock clock;
+  SendLimiter::Limits limits;
+  limits.mailbox = 0;
+  limits.mailbox_recipients = 3;
+  auto l = SendLimiter::create(limits, clock.fn());
+  SendLimiter::Refusal why;
+  {
+    auto aborted = l->acquire(user("a@x.test"), why);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(l->add_recipient(aborted, why));
+    EXPECT_FALSE(l->add_recipient(aborted, why));
+    EXPECT_EQ(why.level, SendLimiter::Level::MailboxRecipients);
+    EXPECT_EQ(why.limit, 3u);
+  }
+  EXPECT_EQ(l->recipient_count("a@x.test"), 0u);
+  auto first = l->acquire(user("a@x.test"), why);
+  ASSERT_TRUE(l->add_recipient(first, why));
+  ASSERT_TRUE(l->add_recipient(first, why));
+  auto moved = std::move(first);
+  moved.keep();
+  clock.now += minutes(10);
+  auto second = l->acquire(user("a@x.test"), why);
+  ASSERT_TRUE(l->add_recipient(second, why));
+  EXPECT_FALSE(l->add_recipient(second, why));
+  second.keep();
+  EXPECT_EQ(l->recipient_count("a@x.test"), 3u);
+  clock.now += minutes(50);  // the first message's two recipients expire
+  EXPECT_EQ(l->recipient_count("a@x.test"), 1u);
+  // Relaying for a trusted network has no mailbox: no recipient limit.
+  auto relay = l->acquire({}, why);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(l->add_recipient(relay, why));
+}
+
 TEST(SendLimiter, ConcurrentSessionsCannotOvershoot) {
   auto l = SendLimiter::create({0, 0, 100});
   std::atomic<int> granted{0};

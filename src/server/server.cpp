@@ -58,7 +58,8 @@ bool needs_tls(const config::Config& c) {
 }
 
 policy::SendLimiter::Limits send_limits(const config::Config& c) {
-  return {c.limits.send_per_hour_server, c.limits.send_per_hour_domain, c.limits.send_per_hour_mailbox};
+  return {c.limits.send_per_hour_server, c.limits.send_per_hour_domain, c.limits.send_per_hour_mailbox,
+          c.limits.send_recipients_per_hour_mailbox};
 }
 
 policy::ConnectionLimiter::Limits limiter_limits(const config::Config& c) {

@@ -70,6 +70,7 @@ class BasePolicy : public SmtpPolicy {
     if (to.mailbox.ip_literal) {
       // No local mailbox lives at an address literal: it is relaying.
       if (!relay_permitted(c)) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
+      if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
       add_unique(txn.forwards, address);
       txn.rcpts.push_back(address);
       co_return SmtpReply{250, "2.1.5", "Ok"};
@@ -114,6 +115,11 @@ class BasePolicy : public SmtpPolicy {
     }
     using Kind = directory::Resolution::Kind;
     const auto& res = o.resolution.value();
+    bool accepting = res.kind == Kind::Deliver || (res.kind == Kind::NotLocal && relay_permitted(c));
+    bool quota_ok = res.kind != Kind::Deliver || ((!o.tls_required || c.tls) && o.over_quota.empty());
+    if (accepting && quota_ok) {
+      if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
+    }
     switch (res.kind) {
       case Kind::NotLocal:
         if (!relay_permitted(c)) {
@@ -278,6 +284,20 @@ class BasePolicy : public SmtpPolicy {
     }
     txn.send_quota = std::move(reservation);
     co_return SmtpReply{250, "2.1.0", "Ok"};
+  }
+
+  // Q7: one more recipient of an authenticated account's message, counted
+  // with the message's reservation (released with it).
+  SmtpReply count_recipient(const SmtpClient& c, SmtpTransaction& txn) {
+    auto* limiter = services_.send_limiter.get();
+    if (limiter == nullptr) return SmtpReply{250, "2.1.5", "Ok"};
+    policy::SendLimiter::Refusal why;
+    if (limiter->add_recipient(txn.send_quota, why)) return SmtpReply{250, "2.1.5", "Ok"};
+    spdlog::warn("smtp send-limit session={} ip={} user={} level={} limit={}", c.session, c.ip,
+                 log::quote(c.auth_user), policy::level_name(why.level), why.limit);
+    return SmtpReply{450, "4.7.1",
+                     "Recipient limit reached: " + to_lower(c.auth_user) + " may send to " +
+                         std::to_string(why.limit) + " recipients per hour; try again later"};
   }
 
   std::string with_protocol(const SmtpClient& c) const {

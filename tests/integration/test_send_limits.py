@@ -188,3 +188,26 @@ def test_sighup_raises_the_mailbox_limit(limited):
     s.login("alice@example.test", PASSWORD)
     refused_at_mail(s, "alice@example.test")
     s.quit()
+
+
+def test_recipients_per_hour_per_mailbox(limited):
+    limited.set("limits", "send_recipients_per_hour_mailbox", "3")
+    limited.start()
+    s = login(limited, "alice@example.test")
+    for _ in range(3):  # recipients of an abandoned transaction do not count
+        assert s.mail("alice@example.test")[0] == 250
+        assert s.rcpt("r1@remote.example")[0] == 250
+        assert s.rcpt("r2@remote.example")[0] == 250
+        assert s.rset()[0] == 250
+    send(s, "alice@example.test", ["r1@remote.example", "bob@example.test"])
+    refused = s.sendmail("alice@example.test", ["r3@remote.example", "r4@remote.example"], MSG)
+    assert list(refused) == ["r4@remote.example"] and refused["r4@remote.example"][0] == 450
+    assert b"4.7.1 Recipient limit reached" in refused["r4@remote.example"][1]
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        s.sendmail("alice@example.test", ["r5@remote.example"], MSG)
+    s.quit()
+    # Other accounts have their own count.
+    s = login(limited, "bob@example.test")
+    send(s, "bob@example.test", ["r1@remote.example", "r2@remote.example", "r3@remote.example"])
+    s.quit()
+    assert limited.wait_log(r"level=mailbox-recipients limit=3")
