@@ -64,6 +64,10 @@ struct Limits {
   uint32_t idle_timeout_seconds = 300;  // SMTP: RFC 5321 4.5.3.2.7 asks >= 5 min
   uint32_t tls_handshake_timeout_seconds = 30;
   uint32_t max_auth_failures_per_connection = 3;
+  uint32_t send_per_hour_mailbox = 500;  // authenticated submissions per account, sliding hour
+  uint32_t send_per_hour_domain = 0;     // all accounts of a domain together; 0 = unlimited
+  uint32_t send_per_hour_server = 0;     // everything submitted or relayed; 0 = unlimited
+  uint32_t send_recipients_per_hour_mailbox = 2000;  // recipients of one account's messages
 };
 
 struct Smtp {

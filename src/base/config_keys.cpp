@@ -187,6 +187,31 @@ std::vector<Key> make_keys() {
                "Time allowed for a TLS handshake.", "slow handshakes hold slots and CPU"),
       uint_key("limits.max_auth_failures_per_connection", F(limits.max_auth_failures_per_connection), 1, 100,
                "Failed logins after which one connection is closed.", "guessing without reconnecting"),
+      uint_key("limits.send_per_hour_mailbox", F(limits.send_per_hour_mailbox), 0, 10000000,
+               "Messages one authenticated account may submit per hour, sliding window (0 = unlimited). "
+               "One message counts once, whatever its number of recipients (see "
+               "send_recipients_per_hour_mailbox); over the limit MAIL FROM gets 450 4.7.1. "
+               "`mailfort user limit` overrides it per account.",
+               "500/h is far above what a person sends but stops a stolen password from sending a spam "
+               "run of 100,000 messages before anyone notices"),
+      uint_key("limits.send_per_hour_domain", F(limits.send_per_hour_domain), 0, 10000000,
+               "Messages all accounts of one domain together may submit per hour (0 = unlimited). "
+               "`mailfort domain limit` overrides it per domain.",
+               "unlimited by default: domains range from one person to a whole company, so a useful "
+               "number is the admin's; each account is already capped"),
+      uint_key("limits.send_per_hour_server", F(limits.send_per_hour_server), 0, 10000000,
+               "Messages submitted per hour on the whole server: authenticated accounts plus all "
+               "mail from smtp.trusted_networks without AUTH (0 = unlimited). Inbound mail for local "
+               "users from other hosts does not count. Counts live in memory; a restart forgets them.",
+               "a backstop for the server's IP reputation when many accounts or a trusted host are "
+               "compromised; unlimited by default because a trusted application may send bulk mail "
+               "legitimately"),
+      uint_key("limits.send_recipients_per_hour_mailbox", F(limits.send_recipients_per_hour_mailbox), 0,
+               100000000,
+               "Recipients of the messages one authenticated account submits per hour, sliding window "
+               "(0 = unlimited); over the limit RCPT TO gets 450 4.7.1.",
+               "the message limit alone still lets 500 messages of 100 recipients each through; 2000/h "
+               "covers a person writing to a large list and stops a bulk run"),
 
       uint_key("smtp.max_message_size", F(smtp.max_message_size), 1024, 2ull * 1024 * 1024 * 1024,
                "Largest message accepted, in bytes (advertised as SIZE).", "disk and memory per message"),

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <optional>
 
 #include "base/config.h"
 #include "base/privileges.h"
@@ -125,6 +126,12 @@ int run_check(const std::string& path) {
   return 0;
 }
 
+// A sending-limit override as `user list`/`domain list` show it.
+std::string limit_text(std::optional<uint32_t> per_hour) {
+  if (!per_hour) return "default";
+  return *per_hour == 0 ? "unlimited" : std::to_string(*per_hour);
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -165,6 +172,21 @@ int run(int argc, char** argv) {
   auto* domain_tls = domain_cmd->add_subcommand("require-tls", "Refuse inbound mail for DOMAIN without TLS");
   domain_tls->add_option("DOMAIN", domain_arg)->required();
   domain_tls->add_option("STATE", flag_arg, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
+  std::string limit_arg;
+  auto limit_check = CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (v == "default") return "";
+        if (v.empty() || v.size() > 8 || v.find_first_not_of("0123456789") != std::string::npos)
+          return "must be a number of messages per hour (0 = unlimited) or 'default'";
+        return "";
+      },
+      "N|default");
+  auto* domain_limit = domain_cmd->add_subcommand(
+      "limit",
+      "Messages per hour all accounts of DOMAIN may send together (overrides [limits] "
+      "send_per_hour_domain; 0 = unlimited, default = the config's)");
+  domain_limit->add_option("DOMAIN", domain_arg)->required();
+  domain_limit->add_option("LIMIT", limit_arg, "N or default")->required()->check(limit_check);
 
   // user
   std::string address, list_domain;
@@ -186,6 +208,12 @@ int run(int argc, char** argv) {
   user_disable->add_option("ADDRESS", address)->required();
   auto* user_remove = user_cmd->add_subcommand("remove", "Remove an account (its mailbox stays on disk)");
   user_remove->add_option("ADDRESS", address)->required();
+  auto* user_limit = user_cmd->add_subcommand(
+      "limit",
+      "Messages per hour ADDRESS may send (overrides [limits] send_per_hour_mailbox; "
+      "0 = unlimited, default = the config's)");
+  user_limit->add_option("ADDRESS", address)->required();
+  user_limit->add_option("LIMIT", limit_arg, "N or default")->required()->check(limit_check);
   auto* user_list = user_cmd->add_subcommand("list", "List accounts");
   user_list->add_option("DOMAIN", list_domain);
 
@@ -401,11 +429,27 @@ int run(int argc, char** argv) {
     return done(d.set_requires_tls(domain_arg, flag_arg == "on"),
                 "inbound TLS for " + domain_arg + " is " + (flag_arg == "on" ? "required" : "optional"));
   }
+  if (domain_limit->parsed() || user_limit->parsed()) {
+    std::optional<uint32_t> per_hour;
+    if (limit_arg != "default") per_hour = static_cast<uint32_t>(std::stoul(limit_arg));
+    std::string shown =
+        per_hour ? (*per_hour == 0 ? "unlimited" : std::to_string(*per_hour) + " messages per hour")
+                 : "the configured default";
+    if (domain_limit->parsed()) {
+      return done(d.set_domain_send_limit(domain_arg, per_hour),
+                  "sending limit of domain " + domain_arg + ": " + shown);
+    }
+    return done(d.set_send_limit(address, per_hour), "sending limit of " + address + ": " + shown);
+  }
   if (domain_list->parsed()) {
     auto l = d.list_domains();
     if (!l) return fail(l.error().message);
-    std::printf("DOMAIN\n");
-    for (const auto& x : l.value()) std::printf("%s\n", x.c_str());
+    std::printf("%-40s  %s\n", "DOMAIN", "SEND_PER_HOUR");
+    for (const auto& x : l.value()) {
+      auto limit = d.domain_send_limit(x);
+      if (!limit) return fail(limit.error().message);
+      std::printf("%-40s  %s\n", x.c_str(), limit_text(limit.value()).c_str());
+    }
     return 0;
   }
 
@@ -431,11 +475,14 @@ int run(int argc, char** argv) {
   if (user_list->parsed()) {
     auto l = d.list_accounts(list_domain);
     if (!l) return fail(l.error().message);
-    std::printf("%-40s  %8s  %-7s  %s\n", "ADDRESS", "QUOTA_MB", "ENABLED", "SEND_ONLY");
+    std::printf("%-40s  %8s  %-7s  %-9s  %s\n", "ADDRESS", "QUOTA_MB", "ENABLED", "SEND_ONLY",
+                "SEND_PER_HOUR");
     for (const auto& a : l.value()) {
-      std::printf("%-40s  %8llu  %-7s  %s\n", a.address().c_str(),
+      auto limit = d.send_limit(a.address());
+      if (!limit) return fail(limit.error().message);
+      std::printf("%-40s  %8llu  %-7s  %-9s  %s\n", a.address().c_str(),
                   static_cast<unsigned long long>(a.quota_mb), a.enabled ? "yes" : "no",
-                  a.send_only ? "yes" : "no");
+                  a.send_only ? "yes" : "no", limit_text(limit.value()).c_str());
     }
     return 0;
   }

@@ -130,6 +130,23 @@ class Directory {
     return make_error(Errc::Perm, "not supported by this directory backend");
   }
 
+  // Outgoing sending limits (Q7): per-account and per-domain overrides of
+  // [limits] send_per_hour_mailbox/_domain, in messages per hour (0 =
+  // unlimited; nullopt = the config default). Kept in tables account_settings
+  // and domain_settings, outside the guide's schema.
+  virtual Result<std::optional<uint32_t>> send_limit(const std::string& account_address) {
+    return std::optional<uint32_t>();
+  }
+  virtual Result<void> set_send_limit(const std::string& account_address, std::optional<uint32_t> per_hour) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+  virtual Result<std::optional<uint32_t>> domain_send_limit(const std::string& domain) {
+    return std::optional<uint32_t>();
+  }
+  virtual Result<void> set_domain_send_limit(const std::string& domain, std::optional<uint32_t> per_hour) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+
   // Addresses an account may use as envelope sender: its own address and the
   // sources of enabled aliases that point to it (sender login maps).
   virtual Result<std::vector<std::string>> sender_addresses(const std::string& account_address) = 0;

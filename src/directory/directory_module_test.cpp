@@ -196,6 +196,60 @@ TEST_F(DirFixture, TlsPoliciesAndInboundTls) {
   EXPECT_TRUE(d->requires_tls("example.test").value());
 }
 
+TEST_F(DirFixture, SendLimitOverrides) {
+  ASSERT_TRUE(d->add_domain("example.test").ok());
+  account("Alice@example.test");
+  EXPECT_FALSE(d->send_limit("alice@example.test").value());
+  ASSERT_TRUE(d->set_send_limit("ALICE@example.test", 5u).ok());
+  EXPECT_EQ(d->send_limit("alice@Example.test").value(), std::optional<uint32_t>(5));
+  ASSERT_TRUE(d->set_send_limit("alice@example.test", 0u).ok());  // unlimited
+  EXPECT_EQ(d->send_limit("alice@example.test").value(), std::optional<uint32_t>(0));
+  ASSERT_TRUE(d->set_send_limit("alice@example.test", std::nullopt).ok());
+  EXPECT_FALSE(d->send_limit("alice@example.test").value());
+  EXPECT_EQ(d->set_send_limit("ghost@example.test", 5u).error().code, Errc::NotFound);
+  // A removed account's override does not pass to a new one of that name.
+  ASSERT_TRUE(d->set_send_limit("alice@example.test", 7u).ok());
+  ASSERT_TRUE(d->remove_account("alice@example.test").ok());
+  account("alice@example.test");
+  EXPECT_FALSE(d->send_limit("alice@example.test").value());
+
+  EXPECT_FALSE(d->domain_send_limit("example.test").value());
+  ASSERT_TRUE(d->set_requires_tls("example.test", true).ok());
+  ASSERT_TRUE(d->set_domain_send_limit("EXAMPLE.test", 40u).ok());
+  EXPECT_EQ(d->domain_send_limit("example.test").value(), std::optional<uint32_t>(40));
+  EXPECT_TRUE(d->requires_tls("example.test").value());  // the two settings share a row
+  ASSERT_TRUE(d->set_requires_tls("example.test", false).ok());
+  EXPECT_EQ(d->domain_send_limit("example.test").value(), std::optional<uint32_t>(40));
+  ASSERT_TRUE(d->set_domain_send_limit("example.test", std::nullopt).ok());
+  EXPECT_FALSE(d->domain_send_limit("example.test").value());
+  EXPECT_EQ(d->set_domain_send_limit("nowhere.test", 1u).error().code, Errc::NotFound);
+}
+
+TEST_F(DirFixture, OlderDomainSettingsTableGetsTheNewColumn) {
+  ASSERT_TRUE(d->add_domain("example.test").ok());
+  d.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  const char* older = R"sql(
+DROP TABLE domain_settings;
+DROP TABLE account_settings;
+CREATE TABLE domain_settings (domain VARCHAR(255) PRIMARY KEY, require_tls BOOLEAN NOT NULL DEFAULT 0);
+INSERT INTO domain_settings (domain, require_tls) VALUES ('example.test', 1);
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, older, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  for (int i = 0; i < 2; ++i) {  // the migration runs once, then is a no-op
+    auto r = open_sqlite(path());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    d = std::move(r.value());
+  }
+  EXPECT_TRUE(d->requires_tls("example.test").value());
+  EXPECT_FALSE(d->domain_send_limit("example.test").value());
+  ASSERT_TRUE(d->set_domain_send_limit("example.test", 9u).ok());
+  EXPECT_EQ(d->domain_send_limit("example.test").value(), std::optional<uint32_t>(9));
+  EXPECT_TRUE(d->requires_tls("example.test").value());
+}
+
 TEST_F(DirFixture, GuideSchemaDatabaseWorksAsIs) {
   d.reset();
   fs::remove(path());

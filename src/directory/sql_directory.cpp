@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS domain_settings (
   domain VARCHAR(255) PRIMARY KEY,
   require_tls BOOLEAN NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS account_settings (
+  address VARCHAR(320) PRIMARY KEY,
+  send_per_hour INTEGER
+);
 )sql";
 
 constexpr int kMaxAliasDepth = 10;
@@ -105,8 +109,27 @@ class SqliteDirectory : public Directory {
       r = make_error(Errc::Perm, "cannot create the schema in " + path_ + ": " + (err ? err : "?"));
       sqlite3_free(err);
     }
+    if (r.ok()) r = migrate(c.value());
     release(c.value());
     return r;
+  }
+
+  // Columns added after a table first shipped; each step is idempotent so
+  // databases of every earlier version open unchanged.
+  Result<void> migrate(sqlite3* db) {
+    bool has_send_per_hour = false;
+    {
+      Query q(db, "SELECT name FROM pragma_table_info('domain_settings')");
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW)
+        if (q.text(0) == "send_per_hour") has_send_per_hour = true;
+      if (rc != SQLITE_DONE) return db_error(db, "read the domain_settings columns");
+    }
+    if (!has_send_per_hour && sqlite3_exec(db, "ALTER TABLE domain_settings ADD COLUMN send_per_hour INTEGER",
+                                           nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return db_error(db, "add domain_settings.send_per_hour");
+    }
+    return {};
   }
 
   // ---- domains ----
@@ -169,9 +192,66 @@ class SqliteDirectory : public Directory {
       auto exists = domain_exists(db, d);
       if (!exists) return exists.error();
       if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
-      Query q(db, "INSERT OR REPLACE INTO domain_settings (domain, require_tls) VALUES (?, ?)");
+      Query q(db,
+              "INSERT INTO domain_settings (domain, require_tls) VALUES (?, ?) "
+              "ON CONFLICT (domain) DO UPDATE SET require_tls = excluded.require_tls");
       q.bind(1, d).bind(2, required ? 1 : 0);
       if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
+      return {};
+    });
+  }
+
+  Result<std::optional<uint32_t>> domain_send_limit(const std::string& domain) override {
+    return with_db<std::optional<uint32_t>>([&](sqlite3* db) -> Result<std::optional<uint32_t>> {
+      Query q(db, "SELECT send_per_hour FROM domain_settings WHERE domain = ?");
+      q.bind(1, to_lower(domain));
+      return optional_count(db, q, "domain settings");
+    });
+  }
+
+  Result<void> set_domain_send_limit(const std::string& domain, std::optional<uint32_t> per_hour) override {
+    std::string d = to_lower(domain);
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto exists = domain_exists(db, d);
+      if (!exists) return exists.error();
+      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
+      Query q(db,
+              "INSERT INTO domain_settings (domain, send_per_hour) VALUES (?, ?) "
+              "ON CONFLICT (domain) DO UPDATE SET send_per_hour = excluded.send_per_hour");
+      q.bind(1, d);
+      if (per_hour) {
+        q.bind(2, static_cast<int64_t>(*per_hour));
+      } else {
+        q.bind_null(2);
+      }
+      if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
+      return {};
+    });
+  }
+
+  Result<std::optional<uint32_t>> send_limit(const std::string& account_address) override {
+    auto addr = parse_address(account_address);
+    if (!addr) return std::optional<uint32_t>();
+    return with_db<std::optional<uint32_t>>([&](sqlite3* db) -> Result<std::optional<uint32_t>> {
+      Query q(db, "SELECT send_per_hour FROM account_settings WHERE address = ?");
+      q.bind(1, to_lower(addr->local) + "@" + addr->domain);
+      return optional_count(db, q, "account settings");
+    });
+  }
+
+  Result<void> set_send_limit(const std::string& account_address, std::optional<uint32_t> per_hour) override {
+    auto addr = parse_address(account_address);
+    if (!addr) return addr.error();
+    std::string user = to_lower(addr->local);
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto acct = find_account_in(db, user, addr->domain);
+      if (!acct) return acct.error();
+      if (!acct.value()) return make_error(Errc::NotFound, "account " + addr->str() + " does not exist");
+      Query q(db, per_hour ? "INSERT OR REPLACE INTO account_settings (address, send_per_hour) VALUES (?, ?)"
+                           : "DELETE FROM account_settings WHERE address = ?");
+      q.bind(1, user + "@" + addr->domain);
+      if (per_hour) q.bind(2, static_cast<int64_t>(*per_hour));
+      if (q.step() != SQLITE_DONE) return db_error(db, "account settings");
       return {};
     });
   }
@@ -232,6 +312,9 @@ class SqliteDirectory : public Directory {
       if (q.step() != SQLITE_DONE) return db_error(db, "remove account");
       if (sqlite3_changes(db) == 0)
         return make_error(Errc::NotFound, "account " + address + " does not exist");
+      // A later account of the same name starts with the defaults.
+      Query settings(db, "DELETE FROM account_settings WHERE address = ?");
+      settings.bind(1, to_lower(addr->local) + "@" + addr->domain).step();
       return {};
     });
   }
@@ -547,6 +630,15 @@ class SqliteDirectory : public Directory {
     if (rc == SQLITE_ROW) return std::optional<Account>(row_to_account(q));
     if (rc != SQLITE_DONE) return db_error(db, "find account");
     return std::optional<Account>();
+  }
+
+  // One row with a nullable count, or no row: nullopt.
+  static Result<std::optional<uint32_t>> optional_count(sqlite3* db, Query& q, const std::string& what) {
+    int rc = q.step();
+    if (rc == SQLITE_DONE || (rc == SQLITE_ROW && q.is_null(0))) return std::optional<uint32_t>();
+    if (rc != SQLITE_ROW) return db_error(db, what);
+    int64_t v = q.integer(0);
+    return std::optional<uint32_t>(static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX)));
   }
 
   Result<bool> domain_exists(sqlite3* db, const std::string& domain) {

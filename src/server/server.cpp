@@ -25,6 +25,7 @@
 #include "dns/resolver.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
+#include "policy/send_limiter.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/delivery.h"
@@ -55,6 +56,11 @@ tls::ServerSettings tls_settings(const config::Config& c) {
 bool needs_tls(const config::Config& c) {
   return std::any_of(c.listeners.begin(), c.listeners.end(),
                      [](const auto& l) { return l.tls != config::TlsMode::none; });
+}
+
+policy::SendLimiter::Limits send_limits(const config::Config& c) {
+  return {c.limits.send_per_hour_server, c.limits.send_per_hour_domain, c.limits.send_per_hour_mailbox,
+          c.limits.send_recipients_per_hour_mailbox};
 }
 
 policy::ConnectionLimiter::Limits limiter_limits(const config::Config& c) {
@@ -88,6 +94,7 @@ class Runtime {
     services_.auth_cache = std::make_shared<directory::AuthCache>();
     configure_auth_cache(*cfg);
     services_.limiter = policy::ConnectionLimiter::create(limiter_limits(*cfg));
+    services_.send_limiter = policy::SendLimiter::create(send_limits(*cfg));
   }
 
   int run() {
@@ -239,6 +246,7 @@ class Runtime {
       }
     }
     services_.limiter->set_limits(limiter_limits(*next));
+    services_.send_limiter->set_limits(send_limits(*next));
     services_.bans->set_settings(ban_settings(*next));
     configure_auth_cache(*next);
     services_.set_config(next);

@@ -21,6 +21,7 @@ class Directory;
 namespace mailfort::policy {
 class BanService;
 class ConnectionLimiter;
+class SendLimiter;
 }  // namespace mailfort::policy
 namespace mailfort::tls {
 class ContextHolder;
@@ -84,7 +85,8 @@ struct Services {
   std::shared_ptr<directory::AuthCache> auth_cache;
   std::shared_ptr<policy::BanService> bans;
   std::shared_ptr<policy::ConnectionLimiter> limiter;
-  std::shared_ptr<tls::ContextHolder> tls;  // null when no [tls] configured
+  std::shared_ptr<policy::SendLimiter> send_limiter;  // Q7 messages per hour; null = no limits
+  std::shared_ptr<tls::ContextHolder> tls;            // null when no [tls] configured
   std::shared_ptr<store::GroupCommit> commit;
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<store::MailboxRegistry> mailboxes;  // IMAP/POP3 view of the store

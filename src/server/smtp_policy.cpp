@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "base/cidr.h"
 #include "base/log.h"
@@ -69,6 +70,7 @@ class BasePolicy : public SmtpPolicy {
     if (to.mailbox.ip_literal) {
       // No local mailbox lives at an address literal: it is relaying.
       if (!relay_permitted(c)) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
+      if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
       add_unique(txn.forwards, address);
       txn.rcpts.push_back(address);
       co_return SmtpReply{250, "2.1.5", "Ok"};
@@ -113,6 +115,11 @@ class BasePolicy : public SmtpPolicy {
     }
     using Kind = directory::Resolution::Kind;
     const auto& res = o.resolution.value();
+    bool accepting = res.kind == Kind::Deliver || (res.kind == Kind::NotLocal && relay_permitted(c));
+    bool quota_ok = res.kind != Kind::Deliver || ((!o.tls_required || c.tls) && o.over_quota.empty());
+    if (accepting && quota_ok) {
+      if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
+    }
     switch (res.kind) {
       case Kind::NotLocal:
         if (!relay_permitted(c)) {
@@ -221,6 +228,78 @@ class BasePolicy : public SmtpPolicy {
                                     const std::string& message, const proto::mail::HeaderBlock& header,
                                     const std::string& id) = 0;
 
+  // Q7: counts this message against the sending limits, or refuses it at
+  // MAIL FROM. Authenticated senders count against their account, its domain
+  // and the server; relaying for smtp.trusted_networks without AUTH against
+  // the server only; anything else (inbound mail for our users) not at all.
+  // The reservation travels with the transaction and is released unless the
+  // message is accepted; one transaction at a time per session, so
+  // pipelining cannot run ahead of the count.
+  asio::awaitable<SmtpReply> reserve_send_quota(const SmtpClient& c, SmtpTransaction& txn) {
+    auto* limiter = services_.send_limiter.get();
+    if (limiter == nullptr) co_return SmtpReply{250, "2.1.0", "Ok"};
+    policy::SendLimiter::Request request;
+    if (!c.auth_user.empty()) {
+      if (!overrides_ || overrides_->account != c.auth_user) {
+        // Directory overrides, read once per session on the worker pool.
+        auto* dir = services_.directory.get();
+        std::string account = c.auth_user;
+        SendOverrides o = co_await run_blocking(*services_.workers, [&]() -> SendOverrides {
+          SendOverrides out;
+          out.account = account;
+          auto m = dir->send_limit(account);
+          auto d = dir->domain_send_limit(account.substr(account.rfind('@') + 1));
+          out.ok = m.ok() && d.ok();
+          if (out.ok) {
+            out.mailbox = m.value();
+            out.domain = d.value();
+          }
+          return out;
+        });
+        if (!o.ok) co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
+        overrides_ = std::move(o);
+      }
+      request.mailbox = to_lower(c.auth_user);
+      request.domain = request.mailbox.substr(request.mailbox.rfind('@') + 1);
+      request.mailbox_limit = overrides_->mailbox;
+      request.domain_limit = overrides_->domain;
+    } else if (!any_contains(trusted_, c.ip)) {
+      co_return SmtpReply{250, "2.1.0", "Ok"};
+    }
+    policy::SendLimiter::Refusal why;
+    auto reservation = limiter->acquire(request, why);
+    if (!reservation) {
+      spdlog::warn("smtp send-limit session={} ip={} user={} level={} limit={}", c.session, c.ip,
+                   log::quote(c.auth_user), policy::level_name(why.level), why.limit);
+      std::string per = std::to_string(why.limit) + " messages per hour; try again later";
+      switch (why.level) {
+        case policy::SendLimiter::Level::Mailbox:
+          co_return SmtpReply{450, "4.7.1", "Sending limit reached: " + request.mailbox + " may send " + per};
+        case policy::SendLimiter::Level::Domain:
+          co_return SmtpReply{450, "4.7.1",
+                              "Sending limit reached: domain " + request.domain + " may send " + per};
+        default:
+          co_return SmtpReply{450, "4.7.1", "Sending limit reached: this server sends at most " + per};
+      }
+    }
+    txn.send_quota = std::move(reservation);
+    co_return SmtpReply{250, "2.1.0", "Ok"};
+  }
+
+  // Q7: one more recipient of an authenticated account's message, counted
+  // with the message's reservation (released with it).
+  SmtpReply count_recipient(const SmtpClient& c, SmtpTransaction& txn) {
+    auto* limiter = services_.send_limiter.get();
+    if (limiter == nullptr) return SmtpReply{250, "2.1.5", "Ok"};
+    policy::SendLimiter::Refusal why;
+    if (limiter->add_recipient(txn.send_quota, why)) return SmtpReply{250, "2.1.5", "Ok"};
+    spdlog::warn("smtp send-limit session={} ip={} user={} level={} limit={}", c.session, c.ip,
+                 log::quote(c.auth_user), policy::level_name(why.level), why.limit);
+    return SmtpReply{450, "4.7.1",
+                     "Recipient limit reached: " + to_lower(c.auth_user) + " may send to " +
+                         std::to_string(why.limit) + " recipients per hour; try again later"};
+  }
+
   std::string with_protocol(const SmtpClient& c) const {
     // RFC 3848 "with" keywords.
     std::string p = c.esmtp ? "ESMTP" : "SMTP";
@@ -238,6 +317,14 @@ class BasePolicy : public SmtpPolicy {
   std::shared_ptr<const config::Config> cfg_;
   const config::Listener& listener_;
   std::vector<Cidr> trusted_;
+
+ private:
+  struct SendOverrides {
+    std::string account;
+    bool ok = false;
+    std::optional<uint32_t> mailbox, domain;
+  };
+  std::optional<SendOverrides> overrides_;  // per session: this policy lives as long as it
 };
 
 class MxPolicy : public BasePolicy {
@@ -265,14 +352,16 @@ class MxPolicy : public BasePolicy {
     co_return SmtpReply{};
   }
 
-  asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from) override {
+  asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from,
+                                     SmtpTransaction& txn) override {
     if (!any_contains(trusted_, c.ip) && !from.null_path && !from.mailbox.ip_literal &&
         !is_fqdn_utf8(from.mailbox.domain)) {
       co_return SmtpReply{
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
     }
-    co_return SmtpReply{250, "2.1.0", "Ok"};
+    SmtpReply quota = co_await reserve_send_quota(c, txn);
+    co_return quota;
   }
 
  protected:
@@ -303,11 +392,15 @@ class SubmissionPolicy : public BasePolicy {
     co_return SmtpReply{};  // laptops say all kinds of things in HELO
   }
 
-  asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from) override {
+  asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const PathArgs& from,
+                                     SmtpTransaction& txn) override {
     if (c.auth_user.empty() && !relay_permitted(c)) {
       co_return SmtpReply{530, "5.7.0", "Authentication required"};
     }
-    if (from.null_path || c.auth_user.empty()) co_return SmtpReply{250, "2.1.0", "Ok"};
+    if (from.null_path || c.auth_user.empty()) {
+      SmtpReply quota = co_await reserve_send_quota(c, txn);
+      co_return quota;
+    }
     // S6 sender login maps: own address or an alias that points here.
     std::string sender = to_lower(from.mailbox.str());
     auto* dir = services_.directory.get();
@@ -317,7 +410,10 @@ class SubmissionPolicy : public BasePolicy {
     std::string catch_all = "@" + from.mailbox.domain;
     for (const auto& a : owned.value()) {
       std::string la = to_lower(a);
-      if (la == sender || la == catch_all) co_return SmtpReply{250, "2.1.0", "Ok"};
+      if (la == sender || la == catch_all) {
+        SmtpReply quota = co_await reserve_send_quota(c, txn);
+        co_return quota;
+      }
     }
     spdlog::info("smtp sender-rejected session={} ip={} user={} sender={}", c.session, c.ip,
                  log::quote(c.auth_user), log::quote(sender));

@@ -2,7 +2,7 @@
 // (smtp_session.cpp) owns transaction order and the wire; it asks the
 // listener's policy at HELO, MAIL, RCPT and end of data (Dovecot lib-smtp's
 // server callbacks). MxPolicy is the port-25 MX (S2-S5, Q5); SubmissionPolicy
-// is 587/465 (L2, L3, S6, S8).
+// is 587/465 (L2, L3, S6, S8). Both apply the sending limits (Q7) at MAIL.
 #pragma once
 #include <asio/awaitable.hpp>
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "policy/send_limiter.h"
 #include "proto/smtp/path.h"
 
 namespace mailfort::server {
@@ -48,13 +49,18 @@ struct SmtpTransaction {
   std::vector<std::string> rcpts;      // accepted, as given (for logs)
   std::vector<std::string> mailboxes;  // local delivery, deduplicated
   std::vector<std::string> forwards;   // remote (queue), deduplicated
+  // Q7: this message counted against the sending limits since MAIL FROM;
+  // released with the transaction unless the message is accepted.
+  policy::SendLimiter::Reservation send_quota;
 };
 
 class SmtpPolicy {
  public:
   virtual ~SmtpPolicy() = default;
   virtual asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) = 0;
-  virtual asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const proto::smtp::PathArgs& from) = 0;
+  // May attach state to `txn` (the sending-limit reservation) when accepted.
+  virtual asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const proto::smtp::PathArgs& from,
+                                             SmtpTransaction& txn) = 0;
   // Adds the resolved destinations to `txn` when accepted.
   virtual asio::awaitable<SmtpReply> on_rcpt(const SmtpClient& c, const proto::smtp::PathArgs& to,
                                              SmtpTransaction& txn) = 0;

@@ -475,7 +475,7 @@ asio::awaitable<bool> SmtpSession::on_mail(const proto::smtp::Command& cmd) {
   if (from.mailbox.non_ascii && !txn.smtputf8) {
     co_return co_await reply(553, "5.6.7", "Error: non-ASCII address requires SMTPUTF8");
   }
-  auto verdict = co_await policy_->on_mail(client_, from);
+  auto verdict = co_await policy_->on_mail(client_, from, txn);
   if (!verdict.ok()) co_return co_await reply(verdict);
   txn.sender = from.null_path ? std::string() : from.mailbox.str();
   txn_ = std::move(txn);
@@ -634,6 +634,8 @@ asio::awaitable<bool> SmtpSession::finish_message(std::string message) {
   SmtpTransaction txn = std::move(*txn_);
   reset_transaction();
   auto verdict = co_await policy_->on_message(client_, txn, std::move(message));
+  // Q7: only an accepted message stays counted against the sending limits.
+  if (verdict.ok()) txn.send_quota.keep();
   co_return co_await reply(verdict);
 }
 
