@@ -18,6 +18,11 @@ import threading
 import pytest
 
 from conftest import PASSWORD, close_all, relay_pair, run_as_owner, wait_for
+from signedzone import SignedZone, tools_available
+from test_dane import BOB as DANE_BOB
+from test_dane import ZONE as DANE_ZONE
+from test_dane import Pair as DanePair
+from test_dane import spki_sha256
 
 ALICE = "alice@example.test"
 BOB = "bob@b.test"
@@ -255,3 +260,48 @@ def test_unusable_policy_is_no_policy(sts, kind):
     assert sts.delivered("u1"), sts.queue() + sts.a.log()[-3000:]
     assert re.search(rf"mta-sts fetch-failed domain=b\.test id=\S+ error=.*{reason}", sts.a.log()), \
         sts.a.log()[-3000:]
+
+
+def test_mta_sts_switched_off(sts):
+    sts.mx("mx.b.test")
+    sts.https.policy("enforce", mx=("other.b.test",))
+    sts.a.set("delivery", "mta_sts", "false")
+    sts.start()
+    sts.submit("off")
+    assert sts.delivered("off"), sts.queue() + sts.a.log()[-3000:]
+    assert sts.https.requests == []
+
+
+@pytest.mark.skipif(not tools_available(), reason="ldns-keygen/ldns-signzone (ldnsutils) not installed")
+def test_dane_takes_precedence_over_enforce(dns):
+    """RFC 8461 2: an MX with DNSSEC-secure usable TLSA records is
+    delivered to under DANE even when an enforce policy does not list it."""
+    p = DanePair(dns)
+    ca_dir = os.path.join(p.a.dir, "ca")
+    os.makedirs(ca_dir)
+    ca = make_ca(ca_dir)
+    run_as_owner(ca)
+    p.a.set("delivery", "ca_file", f'"{ca}"')
+    https = PolicyServer(*make_cert(ca_dir, f"mta-sts.{DANE_ZONE}"))
+    try:
+        https.policy("enforce", mx=(f"other.{DANE_ZONE}",))
+        p.zone = SignedZone(DANE_ZONE, ["@ IN MX 10 mx", "mx IN A 127.0.0.3",
+                                        f"_25._tcp.mx IN TLSA 3 1 1 {spki_sha256(p.b.cert)}",
+                                        '_mta-sts IN TXT "v=STSv1; id=dane1;"', f"mta-sts IN A {STS_ADDR}"],
+                            os.path.join(p.a.dir, "zone"))
+        dns.add_signed_zone(p.zone)
+        ta = os.path.join(p.a.dir, "trust-anchor.ds")
+        with open(ta, "w") as f:
+            f.write(p.zone.trust_anchor)
+        run_as_owner(ta)
+        p.a.set("dns", "trust_anchor", f'"{ta}"')
+        p.start()
+        p.submit(DANE_BOB)
+        assert wait_for(lambda: p.b.messages(DANE_BOB)), p.queue() + p.a.log()[-3000:]
+        assert p.a.wait_log(rf"delivery id=\S+ to={re.escape(DANE_BOB)} status=sent detail=.*verified"), \
+            p.a.log()[-3000:]
+        # The policy was fetched and is in force; DANE decided for this host.
+        assert re.search(rf"mta-sts policy domain={re.escape(DANE_ZONE)} id=dane1 mode=enforce", p.a.log())
+    finally:
+        https.stop()
+        p.close()
