@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -88,7 +87,7 @@ void MtaStsCache::store(const std::string& domain, const std::string& id, int64_
   std::filesystem::create_directories(dir_, ec);
   nlohmann::json j = {{"id", id}, {"fetched", fetched}, {"policy", body}};
   std::string final_path = dir_ + "/" + domain + ".json";
-  std::string tmp = final_path + ".tmp" + std::to_string(::getpid());
+  std::string tmp = final_path + ".tmp";  // callers hold mu_
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << j.dump() << "\n";
@@ -138,14 +137,20 @@ MtaStsLookup MtaStsCache::lookup(dns::Resolver& dns, const std::string& domain_i
     spdlog::info("mta-sts fetch-failed domain={} id={} error={}{}", domain, rec->id, log::quote(error),
                  cached ? " using=cache" : "");
     std::lock_guard lock(mu_);
+    if (failures_.size() >= kMaxFailures) {
+      // Forget the ones whose retry time has come anyway.
+      for (auto it = failures_.begin(); it != failures_.end();)
+        it = now() - it->second.second >= kRetryAfter ? failures_.erase(it) : std::next(it);
+    }
     failures_[domain] = {rec->id, now()};
     return use_cache();
   }
   {
+    // Also serialises the cache writes of concurrent lookups.
     std::lock_guard lock(mu_);
     failures_.erase(domain);
+    store(domain, rec->id, now(), *body);
   }
-  store(domain, rec->id, now(), *body);
   spdlog::info("mta-sts policy domain={} id={} mode={} max_age={} mx={}", domain, rec->id,
                sts::mode_name(policy->mode), policy->max_age, log::quote(join(policy->mx)));
   out.policy = std::move(policy);

@@ -40,6 +40,7 @@ struct MtaStsLookup {
 class MtaStsCache {
  public:
   static constexpr int64_t kRetryAfter = 300;
+  static constexpr std::size_t kMaxFailures = 10000;  // remembered failed fetches
 
   explicit MtaStsCache(std::string dir) : dir_(std::move(dir)) {}
   MtaStsLookup lookup(dns::Resolver& dns, const std::string& domain, const std::string& ca_file);

@@ -134,7 +134,9 @@ bool dechunk(std::string_view in, std::size_t max, std::string& out, std::string
   }
 }
 
-Result<HttpsResponse> parse_response(const std::string& raw, std::size_t max_body) {
+}  // namespace
+
+Result<HttpsResponse> parse_https_response(const std::string& raw, std::size_t max_body) {
   auto end = raw.find("\r\n\r\n");
   if (end == std::string::npos) return make_error(Errc::Temp, "no complete HTTP header");
   std::string_view head(raw.data(), end);
@@ -191,6 +193,8 @@ Result<HttpsResponse> parse_response(const std::string& raw, std::size_t max_bod
   }
   return r;
 }
+
+namespace {
 
 Result<HttpsResponse> get_from(const HttpsRequest& req, const std::string& ip) {
   std::string why;
@@ -254,7 +258,7 @@ Result<HttpsResponse> get_from(const HttpsRequest& req, const std::string& ip) {
   }
   SSL_shutdown(ssl.get());
   ERR_clear_error();
-  auto r = parse_response(raw, req.max_body);
+  auto r = parse_https_response(raw, req.max_body);
   if (!r) return make_error(Errc::Temp, r.error().message);
   return r;
 }

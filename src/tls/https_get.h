@@ -38,4 +38,9 @@ struct HttpsResponse {
 // Errors: Temp for network/TLS/HTTP failures (with a reason for logs).
 Result<HttpsResponse> https_get(const HttpsRequest& req);
 
+// The reply as read until the server closed (exposed for tests): status
+// line, headers, body by Content-Length, chunked or until close; a 3xx
+// or a body over `max_body` is an error.
+Result<HttpsResponse> parse_https_response(const std::string& raw, std::size_t max_body);
+
 }  // namespace mailfort::tls
