@@ -112,7 +112,8 @@ struct Delivery {
   uint32_t connect_timeout_seconds = 30;
   uint32_t command_timeout_seconds = 300;  // RFC 5321 4.5.3.2 (data: 10 min)
   std::string source_address;              // bind outgoing connections; empty = any
-  std::string ca_file;                     // trust store for verify/secure; empty = system
+  std::string ca_file;                     // trust store for verify/secure/MTA-STS; empty = system
+  bool mta_sts = true;                     // honour MTA-STS policies (RFC 8461)
 };
 
 struct Log {

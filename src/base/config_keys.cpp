@@ -290,7 +290,9 @@ std::vector<Key> make_keys() {
       string_key("delivery.source_address", F(delivery.source_address),
                  "Local IP address outgoing connections are made from; empty = chosen by the kernel."),
       path_key("delivery.ca_file", F(delivery.ca_file),
-               "CA certificates for the verify and secure TLS policies; empty = the system trust store."),
+               "CA certificates for the verify and secure TLS policies and MTA-STS; empty = the system trust store."),
+      bool_key("delivery.mta_sts", F(delivery.mta_sts),
+               "Honour MTA-STS policies (RFC 8461) of domains without a tlspolicies row; DANE takes precedence."),
 
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},

@@ -14,6 +14,7 @@
 #include "base/privileges.h"
 #include "base/text.h"
 #include "cli/cli.h"
+#include "cli/dns_records.h"
 #include "cli/instance.h"
 #include "directory/directory.h"
 #include "directory/password.h"
@@ -283,6 +284,12 @@ int run(int argc, char** argv) {
   auto* dkim_dns = dkim_cmd->add_subcommand("dns", "Print the DNS TXT records of DOMAIN's active keys");
   dkim_dns->add_option("DOMAIN", dkim_domain)->required();
 
+  std::string dns_domain;
+  auto* dns_cmd = app.add_subcommand(
+      "dns",
+      "Print the DNS records to publish for DOMAIN (MX, SPF, DKIM, DMARC, MTA-STS, TLSRPT, TLSA, SRV)");
+  dns_cmd->add_option("DOMAIN", dns_domain)->required();
+
   // -c/--config is also accepted after the subcommand.
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     sub->fallthrough();
@@ -397,6 +404,16 @@ int run(int argc, char** argv) {
   if (!ctx) return 1;
   auto& d = *ctx->dir;
 
+  if (dns_cmd->parsed()) {
+    dns_domain = to_lower(dns_domain);
+    auto local = d.is_local_domain(dns_domain);
+    if (!local) return fail(local.error().message);
+    if (!local.value()) return fail(dns_domain + " is not a local domain");
+    auto records = dns_records(ctx->cfg, dns_domain);
+    if (!records) return fail(records.error().message);
+    std::fputs(records->c_str(), stdout);
+    return 0;
+  }
   if (dkim_keygen->parsed() || dkim_dns->parsed()) {
     auto local = d.is_local_domain(to_lower(dkim_domain));
     if (!local) return fail(local.error().message);

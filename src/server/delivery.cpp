@@ -20,6 +20,7 @@
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/dkim_outbound.h"
+#include "server/mta_sts.h"
 #include "server/services.h"
 #include "server/smtp_client.h"
 #include "store/mail_store.h"
@@ -168,9 +169,11 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
   Route route;
   auto& dns = *svc.resolver;
   std::string policy = cfg.delivery.default_tls_policy, params;
+  bool explicit_policy = false;
   if (auto row = svc.directory->find_tls_policy(domain); row && row.value()) {
     policy = row.value()->policy;
     params = row.value()->params;
+    explicit_policy = true;
   }
   auto mx = dns.query(domain, dns::Type::MX);
   std::vector<std::string> hosts;
@@ -197,6 +200,10 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
                     (mx.why_bogus.empty() ? "" : ": " + mx.why_bogus) + ")";
       return route;
   }
+  // MTA-STS (RFC 8461) only where no tlspolicies row decides.
+  std::optional<proto::mtasts::Policy> sts;
+  if (!explicit_policy && cfg.delivery.mta_sts && svc.mta_sts)
+    sts = svc.mta_sts->lookup(dns, domain, cfg.delivery.ca_file).policy;
   std::string last_error;
   for (auto& host : hosts) {
     std::vector<std::string> ips;
@@ -216,6 +223,10 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
     TlsRequirement t;
     std::string why;
     if (!tls_for_host(dns, policy, params, domain, host, mx_secure, cfg.delivery.min_tls_version, t, why)) {
+      last_error = why;
+      continue;
+    }
+    if (sts && !apply_mta_sts(*sts, domain, host, t, why)) {
       last_error = why;
       continue;
     }

@@ -31,6 +31,7 @@
 #include "server/delivery.h"
 #include "server/imap_render.h"
 #include "server/listener.h"
+#include "server/mta_sts.h"
 #include "server/services.h"
 #include "server/session_registry.h"
 #include "store/group_commit.h"
@@ -133,6 +134,7 @@ class Runtime {
     services_.commit = std::move(commit.value());
     services_.store = std::make_shared<store::MailStore>(cfg->data_dir, cfg->hostname, *services_.commit);
     services_.queue = std::make_shared<queue::Queue>(cfg->data_dir, *services_.commit);
+    services_.mta_sts = std::make_shared<MtaStsCache>(cfg->data_dir + "/mta-sts");
     std::vector<store::SpecialFolder> special{{cfg->imap.drafts_folder, "\\Drafts"},
                                               {cfg->imap.sent_folder, "\\Sent"},
                                               {cfg->imap.junk_folder, "\\Junk"},

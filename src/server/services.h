@@ -40,6 +40,8 @@ class Resolver;
 
 namespace mailfort::server {
 
+class MtaStsCache;
+
 struct Services {
   std::shared_ptr<const config::Config> config() const {
     std::lock_guard lock(config_mu);
@@ -92,6 +94,7 @@ struct Services {
   std::shared_ptr<store::MailboxRegistry> mailboxes;  // IMAP/POP3 view of the store
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<dns::Resolver> resolver;  // blocking: use on the worker pool
+  std::shared_ptr<MtaStsCache> mta_sts;     // blocking: use on the worker pool
 
  private:
   std::mutex user_ip_mu;

@@ -32,6 +32,11 @@ struct ClientParams {
   std::string dane_base_domain;           // TLSA base domain (MX host)
   std::vector<std::string> fingerprints;  // Fingerprint
   std::vector<std::string> match_names;   // Ca: host names; ".example.com" matches subdomains
+  // Verify::None only: also check the chain and these names as Ca would,
+  // never failing; a failure is logged after `report_label` (MTA-STS
+  // testing mode: "what would have failed").
+  std::vector<std::string> report_names;
+  std::string report_label;
   std::string min_version = "1.2";
 };
 

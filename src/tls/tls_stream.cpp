@@ -9,12 +9,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <spdlog/spdlog.h>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "base/log.h"
 #include "tls/client.h"
 #include "tls/context.h"
 #include "tls/stream.h"
@@ -138,9 +140,10 @@ asio::awaitable<std::error_code> Stream::start_tls_client(std::shared_ptr<Client
           ++usable_tlsa;
       }
     }
-  } else if (p.verify == ClientParams::Verify::Ca) {
+  } else if (p.verify == ClientParams::Verify::Ca ||
+             (p.verify == ClientParams::Verify::None && !p.report_names.empty())) {
     bool first = true;
-    for (const auto& n : p.match_names) {
+    for (const auto& n : p.verify == ClientParams::Verify::Ca ? p.match_names : p.report_names) {
       if (first)
         SSL_set1_host(ssl, n.c_str());
       else
@@ -171,6 +174,11 @@ asio::awaitable<std::error_code> Stream::start_tls_client(std::shared_ptr<Client
   long vr = SSL_get_verify_result(ssl);
   switch (p.verify) {
     case ClientParams::Verify::None:
+      if (!p.report_names.empty() && (!peer || vr != X509_V_OK))
+        spdlog::info("{} mx={} would-fail={}", p.report_label, p.sni,
+                     log::quote(peer ? std::string("certificate verification failed: ") +
+                                           X509_verify_cert_error_string(vr)
+                                     : std::string("no peer certificate")));
       break;
     case ClientParams::Verify::Dane:
       if (usable_tlsa == 0)
