@@ -94,6 +94,7 @@ struct Queue {
   uint32_t maximal_backoff_seconds = 900;   // Postfix maximal_backoff_time
   uint32_t maximal_lifetime_seconds = 3600; // Postfix maximal_queue_lifetime (the guide's 1h)
   uint32_t bounce_lifetime_seconds = 3600;  // Postfix bounce_queue_lifetime
+  uint32_t delay_warning_seconds = 0;       // Postfix delay_warning_time; 0 = no delay notices
 };
 
 struct Delivery {
@@ -107,6 +108,9 @@ struct Delivery {
   uint32_t command_timeout_seconds = 300;  // RFC 5321 4.5.3.2 (data: 10 min)
   std::string source_address;              // bind outgoing connections; empty = any
   std::string ca_file;                     // trust store for verify/secure; empty = system
+  std::string relay_host;                  // Postfix relayhost syntax; empty = direct MX delivery
+  uint32_t connection_reuse_seconds = 5;   // idle time of a cached connection
+  uint32_t max_messages_per_connection = 100;
 };
 
 struct Log {
