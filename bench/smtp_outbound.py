@@ -118,21 +118,23 @@ def start_mailfort(sink_port, route, domains, workdir):
         if name == "mx":
             mx_port = p
     text = re.sub(r'(?m)^level = .*$', 'level = "warn"', text)
-    text = text.replace("[limits]\n", "[limits]\nmax_connections_per_ip = 10000\n", 1)
-    extra = '[smtp]\ntrusted_networks = ["127.0.0.0/8"]\n' if "[smtp]" not in text else ""
-    if extra == "":
-        text = text.replace("[smtp]\n", '[smtp]\ntrusted_networks = ["127.0.0.0/8"]\n', 1)
-    delivery = f"[delivery]\nremote_port = {sink_port}\ndefault_tls_policy = \"may\"\n"
+
+    def put(section, line):  # a key at the top of an existing [section]
+        nonlocal text
+        text = text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1)
+
+    put("limits", "max_connections_per_ip = 10000")
+    put("smtp", 'trusted_networks = ["127.0.0.0/8"]')
+    put("delivery", f"remote_port = {sink_port}")
+    put("delivery", 'default_tls_policy = "may"')
     if route == "relay":
-        delivery += f'relay_host = "[127.0.0.1]:{sink_port}"\n'
+        put("delivery", f'relay_host = "[127.0.0.1]:{sink_port}"')
     else:
         dns = FakeDNS().start()
         for i in range(domains):
             dns.add(f"d{i}.test", "MX", "10 mx.sink.test.")
         dns.add("mx.sink.test", "A", "127.0.0.1")
         text = text.replace("resolvers = []", f'resolvers = ["{dns.address}"]')
-    first = text.index("[[listener]]")
-    text = text[:first] + extra + delivery + "\n" + text[first:]
     open(cfg, "w").write(text)
     log = open(os.path.join(workdir, "mailfort.log"), "w")
     p = subprocess.Popen([BIN, "serve", "-c", cfg], stdout=subprocess.DEVNULL, stderr=log)
@@ -143,6 +145,9 @@ def start_mailfort(sink_port, route, domains, workdir):
             break
         except OSError:
             time.sleep(0.1)
+    else:
+        p.kill()
+        raise SystemExit("mailfort did not start: " + open(os.path.join(workdir, "mailfort.log")).read()[-2000:])
     return p, f"127.0.0.1:{mx_port}", dns
 
 

@@ -32,6 +32,7 @@ class SmtpSink:
         self.rcpt_reply = lambda addr, attempt: None
         self.data_reply = lambda tx: None
         self.hold = lambda tx: False  # True: wait before the final reply
+        self.close_after = 0  # >0: drop each connection silently after that many transactions
         self.holding = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
@@ -65,6 +66,7 @@ class SmtpSink:
             self.connections += 1
             conn = self.connections
         tx = None
+        done = 0
         try:
             writer.write(b"220 sink.test ESMTP\r\n")
             while True:
@@ -120,6 +122,10 @@ class SmtpSink:
                         with self._lock:
                             self.transactions.append(tx)
                         writer.write(b"250 2.0.0 queued\r\n")
+                        done += 1
+                        if self.close_after and done >= self.close_after:
+                            await writer.drain()
+                            return  # like a server's idle timeout without 421
                     tx = None
                 elif verb == "RSET":
                     tx = None

@@ -95,6 +95,21 @@ def test_messages_arriving_one_by_one_reuse_the_connection(sender, sink):
     assert re.search(r"conn_use=4", a.log())
 
 
+def test_stale_cached_connection_is_replaced_without_an_attempt(sender, sink):
+    a = sender
+    sink.close_after = 1  # the sink drops every connection after one message
+    a.start()
+    submit(a, ["bob@sink.test"], "first")
+    assert wait_for(lambda: "first" in sink.subjects()), a.log()[-3000:]
+    time.sleep(0.5)  # the cached connection is now dead on the remote side
+    submit(a, ["bob@sink.test"], "second")
+    assert wait_for(lambda: "second" in sink.subjects()), a.log()[-3000:]
+    assert sink.connections == 2
+    assert "delivery stale-connection" in a.log()
+    assert not re.search(r"status=deferred", a.log())  # not counted as a failed attempt
+    assert wait_for(lambda: "sink.test" not in queue_text(a))
+
+
 def test_temporary_failure_then_success(sender, sink):
     a = sender
     a.set("queue", "minimal_backoff_seconds", "1")
