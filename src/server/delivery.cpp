@@ -254,12 +254,8 @@ void DeliveryEngine::kick(const std::string& dest) {
   }
 }
 
-asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
+asio::awaitable<Route> DeliveryEngine::route_for(std::string dest) {
   auto cfg = svc_.config();
-  ClientSettings cs;
-  cs.connect_timeout = std::chrono::seconds(cfg->delivery.connect_timeout_seconds);
-  cs.command_timeout = std::chrono::seconds(cfg->delivery.command_timeout_seconds);
-  cs.source_address = cfg->delivery.source_address;
   Route route = co_await run_blocking(*svc_.workers, [&] {
     if (dest.rfind(kRelayPrefix, 0) == 0) {
       RelayHost relay;
@@ -272,6 +268,16 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
     }
     return resolve_route(svc_, *cfg, dest);
   });
+  co_return route;
+}
+
+asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
+  auto cfg = svc_.config();
+  ClientSettings cs;
+  cs.connect_timeout = std::chrono::seconds(cfg->delivery.connect_timeout_seconds);
+  cs.command_timeout = std::chrono::seconds(cfg->delivery.command_timeout_seconds);
+  cs.source_address = cfg->delivery.source_address;
+  Route route = co_await route_for(dest);
   uint16_t port = route.port ? route.port : static_cast<uint16_t>(cfg->delivery.remote_port);
   std::unique_ptr<SmtpSession> session;
   const Target* target = nullptr;
@@ -292,6 +298,23 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
       auto& list = dests_[dest].idle;
       list.erase(std::remove(list.begin(), list.end(), &idle), list.end());
       if (dests_[dest].jobs.empty()) break;
+      // Before reusing it after a pause: the connection must still be one
+      // a fresh lookup would choose (same host and address, same TLS
+      // requirement; tlspolicies or DNS may have changed meanwhile).
+      Route fresh = co_await route_for(dest);
+      std::size_t same = fresh.targets.size();
+      for (std::size_t i = 0; i < fresh.targets.size() && fresh.ok && target; ++i) {
+        auto& t = fresh.targets[i];
+        if (t.host == target->host && t.ip == target->ip && tls_key(t.tls) == tls_key(target->tls)) same = i;
+      }
+      if (same == fresh.targets.size() && session) {
+        spdlog::info("delivery cached-connection-dropped dest={} reason=route-or-tls-policy-changed", dest);
+        co_await session->quit();
+        session.reset();
+      }
+      route = std::move(fresh);
+      target = same < route.targets.size() ? &route.targets[same] : nullptr;
+      port = route.port ? route.port : static_cast<uint16_t>(cfg->delivery.remote_port);
       continue;
     }
     stop_starting();

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "server/delivery_dsn.h"
+#include "server/delivery_route.h"
 #include "server/delivery_schedule.h"
 #include "server/smtp_client.h"
 
@@ -75,6 +76,7 @@ class DeliveryEngine {
   asio::awaitable<void> rescan(bool flush);
   asio::awaitable<void> activate(std::string id);
   asio::awaitable<void> connection(std::string dest);
+  asio::awaitable<Route> route_for(std::string dest);
   asio::awaitable<void> record(Job job, std::vector<RecipientOutcome> results);
   asio::awaitable<void> write_progress(std::shared_ptr<Message> m);
   asio::awaitable<void> finish(std::shared_ptr<Message> m);

@@ -197,6 +197,18 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
   return route;
 }
 
+std::string tls_key(const TlsRequirement& t) {
+  const auto& p = t.params;
+  std::string k = t.policy + "|" + (t.attempt ? "1" : "0") + (t.mandatory ? "1" : "0") + "|" + p.sni + "|" +
+                  std::to_string(static_cast<int>(p.verify)) + "|" + p.dane_base_domain + "|" + p.min_version;
+  for (auto& f : p.fingerprints) k += "|f:" + f;
+  for (auto& n : p.match_names) k += "|n:" + n;
+  for (auto& r : p.tlsa)
+    k += "|t:" + std::to_string(r.usage) + "." + std::to_string(r.selector) + "." + std::to_string(r.mtype) +
+         ":" + std::string(r.data.begin(), r.data.end());
+  return k;
+}
+
 bool parse_relay_host(const std::string& spec, RelayHost& out) {
   out = {};
   std::string rest = spec;

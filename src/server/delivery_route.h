@@ -45,6 +45,10 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
 
 Route resolve_route(Services& svc, const config::Config& cfg, const std::string& domain);
 
+// Everything a TLS requirement demands, as one comparable string: a cached
+// connection is reused only under the requirement a fresh one would get.
+std::string tls_key(const TlsRequirement& t);
+
 // [delivery] relay_host: "[host]:port" (no MX lookup), "host:port" or
 // "host" (MX lookup of host). TLS policy: a tlspolicies row for the host
 // name, else the default policy.

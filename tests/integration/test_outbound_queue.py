@@ -110,6 +110,20 @@ def test_stale_cached_connection_is_replaced_without_an_attempt(sender, sink):
     assert wait_for(lambda: "sink.test" not in queue_text(a))
 
 
+def test_cached_connection_not_reused_under_another_tls_policy(sender, sink):
+    a = sender
+    a.start()
+    submit(a, ["bob@sink.test"], "before")
+    assert wait_for(lambda: "before" in sink.subjects()), a.log()[-3000:]
+    # The sink offers no STARTTLS; under "encrypt" a fresh connection
+    # fails, so the cached plaintext one must not carry the next message.
+    a.cli("tls-policy", "set", "sink.test", "encrypt", check=True)
+    submit(a, ["bob@sink.test"], "after")
+    assert wait_for(lambda: "does not offer STARTTLS" in queue_text(a)), a.log()[-3000:]
+    assert "after" not in sink.subjects()
+    assert "cached-connection-dropped" in a.log()
+
+
 def test_temporary_failure_then_success(sender, sink):
     a = sender
     a.set("queue", "minimal_backoff_seconds", "1")
