@@ -244,7 +244,14 @@ void DeliveryEngine::kick(const std::string& dest) {
   while (d.jobs.size() > covered && !stopping_) {
     if (!slots_.can_open(dest, cfg->delivery.max_connections_per_destination,
                          cfg->delivery.max_connections)) {
-      if (slots_.total() >= cfg->delivery.max_connections) waiting_.insert(dest);
+      if (slots_.total() >= cfg->delivery.max_connections) {
+        waiting_.insert(dest);
+        // Idle cached connections elsewhere give their slots up now (woken
+        // with nothing to do, they close; closing kicks `waiting_`).
+        for (auto& [name, other] : dests_)
+          if (name != dest && other.jobs.empty())
+            for (auto* t : other.idle) t->cancel();
+      }
       break;
     }
     slots_.open(dest);

@@ -124,6 +124,21 @@ def test_cached_connection_not_reused_under_another_tls_policy(sender, sink):
     assert "cached-connection-dropped" in a.log()
 
 
+def test_total_connection_cap_and_idle_connections(sender, sink, dns):
+    a = sender
+    dns.add("sink2.test", "MX", "10 mx.sink.test.")
+    a.set("delivery", "max_connections", "1")
+    a.set("delivery", "connection_reuse_seconds", "120")
+    a.start()
+    submit(a, ["bob@sink.test"], "one")
+    assert wait_for(lambda: "one" in sink.subjects()), a.log()[-3000:]
+    # The only slot is held by an idle connection to sink.test: it must
+    # give way to sink2.test rather than sit out its 120 s.
+    submit(a, ["bob@sink2.test"], "two")
+    assert wait_for(lambda: "two" in sink.subjects(), timeout=20), a.log()[-3000:]
+    assert sink.connections == 2
+
+
 def test_temporary_failure_then_success(sender, sink):
     a = sender
     a.set("queue", "minimal_backoff_seconds", "1")
