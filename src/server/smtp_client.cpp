@@ -322,20 +322,4 @@ asio::awaitable<void> SmtpSession::quit() {
   co_await conn_->shutdown();
 }
 
-asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, std::string remote_name,
-                                          TlsRequirement tls, std::shared_ptr<tls::ClientContext> tls_ctx,
-                                          std::string helo, ClientTransaction tx, ClientSettings settings) {
-  auto opened = co_await smtp_open(remote, remote_name, tls, tls_ctx, helo, settings);
-  if (!opened.session) {
-    HostOutcome out;
-    out.error = opened.error;
-    out.permanent = opened.permanent;
-    out.recipients.resize(tx.recipients.size());
-    co_return out;
-  }
-  auto out = co_await opened.session->transaction(tx);
-  co_await opened.session->quit();
-  co_return out;
-}
-
 }  // namespace mailfort::server

@@ -96,9 +96,4 @@ asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::stri
                                        TlsRequirement tls, std::shared_ptr<tls::ClientContext> tls_ctx,
                                        std::string helo, ClientSettings settings);
 
-// One transaction on a fresh connection (open, transaction, QUIT).
-asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, std::string remote_name,
-                                          TlsRequirement tls, std::shared_ptr<tls::ClientContext> tls_ctx,
-                                          std::string helo, ClientTransaction tx, ClientSettings settings);
-
 }  // namespace mailfort::server

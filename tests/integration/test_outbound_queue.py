@@ -87,6 +87,7 @@ def test_one_connection_carries_several_messages(sender, sink):
 
 def test_messages_arriving_one_by_one_reuse_the_connection(sender, sink):
     a = sender
+    a.set("delivery", "connection_reuse_seconds", "60")  # generous: slow CI machines
     a.start()
     for i in range(4):
         submit(a, ["bob@sink.test"], f"seq{i}")
