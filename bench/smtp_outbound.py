@@ -3,9 +3,10 @@
 
     load (this script, N threads) -> SERVER (relays for 127.0.0.0/8) -> smtp-sink -c
 
-N messages of SIZE bytes, one recipient each, recipients spread over D
-domains (user<i>@d<i % D>.test), one message per SMTP connection like
-smtp-source, CONNS connections at once. relayed/s = N / time until the sink
+N messages of SIZE bytes, one recipient each, recipients spread evenly
+over D domains (d0.test ... d<D-1>.test), one message per SMTP connection,
+at most CONNS connections at once. Load: Postfix's smtp-source, one
+process per domain, CONNS at a time (--load python: smtplib threads). relayed/s = N / time until the sink
 has counted N more messages; CPU ms/msg = the server's CPU (process tree,
 ../shared/bench/peers/procmon.py) divided by N.
 
@@ -72,7 +73,36 @@ class Sink:
             self.p.wait()
 
 
-def load(target, msgs, conns, size, domains, run):
+def load_smtp_source(target, msgs, conns, size, domains, run):
+    """Postfix's smtp-source, one message per connection (its default): one
+    process per domain (`-t user@dK.test`, -s 1), CONNS processes at a time,
+    so at most CONNS connections are open and every domain gets its share."""
+    share = [msgs // domains + (1 if k < msgs % domains else 0) for k in range(domains)]
+    tasks = [(k, n) for k, n in enumerate(share) if n]
+    errors = []
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not tasks:
+                    return
+                k, n = tasks.pop()
+            p = subprocess.run(["/usr/sbin/smtp-source", "-l", str(size), "-m", str(n), "-s", "1",
+                                "-f", "bench@example.org", "-t", f"user{run}@d{k}.test", target],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if p.returncode != 0 or p.stderr.strip():
+                errors.append(p.stderr.strip() or f"smtp-source exit {p.returncode}")
+
+    threads = [threading.Thread(target=worker) for _ in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def load_python(target, msgs, conns, size, domains, run):
     host, port = target.rsplit(":", 1)
     body = ("x" * 76 + "\r\n") * max(1, size // 78)
     errors = []
@@ -165,7 +195,10 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--label", default="")
+    ap.add_argument("--load", choices=["smtp-source", "python"], default="smtp-source",
+                    help="load generator: smtp-source processes (default) or smtplib threads")
     a = ap.parse_args()
+    load = load_smtp_source if a.load == "smtp-source" else load_python
     from procmon import Monitor
     sink = Sink(a.sink)
     workdir = tempfile.mkdtemp(prefix="mf-bench-out-")
@@ -196,7 +229,7 @@ def main():
             mon.__exit__(None, None, None)
             relayed = sink.mesg - c0
             cpu = mon.summary()["server"]["cpu_s"]
-            row = dict(bench="smtp_outbound", label=label, route=a.route if a.mode == "mailfort" else "",
+            row = dict(bench="smtp_outbound", label=label, load=a.load, route=a.route if a.mode == "mailfort" else "",
                        size=a.size, conns=a.conns, msgs=a.msgs, domains=a.domains, run=r,
                        accepted_per_s=round(a.msgs / t_acc, 1), relayed=relayed,
                        relayed_per_s=round(relayed / t_rel, 1), complete=relayed >= a.msgs,

@@ -4,9 +4,10 @@
 # [127.0.0.1]:2526) relaying the same load to the same smtp-sink on
 # 127.0.0.1:2526, taking turns.
 #
-# Load (bench/smtp_outbound.py): 1,000 messages of 4 KiB, one recipient
-# each, recipients spread over 50 domains, 20 connections, one message per
-# connection. Mailfort accepts relay from 127.0.0.0/8 without AUTH
+# Load (bench/smtp_outbound.py): Postfix's smtp-source, 1,000 messages of
+# 4 KiB, one recipient each, recipients spread evenly over 50 domains (one
+# smtp-source process per domain, 20 at a time: at most 20 connections),
+# one message per connection. Mailfort accepts relay from 127.0.0.0/8 without AUTH
 # (smtp.trusted_networks) and routes the 50 domains through a fake DNS
 # whose MX records all point at the sink (per-domain grouping: 50
 # destinations); ROUTE=relay uses delivery.relay_host instead (one
