@@ -255,3 +255,13 @@ def test_relay_host_without_mx_lookup(sender, sink):
     assert wait_for(lambda: "smarthost" in sink.subjects()), a.log()[-3000:]
     assert sorted(sink.transactions[0].rcpts) == ["one@nodns-a.test", "two@nodns-b.test"]  # one transaction
     assert wait_for(lambda: "nodns" not in queue_text(a))
+
+
+def test_relay_host_with_mx_lookup(sender, sink, dns):
+    a = sender
+    dns.add("smarthost.test", "MX", "10 mx.sink.test.")
+    a.set("delivery", "relay_host", f'"smarthost.test:{sink.port}"')
+    a.start()
+    submit(a, ["three@nodns-c.test"], "via-mx")
+    assert wait_for(lambda: "via-mx" in sink.subjects()), a.log()[-3000:]
+    assert re.search(r"relay=mx\.sink\.test\[127\.0\.0\.4\]", a.log())
