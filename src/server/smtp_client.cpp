@@ -228,7 +228,8 @@ asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
     }
   } else {
     for (std::size_t i = 0; i < cmds.size(); ++i) {
-      replies.push_back(co_await c.command(cmds[i]));
+      auto r = co_await c.command(cmds[i]);  // not inside a call's arguments (GCC 12)
+      replies.push_back(r);
       if (replies.back().code == 0) break;
       if (i == 0 && replies[0].code != 250) break;
       if (i + 2 == cmds.size()) {
@@ -283,7 +284,10 @@ asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
     usable_ = rset.code == 250;
     co_return out;
   }
-  if (!data_sent) replies.push_back(co_await c.command("DATA"));
+  if (!data_sent) {
+    auto r = co_await c.command("DATA");
+    replies.push_back(r);
+  }
   auto& data_reply = replies.back();
   if (data_reply.code != 354) {
     for (auto i : accepted)

@@ -32,6 +32,8 @@ class SmtpSink:
         self.rcpt_reply = lambda addr, attempt: None
         self.data_reply = lambda tx: None
         self.hold = lambda tx: False  # True: wait before the final reply
+        self.pipelining = True  # advertise PIPELINING
+        self.rsets = 0
         self.close_after = 0  # >0: drop each connection silently after that many transactions
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -76,7 +78,8 @@ class SmtpSink:
                 cmd = line.decode(errors="replace").strip()
                 verb = cmd.split(" ", 1)[0].upper()
                 if verb in ("EHLO", "HELO"):
-                    writer.write(b"250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n")
+                    ext = b"250-PIPELINING\r\n" if self.pipelining else b""
+                    writer.write(b"250-sink.test\r\n" + ext + b"250-8BITMIME\r\n250 SIZE 10000000\r\n")
                 elif verb == "MAIL":
                     tx = Transaction(conn, cmd[cmd.index("<") + 1:cmd.rindex(">")])
                     writer.write(b"250 2.1.0 ok\r\n")
@@ -129,6 +132,8 @@ class SmtpSink:
                     tx = None
                 elif verb == "RSET":
                     tx = None
+                    with self._lock:
+                        self.rsets += 1
                     writer.write(b"250 2.0.0 ok\r\n")
                 elif verb == "NOOP":
                     writer.write(b"250 2.0.0 ok\r\n")

@@ -140,6 +140,23 @@ def test_total_connection_cap_and_idle_connections(sender, sink, dns):
     assert sink.connections == 2
 
 
+def test_without_pipelining_a_rejected_transaction_is_reset_and_the_connection_reused(sender, sink):
+    a = sender
+    sink.pipelining = False
+    sink.rcpt_reply = lambda addr, n: "550 5.1.1 no such user" if addr == "gone@sink.test" else None
+    a.set("delivery", "enabled", "false")
+    a.set("delivery", "max_connections_per_destination", "1")
+    a.start()
+    submit(a, ["gone@sink.test"], "rejected")
+    submit(a, ["bob@sink.test"], "accepted")
+    a.set("delivery", "enabled", "true")
+    a.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "accepted" in sink.subjects()), a.log()[-3000:]
+    assert wait_for(lambda: reports(a, "failed")), a.log()[-3000:]
+    assert sink.connections == 1 and sink.rsets == 1
+    assert sink.subjects() == ["accepted"]
+
+
 def test_temporary_failure_then_success(sender, sink):
     a = sender
     a.set("queue", "minimal_backoff_seconds", "1")
