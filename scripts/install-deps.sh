@@ -15,6 +15,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   python3 python3-pytest python3-dnslib python3-dkim python3-spf
   openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd ldnsutils
+  postfix
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -26,6 +27,23 @@ for p in "${want[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
+  # postfix (test peer, started by the tests in their own directories):
+  # "No configuration" and a temporary policy-rc.d (exit 101) so the
+  # package neither configures nor starts a system daemon that would take
+  # port 25.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# temporary, mailfort install-deps.sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  trap '[ "$own_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ "$own_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; own_policy=0; fi
+  # Should a system Postfix have been started anyway, it stays off for tests.
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true
+  fi
 fi

@@ -64,9 +64,9 @@ struct Limits {
   uint32_t idle_timeout_seconds = 300;  // SMTP: RFC 5321 4.5.3.2.7 asks >= 5 min
   uint32_t tls_handshake_timeout_seconds = 30;
   uint32_t max_auth_failures_per_connection = 3;
-  uint32_t send_per_hour_mailbox = 500;  // authenticated submissions per account, sliding hour
-  uint32_t send_per_hour_domain = 0;     // all accounts of a domain together; 0 = unlimited
-  uint32_t send_per_hour_server = 0;     // everything submitted or relayed; 0 = unlimited
+  uint32_t send_per_hour_mailbox = 500;              // authenticated submissions per account, sliding hour
+  uint32_t send_per_hour_domain = 0;                 // all accounts of a domain together; 0 = unlimited
+  uint32_t send_per_hour_server = 0;                 // everything submitted or relayed; 0 = unlimited
   uint32_t send_recipients_per_hour_mailbox = 2000;  // recipients of one account's messages
 };
 
@@ -100,6 +100,7 @@ struct Queue {
   uint32_t maximal_backoff_seconds = 900;    // Postfix maximal_backoff_time
   uint32_t maximal_lifetime_seconds = 3600;  // Postfix maximal_queue_lifetime (the guide's 1h)
   uint32_t bounce_lifetime_seconds = 3600;   // Postfix bounce_queue_lifetime
+  uint32_t delay_warning_seconds = 0;        // Postfix delay_warning_time; 0 = no delay notices
 };
 
 struct Delivery {
@@ -114,6 +115,9 @@ struct Delivery {
   std::string source_address;              // bind outgoing connections; empty = any
   std::string ca_file;                     // trust store for verify/secure/MTA-STS; empty = system
   bool mta_sts = true;                     // honour MTA-STS policies (RFC 8461)
+  std::string relay_host;                  // Postfix relayhost syntax; empty = direct MX delivery
+  uint32_t connection_reuse_seconds = 5;   // idle time of a cached connection
+  uint32_t max_messages_per_connection = 100;
 };
 
 struct Log {

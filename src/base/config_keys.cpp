@@ -268,6 +268,10 @@ std::vector<Key> make_keys() {
                "undeliverable mail does not stay forever"),
       uint_key("queue.bounce_lifetime_seconds", F(queue.bounce_lifetime_seconds), 0, kYear,
                "How long a bounce (null sender) is retried.", "bounces to dead senders are dropped sooner"),
+      uint_key("queue.delay_warning_seconds", F(queue.delay_warning_seconds), 0, kYear,
+               "After this long in the queue a message with pending recipients gets one delay notice "
+               "(RFC 3464, Action: delayed) to its sender; 0 = never (Postfix delay_warning_time).",
+               "one notice per message, never to the null sender"),
       bool_key("delivery.enabled", F(delivery.enabled),
                "Deliver the outbound queue; false keeps every message queued (maintenance; live on SIGHUP)."),
       enum_key("delivery.default_tls_policy", F(delivery.default_tls_policy),
@@ -290,9 +294,22 @@ std::vector<Key> make_keys() {
       string_key("delivery.source_address", F(delivery.source_address),
                  "Local IP address outgoing connections are made from; empty = chosen by the kernel."),
       path_key("delivery.ca_file", F(delivery.ca_file),
-               "CA certificates for the verify and secure TLS policies and MTA-STS; empty = the system trust store."),
-      bool_key("delivery.mta_sts", F(delivery.mta_sts),
-               "Honour MTA-STS policies (RFC 8461) of domains without a tlspolicies row; DANE takes precedence."),
+               "CA certificates for the verify and secure TLS policies and MTA-STS; empty = the system trust "
+               "store."),
+      bool_key(
+          "delivery.mta_sts", F(delivery.mta_sts),
+          "Honour MTA-STS policies (RFC 8461) of domains without a tlspolicies row; DANE takes precedence."),
+      string_key("delivery.relay_host", F(delivery.relay_host),
+                 "Send all outbound mail through this host (Postfix relayhost): \"[host]:port\" without MX "
+                 "lookup, \"host:port\" with one; TLS policy from the host's tlspolicies row, else the "
+                 "default. Empty = direct MX delivery."),
+      uint_key("delivery.connection_reuse_seconds", F(delivery.connection_reuse_seconds), 0, 300,
+               "How long an idle outbound connection is kept for more messages to the same destination "
+               "(0 = one connection per delivery run).",
+               "remote servers close idle connections; each one holds a slot"),
+      uint_key("delivery.max_messages_per_connection", F(delivery.max_messages_per_connection), 1, 100000,
+               "Messages delivered over one outbound connection before it is closed.",
+               "bounds the life of one connection, as Postfix smtp_connection_reuse_count_limit"),
 
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},

@@ -69,6 +69,7 @@ std::string encode_envelope(const Envelope& e) {
   j["smtputf8"] = e.smtputf8;
   j["eight_bit"] = e.eight_bit;
   j["authenticated_user"] = e.authenticated_user;
+  if (e.delay_warned) j["delay_warned"] = true;  // absent in older files: false
   auto& rcpts = j["recipients"] = nlohmann::json::array();
   for (const auto& r : e.recipients) {
     rcpts.push_back({{"address", r.address},
@@ -92,6 +93,7 @@ Result<Envelope> decode_envelope(std::string_view line) {
     e.smtputf8 = j.value("smtputf8", false);
     e.eight_bit = j.value("eight_bit", false);
     e.authenticated_user = j.value("authenticated_user", std::string());
+    e.delay_warned = j.value("delay_warned", false);
     for (const auto& r : j.at("recipients")) {
       Recipient rc;
       rc.address = r.at("address").get<std::string>();
@@ -122,7 +124,23 @@ Result<std::string> Queue::enqueue(Envelope envelope, std::string_view message) 
   if (!step) return step.error();
   auto r = commit_.commit({std::move(step.value())});
   if (!r) return r.error();
+  notify(envelope.id);
   return envelope.id;
+}
+
+void Queue::set_listener(std::function<void(const std::string& id)> listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void Queue::notify(const std::string& id) {
+  std::lock_guard lock(listener_mu_);
+  if (listener_) listener_(id);
+}
+
+Result<void> Queue::complete(const std::string& id) {
+  if (auto r = remove(id); !r) return r;
+  return commit_.commit({});  // syncfs: the unlink is on disk
 }
 
 Result<store::RenameStep> Queue::prepare(Envelope& envelope, std::string_view message) {

@@ -13,6 +13,8 @@
 // ok the file is durable. Blocking: call on the worker pool.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +45,7 @@ struct Envelope {
   bool smtputf8 = false;
   bool eight_bit = false;
   std::string authenticated_user;  // submission: who sent it ("" on MX)
+  bool delay_warned = false;       // the delay notice went out (sent once)
 };
 
 class Queue {
@@ -75,12 +78,24 @@ class Queue {
   // Reads a held message's envelope.
   Result<Envelope> read_held_envelope(const std::string& id);
 
+  // Removes a finished message durably (the removal is synced before it
+  // returns): a crash afterwards cannot bring it back for another attempt.
+  Result<void> complete(const std::string& id);
+
   // Removes tmp/ leftovers of a crash.
   void cleanup_tmp();
+
+  // The delivery engine learns about new messages at once: enqueue() calls
+  // the listener after the commit; code that commits prepare()d files
+  // itself calls notify(). The listener must be quick (it posts).
+  void set_listener(std::function<void(const std::string& id)> listener);
+  void notify(const std::string& id);
 
  private:
   std::string data_dir_;
   store::GroupCommit& commit_;
+  std::mutex listener_mu_;
+  std::function<void(const std::string&)> listener_;
 };
 
 // Serialisation, exposed for tests and the queue CLI.

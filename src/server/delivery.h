@@ -1,23 +1,48 @@
-// DeliveryEngine: delivers the durable outbound queue (Q2-Q4). Every second
-// it looks for due messages, groups their pending recipients by domain,
-// resolves the route (MX with preference order, implicit MX, null MX, all
-// through the DNSSEC-validating resolver) and the TLS policy (tlspolicies
-// row or [delivery] default_tls_policy; DANE from secure TLSA answers),
-// talks SMTP to the remote, and records per-recipient results in the queue
-// file before anything else happens. Temporary failures retry with
-// exponential backoff between [queue] minimal and maximal backoff until the
-// lifetime ends; permanent failures and expiry produce one DSN (RFC 3464)
-// to the envelope sender, never to the null sender.
+// DeliveryEngine: the outbound queue's scheduler (Q2-Q4), in the manner of
+// Postfix's qmgr + smtp with its connection cache.
+//
+// - The queue directory is read once at start (a restart resumes every
+//   message where its file says it was), then only every 60 s and on
+//   `mailfort queue flush` to pick up CLI changes (hold, release, delete).
+//   New messages are announced by the queue (Queue::notify) and posted
+//   here, so they are attempted at once. A DueSchedule keeps every queued
+//   message ordered by its next attempt.
+// - A due message is loaded (envelope, message, DKIM signatures) and split
+//   into one job per destination (recipient domain, or the relay host of
+//   [delivery] relay_host). Jobs wait in their destination's queue; each
+//   destination has at most max_connections_per_destination connections,
+//   all together at most max_connections.
+// - A connection resolves the route (delivery_route.h), sets up a session
+//   and then delivers job after job over it; it stays idle for
+//   connection_reuse_seconds and carries at most
+//   max_messages_per_connection. A reused connection that broke before
+//   MAIL was accepted is replaced and the job retried, not counted.
+// - After each transaction the message's per-recipient results are written
+//   to its queue file (fsync'd) before the next transaction on that
+//   connection: a crash never delivers a confirmed recipient again. When
+//   every destination of a message is done it is removed (durably), or
+//   rescheduled with backoff between [queue] minimal and maximal backoff
+//   until its lifetime ends; permanent failures and expiry produce one DSN
+//   (RFC 3464) to the envelope sender, never to the null sender; an
+//   optional delay notice goes out once.
 #pragma once
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/delivery_dsn.h"
+#include "server/delivery_route.h"
+#include "server/delivery_schedule.h"
+#include "server/smtp_client.h"
 
 namespace mailfort::tls {
 class ClientContext;
@@ -30,30 +55,47 @@ struct Services;
 class DeliveryEngine {
  public:
   DeliveryEngine(Services& services, asio::io_context& io, std::shared_ptr<tls::ClientContext> tls);
+  ~DeliveryEngine();
   void start();
-  void stop() { stopping_ = true; }
+  void stop();
 
  private:
+  struct Message;
+  struct Job {
+    std::string id;
+    std::string dest;
+    std::vector<std::size_t> rcpts;  // indexes into the envelope's recipients
+  };
+  struct Destination {
+    std::deque<Job> jobs;
+    uint32_t starting = 0;                  // connections not yet taking jobs
+    std::vector<asio::steady_timer*> idle;  // idle connections' timers (cancel = wake)
+  };
+
   asio::awaitable<void> loop();
-  asio::awaitable<void> attempt(std::string id);
+  asio::awaitable<void> rescan(bool flush);
+  asio::awaitable<void> activate(std::string id);
+  asio::awaitable<void> connection(std::string dest);
+  asio::awaitable<Route> route_for(std::string dest);
+  asio::awaitable<void> record(Job job, std::vector<RecipientOutcome> results);
+  asio::awaitable<void> write_progress(std::shared_ptr<Message> m);
+  asio::awaitable<void> finish(std::shared_ptr<Message> m);
+  void on_enqueued(const std::string& id);
+  void add_job(Job job);
+  void kick(const std::string& dest);
+  void spawn(asio::awaitable<void> work, std::string what);
 
   Services& svc_;
   asio::io_context& io_;
   std::shared_ptr<tls::ClientContext> tls_;
   std::atomic<bool> stopping_{false};
-  std::set<std::string> in_flight_;             // message ids being attempted (io thread only)
-  std::map<std::string, uint32_t> per_domain_;  // connections per destination domain
-  uint32_t connections_ = 0;
+  asio::steady_timer wake_;
+  // All below: on io_'s thread only.
+  DueSchedule schedule_;
+  std::unordered_map<std::string, std::shared_ptr<Message>> active_;
+  std::map<std::string, Destination> dests_;
+  ConnectionSlots slots_;
+  std::set<std::string> waiting_;  // destinations held back by max_connections
 };
-
-// RFC 3464 delivery status notification for the failed recipients of one
-// message (exposed for tests).
-struct FailedRecipient {
-  std::string address;
-  std::string status;  // "5.1.1"
-  std::string diagnostic;
-};
-std::string make_dsn(const std::string& hostname, const std::string& sender, const std::string& original,
-                     const std::vector<FailedRecipient>& failed, int64_t arrival);
 
 }  // namespace mailfort::server

@@ -25,7 +25,8 @@ constexpr std::size_t kMaxReplyLines = 200;
 
 class Client {
  public:
-  Client(std::shared_ptr<Connection> c, const ClientSettings& s) : conn_(std::move(c)), s_(s) {}
+  Client(std::shared_ptr<Connection> c, std::chrono::seconds timeout)
+      : conn_(std::move(c)), timeout_(timeout) {}
 
   // One complete reply; code 0 when the connection failed or the reply was malformed.
   asio::awaitable<ServerReply> reply() {
@@ -33,7 +34,7 @@ class Client {
     std::string line;
     ServerReply out;
     while (true) {
-      auto st = co_await conn_->read_line(line, s_.command_timeout);
+      auto st = co_await conn_->read_line(line, timeout_);
       if (st != Connection::ReadStatus::Line) break;
       auto r = a.feed(line, kMaxReplyLines);
       if (r == proto::smtp::ReplyAssembler::Status::Error) break;
@@ -59,11 +60,10 @@ class Client {
     if (ok) r = co_await reply();
     co_return r;
   }
-  Connection& conn() { return *conn_; }
 
  private:
   std::shared_ptr<Connection> conn_;
-  const ClientSettings& s_;
+  std::chrono::seconds timeout_;
 };
 
 std::string describe(const ServerReply& r, const char* stage) {
@@ -73,12 +73,27 @@ std::string describe(const ServerReply& r, const char* stage) {
 
 }  // namespace
 
-asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const std::string& remote_name,
-                                          const TlsRequirement& tls_req,
-                                          std::shared_ptr<tls::ClientContext> tls_ctx,
-                                          const ClientTransaction& tx, const ClientSettings& settings) {
-  HostOutcome out;
-  out.recipients.resize(tx.recipients.size());
+SmtpSession::SmtpSession(std::shared_ptr<Connection> conn, ClientSettings settings, std::string remote_name)
+    : conn_(std::move(conn)), settings_(std::move(settings)), remote_name_(std::move(remote_name)) {}
+
+SmtpSession::~SmtpSession() = default;
+
+struct SessionSetup {
+  static void apply(SmtpSession& s, const proto::smtp::Extensions& ext, bool esmtp, std::string tls) {
+    s.esmtp_ = esmtp;
+    s.pipelining_ = ext.pipelining;
+    s.smtputf8_ = ext.smtputf8;
+    s.eightbitmime_ = ext.eightbitmime;
+    s.has_size_ = ext.size.has_value();
+    s.size_limit_ = ext.size ? *ext.size : 0;
+    s.tls_ = std::move(tls);
+  }
+};
+
+asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::string remote_name,
+                                       TlsRequirement tls_req, std::shared_ptr<tls::ClientContext> tls_ctx,
+                                       std::string helo, ClientSettings settings) {
+  SessionOpen out;
   auto ex = co_await asio::this_coro::executor;
   asio::ip::tcp::socket sock(ex);
   std::error_code ec;
@@ -106,27 +121,27 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
     }
   }
   auto conn = std::make_shared<Connection>(std::move(sock), kMaxReplyLine, 0);
-  Client c(conn, settings);
+  Client c(conn, settings.command_timeout);
   spdlog::debug("smtp-client connected remote={} local={}", remote.address().to_string(),
                 settings.source_address);
   auto greeting = co_await c.reply();
-  spdlog::debug("smtp-client greeting code={}", greeting.code);
   if (greeting.code != 220) {
     out.error = describe(greeting, "the greeting");
     out.permanent = greeting.permanent();
     co_await c.send("QUIT\r\n");
     co_return out;
   }
-  auto ehlo = co_await c.command("EHLO " + tx.helo);
+  auto ehlo = co_await c.command("EHLO " + helo);
   bool esmtp = ehlo.code == 250;
   if (!esmtp) {
-    auto helo = co_await c.command("HELO " + tx.helo);
-    if (helo.code != 250) {
-      out.error = describe(helo, "HELO");
+    auto h = co_await c.command("HELO " + helo);
+    if (h.code != 250) {
+      out.error = describe(h, "HELO");
       co_return out;
     }
   }
   auto ext = esmtp ? proto::smtp::parse_ehlo(ehlo) : proto::smtp::Extensions{};
+  std::string tls_desc;
   if (tls_req.attempt && ext.starttls) {
     auto st = co_await c.command("STARTTLS");
     if (st.code == 220) {
@@ -142,8 +157,8 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
         co_await c.send("QUIT\r\n");
         co_return out;
       }
-      out.tls = to.version + " " + to.cipher + (to.verified ? " verified" : " unverified");
-      ehlo = co_await c.command("EHLO " + tx.helo);
+      tls_desc = to.version + " " + to.cipher + (to.verified ? " verified" : " unverified");
+      ehlo = co_await c.command("EHLO " + helo);
       if (ehlo.code != 250) {
         out.error = describe(ehlo, "EHLO after STARTTLS");
         co_return out;
@@ -160,39 +175,62 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
     co_await c.send("QUIT\r\n");
     co_return out;
   }
-  if (tx.smtputf8 && !ext.smtputf8) {
-    out.permanent = true;
-    out.error = "550 5.6.7 " + remote_name + " does not support SMTPUTF8, which this message needs";
-    co_await c.send("QUIT\r\n");
+  out.session = std::make_unique<SmtpSession>(conn, settings, remote_name);
+  SessionSetup::apply(*out.session, ext, esmtp, tls_desc);
+  co_return out;
+}
+
+asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
+  HostOutcome out;
+  out.tls = tls_;
+  out.recipients.resize(tx.recipients.size());
+  Client c(conn_, settings_.command_timeout);
+  ++transactions_;
+  if (!usable_) {
+    out.error = "connection to " + remote_name_ + " no longer usable";
+    out.lost_before_mail = true;
     co_return out;
   }
-  if (ext.size && *ext.size > 0 && tx.message->size() > *ext.size) {
+  if (tx.smtputf8 && !smtputf8_) {
     out.permanent = true;
-    out.error =
-        "552 5.3.4 message larger than " + remote_name + " accepts (SIZE " + std::to_string(*ext.size) + ")";
-    co_await c.send("QUIT\r\n");
+    out.error = "550 5.6.7 " + remote_name_ + " does not support SMTPUTF8, which this message needs";
+    co_return out;
+  }
+  if (has_size_ && size_limit_ > 0 && tx.message->size() > size_limit_) {
+    out.permanent = true;
+    out.error = "552 5.3.4 message larger than " + remote_name_ + " accepts (SIZE " +
+                std::to_string(size_limit_) + ")";
     co_return out;
   }
   std::string mail = "MAIL FROM:<" + tx.sender + ">";
-  if (ext.size) mail += " SIZE=" + std::to_string(tx.message->size());
-  if (tx.eight_bit && ext.eightbitmime) mail += " BODY=8BITMIME";
+  if (has_size_) mail += " SIZE=" + std::to_string(tx.message->size());
+  if (tx.eight_bit && eightbitmime_) mail += " BODY=8BITMIME";
   if (tx.smtputf8) mail += " SMTPUTF8";
   std::vector<std::string> cmds{mail};
   for (auto& r : tx.recipients) cmds.push_back("RCPT TO:<" + r + ">");
   cmds.push_back("DATA");
   std::vector<ServerReply> replies;
-  if (ext.pipelining) {
+  if (pipelining_) {
     // RFC 2920: MAIL, every RCPT and DATA in one write, replies in order.
     std::string batch;
     for (auto& cmd : cmds) batch += cmd + "\r\n";
-    if (!co_await c.send(batch)) {
+    bool sent = co_await c.send(batch);
+    if (!sent) {
       out.error = "connection lost while sending the envelope";
+      out.lost_before_mail = true;
+      usable_ = false;
       co_return out;
     }
-    for (std::size_t i = 0; i < cmds.size(); ++i) replies.push_back(co_await c.reply());
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+      auto r = co_await c.reply();
+      replies.push_back(r);
+      if (r.code == 0) break;  // connection gone: no more replies will come
+    }
   } else {
     for (std::size_t i = 0; i < cmds.size(); ++i) {
-      replies.push_back(co_await c.command(cmds[i]));
+      auto r = co_await c.command(cmds[i]);  // not inside a call's arguments (GCC 12)
+      replies.push_back(r);
+      if (replies.back().code == 0) break;
       if (i == 0 && replies[0].code != 250) break;
       if (i + 2 == cmds.size()) {
         bool any = false;
@@ -205,46 +243,69 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
   if (mail_reply.code != 250) {
     out.error = describe(mail_reply, "MAIL FROM");
     out.permanent = mail_reply.permanent();
-    if (replies.size() == cmds.size() && replies.back().code == 354) co_await c.send(".\r\n");
-    co_await c.send("QUIT\r\n");
+    if (mail_reply.code == 0) {
+      out.lost_before_mail = true;
+      usable_ = false;
+      co_return out;
+    }
+    if (replies.size() == cmds.size() && replies.back().code == 354) {
+      co_await c.send(".\r\n");
+      (void)co_await c.reply();
+    }
+    auto rset = co_await c.command("RSET");
+    usable_ = rset.code == 250;
     co_return out;
   }
   out.session_ok = true;
   std::vector<std::size_t> accepted;
   for (std::size_t i = 0; i < tx.recipients.size(); ++i) {
-    auto& r = i + 1 < replies.size() ? replies[i + 1] : replies.back();
     auto& o = out.recipients[i];
     if (i + 1 >= replies.size()) {
       o = {RecipientOutcome::Kind::Temp, "not attempted"};
-    } else if (r.code / 100 == 2) {
+      continue;
+    }
+    auto& r = replies[i + 1];
+    if (r.code / 100 == 2) {
       accepted.push_back(i);
     } else {
       o = {r.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
            describe(r, "RCPT TO")};
+      if (r.code == 0) usable_ = false;
     }
   }
+  if (!usable_) co_return out;
   bool data_sent = replies.size() == cmds.size();
   if (accepted.empty()) {
     if (data_sent && replies.back().code == 354) {
       co_await c.send(".\r\n");
       (void)co_await c.reply();
     }
-    co_await c.send("QUIT\r\n");
+    auto rset = co_await c.command("RSET");
+    usable_ = rset.code == 250;
     co_return out;
   }
-  if (!data_sent) replies.push_back(co_await c.command("DATA"));
+  if (!data_sent) {
+    auto r = co_await c.command("DATA");
+    replies.push_back(r);
+  }
   auto& data_reply = replies.back();
   if (data_reply.code != 354) {
     for (auto i : accepted)
       out.recipients[i] = {
           data_reply.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
           describe(data_reply, "DATA")};
-    co_await c.send("QUIT\r\n");
+    if (data_reply.code == 0) {
+      usable_ = false;
+      co_return out;
+    }
+    auto rset = co_await c.command("RSET");
+    usable_ = rset.code == 250;
     co_return out;
   }
   ServerReply final_reply;
   bool sent = co_await c.send(proto::smtp::dot_stuff(*tx.message));
   if (sent) final_reply = co_await c.reply();
+  if (final_reply.code == 0) usable_ = false;
   for (auto i : accepted) {
     if (final_reply.code / 100 == 2)
       out.recipients[i] = {RecipientOutcome::Kind::Delivered, final_reply.summary()};
@@ -253,9 +314,16 @@ asio::awaitable<HostOutcome> smtp_deliver(asio::ip::tcp::endpoint remote, const 
           final_reply.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
           describe(final_reply, "end of data")};
   }
-  (void)co_await c.command("QUIT");
-  co_await conn->shutdown();
   co_return out;
+}
+
+asio::awaitable<void> SmtpSession::quit() {
+  if (usable_) {
+    Client c(conn_, settings_.command_timeout);
+    (void)co_await c.command("QUIT");
+  }
+  usable_ = false;
+  co_await conn_->shutdown();
 }
 
 }  // namespace mailfort::server

@@ -200,6 +200,7 @@ class BasePolicy : public SmtpPolicy {
       }
       auto r = commit->commit(std::move(steps));
       if (r.ok()) store->delivered(txn.mailboxes, size);
+      if (r.ok() && !txn.forwards.empty()) queue->notify(id);  // the delivery engine starts at once
       return Done{r, {}};
     });
     if (!d.over_quota.empty()) {

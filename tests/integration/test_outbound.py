@@ -149,8 +149,11 @@ def test_queue_hold_release_delete(pair):
     a.cli("queue", "release", qid, check=True)
     a.cli("queue", "flush", check=True)
     assert wait_for(lambda: b.messages(BOB))
+    # B away again so the next message stays queued (delivery starts at
+    # once now, there is no poll interval to race against).
+    b.stop()
     submit(a, ["z@b.test"], subject="del")
-    assert wait_for(lambda: "z@b.test" in queue_text(a))
+    assert wait_for(lambda: "z@b.test pending 1" in queue_text(a))
     qid2 = re.search(r"^(\S+)\s+active", queue_text(a), re.M)
     if qid2:
         a.cli("queue", "delete", qid2.group(1), check=True)

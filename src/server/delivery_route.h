@@ -1,0 +1,63 @@
+// Route resolution for outbound delivery: where mail for a destination
+// goes (MX hosts by preference, implicit MX, null MX, addresses) and the
+// TLS requirement per host (tlspolicies row or [delivery]
+// default_tls_policy; DANE only from DNSSEC-secure MX and TLSA answers).
+// Also the relay host ([delivery] relay_host, Postfix relayhost syntax).
+// Blocking (DNS, directory): call on the worker pool.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/config.h"
+#include "server/smtp_client.h"
+
+namespace mailfort::dns {
+class Resolver;
+}
+
+namespace mailfort::server {
+
+struct Services;
+
+struct Target {
+  std::string host;
+  std::string ip;
+  TlsRequirement tls;
+};
+
+struct Route {
+  bool ok = false;
+  bool permanent = false;
+  std::string error;
+  bool local = false;
+  std::vector<Target> targets;
+  uint16_t port = 0;  // 0: [delivery] remote_port
+};
+
+std::string domain_of(const std::string& addr);
+
+// Builds the TLS requirement for one MX host under `policy` (blocking: DNS).
+// Returns false with `error` when the policy cannot be met at all (defer).
+bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::string& params,
+                  const std::string& domain, const std::string& host, bool mx_secure,
+                  const std::string& min_version, TlsRequirement& t, std::string& error);
+
+Route resolve_route(Services& svc, const config::Config& cfg, const std::string& domain);
+
+// Everything a TLS requirement demands, as one comparable string: a cached
+// connection is reused only under the requirement a fresh one would get.
+std::string tls_key(const TlsRequirement& t);
+
+// [delivery] relay_host: "[host]:port" (no MX lookup), "host:port" or
+// "host" (MX lookup of host). TLS policy: a tlspolicies row for the host
+// name, else the default policy.
+struct RelayHost {
+  std::string host;
+  uint16_t port = 0;  // 0: [delivery] remote_port
+  bool mx = true;
+};
+bool parse_relay_host(const std::string& spec, RelayHost& out);
+Route resolve_relay(Services& svc, const config::Config& cfg, const RelayHost& relay);
+
+}  // namespace mailfort::server
