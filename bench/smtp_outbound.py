@@ -160,7 +160,7 @@ def start_mailfort(sink_port, route, domains, workdir):
     if route == "relay":
         put("delivery", f'relay_host = "[127.0.0.1]:{sink_port}"')
     else:
-        dns = FakeDNS().start()
+        dns = FakeDNS(negative_ttl=300).start()  # denials cacheable, as real zones make them
         for i in range(domains):
             dns.add(f"d{i}.test", "MX", "10 mx.sink.test.")
         dns.add("mx.sink.test", "A", "127.0.0.1")

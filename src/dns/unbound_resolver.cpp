@@ -197,6 +197,34 @@ Resolver::~Resolver() {
 }
 
 Answer Resolver::query(const std::string& name, Type type) {
+  std::string key = std::to_string(static_cast<int>(type)) + "/" + to_lower(name);
+  if (!key.empty() && key.back() == '.') key.pop_back();
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      if (it->second.expires > now) return it->second.answer;
+      cache_.erase(it);
+    }
+  }
+  uint32_t ttl = 0;
+  Answer a = resolve(name, type, ttl);
+  bool keep = a.status == Answer::Status::Ok || a.status == Answer::Status::NxDomain ||
+              a.status == Answer::Status::NoData;
+  if (keep && ttl > 0) {
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() >= kMaxCacheEntries) {
+      for (auto it = cache_.begin(); it != cache_.end();)
+        it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
+      if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+    }
+    cache_[key] = Cached{a, now + std::chrono::seconds(std::min(ttl, kMaxCacheSeconds))};
+  }
+  return a;
+}
+
+Answer Resolver::resolve(const std::string& name, Type type, uint32_t& ttl) {
   Answer a;
   ub_result* res = nullptr;
   int rc = ub_resolve(ctx_, name.c_str(), static_cast<int>(type), 1 /* IN */, &res);
@@ -206,6 +234,7 @@ Answer Resolver::query(const std::string& name, Type type) {
     return a;
   }
   a.secure = res->secure != 0;
+  ttl = res->ttl > 0 ? static_cast<uint32_t>(res->ttl) : 0;
   if (res->bogus) {
     a.status = Answer::Status::Bogus;
     a.why_bogus = res->why_bogus ? res->why_bogus : "bogus";

@@ -39,15 +39,21 @@ class _Resolver(BaseResolver):
             return signed.answer(request, reply)
         if not records:
             reply.header.rcode = RCODE.NXDOMAIN
-            return reply
         for rtype, text in records:
             if rtype == qtype:
                 reply.add_answer(*RR.fromZone(f"{qname}. 60 IN {rtype} {text}"))
+        if not reply.rr and self.zone.negative_ttl:
+            # An SOA in the authority section makes the denial cacheable
+            # (RFC 2308), as on the real Internet; tests leave it off so a
+            # record added later is seen at once.
+            ttl = self.zone.negative_ttl
+            reply.add_auth(*RR.fromZone(f"test. {ttl} IN SOA ns.test. hostmaster.test. 1 3600 600 86400 {ttl}"))
         return reply
 
 
 class FakeDNS:
-    def __init__(self):
+    def __init__(self, negative_ttl=0):
+        self.negative_ttl = negative_ttl
         self.records = {}
         self.queries = []
         self.signed = []
