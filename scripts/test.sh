@@ -24,13 +24,14 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== unit tests under ASan+UBSan"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
-  echo "== hostile-input integration tests (SMTP, IMAP, POP3) against the ASan+UBSan server"
+  echo "== hostile-input (SMTP, IMAP, POP3) and outbound queue integration tests against the ASan+UBSan server"
   # halt_on_error: any ASan/UBSan report kills the server, which the
   # fixtures see as an unclean exit.
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     MAILFORT_BIN=$ROOT/build-asan/mailfort /usr/bin/python3 -m pytest tests/integration/test_smtp_receive.py \
-    tests/integration/test_imap.py tests/integration/test_pop3.py -q -p no:cacheprovider \
-    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr"
+    tests/integration/test_imap.py tests/integration/test_pop3.py tests/integration/test_outbound_queue.py \
+    -q -p no:cacheprovider \
+    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue"
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then

@@ -79,10 +79,17 @@ struct DeliveryEngine::Message {
 
 DeliveryEngine::DeliveryEngine(Services& services, asio::io_context& io,
                                std::shared_ptr<tls::ClientContext> tls)
-    : svc_(services), io_(io), tls_(std::move(tls)), wake_(io) {}
+    : svc_(services), io_(io), tls_(std::move(tls)) {
+  wake_.emplace(io);
+}
 
 DeliveryEngine::~DeliveryEngine() {
   if (svc_.queue) svc_.queue->set_listener(nullptr);
+}
+
+void DeliveryEngine::release_io() {
+  if (svc_.queue) svc_.queue->set_listener(nullptr);
+  wake_.reset();
 }
 
 void DeliveryEngine::start() {
@@ -94,7 +101,9 @@ void DeliveryEngine::start() {
 void DeliveryEngine::stop() {
   stopping_ = true;
   svc_.queue->set_listener(nullptr);
-  asio::post(io_, [this] { wake_.cancel(); });
+  asio::post(io_, [this] {
+    if (wake_) wake_->cancel();
+  });
 }
 
 void DeliveryEngine::spawn(asio::awaitable<void> work, std::string what) {
@@ -111,7 +120,7 @@ void DeliveryEngine::spawn(asio::awaitable<void> work, std::string what) {
 void DeliveryEngine::on_enqueued(const std::string& id) {
   if (stopping_ || active_.count(id) || schedule_.contains(id)) return;
   schedule_.set(id, 0);  // due now
-  wake_.cancel();
+  if (wake_) wake_->cancel();
 }
 
 asio::awaitable<void> DeliveryEngine::loop() {
@@ -141,8 +150,9 @@ asio::awaitable<void> DeliveryEngine::loop() {
     if (auto due = schedule_.next_due(); due && cfg->delivery.enabled && active_.size() < kMaxActive) {
       if (*due <= now()) wait = std::chrono::milliseconds(200);  // capacity-bound: look again soon
     }
-    wake_.expires_after(wait);
-    co_await wake_.async_wait(use_tuple);
+    if (!wake_) co_return;
+    wake_->expires_after(wait);
+    co_await wake_->async_wait(use_tuple);
   }
 }
 
@@ -538,7 +548,7 @@ asio::awaitable<void> DeliveryEngine::finish(std::shared_ptr<Message> m) {
   active_.erase(id);
   if (keep && pending && !stopping_) {
     schedule_.set(id, env.next_attempt);
-    wake_.cancel();
+    if (wake_) wake_->cancel();
   }
 }
 

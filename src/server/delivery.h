@@ -30,6 +30,8 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <optional>
+
 #include <atomic>
 #include <deque>
 #include <map>
@@ -58,6 +60,11 @@ class DeliveryEngine {
   ~DeliveryEngine();
   void start();
   void stop();
+  // After the I/O threads have returned and before the io_context is
+  // destroyed: drops the engine's own I/O objects, which must not outlive
+  // the context's services (the engine itself must, for the coroutine
+  // frames the context destroys).
+  void release_io();
 
  private:
   struct Message;
@@ -89,7 +96,7 @@ class DeliveryEngine {
   asio::io_context& io_;
   std::shared_ptr<tls::ClientContext> tls_;
   std::atomic<bool> stopping_{false};
-  asio::steady_timer wake_;
+  std::optional<asio::steady_timer> wake_;
   // All below: on io_'s thread only.
   DueSchedule schedule_;
   std::unordered_map<std::string, std::shared_ptr<Message>> active_;

@@ -176,6 +176,7 @@ class Runtime {
     // acceptors before the context that owns them.
     listeners_.clear();
     signal_set_.reset();
+    if (delivery_) delivery_->release_io();
     contexts_.clear();
     spdlog::info("mailfort stopped");
     return 0;
