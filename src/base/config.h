@@ -118,6 +118,7 @@ struct Delivery {
   std::string relay_host;                  // Postfix relayhost syntax; empty = direct MX delivery
   uint32_t connection_reuse_seconds = 5;   // idle time of a cached connection
   uint32_t max_messages_per_connection = 100;
+  bool tls_reports = true;  // SMTP TLS Reporting (RFC 8460): count sessions, send daily reports
 };
 
 struct Log {

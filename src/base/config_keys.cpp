@@ -310,6 +310,9 @@ std::vector<Key> make_keys() {
       uint_key("delivery.max_messages_per_connection", F(delivery.max_messages_per_connection), 1, 100000,
                "Messages delivered over one outbound connection before it is closed.",
                "bounds the life of one connection, as Postfix smtp_connection_reuse_count_limit"),
+      bool_key("delivery.tls_reports", F(delivery.tls_reports),
+               "SMTP TLS Reporting (RFC 8460): count outbound TLS sessions per recipient domain and send "
+               "each domain that publishes an _smtp._tls TXT record (mailto: rua) one report per UTC day."),
 
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},

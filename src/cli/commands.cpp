@@ -23,6 +23,7 @@
 #include "policy/ban_service.h"
 #include "queue/queue.h"
 #include "server/server.h"
+#include "server/tlsrpt.h"
 #include "store/group_commit.h"
 #include "tls/certs.h"
 
@@ -275,8 +276,8 @@ int run(int argc, char** argv) {
   std::string dkim_domain, dkim_selector, dkim_alg = "rsa2048";
   auto* dkim_cmd = app.add_subcommand("dkim", "DKIM signing keys of local domains");
   dkim_cmd->require_subcommand(1);
-  auto* dkim_keygen =
-      dkim_cmd->add_subcommand("keygen", "Create a signing key for DOMAIN (replaces its active key of that algorithm)");
+  auto* dkim_keygen = dkim_cmd->add_subcommand(
+      "keygen", "Create a signing key for DOMAIN (replaces its active key of that algorithm)");
   dkim_keygen->add_option("DOMAIN", dkim_domain)->required();
   dkim_keygen->add_option("--selector", dkim_selector, "Selector (default mf<yyyymm>r / mf<yyyymm>e)");
   dkim_keygen->add_option("--algorithm", dkim_alg, "rsa2048 (default) or ed25519")
@@ -289,6 +290,15 @@ int run(int argc, char** argv) {
       "dns",
       "Print the DNS records to publish for DOMAIN (MX, SPF, DKIM, DMARC, MTA-STS, TLSRPT, TLSA, SRV)");
   dns_cmd->add_option("DOMAIN", dns_domain)->required();
+
+  // tlsrpt
+  std::string tlsrpt_day;
+  auto* tlsrpt_cmd = app.add_subcommand("tlsrpt", "SMTP TLS Reporting (RFC 8460) of outbound delivery");
+  tlsrpt_cmd->require_subcommand(1);
+  auto* tlsrpt_send = tlsrpt_cmd->add_subcommand(
+      "send",
+      "Queue the TLS reports of a UTC day not yet reported (the server does this daily for yesterday)");
+  tlsrpt_send->add_option("--day", tlsrpt_day, "YYYY-MM-DD (UTC; default yesterday)");
 
   // -c/--config is also accepted after the subcommand.
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
@@ -400,6 +410,30 @@ int run(int argc, char** argv) {
     if (queue_delete->parsed()) return done(q.remove(queue_id), "deleted " + queue_id);
   }
 
+  if (tlsrpt_send->parsed()) {
+    auto ctx = admin_context(config_path, false);
+    if (!ctx) return 1;
+    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    std::string day = tlsrpt_day.empty() ? server::utc_day(now - 86400) : tlsrpt_day;
+    if (!server::day_start(day)) return fail("invalid --day " + day + " (YYYY-MM-DD)");
+    auto store = server::TlsReportStore::open(ctx->cfg.data_dir + "/tlsrpt.sqlite");
+    if (!store) return fail(store.error().message);
+    auto resolver =
+        dns::Resolver::create({ctx->cfg.dns.resolvers, ctx->cfg.dns.recursion, ctx->cfg.dns.trust_anchor});
+    if (!resolver) return fail(resolver.error().message);
+    auto gc = store::GroupCommit::start(ctx->cfg.data_dir);
+    if (!gc) return fail(gc.error().message);
+    queue::Queue q(ctx->cfg.data_dir, *gc.value());
+    auto run = server::send_tls_reports(*store.value(), *resolver.value(), q, ctx->cfg.hostname, day, now);
+    if (run.messages > 0) {
+      // The running server picks the new queue files up within a second.
+      std::string req = ctx->cfg.data_dir + "/queue/flush-request";
+      if (FILE* f = std::fopen(req.c_str(), "w")) std::fclose(f);
+    }
+    std::printf("tlsrpt day=%s reports=%zu messages=%zu\n", day.c_str(), run.domains, run.messages);
+    return 0;
+  }
+
   auto ctx = admin_context(config_path);
   if (!ctx) return 1;
   auto& d = *ctx->dir;
@@ -432,7 +466,8 @@ int run(int argc, char** argv) {
     }
     auto keys = dkim::load_keys(ctx->cfg.data_dir, dkim_domain);
     if (!keys) return fail(keys.error().message);
-    if (keys->empty()) return fail("no DKIM key for " + dkim_domain + " (mailfort dkim keygen " + dkim_domain + ")");
+    if (keys->empty())
+      return fail("no DKIM key for " + dkim_domain + " (mailfort dkim keygen " + dkim_domain + ")");
     for (const auto& k : *keys) {
       auto zone = dkim::zone_record(k);
       if (!zone) return fail(zone.error().message);

@@ -21,6 +21,7 @@
 #include "server/delivery_route.h"
 #include "server/dkim_outbound.h"
 #include "server/services.h"
+#include "server/tlsrpt.h"
 #include "store/mail_store.h"
 #include "tls/client.h"
 
@@ -35,6 +36,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // the rest wait in the schedule, on disk.
 constexpr std::size_t kMaxActive = 5000;
 constexpr int64_t kRescanSeconds = 60;
+constexpr int64_t kTlsReportCheckSeconds = 3600;  // yesterday's reports go out within an hour
 const std::string kRelayPrefix = "relay:";
 
 int64_t now() {
@@ -126,6 +128,7 @@ void DeliveryEngine::on_enqueued(const std::string& id) {
 asio::awaitable<void> DeliveryEngine::loop() {
   co_await rescan(false);
   int64_t last_scan = now(), last_flush_check = 0;
+  int64_t last_report_check = now() - kTlsReportCheckSeconds + 120;  // first two minutes after start
   while (!stopping_) {
     auto cfg = svc_.config();
     int64_t t = now();
@@ -138,6 +141,10 @@ asio::awaitable<void> DeliveryEngine::loop() {
       if (flush || t - last_scan >= kRescanSeconds) {
         co_await rescan(flush);
         last_scan = now();
+      }
+      if (t - last_report_check >= kTlsReportCheckSeconds) {
+        last_report_check = t;
+        spawn(daily_tls_reports(), "tlsrpt");
       }
     }
     if (cfg->delivery.enabled && active_.size() < kMaxActive) {
@@ -296,6 +303,9 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
   cs.source_address = cfg->delivery.source_address;
   Route route = co_await route_for(dest);
   uint16_t port = route.port ? route.port : static_cast<uint16_t>(cfg->delivery.remote_port);
+  // TLS reports: policy failures found by the route count once per connection.
+  const bool report_tls = cfg->delivery.tls_reports && svc_.tlsrpt && dest.rfind(kRelayPrefix, 0) != 0;
+  if (report_tls && !route.tls_failures.empty()) co_await count_tls(route.tls_failures);
   std::unique_ptr<SmtpSession> session;
   const Target* target = nullptr;
   std::size_t on_session = 0;
@@ -352,6 +362,7 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
     if (!session) {
       std::string error;
       bool permanent = false;
+      std::vector<TlsSessionRecord> tls_sessions;
       for (auto& t : route.targets) {
         asio::error_code ec;
         auto addr = asio::ip::make_address(t.ip, ec);
@@ -359,6 +370,8 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
         asio::ip::tcp::endpoint ep(addr, port);
         spdlog::debug("delivery connecting dest={} relay={}[{}]:{}", dest, t.host, t.ip, port);
         auto opened = co_await smtp_open(ep, t.host, t.tls, tls_, cfg->hostname, cs);
+        if (report_tls && opened.tls_attempted)
+          tls_sessions.push_back({dest, t.tls.report, t.host, t.ip, opened.tls_result});
         if (opened.session) {
           session = std::move(opened.session);
           target = &t;
@@ -370,6 +383,7 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
                      log::quote(error));
         if (permanent) break;
       }
+      if (!tls_sessions.empty()) co_await count_tls(std::move(tls_sessions));
       if (!session) {
         // The destination is unreachable now: this job and every job
         // waiting for it get the same answer (Postfix marks it dead).
@@ -441,6 +455,30 @@ asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
   if (it != dests_.end() && it->second.jobs.empty() && it->second.idle.empty() && it->second.starting == 0 &&
       slots_.count(dest) == 0)
     dests_.erase(it);
+}
+
+asio::awaitable<void> DeliveryEngine::count_tls(std::vector<TlsSessionRecord> sessions) {
+  auto* store = svc_.tlsrpt.get();
+  co_await run_blocking(*svc_.workers, [&] {
+    if (auto r = store->add(sessions, now()); !r)
+      spdlog::warn("tlsrpt count-failed error={}", log::quote(r.error().message));
+    return 0;
+  });
+}
+
+asio::awaitable<void> DeliveryEngine::daily_tls_reports() {
+  auto cfg = svc_.config();
+  if (!cfg->delivery.tls_reports || !svc_.tlsrpt || stopping_) co_return;
+  auto* store = svc_.tlsrpt.get();
+  co_await run_blocking(*svc_.workers, [&] {
+    int64_t t = now();
+    // Yesterday (UTC) is complete; the sent marks make this idempotent.
+    auto run = send_tls_reports(*store, *svc_.resolver, *svc_.queue, cfg->hostname, utc_day(t - 86400), t);
+    if (run.domains) spdlog::info("tlsrpt sent domains={} messages={}", run.domains, run.messages);
+    if (auto r = store->prune(t); !r)
+      spdlog::warn("tlsrpt prune-failed error={}", log::quote(r.error().message));
+    return 0;
+  });
 }
 
 asio::awaitable<void> DeliveryEngine::record(Job job, std::vector<RecipientOutcome> results) {

@@ -84,6 +84,9 @@ class DeliveryEngine {
   asio::awaitable<void> activate(std::string id);
   asio::awaitable<void> connection(std::string dest);
   asio::awaitable<Route> route_for(std::string dest);
+  // TLS reports (RFC 8460): counts session attempts; sends yesterday's reports.
+  asio::awaitable<void> count_tls(std::vector<TlsSessionRecord> sessions);
+  asio::awaitable<void> daily_tls_reports();
   asio::awaitable<void> record(Job job, std::vector<RecipientOutcome> results);
   asio::awaitable<void> write_progress(std::shared_ptr<Message> m);
   asio::awaitable<void> finish(std::shared_ptr<Message> m);

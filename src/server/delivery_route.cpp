@@ -46,7 +46,9 @@ std::string domain_of(const std::string& addr) {
 // Returns false with `error` when the policy cannot be met at all (defer).
 bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::string& params,
                   const std::string& domain, const std::string& host, bool mx_secure,
-                  const std::string& min_version, TlsRequirement& t, std::string& error) {
+                  const std::string& min_version, TlsRequirement& t, std::string& error, TlsResult* failure) {
+  TlsResult ignored;
+  TlsResult& fail = failure ? *failure : ignored;
   t.policy = policy;
   t.params.sni = host;
   t.params.min_version = min_version;
@@ -90,6 +92,7 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
   bool only = policy == "dane-only";
   if (!mx_secure) {
     if (only) {
+      fail = TlsResult::DaneRequired;
       error = "dane-only: MX lookup for " + domain + " is not DNSSEC-secure";
       return false;
     }
@@ -100,17 +103,21 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
   // is a failure; treating it as "no TLSA" would let an attacker downgrade.
   if (a.status != dns::Answer::Status::Ok && a.status != dns::Answer::Status::NoData &&
       a.status != dns::Answer::Status::NxDomain) {
+    fail = TlsResult::DnssecInvalid;
+    t.report.type = "tlsa";
     error = "TLSA lookup for " + host + " failed (" + dns::status_name(a.status) +
             (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
     return false;
   }
   if (a.status != dns::Answer::Status::Ok || !a.secure) {
     if (only) {
+      fail = TlsResult::DaneRequired;
       error = "dane-only: no secure TLSA records for " + host;
       return false;
     }
     return true;
   }
+  t.report = {"tlsa", a.text, {}};
   for (auto& txt : a.text) {
     auto f = split(txt, " ");
     if (f.size() != 4) continue;
@@ -170,8 +177,11 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
   }
   // MTA-STS (RFC 8461) only where no tlspolicies row decides.
   std::optional<proto::mtasts::Policy> sts;
-  if (!explicit_policy && cfg.delivery.mta_sts && svc.mta_sts)
-    sts = svc.mta_sts->lookup(dns, domain, cfg.delivery.ca_file).policy;
+  if (!explicit_policy && cfg.delivery.mta_sts && svc.mta_sts) {
+    auto found = svc.mta_sts->lookup(dns, domain, cfg.delivery.ca_file);
+    sts = std::move(found.policy);
+    if (found.failure) route.tls_failures.push_back({domain, {"sts", {}, {}}, "", "", *found.failure});
+  }
   std::string last_error;
   for (auto& host : hosts) {
     std::vector<std::string> ips;
@@ -190,11 +200,16 @@ Route resolve_route(Services& svc, const config::Config& cfg, const std::string&
     }
     TlsRequirement t;
     std::string why;
-    if (!tls_for_host(dns, policy, params, domain, host, mx_secure, cfg.delivery.min_tls_version, t, why)) {
+    TlsResult failure = TlsResult::ValidationFailure;
+    if (!tls_for_host(dns, policy, params, domain, host, mx_secure, cfg.delivery.min_tls_version, t, why,
+                      &failure)) {
+      route.tls_failures.push_back({domain, t.report, host, ips.front(), failure});
       last_error = why;
       continue;
     }
     if (sts && !apply_mta_sts(*sts, domain, host, t, why)) {
+      route.tls_failures.push_back(
+          {domain, sts_report_policy(*sts), host, ips.front(), TlsResult::ValidationFailure});
       last_error = why;
       continue;
     }

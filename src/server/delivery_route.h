@@ -11,6 +11,7 @@
 
 #include "base/config.h"
 #include "server/smtp_client.h"
+#include "server/tlsrpt.h"
 
 namespace mailfort::dns {
 class Resolver;
@@ -33,15 +34,21 @@ struct Route {
   bool local = false;
   std::vector<Target> targets;
   uint16_t port = 0;  // 0: [delivery] remote_port
+  // TLS report failures found while resolving (MTA-STS policy fetch, TLSA
+  // lookup, dane-only without TLSA, MX outside an enforced policy), counted
+  // once per connection set-up.
+  std::vector<TlsSessionRecord> tls_failures;
 };
 
 std::string domain_of(const std::string& addr);
 
 // Builds the TLS requirement for one MX host under `policy` (blocking: DNS).
-// Returns false with `error` when the policy cannot be met at all (defer).
+// Returns false with `error` when the policy cannot be met at all (defer);
+// `failure` (if given) then says why for TLS reports.
 bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::string& params,
                   const std::string& domain, const std::string& host, bool mx_secure,
-                  const std::string& min_version, TlsRequirement& t, std::string& error);
+                  const std::string& min_version, TlsRequirement& t, std::string& error,
+                  TlsResult* failure = nullptr);
 
 Route resolve_route(Services& svc, const config::Config& cfg, const std::string& domain);
 

@@ -134,6 +134,7 @@ MtaStsLookup MtaStsCache::lookup(dns::Resolver& dns, const std::string& domain_i
   else if (!(policy = sts::parse_policy(*body)))
     error = "invalid policy file";
   if (!policy) {
+    if (!cached) out.failure = body ? TlsResult::StsPolicyInvalid : TlsResult::StsPolicyFetchError;
     spdlog::info("mta-sts fetch-failed domain={} id={} error={}{}", domain, rec->id, log::quote(error),
                  cached ? " using=cache" : "");
     std::lock_guard lock(mu_);
@@ -165,6 +166,7 @@ bool apply_mta_sts(const sts::Policy& policy, const std::string& domain, const s
   // RFC 8461 2: a host that DANE protects (secure usable TLSA made TLS
   // mandatory under the dane policies) keeps DANE's requirement.
   bool dane = (t.policy == "dane" || t.policy == "dane-only") && t.mandatory;
+  if (!dane) t.report = sts_report_policy(policy);
   bool allowed = sts::policy_allows_mx(policy, host);
   if (policy.mode == sts::Mode::Testing) {
     if (dane) return true;
@@ -197,6 +199,17 @@ bool apply_mta_sts(const sts::Policy& policy, const std::string& domain, const s
   t.params.fingerprints.clear();
   if (t.params.min_version < "1.2") t.params.min_version = "1.2";
   return true;
+}
+
+TlsReportPolicy sts_report_policy(const sts::Policy& policy) {
+  TlsReportPolicy r;
+  r.type = "sts";
+  r.strings.push_back("version: STSv1");
+  r.strings.push_back(std::string("mode: ") + sts::mode_name(policy.mode));
+  for (auto& m : policy.mx) r.strings.push_back("mx: " + m);
+  r.strings.push_back("max_age: " + std::to_string(policy.max_age));
+  r.mx = policy.mx;
+  return r;
 }
 
 }  // namespace mailfort::server

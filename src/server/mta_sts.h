@@ -35,6 +35,9 @@ struct MtaStsLookup {
   std::optional<proto::mtasts::Policy> policy;  // nullopt: no (usable) policy
   std::string id;
   std::string source;  // "fetched", "cache" (for logs)
+  // No policy in force because this lookup's fetch failed (TLS reports):
+  // sts-policy-fetch-error or sts-policy-invalid.
+  std::optional<TlsResult> failure;
 };
 
 class MtaStsCache {
@@ -70,5 +73,9 @@ class MtaStsCache {
 // nothing.
 bool apply_mta_sts(const proto::mtasts::Policy& policy, const std::string& domain, const std::string& host,
                    TlsRequirement& t, std::string& why);
+
+// The policy as a TLS report shows it: type "sts", the policy file's lines
+// (RFC 8460 4.4 policy-string) and the mx patterns.
+TlsReportPolicy sts_report_policy(const proto::mtasts::Policy& policy);
 
 }  // namespace mailfort::server

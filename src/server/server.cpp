@@ -34,6 +34,7 @@
 #include "server/mta_sts.h"
 #include "server/services.h"
 #include "server/session_registry.h"
+#include "server/tlsrpt.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 #include "store/mailbox.h"
@@ -135,6 +136,10 @@ class Runtime {
     services_.store = std::make_shared<store::MailStore>(cfg->data_dir, cfg->hostname, *services_.commit);
     services_.queue = std::make_shared<queue::Queue>(cfg->data_dir, *services_.commit);
     services_.mta_sts = std::make_shared<MtaStsCache>(cfg->data_dir + "/mta-sts");
+    if (auto rpt = TlsReportStore::open(cfg->data_dir + "/tlsrpt.sqlite"); rpt)
+      services_.tlsrpt = rpt.value();
+    else
+      spdlog::warn("tlsrpt disabled error={}", log::quote(rpt.error().message));
     std::vector<store::SpecialFolder> special{{cfg->imap.drafts_folder, "\\Drafts"},
                                               {cfg->imap.sent_folder, "\\Sent"},
                                               {cfg->imap.junk_folder, "\\Junk"},

@@ -41,6 +41,7 @@ class Resolver;
 namespace mailfort::server {
 
 class MtaStsCache;
+class TlsReportStore;
 
 struct Services {
   std::shared_ptr<const config::Config> config() const {
@@ -95,6 +96,7 @@ struct Services {
   std::shared_ptr<queue::Queue> queue;
   std::shared_ptr<dns::Resolver> resolver;  // blocking: use on the worker pool
   std::shared_ptr<MtaStsCache> mta_sts;     // blocking: use on the worker pool
+  std::shared_ptr<TlsReportStore> tlsrpt;   // TLS report counters; blocking; null = off
 
  private:
   std::mutex user_ip_mu;

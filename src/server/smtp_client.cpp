@@ -142,21 +142,29 @@ asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::stri
   }
   auto ext = esmtp ? proto::smtp::parse_ehlo(ehlo) : proto::smtp::Extensions{};
   std::string tls_desc;
-  if (tls_req.attempt && ext.starttls) {
+  if (tls_req.attempt) out.tls_attempted = true;
+  const bool offered = ext.starttls;  // EHLO after STARTTLS no longer lists it
+  if (tls_req.attempt && offered) {
     auto st = co_await c.command("STARTTLS");
     if (st.code == 220) {
       tls::ClientOutcome to;
       bool ok = co_await conn->start_tls_client(tls_ctx, tls_req.params, to, settings.connect_timeout);
       if (!ok) {
         out.error = "TLS handshake with " + remote_name + " failed";
+        out.tls_result = TlsResult::ValidationFailure;
         co_return out;  // never continue in plaintext on the same connection
       }
       bool needs_verify = tls_req.params.verify != tls::ClientParams::Verify::None;
       if (needs_verify && !to.verified) {
         out.error = "TLS policy " + tls_req.policy + " not met by " + remote_name + ": " + to.why;
+        out.tls_result = classify_verify(tls_req.params.verify, to.error);
+        if (out.tls_result == TlsResult::Success) out.tls_result = TlsResult::ValidationFailure;
         co_await c.send("QUIT\r\n");
         co_return out;
       }
+      // MTA-STS testing: what enforce would have found (delivery goes on).
+      if (!needs_verify && !tls_req.params.report_names.empty())
+        out.tls_result = classify_verify(tls_req.params.verify, to.error);
       tls_desc = to.version + " " + to.cipher + (to.verified ? " verified" : " unverified");
       ehlo = co_await c.command("EHLO " + helo);
       if (ehlo.code != 250) {
@@ -164,12 +172,18 @@ asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::stri
         co_return out;
       }
       ext = proto::smtp::parse_ehlo(ehlo);
-    } else if (tls_req.mandatory) {
+    } else {
+      out.tls_result = TlsResult::StarttlsNotSupported;
+    }
+    if (st.code != 220 && tls_req.mandatory) {
       out.error = "STARTTLS refused by " + remote_name + ": " + st.summary();
       co_await c.send("QUIT\r\n");
       co_return out;
     }
-  } else if (tls_req.mandatory) {
+  } else if (tls_req.attempt) {
+    out.tls_result = TlsResult::StarttlsNotSupported;
+  }
+  if (tls_req.mandatory && !(tls_req.attempt && offered)) {
     out.error =
         "TLS required by policy " + tls_req.policy + " but " + remote_name + " does not offer STARTTLS";
     co_await c.send("QUIT\r\n");

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "server/tlsrpt_report.h"
 #include "tls/client.h"
 
 namespace mailfort::server {
@@ -25,6 +26,9 @@ struct TlsRequirement {
   bool mandatory = false;  // no STARTTLS or failed handshake -> defer, never plaintext
   tls::ClientParams params;
   std::string policy;  // for logs: "dane", "may", ...
+  // For TLS reports (RFC 8460): the policy that applied ("sts", "tlsa",
+  // else "no-policy-found") and its strings.
+  TlsReportPolicy report{"no-policy-found", {}, {}};
 };
 
 struct ClientTransaction {
@@ -88,6 +92,10 @@ struct SessionOpen {
   std::unique_ptr<SmtpSession> session;  // null on failure
   bool permanent = false;                // 5xx greeting
   std::string error;
+  // TLS reports (RFC 8460): a TLS session was wanted (STARTTLS attempted
+  // or missing where the policy asked for it) and how it ended.
+  bool tls_attempted = false;
+  TlsResult tls_result = TlsResult::Success;
 };
 
 // Connects and sets up a session (never a plaintext fallback when the

@@ -40,9 +40,24 @@ struct ClientParams {
   std::string min_version = "1.2";
 };
 
+// Why a peer failed authentication, for TLS reports (RFC 8460 result types).
+enum class VerifyError {
+  None,
+  NoPeerCertificate,
+  HostMismatch,         // X509_V_ERR_HOSTNAME_MISMATCH
+  Expired,              // X509_V_ERR_CERT_HAS_EXPIRED (also not yet valid)
+  NotTrusted,           // no chain to a trust anchor (unknown issuer, self-signed...)
+  DaneNoMatch,          // no TLSA record matched the chain
+  NoUsableTlsa,         // none of the TLSA records could be loaded
+  FingerprintMismatch,  // fingerprint policy
+  Other,                // any other verification error
+};
+
 struct ClientOutcome {
   bool verified = false;  // the policy's authentication succeeded (always false for None)
-  std::string version;    // "TLSv1.3"
+  // Verify::None with report_names: the result enforce would have had.
+  VerifyError error = VerifyError::None;
+  std::string version;  // "TLSv1.3"
   std::string cipher;
   std::string peer_subject;  // for logs
   std::string why;           // verification failure reason

@@ -24,7 +24,31 @@
 namespace mailfort::tls {
 namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// OpenSSL's verification result as a report category (RFC 8460 4.3).
+VerifyError verify_error_of(long vr) {
+  switch (vr) {
+    case X509_V_OK:
+      return VerifyError::None;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+      return VerifyError::HostMismatch;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return VerifyError::Expired;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_CERT_UNTRUSTED:
+      return VerifyError::NotTrusted;
+    case X509_V_ERR_DANE_NO_MATCH:
+      return VerifyError::DaneNoMatch;
+    default:
+      return VerifyError::Other;
+  }
 }
+}  // namespace
 
 struct Stream::Impl {
   explicit Impl(asio::ip::tcp::socket s) : socket(std::move(s)) {}
@@ -174,6 +198,7 @@ asio::awaitable<std::error_code> Stream::start_tls_client(std::shared_ptr<Client
   long vr = SSL_get_verify_result(ssl);
   switch (p.verify) {
     case ClientParams::Verify::None:
+      if (!p.report_names.empty()) out.error = !peer ? VerifyError::NoPeerCertificate : verify_error_of(vr);
       if (!p.report_names.empty() && (!peer || vr != X509_V_OK))
         spdlog::info("{} mx={} would-fail={}", p.report_label, p.sni,
                      log::quote(peer ? std::string("certificate verification failed: ") +
@@ -181,26 +206,34 @@ asio::awaitable<std::error_code> Stream::start_tls_client(std::shared_ptr<Client
                                      : std::string("no peer certificate")));
       break;
     case ClientParams::Verify::Dane:
-      if (usable_tlsa == 0)
+      if (usable_tlsa == 0) {
         out.why = "no usable TLSA record";
-      else if (!peer)
+        out.error = VerifyError::NoUsableTlsa;
+      } else if (!peer) {
         out.why = "no peer certificate";
-      else if (vr != X509_V_OK || SSL_get0_dane_authority(ssl, nullptr, nullptr) < 0)
+        out.error = VerifyError::NoPeerCertificate;
+      } else if (vr != X509_V_OK || SSL_get0_dane_authority(ssl, nullptr, nullptr) < 0) {
         out.why = std::string("DANE verification failed: ") + X509_verify_cert_error_string(vr);
-      else
+        out.error = vr == X509_V_OK ? VerifyError::DaneNoMatch : verify_error_of(vr);
+      } else {
         out.verified = true;
+      }
       break;
     case ClientParams::Verify::Ca:
-      if (!peer)
+      if (!peer) {
         out.why = "no peer certificate";
-      else if (vr != X509_V_OK)
+        out.error = VerifyError::NoPeerCertificate;
+      } else if (vr != X509_V_OK) {
         out.why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(vr);
-      else
+        out.error = verify_error_of(vr);
+      } else {
         out.verified = true;
+      }
       break;
     case ClientParams::Verify::Fingerprint: {
       if (!peer) {
         out.why = "no peer certificate";
+        out.error = VerifyError::NoPeerCertificate;
         break;
       }
       // Certificate or SubjectPublicKeyInfo (DER) SHA-256, as Postfix's
@@ -218,7 +251,10 @@ asio::awaitable<std::error_code> Stream::start_tls_client(std::shared_ptr<Client
         std::string want = hex_to_bytes(f);
         if (!want.empty() && (want == cert_fp || want == key_fp)) out.verified = true;
       }
-      if (!out.verified) out.why = "certificate fingerprint does not match";
+      if (!out.verified) {
+        out.why = "certificate fingerprint does not match";
+        out.error = VerifyError::FingerprintMismatch;
+      }
       break;
     }
   }
