@@ -94,12 +94,16 @@ def load_smtp_source(target, msgs, conns, size, domains, run):
             if p.returncode != 0 or p.stderr.strip():
                 errors.append(p.stderr.strip() or f"smtp-source exit {p.returncode}")
 
-    threads = [threading.Thread(target=worker) for _ in range(conns)]
+    run_threads(worker, conns)
+    return errors
+
+
+def run_threads(worker, n):
+    threads = [threading.Thread(target=worker) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return errors
 
 
 def load_python(target, msgs, conns, size, domains, run):
@@ -124,11 +128,7 @@ def load_python(target, msgs, conns, size, domains, run):
             except Exception as e:  # noqa: BLE001 - counted, reported
                 errors.append(repr(e))
 
-    threads = [threading.Thread(target=worker) for _ in range(conns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, conns)
     return errors
 
 

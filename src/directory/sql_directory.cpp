@@ -187,18 +187,7 @@ class SqliteDirectory : public Directory {
   }
 
   Result<void> set_requires_tls(const std::string& domain, bool required) override {
-    std::string d = to_lower(domain);
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      auto exists = domain_exists(db, d);
-      if (!exists) return exists.error();
-      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
-      Query q(db,
-              "INSERT INTO domain_settings (domain, require_tls) VALUES (?, ?) "
-              "ON CONFLICT (domain) DO UPDATE SET require_tls = excluded.require_tls");
-      q.bind(1, d).bind(2, required ? 1 : 0);
-      if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
-      return {};
-    });
+    return set_domain_setting(domain, "require_tls", required ? 1 : 0);
   }
 
   Result<std::optional<uint32_t>> domain_send_limit(const std::string& domain) override {
@@ -210,23 +199,8 @@ class SqliteDirectory : public Directory {
   }
 
   Result<void> set_domain_send_limit(const std::string& domain, std::optional<uint32_t> per_hour) override {
-    std::string d = to_lower(domain);
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      auto exists = domain_exists(db, d);
-      if (!exists) return exists.error();
-      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
-      Query q(db,
-              "INSERT INTO domain_settings (domain, send_per_hour) VALUES (?, ?) "
-              "ON CONFLICT (domain) DO UPDATE SET send_per_hour = excluded.send_per_hour");
-      q.bind(1, d);
-      if (per_hour) {
-        q.bind(2, static_cast<int64_t>(*per_hour));
-      } else {
-        q.bind_null(2);
-      }
-      if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
-      return {};
-    });
+    return set_domain_setting(domain, "send_per_hour",
+                              per_hour ? std::optional<int64_t>(*per_hour) : std::optional<int64_t>());
   }
 
   Result<std::optional<uint32_t>> send_limit(const std::string& account_address) override {
@@ -639,6 +613,30 @@ class SqliteDirectory : public Directory {
     if (rc != SQLITE_ROW) return db_error(db, what);
     int64_t v = q.integer(0);
     return std::optional<uint32_t>(static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX)));
+  }
+
+  // One column of the domain's domain_settings row (created when missing;
+  // the other columns keep their values). nullopt stores NULL. `column` is
+  // one of our literals, never input.
+  Result<void> set_domain_setting(const std::string& domain, const char* column,
+                                  std::optional<int64_t> value) {
+    std::string d = to_lower(domain);
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto exists = domain_exists(db, d);
+      if (!exists) return exists.error();
+      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
+      std::string col(column);
+      std::string sql = "INSERT INTO domain_settings (domain, " + col +
+                        ") VALUES (?, ?) ON CONFLICT (domain) DO UPDATE SET " + col + " = excluded." + col;
+      Query q(db, sql.c_str());
+      q.bind(1, d);
+      if (value)
+        q.bind(2, *value);
+      else
+        q.bind_null(2);
+      if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
+      return {};
+    });
   }
 
   Result<bool> domain_exists(sqlite3* db, const std::string& domain) {
