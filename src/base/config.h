@@ -86,9 +86,14 @@ struct Smtp {
 struct Imap {
   uint64_t max_literal_size = 64ull * 1024 * 1024;  // bytes of one literal (APPEND message)
   uint64_t max_command_size = 256ull * 1024;        // bytes of one command without APPEND's message
-  uint32_t max_connections_per_user_ip = 20;        // Dovecot mail_max_userip_connections
-  uint32_t idle_timeout_seconds = 1800;             // RFC 9051 5.4: at least 30 minutes
-  uint32_t idle_notify_seconds = 120;               // "* OK Still here" during IDLE
+  // APPEND messages held in memory while they arrive: all IMAP sessions,
+  // one account, one client network (never more than half the SMTP budget).
+  uint64_t max_inflight_append_bytes = 512ull * 1024 * 1024;
+  uint64_t max_inflight_append_bytes_per_user = 128ull * 1024 * 1024;
+  uint64_t max_inflight_append_bytes_per_ip = 128ull * 1024 * 1024;
+  uint32_t max_connections_per_user_ip = 20;  // Dovecot mail_max_userip_connections
+  uint32_t idle_timeout_seconds = 1800;       // RFC 9051 5.4: at least 30 minutes
+  uint32_t idle_notify_seconds = 120;         // "* OK Still here" during IDLE
   std::string junk_folder = "Spam";
   std::string trash_folder = "Trash";
   std::string sent_folder = "Sent";

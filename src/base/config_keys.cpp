@@ -245,6 +245,20 @@ std::vector<Key> make_keys() {
                "Largest IMAP command (lines and literals, APPEND's message not counted).",
                "many large literals in one command cannot exhaust memory (CVE-2024-34055 class)"),
       uint_key(
+          "imap.max_inflight_append_bytes", F(imap.max_inflight_append_bytes), 1024 * 1024,
+          64ull * 1024 * 1024 * 1024,
+          "Memory all IMAP sessions together may hold for APPENDed messages as they arrive; at most half "
+          "of smtp.max_inflight_message_bytes is used, whatever is set here.",
+          "logged-in IMAP users cannot take the memory inbound SMTP delivery needs"),
+      uint_key("imap.max_inflight_append_bytes_per_user", F(imap.max_inflight_append_bytes_per_user),
+               1024 * 1024, 64ull * 1024 * 1024 * 1024,
+               "Memory one account's IMAP sessions together may hold for APPENDed messages as they arrive.",
+               "one account cannot take the whole IMAP share"),
+      uint_key("imap.max_inflight_append_bytes_per_ip", F(imap.max_inflight_append_bytes_per_ip), 1024 * 1024,
+               64ull * 1024 * 1024 * 1024,
+               "Memory the IMAP sessions of one client address together may hold for APPENDed messages.",
+               "one client cannot take the whole IMAP share with many accounts"),
+      uint_key(
           "imap.max_connections_per_user_ip", F(imap.max_connections_per_user_ip), 1, 10000,
           "IMAP and POP3 sessions one account may hold from one IP (Dovecot mail_max_userip_connections).",
           "a broken or hostile client cannot hold every connection slot"),

@@ -200,7 +200,7 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
     co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
   auto* mb = mailbox_.get();
   int64_t date = c.append_date.value_or(0);
-  std::string message = imap::append_form(c.literal);  // bare LF -> CRLF: sizes match BODY[]
+  std::string message = imap::append_form(std::move(c.literal));  // bare LF -> CRLF: sizes match BODY[]
   auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
   if (!r) {
     if (r.error().code == Errc::NotFound)

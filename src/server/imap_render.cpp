@@ -85,7 +85,17 @@ CachedStructure parse_cache(std::string_view blob) {
   return c;
 }
 
-std::string append_form(std::string_view message) {
+std::string append_form(std::string message) {
+  // Most clients send CRLF already: then the message is kept as it is,
+  // without a second copy of a large APPEND in memory.
+  bool clean = true;
+  for (std::size_t i = 0; i < message.size() && clean; ++i) {
+    if (message[i] == '\r')
+      clean = i + 1 < message.size() && message[i + 1] == '\n';
+    else if (message[i] == '\n')
+      clean = i > 0 && message[i - 1] == '\r';
+  }
+  if (clean) return message;
   return mime::with_crlf(message);
 }
 

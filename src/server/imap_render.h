@@ -22,7 +22,7 @@ CachedStructure parse_cache(std::string_view blob);
 
 // The bytes APPEND stores: bare LFs made CRLF, so that RFC822.SIZE, SIZE
 // and quota (file sizes in the store) equal what BODY[] sends.
-std::string append_form(std::string_view message);
+std::string append_form(std::string message);
 
 // BODY[section] bytes (nullopt: no such part -> the client gets "").
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& section);

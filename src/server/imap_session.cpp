@@ -97,10 +97,76 @@ std::string ImapSession::capabilities() const {
   return caps;
 }
 
+namespace {
+
+// Moves APPEND's message literal out of the command text into in.message
+// and leaves "{0}" in its place, so the parser never copies a large message
+// (one copy of it in memory, as the budget counts).
+void split_message(ImapSession::Incoming& in, std::size_t marker_at, std::size_t message_at,
+                   std::size_t size) {
+  std::string stub = in.text.substr(0, marker_at) + "{0}\r\n" + in.text.substr(message_at + size);
+  in.message = std::move(in.text);
+  in.message.erase(0, message_at);
+  in.message.resize(size);
+  in.text = std::move(stub);
+  in.has_message = true;
+}
+
+// The tag of a command line, or "*" when it has none usable (RFC 9051:
+// tag = 1*<any ASTRING-CHAR except "+">).
+std::string tag_of(std::string_view line) {
+  std::string_view tag = line.substr(0, line.find(' '));
+  if (tag.empty() || tag.size() > 64) return "*";
+  for (char ch : tag) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u >= 0x7f || ch == '+' || ch == '(' || ch == ')' || ch == '{' || ch == '%' ||
+        ch == '*' || ch == '"' || ch == '\\')
+      return "*";
+  }
+  return std::string(tag);
+}
+
+// Whether the command in `text` is APPEND (plain or UID-less; the only
+// command whose message literal may exceed max_command_size).
+bool is_append_command(std::string_view text) {
+  auto sp = text.find(' ');
+  if (sp == std::string_view::npos) return false;
+  std::string_view verb = text.substr(sp + 1, 7);
+  return verb.size() == 7 && strncasecmp(verb.data(), "APPEND ", 7) == 0;
+}
+
+}  // namespace
+
+// Reads one command with its literals. Limits (CVE-2024-34055 class):
+// before login 64 KiB for the whole command; after it max_command_size for
+// everything except at most one message literal of APPEND (max_literal_size;
+// MULTIAPPEND is not offered, so a second one is refused at once). The
+// message literal's bytes are reserved against the in-flight budget as they
+// arrive, never as announced, and the reservation (append_budget_) is held
+// until the command completes.
 asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
   Incoming in;
   std::string line;
-  uint64_t literal_total = 0;
+  const bool authed = state_ != State::NotAuthenticated;
+  const uint64_t command_cap =
+      authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
+  bool is_append = false;
+  uint64_t message_literal = 0;  // bytes of APPEND's message literal, once read
+  bool have_message = false;
+  std::size_t marker_at = 0, message_at = 0;  // where its "{n}" and its bytes start in in.text
+  auto refuse = [&](std::string tag, std::string text, bool non_sync) -> asio::awaitable<Incoming> {
+    if (non_sync) {
+      // The client sends the literal anyway: we cannot stay in sync (RFC 7888 4).
+      untagged("BYE " + text);
+      co_await flush();
+      in.closed = true;
+      co_return in;
+    }
+    out_ += tag + " NO " + text + "\r\n";
+    in.error = true;
+    if (!co_await flush()) in.closed = true;
+    co_return in;
+  };
   while (true) {
     auto st = co_await conn_->read_line(line, idle_timeout());
     if (st == Connection::ReadStatus::Closed) {
@@ -114,54 +180,42 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       co_return in;
     }
     if (st != Connection::ReadStatus::Line) {
-      untagged(st == Connection::ReadStatus::TooLong ? "BAD Command line too long"
-                                                     : "BAD Lines must end with CRLF");
+      // The offending line has been drained through its CRLF; answer with
+      // the command's tag so the client does not wait for it forever.
+      std::string tag = tag_of(in.text.empty() ? line : in.text);
+      std::string text = st == Connection::ReadStatus::TooLong ? "BAD [TOOBIG] Command line too long"
+                                                               : "BAD Lines must end with CRLF";
+      if (tag == "*") {
+        untagged(text);
+      } else {
+        out_ += tag + " " + text + "\r\n";
+      }
       in.error = true;
       if (!co_await flush()) in.closed = true;
       co_return in;
     }
     in.text += line;
-    if (in.text.size() > cfg_->imap.max_command_size + literal_total) {
-      untagged("BAD Command too long");
+    if (in.text.size() > command_cap + message_literal) {
+      untagged("BAD [TOOBIG] Command too long");
+      untagged("BYE Command too long");
       co_await flush();
       in.closed = true;  // cannot resynchronise safely
       co_return in;
     }
     auto lit = trailing_literal(line);
-    if (!lit) co_return in;
-    // Only APPEND's message may use the big literal limit; everything else
-    // counts against the command size (many large literals, CVE-2024-34055).
-    bool is_append = false;
-    {
-      auto sp1 = in.text.find(' ');
-      if (sp1 != std::string::npos) {
-        std::string verb = in.text.substr(sp1 + 1, 7);
-        for (auto& ch : verb) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        is_append = verb == "APPEND ";
-      }
-    }
-    // Before login nothing needs more than a password: 64 KiB for every
-    // literal and for the whole command, so an unauthenticated client
-    // cannot make the server buffer megabytes.
-    bool authed = state_ != State::NotAuthenticated;
-    uint64_t command_cap =
-        authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
-    uint64_t limit = is_append && authed ? cfg_->imap.max_literal_size : command_cap;
-    bool too_big = lit->size > limit || ((!is_append || !authed) && in.text.size() + lit->size > command_cap);
-    std::string tag = in.text.substr(0, in.text.find(' '));
-    if (too_big) {
-      if (lit->non_sync) {
-        // The client sends it anyway: we cannot stay in sync (RFC 7888 4).
-        untagged("BYE [TOOBIG] Literal too large");
-        co_await flush();
-        in.closed = true;
-        co_return in;
-      }
-      out_ += tag + " NO [TOOBIG] Literal too large\r\n";
-      in.error = true;
-      if (!co_await flush()) in.closed = true;
+    if (!lit) {
+      if (have_message) split_message(in, marker_at, message_at, message_literal);
       co_return in;
     }
+    if (in.text.size() == line.size()) is_append = authed && is_append_command(in.text);
+    std::string tag = tag_of(in.text);
+    bool fits_command = in.text.size() - message_literal + lit->size <= command_cap;
+    if (have_message) co_return co_await refuse(tag, "[TOOBIG] Only one message per APPEND", lit->non_sync);
+    bool as_message = !fits_command && is_append;
+    if (!fits_command && !as_message)
+      co_return co_await refuse(tag, "[TOOBIG] Literal too large", lit->non_sync);
+    if (as_message && lit->size > cfg_->imap.max_literal_size)
+      co_return co_await refuse(tag, "[TOOBIG] Message too large", lit->non_sync);
     if (!lit->non_sync) {
       out_ += "+ OK\r\n";
       if (!co_await flush()) {
@@ -169,32 +223,45 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
         co_return in;
       }
     }
-    // Big literals count against the server-wide in-flight budget.
-    bool reserved = false;
-    if (lit->size > 65536) {
-      if (!svc_.reserve_message_bytes(lit->size, cfg_->smtp.max_inflight_message_bytes)) {
-        untagged("BYE [UNAVAILABLE] Server busy; try again later");
-        co_await flush();
+    if (as_message) marker_at = in.text.size() - line.size() + line.rfind('{');
+    in.text += "\r\n";
+    if (as_message) {
+      message_at = in.text.size();
+      // Address space for the whole literal now; memory (and the budget)
+      // only as its bytes arrive.
+      uint64_t smtp_total = cfg_->smtp.max_inflight_message_bytes;
+      MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
+                                   cfg_->imap.max_inflight_append_bytes_per_user,
+                                   cfg_->imap.max_inflight_append_bytes_per_ip};
+      append_budget_ = std::make_unique<MessageMemory::Reservation>(svc_.message_memory, smtp_total, caps,
+                                                                    user_, conn_->peer_ip());
+      in.text.reserve(in.text.size() + lit->size + 1024);
+    }
+    std::size_t want = static_cast<std::size_t>(lit->size);
+    std::string chunk;
+    uint64_t received = 0;
+    while (want > 0) {
+      auto rs = co_await conn_->read_raw(chunk, std::min<std::size_t>(want, 65536), idle_timeout());
+      if (rs != Connection::ReadStatus::Line) {
         in.closed = true;
         co_return in;
       }
-      reserved = true;
-    }
-    in.text += "\r\n";
-    std::size_t want = static_cast<std::size_t>(lit->size);
-    std::string chunk;
-    while (want > 0) {
-      auto rs = co_await conn_->read_raw(chunk, want, idle_timeout());
-      if (rs != Connection::ReadStatus::Line) {
-        if (reserved) svc_.release_message_bytes(lit->size);
+      received += chunk.size();
+      if (as_message && !append_budget_->cover(received)) {
+        spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(), conn_->peer_ip(),
+                     user_);
+        untagged("BYE [UNAVAILABLE] Server busy; try again later");
+        co_await flush();
         in.closed = true;
         co_return in;
       }
       in.text += chunk;
       want -= chunk.size();
     }
-    if (reserved) svc_.release_message_bytes(lit->size);
-    literal_total += lit->size;
+    if (as_message) {
+      have_message = true;
+      message_literal = lit->size;
+    }
   }
 }
 
@@ -213,10 +280,12 @@ asio::awaitable<void> ImapSession::run() {
   untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_->hostname + " Mailfort IMAP ready");
   if (!co_await flush()) co_return;
   while (state_ != State::Logout) {
+    append_budget_.reset();  // the previous command is complete
     auto in = co_await read_command();
     if (in.closed) break;
     if (in.error) continue;
     auto parsed = parse_command(in.text);
+    if (parsed.command && in.has_message) parsed.command->literal = std::move(in.message);
     if (!parsed.command) {
       if (parsed.error.tag.empty()) {
         untagged("BAD " + parsed.error.message);

@@ -117,11 +117,16 @@ class ImapSession {
   }
 
   // ---- reading
+ public:
   struct Incoming {
     std::string text;
+    std::string message;       // APPEND's message literal, cut out of `text`
+    bool has_message = false;  // `text` holds "{0}" in its place
     bool closed = false;
     bool error = false;  // answered already (BAD), continue
   };
+
+ private:
   asio::awaitable<Incoming> read_command();
 
   // ---- command handlers
@@ -169,6 +174,8 @@ class ImapSession {
   std::shared_ptr<Wake> wake_;
   uint64_t watch_token_ = 0;
   uint32_t auth_failures_ = 0;
+  // This command's share of the in-flight message budget (APPEND's message).
+  std::unique_ptr<MessageMemory::Reservation> append_budget_;
   bool utf8_ = false, rev2_ = false, condstore_ = false;
 
   // Selected folder

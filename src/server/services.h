@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "base/config.h"
+#include "server/message_memory.h"
 
 namespace asio {
 class thread_pool;
@@ -55,17 +56,9 @@ struct Services {
   uint64_t next_session_id() { return ++session_counter; }
 
   // Bytes of messages being received, all sessions together; bounded by
-  // [smtp] max_inflight_message_bytes so concurrent large messages cannot
-  // exhaust memory.
-  bool reserve_message_bytes(uint64_t n, uint64_t cap) {
-    uint64_t cur = inflight_message_bytes.load();
-    do {
-      if (cur + n > cap) return false;
-    } while (!inflight_message_bytes.compare_exchange_weak(cur, cur + n));
-    return true;
-  }
-  void release_message_bytes(uint64_t n) { inflight_message_bytes -= n; }
-  std::atomic<uint64_t> inflight_message_bytes{0};
+  // [smtp] max_inflight_message_bytes (IMAP APPEND by the [imap] caps below
+  // it) so concurrent large messages cannot exhaust memory.
+  MessageMemory message_memory;
 
   // IMAP+POP3 sessions per (account, IP), capped by
   // [imap] max_connections_per_user_ip.

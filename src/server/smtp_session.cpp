@@ -68,26 +68,30 @@ const CommandSpec* find_spec(Verb v) {
 constexpr unsigned kMaxUnknownCommands = 10;
 constexpr std::size_t kRawReadSize = 65536;
 
-// Holds this session's share of the server-wide message memory budget.
-class MessageBudget {
- public:
-  MessageBudget(Services& s, uint64_t cap) : services_(s), cap_(cap) {}
-  ~MessageBudget() { services_.release_message_bytes(held_); }
-  MessageBudget(const MessageBudget&) = delete;
-  MessageBudget& operator=(const MessageBudget&) = delete;
-  // Grows the reservation to `size`; false when the server is out of budget.
-  bool cover(uint64_t size) {
-    if (size <= held_) return true;
-    if (!services_.reserve_message_bytes(size - held_, cap_)) return false;
-    held_ = size;
-    return true;
-  }
+// A message being received is copied once more when its trace header is
+// prepended at the end of data; the budget covers that copy (and some room
+// for the header) too, so the process stays under
+// [smtp] max_inflight_message_bytes.
+constexpr uint64_t kHeaderRoom = 64 * 1024;
 
- private:
-  Services& services_;
-  uint64_t cap_;
-  uint64_t held_ = 0;
-};
+// Grows `message` for `incoming` more bytes, the reservation covering its
+// capacity (what is really allocated), not only its size. False when the
+// budget is exhausted: nothing changes then.
+bool grow_within(std::string& message, std::size_t incoming, MessageMemory::Reservation& budget) {
+  std::size_t need = message.size() + incoming;
+  if (need <= message.capacity()) return true;
+  std::size_t cap = std::max<std::size_t>(need, message.capacity() * 2);
+  if (!budget.cover(cap) && !budget.cover(need)) return false;
+  message.reserve(budget.held());
+  return true;
+}
+
+// Drops a refused message's bytes and its share of the budget at once, so
+// the concurrent messages that still fit can use it while this one drains.
+void give_back(std::string& message, MessageMemory::Reservation& budget) {
+  std::string().swap(message);
+  budget.release();
+}
 
 class SmtpSession {
  public:
@@ -141,9 +145,9 @@ class SmtpSession {
   }
 
   struct BdatState {
-    BdatState(Services& s, uint64_t cap) : budget(s, cap) {}
+    BdatState(Services& s, uint64_t cap) : budget(s.message_memory, cap) {}
     std::string message;
-    MessageBudget budget;
+    MessageMemory::Reservation budget;
     bool too_big = false;
     bool out_of_memory = false;
   };
@@ -155,7 +159,7 @@ class SmtpSession {
   std::unique_ptr<SmtpPolicy> policy_;
   SmtpClient client_;
   std::optional<SmtpTransaction> txn_;
-  std::optional<BdatState> bdat_;  // set once BDAT was used in this transaction
+  std::unique_ptr<BdatState> bdat_;  // set once BDAT was used in this transaction
   unsigned auth_failures_ = 0;
   unsigned unknown_commands_ = 0;
 };
@@ -527,9 +531,9 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
   if (!co_await reply(354, "", "End data with <CR><LF>.<CR><LF>")) co_return false;
 
   proto::smtp::DataReader reader(cfg_->smtp.max_message_size, cfg_->smtp.max_data_line_length);
-  MessageBudget budget(services_, cfg_->smtp.max_inflight_message_bytes);
+  MessageMemory::Reservation budget(services_.message_memory, cfg_->smtp.max_inflight_message_bytes);
   bool out_of_memory = false;
-  std::string message, chunk;
+  std::string message, chunk, discard;
   while (!reader.done()) {
     auto st = co_await conn_->read_raw(chunk, kRawReadSize, idle());
     if (st != Connection::ReadStatus::Line) {
@@ -538,10 +542,18 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
       }
       co_return false;  // nothing was acknowledged; nothing is kept
     }
-    std::size_t used = reader.feed(chunk, message);
-    if (!out_of_memory && !budget.cover(message.size())) out_of_memory = true;
-    if (out_of_memory) message.clear();  // keep draining to the end marker
+    if (!out_of_memory && !grow_within(message, chunk.size(), budget)) {
+      out_of_memory = true;
+      give_back(message, budget);
+    }
+    std::size_t used = reader.feed(chunk, out_of_memory ? discard : message);
+    discard.clear();  // a refused message keeps draining to the end marker
     if (reader.done()) conn_->unread(std::string_view(chunk).substr(used));
+  }
+  if (!out_of_memory && reader.error() == proto::smtp::DataReader::Error::None &&
+      !budget.cover(message.capacity() + message.size() + kHeaderRoom)) {
+    out_of_memory = true;
+    give_back(message, budget);
   }
   if (out_of_memory) {
     spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
@@ -589,7 +601,8 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
     co_return false;
   }
   bool accepting = txn_ && !txn_->rcpts.empty();
-  if (accepting && !bdat_) bdat_.emplace(services_, cfg_->smtp.max_inflight_message_bytes);
+  if (accepting && !bdat_)
+    bdat_ = std::make_unique<BdatState>(services_, cfg_->smtp.max_inflight_message_bytes);
   uint64_t remaining = size;
   std::string chunk;
   while (remaining > 0) {
@@ -601,15 +614,12 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
       uint64_t next = bdat_->message.size() + chunk.size();
       if (next > cfg_->smtp.max_message_size) {
         bdat_->too_big = true;
-      } else if (!bdat_->budget.cover(next)) {
+      } else if (!grow_within(bdat_->message, chunk.size(), bdat_->budget)) {
         bdat_->out_of_memory = true;
       } else {
         bdat_->message.append(chunk);
       }
-      if (bdat_->too_big || bdat_->out_of_memory) {
-        bdat_->message.clear();
-        bdat_->message.shrink_to_fit();
-      }
+      if (bdat_->too_big || bdat_->out_of_memory) give_back(bdat_->message, bdat_->budget);
     }
   }
   if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
@@ -626,7 +636,14 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
   if (!last) {
     co_return co_await reply(250, "2.0.0", "Ok: " + std::to_string(size) + " octets received");
   }
-  std::string message = std::move(bdat_->message);
+  if (!bdat_->budget.cover(bdat_->message.capacity() + bdat_->message.size() + kHeaderRoom)) {
+    spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
+    reset_transaction();
+    co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
+  }
+  // The reservation stays held until the message is committed.
+  std::unique_ptr<BdatState> state = std::move(bdat_);
+  std::string message = std::move(state->message);
   co_return co_await finish_message(std::move(message));
 }
 
