@@ -154,30 +154,32 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
   uint64_t message_literal = 0;  // bytes of APPEND's message literal, once read
   bool have_message = false;
   std::size_t marker_at = 0, message_at = 0;  // where its "{n}" and its bytes start in in.text
+  // Abandons the command (its text, maybe a whole message, is freed now).
   auto refuse = [&](std::string tag, std::string text, bool non_sync) -> asio::awaitable<Incoming> {
+    std::string().swap(in.text);
     if (non_sync) {
       // The client sends the literal anyway: we cannot stay in sync (RFC 7888 4).
       untagged("BYE " + text);
       co_await flush();
       in.closed = true;
-      co_return in;
+      co_return std::move(in);
     }
     out_ += tag + " NO " + text + "\r\n";
     in.error = true;
     if (!co_await flush()) in.closed = true;
-    co_return in;
+    co_return std::move(in);
   };
   while (true) {
     auto st = co_await conn_->read_line(line, idle_timeout());
     if (st == Connection::ReadStatus::Closed) {
       in.closed = true;
-      co_return in;
+      co_return std::move(in);
     }
     if (st == Connection::ReadStatus::Timeout) {
       untagged("BYE Autologout; idle for too long");
       co_await flush();
       in.closed = true;
-      co_return in;
+      co_return std::move(in);
     }
     if (st != Connection::ReadStatus::Line) {
       // The offending line has been drained through its CRLF; answer with
@@ -192,7 +194,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       }
       in.error = true;
       if (!co_await flush()) in.closed = true;
-      co_return in;
+      co_return std::move(in);
     }
     in.text += line;
     if (in.text.size() > command_cap + message_literal) {
@@ -200,12 +202,12 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       untagged("BYE Command too long");
       co_await flush();
       in.closed = true;  // cannot resynchronise safely
-      co_return in;
+      co_return std::move(in);
     }
     auto lit = trailing_literal(line);
     if (!lit) {
       if (have_message) split_message(in, marker_at, message_at, message_literal);
-      co_return in;
+      co_return std::move(in);
     }
     if (in.text.size() == line.size()) is_append = authed && is_append_command(in.text);
     std::string tag = tag_of(in.text);
@@ -220,7 +222,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       out_ += "+ OK\r\n";
       if (!co_await flush()) {
         in.closed = true;
-        co_return in;
+        co_return std::move(in);
       }
     }
     if (as_message) marker_at = in.text.size() - line.size() + line.rfind('{');
@@ -244,7 +246,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       auto rs = co_await conn_->read_raw(chunk, std::min<std::size_t>(want, 65536), idle_timeout());
       if (rs != Connection::ReadStatus::Line) {
         in.closed = true;
-        co_return in;
+        co_return std::move(in);
       }
       received += chunk.size();
       if (as_message && !append_budget_->cover(received)) {
@@ -253,7 +255,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
         untagged("BYE [UNAVAILABLE] Server busy; try again later");
         co_await flush();
         in.closed = true;
-        co_return in;
+        co_return std::move(in);
       }
       in.text += chunk;
       want -= chunk.size();

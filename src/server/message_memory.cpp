@@ -27,10 +27,10 @@ bool MessageMemory::Reservation::cover(uint64_t size) {
   return true;
 }
 
-void MessageMemory::Reservation::release() {
-  if (held_ == 0) return;
-  memory_->shrink(*this, held_);
-  held_ = 0;
+void MessageMemory::Reservation::shrink_to(uint64_t size) {
+  if (size >= held_) return;
+  memory_->shrink(*this, held_ - size);
+  held_ = size;
 }
 
 bool MessageMemory::grow(Reservation& r, uint64_t n) {

@@ -47,7 +47,9 @@ class MessageMemory {
     // Grows the reservation to `size` bytes; false (and unchanged) when a
     // cap would be exceeded. Never shrinks.
     bool cover(uint64_t size);
-    void release();
+    // Gives back what is held beyond `size`.
+    void shrink_to(uint64_t size);
+    void release() { shrink_to(0); }
     uint64_t held() const { return held_; }
 
    private:

@@ -63,3 +63,22 @@ TEST(MessageMemory, ImapNeverTakesWhatSmtpKeeps) {
 
 }  // namespace
 }  // namespace mailfort::server
+
+namespace mailfort::server {
+namespace {
+
+TEST(MessageMemory, ShrinkToGivesBackTheRest) {
+  MessageMemory m;
+  MessageMemory::Reservation a(m, kTotal, kCaps, "u", "ip");
+  ASSERT_TRUE(a.cover(30));
+  a.shrink_to(10);
+  EXPECT_EQ(a.held(), 10u);
+  EXPECT_EQ(m.total(), 10u);
+  EXPECT_EQ(m.imap_total(), 10u);
+  a.shrink_to(20);  // never grows
+  EXPECT_EQ(a.held(), 10u);
+  EXPECT_TRUE(a.cover(30));
+}
+
+}  // namespace
+}  // namespace mailfort::server

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -294,6 +295,12 @@ class Runtime {
 }  // namespace
 
 int serve(const std::string& config_path) {
+  // Message buffers (up to max_message_size each) get their own mappings and
+  // go back to the system when freed. glibc otherwise raises its mmap
+  // threshold after the first large free and serves later large buffers
+  // from the heap, which keeps their pages resident after they are freed:
+  // the process would grow past [smtp] max_inflight_message_bytes.
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   auto loaded = config::load_file(config_path);
   if (!loaded.config) {
     for (const auto& p : loaded.problems) std::fprintf(stderr, "%s\n", p.to_string().c_str());

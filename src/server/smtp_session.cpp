@@ -80,9 +80,15 @@ constexpr uint64_t kHeaderRoom = 64 * 1024;
 bool grow_within(std::string& message, std::size_t incoming, MessageMemory::Reservation& budget) {
   std::size_t need = message.size() + incoming;
   if (need <= message.capacity()) return true;
-  std::size_t cap = std::max<std::size_t>(need, message.capacity() * 2);
-  if (!budget.cover(cap) && !budget.cover(need)) return false;
-  message.reserve(budget.held());
+  std::size_t old_cap = message.capacity();
+  std::size_t cap = std::max<std::size_t>(need, old_cap * 2);
+  // While the bytes move, the old and the new buffer both exist.
+  if (!budget.cover(old_cap + cap)) {
+    cap = need;
+    if (!budget.cover(old_cap + cap)) return false;
+  }
+  message.reserve(cap);
+  budget.shrink_to(message.capacity());
   return true;
 }
 
