@@ -183,8 +183,9 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
     in.text += "\r\n";
     std::size_t want = static_cast<std::size_t>(lit->size);
     std::string chunk;
+    auto transfer = literal_transfer();
     while (want > 0) {
-      auto rs = co_await conn_->read_raw(chunk, want, idle_timeout());
+      auto rs = co_await conn_->read_raw(chunk, want, transfer);
       if (rs != Connection::ReadStatus::Line) {
         if (reserved) svc_.release_message_bytes(lit->size);
         in.closed = true;
@@ -208,6 +209,8 @@ asio::awaitable<void> ImapSession::run() {
       co_return;
     }
   }
+  // Log in within a bounded time; the read that passes it ends with BYE.
+  conn_->limit_unauthenticated(seconds(cfg_->limits.unauthenticated_session_seconds));
   auto ex = co_await asio::this_coro::executor;
   wake_ = std::make_shared<Wake>(ex);
   untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_->hostname + " Mailfort IMAP ready");
@@ -342,6 +345,10 @@ asio::awaitable<bool> ImapSession::cmd_authenticate(Command& c) {
     out_ += "+ \r\n";
     if (!co_await flush()) co_return false;
     auto st = co_await conn_->read_line(response, idle_timeout());
+    if (st == Connection::ReadStatus::Timeout) {
+      untagged("BYE Autologout; authentication took too long");
+      co_await flush();
+    }
     if (st != Connection::ReadStatus::Line) co_return false;
   }
   if (response == "*") co_return co_await tagged(c.tag, "BAD", "Authentication cancelled");
@@ -356,7 +363,7 @@ asio::awaitable<bool> ImapSession::cmd_authenticate(Command& c) {
 
 asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std::string& login,
                                               const std::string& password) {
-  auto outcome = co_await check_login(svc_, "imap", conn_->peer_ip(), login, password);
+  auto outcome = co_await check_login(svc_, "imap", *conn_, login, password);
   if (outcome.verdict == LoginVerdict::Temp)
     co_return co_await tagged(tag, "NO", "[UNAVAILABLE] Authentication temporarily unavailable");
   if (outcome.verdict != LoginVerdict::Ok) {
@@ -402,6 +409,7 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
   });
   user_ = account;
   state_ = State::Authenticated;
+  conn_->mark_authenticated();
   spdlog::info("imap login session={} ip={} user={} auth={}", conn_->id(), conn_->peer_ip(), user_,
                outcome.cached ? "cache" : "verified");
   co_return co_await tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
