@@ -64,6 +64,9 @@ struct Limits {
   uint32_t idle_timeout_seconds = 300;  // SMTP: RFC 5321 4.5.3.2.7 asks >= 5 min
   uint32_t tls_handshake_timeout_seconds = 30;
   uint32_t max_auth_failures_per_connection = 3;
+  uint32_t ipv6_prefix_length = 64;                  // bans and per-IP caps count IPv6 clients per network
+  uint32_t min_data_rate_bytes_per_second = 500;     // DATA/BDAT/literals (Postfix smtpd_min_data_rate)
+  uint32_t unauthenticated_session_seconds = 60;     // total life before login (IMAP, POP3, submission)
   uint32_t send_per_hour_mailbox = 500;              // authenticated submissions per account, sliding hour
   uint32_t send_per_hour_domain = 0;                 // all accounts of a domain together; 0 = unlimited
   uint32_t send_per_hour_server = 0;                 // everything submitted or relayed; 0 = unlimited

@@ -181,12 +181,31 @@ std::vector<Key> make_keys() {
                "Longest command line accepted (RFC 5321 requires at least 512).",
                "bounds memory per connection while a line is read"),
       uint_key("limits.idle_timeout_seconds", F(limits.idle_timeout_seconds), 10, 3600,
-               "Time a client may stay silent before it is disconnected.",
+               "Time a client may take to send a whole command line (one deadline per line, not per read: "
+               "trickled bytes do not extend it) before it is disconnected.",
                "idle connections hold slots and memory (RFC 5321 suggests 5 min)"),
       uint_key("limits.tls_handshake_timeout_seconds", F(limits.tls_handshake_timeout_seconds), 1, 600,
                "Time allowed for a TLS handshake.", "slow handshakes hold slots and CPU"),
       uint_key("limits.max_auth_failures_per_connection", F(limits.max_auth_failures_per_connection), 1, 100,
                "Failed logins after which one connection is closed.", "guessing without reconnecting"),
+      uint_key("limits.ipv6_prefix_length", F(limits.ipv6_prefix_length), 32, 128,
+               "IPv6 clients are counted per network of this prefix length for bans and "
+               "max_connections_per_ip (\"2001:db8:1:2::/64\" in `mailfort ban list`); IPv4 clients per "
+               "address.",
+               "one IPv6 host usually holds a whole /64 and could take a fresh address for every "
+               "connection or guess"),
+      uint_key("limits.min_data_rate_bytes_per_second", F(limits.min_data_rate_bytes_per_second), 0, 1u << 30,
+               "Slowest transfer accepted for a message (SMTP DATA, BDAT) or an IMAP literal: each read "
+               "earns bytes/rate seconds more, never beyond idle_timeout_seconds ahead, like Postfix's "
+               "smtpd_min_data_rate (default 500 as there); 0 gives every read the whole idle timeout.",
+               "without it a client trickling one byte every few seconds holds a connection forever "
+               "(slowloris); 500 bytes/s is far below any real link"),
+      uint_key("limits.unauthenticated_session_seconds", F(limits.unauthenticated_session_seconds), 5, 86400,
+               "Total time an IMAP, POP3 or submission/SMTPS session may take to log in; then it gets a "
+               "goodbye (* BYE, -ERR, 421 4.4.2) and is closed. Port 25 and trusted networks never log "
+               "in and are bounded by the per-line deadline and the data rate instead.",
+               "unauthenticated sessions are free for an attacker to open; a real client logs in within "
+               "seconds (Dovecot closes pre-login connections after a similar time)"),
       uint_key("limits.send_per_hour_mailbox", F(limits.send_per_hour_mailbox), 0, 10000000,
                "Messages one authenticated account may submit per hour, sliding window (0 = unlimited). "
                "One message counts once, whatever its number of recipients (see "

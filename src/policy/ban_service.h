@@ -1,6 +1,8 @@
 // Brute-force protection (fail2ban built in), shared by every protocol.
 //
-// N failed logins from one IP within a window ban that IP for a period.
+// N failed logins from one client within a window ban that client for a
+// period. A client is its IPv4 address or its IPv6 /64 (`client_key`,
+// prefix configurable): every method takes the peer's address and keys it.
 // Bans are kept in memory for the hot path (is_banned on accept) and persisted
 // in an SQLite table (<data_dir>/state.sqlite, table bans) so they survive
 // restarts and the CLI can list and lift them; refresh() re-reads the table so
@@ -38,6 +40,7 @@ class BanService {
     uint32_t failures = 10;  // failures before a ban (0 = never ban)
     uint32_t window_seconds = 600;
     uint32_t duration_seconds = 3600;
+    uint32_t ipv6_prefix_length = 64;  // IPv6 clients are counted per network of this size
   };
   using Clock = std::chrono::system_clock;
 
@@ -46,13 +49,18 @@ class BanService {
                                                   std::function<Clock::time_point()> clock = {});
   ~BanService();
 
+  // The ban key of a peer address (client_key with the configured prefix).
+  std::string key(const std::string& ip) const;
   bool is_banned(const std::string& ip) const;
   // Records a failed login; returns true when this failure triggered a ban
   // (the caller logs it with protocol and user).
   bool record_failure(const std::string& ip, const std::string& reason);
-  Result<std::vector<Ban>> list();
-  Result<void> remove(const std::string& ip);  // NotFound when not banned
-  Result<void> refresh();                      // reload bans from the table
+  Result<std::vector<Ban>> list();  // Ban::ip is the key ("2001:db8::/64")
+  // Lifts the ban `ip_or_key` names: a listed key, or an address inside a
+  // banned network (so it works whatever prefix the caller configured).
+  // NotFound when not banned.
+  Result<void> remove(const std::string& ip_or_key);
+  Result<void> refresh();  // reload bans from the table
   void set_settings(Settings settings);
 
   // For tests: a fixed clock.
@@ -61,6 +69,7 @@ class BanService {
  private:
   BanService() = default;
   int64_t now() const;
+  std::string key_locked(const std::string& ip) const;
   mutable std::mutex mu_;
   sqlite3* db_ = nullptr;
   Settings settings_;

@@ -1,6 +1,10 @@
 #include <sqlite3.h>
 
+#include <algorithm>
+
+#include "base/cidr.h"
 #include "policy/ban_service.h"
+#include "policy/client_key.h"
 
 namespace mailfort::policy {
 namespace {
@@ -73,15 +77,25 @@ void BanService::set_settings(Settings settings) {
   settings_ = settings;
 }
 
-bool BanService::is_banned(const std::string& ip) const {
+std::string BanService::key_locked(const std::string& ip) const {
+  return client_key(ip, settings_.ipv6_prefix_length);
+}
+
+std::string BanService::key(const std::string& ip) const {
   std::lock_guard lock(mu_);
-  auto it = banned_until_.find(ip);
+  return key_locked(ip);
+}
+
+bool BanService::is_banned(const std::string& peer) const {
+  std::lock_guard lock(mu_);
+  auto it = banned_until_.find(key_locked(peer));
   return it != banned_until_.end() && it->second > now();
 }
 
-bool BanService::record_failure(const std::string& ip, const std::string& reason) {
+bool BanService::record_failure(const std::string& peer, const std::string& reason) {
   std::lock_guard lock(mu_);
   if (settings_.failures == 0) return false;
+  const std::string ip = key_locked(peer);
   int64_t t = now();
   auto b = banned_until_.find(ip);
   if (b != banned_until_.end() && b->second > t) return false;  // no extension while banned
@@ -123,16 +137,37 @@ Result<std::vector<Ban>> BanService::list() {
   return out;
 }
 
-Result<void> BanService::remove(const std::string& ip) {
+Result<void> BanService::remove(const std::string& ip_or_key) {
   std::lock_guard lock(mu_);
-  Stmt del(db_, "DELETE FROM bans WHERE ip = ?");
-  if (!del) return db_error(db_, "remove ban");
-  sqlite3_bind_text(del.s, 1, ip.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(del.s) != SQLITE_DONE) return db_error(db_, "remove ban");
-  bool existed = sqlite3_changes(db_) > 0;
-  bool in_memory = banned_until_.erase(ip) > 0;
-  failures_.erase(ip);
-  if (!existed && !in_memory) return make_error(Errc::NotFound, ip + " is not banned");
+  // The keys to lift: the text itself, and every banned network holding it
+  // (the table may have been written with another prefix length).
+  std::vector<std::string> keys{ip_or_key};
+  {
+    Stmt q(db_, "SELECT ip FROM bans WHERE ip LIKE '%/%'");
+    if (!q) return db_error(db_, "remove ban");
+    while (sqlite3_step(q.s) == SQLITE_ROW) {
+      std::string k = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0));
+      auto net = Cidr::parse(k);
+      if (k != ip_or_key && net && net->contains(ip_or_key)) keys.push_back(k);
+    }
+  }
+  for (const auto& [k, until] : banned_until_) {
+    auto net = k.find('/') != std::string::npos ? Cidr::parse(k) : std::nullopt;
+    if (net && k != ip_or_key && net->contains(ip_or_key) &&
+        std::find(keys.begin(), keys.end(), k) == keys.end())
+      keys.push_back(k);
+  }
+  bool found = false;
+  for (const auto& k : keys) {
+    Stmt del(db_, "DELETE FROM bans WHERE ip = ?");
+    if (!del) return db_error(db_, "remove ban");
+    sqlite3_bind_text(del.s, 1, k.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(del.s) != SQLITE_DONE) return db_error(db_, "remove ban");
+    found |= sqlite3_changes(db_) > 0;
+    found |= banned_until_.erase(k) > 0;
+    failures_.erase(k);
+  }
+  if (!found) return make_error(Errc::NotFound, ip_or_key + " is not banned");
   return {};
 }
 

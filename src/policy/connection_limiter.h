@@ -1,6 +1,6 @@
-// Connection caps shared by every listener: a total and a per-client-IP
-// maximum. acquire() hands out a guard that releases its slot when destroyed.
-// Thread-safe (I/O threads of every core share one limiter).
+// Connection caps shared by every listener: a total and a per-client
+// maximum (a client is its IPv4 address or IPv6 network, see client_key.h). acquire() hands out a guard that
+// releases its slot when destroyed. Thread-safe (I/O threads of every core share one limiter).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -15,6 +15,7 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   struct Limits {
     uint32_t total = 5000;
     uint32_t per_ip = 50;
+    uint32_t ipv6_prefix_length = 64;
   };
   enum class Refusal { None, Total, PerIp };
 
@@ -36,7 +37,8 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   static std::shared_ptr<ConnectionLimiter> create(Limits limits) {
     return std::shared_ptr<ConnectionLimiter>(new ConnectionLimiter(limits));
   }
-  // Empty guard and the reason when a cap is reached.
+  // Empty guard and the reason when a cap is reached. `ip` is the peer's
+  // address; the guard keeps the key it was counted under.
   Guard acquire(const std::string& ip, Refusal& refusal);
   void set_limits(Limits limits);  // live config reload
   uint32_t total() const;

@@ -1,5 +1,7 @@
 #include "policy/connection_limiter.h"
 
+#include "policy/client_key.h"
+
 namespace mailfort::policy {
 
 ConnectionLimiter::Guard& ConnectionLimiter::Guard::operator=(Guard&& other) noexcept {
@@ -15,8 +17,9 @@ ConnectionLimiter::Guard::~Guard() {
   if (owner_) owner_->release(ip_);
 }
 
-ConnectionLimiter::Guard ConnectionLimiter::acquire(const std::string& ip, Refusal& refusal) {
+ConnectionLimiter::Guard ConnectionLimiter::acquire(const std::string& peer, Refusal& refusal) {
   std::lock_guard lock(mu_);
+  const std::string ip = client_key(peer, limits_.ipv6_prefix_length);
   refusal = Refusal::None;
   if (total_ >= limits_.total) {
     refusal = Refusal::Total;
@@ -50,9 +53,9 @@ uint32_t ConnectionLimiter::total() const {
   return total_;
 }
 
-uint32_t ConnectionLimiter::count(const std::string& ip) const {
+uint32_t ConnectionLimiter::count(const std::string& peer) const {
   std::lock_guard lock(mu_);
-  auto it = per_ip_.find(ip);
+  auto it = per_ip_.find(client_key(peer, limits_.ipv6_prefix_length));
   return it == per_ip_.end() ? 0 : it->second;
 }
 

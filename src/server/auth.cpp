@@ -9,15 +9,34 @@
 #include "directory/directory.h"
 #include "policy/ban_service.h"
 #include "server/blocking.h"
+#include "server/connection.h"
 #include "server/services.h"
+#include "server/session_registry.h"
 
 namespace mailfort::server {
 
-asio::awaitable<LoginOutcome> check_login(Services& services, const char* protocol, const std::string& ip,
+namespace {
+
+LoginOutcome refused_banned(const char* protocol, const std::string& ip, uint64_t session) {
+  spdlog::info("{} auth refused session={} ip={} reason=banned", protocol, session, ip);
+  LoginOutcome out;
+  out.banned = true;
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<LoginOutcome> check_login(Services& services, const char* protocol, const Connection& conn,
                                           const std::string& login, const std::string& password) {
   auto* dir = services.directory.get();
   auto* bans = services.bans.get();
   auto* cache = services.auth_cache.get();
+  auto* sessions = services.sessions;
+  const std::string ip = conn.peer_ip();
+  const uint64_t session = conn.id();
+  // A connection opened before its client was banned gets no more guesses,
+  // and not even a correct password lets it in.
+  if (bans && bans->is_banned(ip)) co_return refused_banned(protocol, ip, session);
   // Fast path on the general pool: the account row (fresh, so a disabled
   // account or a new password counts at once) and a remembered success.
   if (cache && !password.empty()) {
@@ -27,11 +46,14 @@ asio::awaitable<LoginOutcome> check_login(Services& services, const char* protoc
       if (!cache->matches(a.value()->password_hash, password)) return std::nullopt;
       return LoginOutcome{LoginVerdict::Ok, a.value()->address(), false, true};
     });
-    if (hit) co_return *hit;
+    if (hit) {
+      if (bans && bans->is_banned(ip)) co_return refused_banned(protocol, ip, session);
+      co_return *hit;
+    }
   }
   // Slow path: the password hash, on the pool that does nothing else.
   asio::thread_pool& pool = services.auth_workers ? *services.auth_workers : *services.workers;
-  co_return co_await run_blocking(pool, [&]() -> LoginOutcome {
+  auto outcome = co_await run_blocking(pool, [&]() -> LoginOutcome {
     LoginOutcome out;
     auto r = dir->authenticate(login, password);
     if (!r.ok()) {
@@ -49,10 +71,21 @@ asio::awaitable<LoginOutcome> check_login(Services& services, const char* protoc
     out.verdict = LoginVerdict::Failed;
     if (bans && bans->record_failure(ip, std::string(protocol) + " auth")) {
       out.banned = true;
-      spdlog::warn("ban ip={} protocol={} reason=auth-failures", ip, protocol);
+      std::string key = bans->key(ip);
+      std::size_t closed = 0;
+      if (sessions) {
+        closed = sessions->close_unauthenticated(
+            [&](const std::string& other) { return bans->key(other) == key; }, session);
+      }
+      spdlog::warn("ban ip={} key={} protocol={} reason=auth-failures closed_sessions={}", ip, key, protocol,
+                   closed);
     }
     return out;
   });
+  // Banned while the hash was computed (another connection's failure).
+  if (outcome.verdict == LoginVerdict::Ok && bans && bans->is_banned(ip))
+    co_return refused_banned(protocol, ip, session);
+  co_return outcome;
 }
 
 }  // namespace mailfort::server

@@ -17,7 +17,11 @@ std::string canonical_ip(const asio::ip::address& a) {
 }
 
 Connection::Connection(asio::ip::tcp::socket socket, std::size_t max_line, uint64_t id)
-    : stream_(std::move(socket)), reader_(max_line), deadline_(stream_.socket().get_executor()), id_(id) {
+    : stream_(std::move(socket)),
+      reader_(max_line),
+      deadline_(stream_.socket().get_executor()),
+      read_deadline_(stream_.socket().get_executor()),
+      id_(id) {
   std::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) {
@@ -40,9 +44,62 @@ void Connection::disarm() {
   deadline_.cancel();
 }
 
+void Connection::Transfer::credit(std::size_t bytes, Clock::time_point now) {
+  auto cap = now + timeout;
+  if (min_rate == 0) {
+    deadline = cap;
+    return;
+  }
+  auto earned = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(min_rate)));
+  deadline = std::min(cap, deadline + earned);
+}
+
+Connection::Transfer Connection::begin_transfer(std::chrono::seconds timeout, uint32_t min_rate) {
+  return Transfer{Clock::now() + timeout, timeout, min_rate};
+}
+
+void Connection::limit_unauthenticated(std::chrono::seconds limit) {
+  if (!authenticated_) login_deadline_ = Clock::now() + limit;
+}
+
+void Connection::mark_authenticated() {
+  authenticated_ = true;
+  login_deadline_.reset();
+}
+
+bool Connection::login_expired() const {
+  return login_deadline_ && Clock::now() >= *login_deadline_;
+}
+
+asio::awaitable<std::tuple<std::error_code, std::size_t>> Connection::read_some_by(
+    asio::mutable_buffer buf, Clock::time_point deadline) {
+  if (login_deadline_) deadline = std::min(deadline, *login_deadline_);
+  if (read_timed_out_ || timed_out_ || Clock::now() >= deadline) {
+    read_timed_out_ = true;
+    co_return std::make_tuple(std::error_code(asio::error::timed_out), std::size_t{0});
+  }
+  uint64_t generation = ++read_generation_;
+  read_deadline_.expires_at(deadline);
+  // Cancelling (not closing) the read keeps the socket open for the
+  // protocol's goodbye; a TLS session is still consistent after it.
+  read_deadline_.async_wait([self = shared_from_this(), generation](std::error_code ec) {
+    if (ec || generation != self->read_generation_) return;
+    self->read_timed_out_ = true;
+    std::error_code ignored;
+    self->stream_.socket().cancel(ignored);
+  });
+  auto result = co_await stream_.read_some(buf);
+  ++read_generation_;
+  read_deadline_.cancel();
+  if (read_timed_out_) co_return std::make_tuple(std::error_code(asio::error::timed_out), std::size_t{0});
+  co_return result;
+}
+
 asio::awaitable<Connection::ReadStatus> Connection::read_line(std::string& line,
                                                               std::chrono::seconds timeout) {
   std::array<char, 4096> buf;
+  const auto deadline = Clock::now() + timeout;  // for the whole line
   while (true) {
     switch (reader_.next(line)) {
       case LineReader::Status::Line:
@@ -56,18 +113,15 @@ asio::awaitable<Connection::ReadStatus> Connection::read_line(std::string& line,
       case LineReader::Status::NeedMore:
         break;
     }
-    if (timed_out_) co_return ReadStatus::Timeout;
-    arm(timeout);
-    auto [ec, n] = co_await stream_.read_some(asio::buffer(buf));
-    disarm();
-    if (timed_out_) co_return ReadStatus::Timeout;
+    auto [ec, n] = co_await read_some_by(asio::buffer(buf), deadline);
+    if (read_timed_out_) co_return ReadStatus::Timeout;
     if (ec || n == 0) co_return ReadStatus::Closed;
     reader_.feed(std::string_view(buf.data(), n));
   }
 }
 
 asio::awaitable<Connection::ReadStatus> Connection::read_raw(std::string& out, std::size_t max,
-                                                             std::chrono::seconds timeout) {
+                                                             Transfer& transfer) {
   out.clear();
   if (reader_.buffered() > 0) {
     out = reader_.take_buffered();
@@ -75,19 +129,21 @@ asio::awaitable<Connection::ReadStatus> Connection::read_raw(std::string& out, s
       reader_.feed(std::string_view(out).substr(max));
       out.resize(max);
     }
+    transfer.credit(out.size(), Clock::now());
     co_return ReadStatus::Line;
   }
-  if (timed_out_) co_return ReadStatus::Timeout;
   out.resize(std::min<std::size_t>(max, 65536));
-  arm(timeout);
-  auto [ec, n] = co_await stream_.read_some(asio::buffer(out));
-  disarm();
-  if (timed_out_) co_return ReadStatus::Timeout;
+  auto [ec, n] = co_await read_some_by(asio::buffer(out), transfer.deadline);
+  if (read_timed_out_) {
+    out.clear();
+    co_return ReadStatus::Timeout;
+  }
   if (ec || n == 0) {
     out.clear();
     co_return ReadStatus::Closed;
   }
   out.resize(n);
+  transfer.credit(n, Clock::now());
   co_return ReadStatus::Line;
 }
 
@@ -137,6 +193,8 @@ void Connection::abort() {
 
 asio::awaitable<void> Connection::shutdown() {
   disarm();
+  ++read_generation_;
+  read_deadline_.cancel();
   if (!timed_out_) co_await stream_.shutdown();
   stream_.close();
 }

@@ -1,5 +1,7 @@
 #include "server/imap_session_impl.h"
 
+#include "policy/client_key.h"
+
 namespace mailfort::server::imap_detail {
 
 using namespace proto::imap;
@@ -176,7 +178,8 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       co_return std::move(in);
     }
     if (st == Connection::ReadStatus::Timeout) {
-      untagged("BYE Autologout; idle for too long");
+      untagged(conn_->login_expired() ? "BYE Login time limit exceeded"
+                                      : "BYE Autologout; idle for too long");
       co_await flush();
       in.closed = true;
       co_return std::move(in);
@@ -235,16 +238,22 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
                                    cfg_->imap.max_inflight_append_bytes_per_user,
                                    cfg_->imap.max_inflight_append_bytes_per_ip};
-      append_budget_ = std::make_unique<MessageMemory::Reservation>(svc_.message_memory, smtp_total, caps,
-                                                                    user_, conn_->peer_ip());
+      append_budget_ = std::make_unique<MessageMemory::Reservation>(
+          svc_.message_memory, smtp_total, caps, user_,
+          policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
       in.text.reserve(in.text.size() + lit->size + 1024);
     }
     std::size_t want = static_cast<std::size_t>(lit->size);
     std::string chunk;
     uint64_t received = 0;
+    auto transfer = literal_transfer();
     while (want > 0) {
-      auto rs = co_await conn_->read_raw(chunk, std::min<std::size_t>(want, 65536), idle_timeout());
+      auto rs = co_await conn_->read_raw(chunk, std::min<std::size_t>(want, 65536), transfer);
       if (rs != Connection::ReadStatus::Line) {
+        if (rs == Connection::ReadStatus::Timeout) {
+          untagged("BYE Literal data too slow");
+          co_await flush();
+        }
         in.closed = true;
         co_return std::move(in);
       }
@@ -277,6 +286,8 @@ asio::awaitable<void> ImapSession::run() {
       co_return;
     }
   }
+  // Log in within a bounded time; the read that passes it ends with BYE.
+  conn_->limit_unauthenticated(seconds(cfg_->limits.unauthenticated_session_seconds));
   auto ex = co_await asio::this_coro::executor;
   wake_ = std::make_shared<Wake>(ex);
   untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_->hostname + " Mailfort IMAP ready");
@@ -413,6 +424,10 @@ asio::awaitable<bool> ImapSession::cmd_authenticate(Command& c) {
     out_ += "+ \r\n";
     if (!co_await flush()) co_return false;
     auto st = co_await conn_->read_line(response, idle_timeout());
+    if (st == Connection::ReadStatus::Timeout) {
+      untagged("BYE Autologout; authentication took too long");
+      co_await flush();
+    }
     if (st != Connection::ReadStatus::Line) co_return false;
   }
   if (response == "*") co_return co_await tagged(c.tag, "BAD", "Authentication cancelled");
@@ -427,7 +442,7 @@ asio::awaitable<bool> ImapSession::cmd_authenticate(Command& c) {
 
 asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std::string& login,
                                               const std::string& password) {
-  auto outcome = co_await check_login(svc_, "imap", conn_->peer_ip(), login, password);
+  auto outcome = co_await check_login(svc_, "imap", *conn_, login, password);
   if (outcome.verdict == LoginVerdict::Temp)
     co_return co_await tagged(tag, "NO", "[UNAVAILABLE] Authentication temporarily unavailable");
   if (outcome.verdict != LoginVerdict::Ok) {
@@ -473,6 +488,7 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
   });
   user_ = account;
   state_ = State::Authenticated;
+  conn_->mark_authenticated();
   spdlog::info("imap login session={} ip={} user={} auth={}", conn_->id(), conn_->peer_ip(), user_,
                outcome.cached ? "cache" : "verified");
   co_return co_await tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");

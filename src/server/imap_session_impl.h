@@ -102,6 +102,10 @@ class ImapSession {
     return seconds(state_ == State::NotAuthenticated ? cfg_->limits.idle_timeout_seconds
                                                      : cfg_->imap.idle_timeout_seconds);
   }
+  // A literal's bytes: a minimum rate, not a deadline per read (slowloris).
+  Connection::Transfer literal_transfer() const {
+    return Connection::begin_transfer(idle_timeout(), cfg_->limits.min_data_rate_bytes_per_second);
+  }
 
   // Mailbox names on the wire: modified UTF-7 unless UTF8=ACCEPT.
   std::string wire_name(const std::string& utf8) const { return utf8_ ? utf8 : mutf7_encode(utf8); }

@@ -46,13 +46,15 @@ class Pop3Session {
         co_return;
       }
     }
+    // Log in within a bounded time; the read that passes it ends with -ERR.
+    conn_->limit_unauthenticated(seconds(cfg_->limits.unauthenticated_session_seconds));
     if (!co_await send("+OK " + cfg_->hostname + " Mailfort POP3 ready\r\n")) co_return;
     std::string line;
     while (true) {
       auto st = co_await conn_->read_line(line, timeout());
       if (st == Connection::ReadStatus::Closed) break;
       if (st == Connection::ReadStatus::Timeout) {
-        co_await send("-ERR Autologout; idle for too long\r\n");
+        co_await timed_out();
         break;
       }
       if (st != Connection::ReadStatus::Line) {
@@ -65,6 +67,13 @@ class Pop3Session {
   }
 
  private:
+  asio::awaitable<void> timed_out() {
+    bool login = conn_->login_expired();
+    spdlog::info("pop3 timeout session={} ip={} reason={}", conn_->id(), conn_->peer_ip(),
+                 login ? "unauthenticated-too-long" : "idle");
+    co_await send(login ? "-ERR [SYS/TEMP] Autologout; log in sooner\r\n"
+                        : "-ERR Autologout; idle for too long\r\n");
+  }
   seconds timeout() const {
     return seconds(mailbox_ ? cfg_->imap.idle_timeout_seconds : cfg_->limits.idle_timeout_seconds);
   }
@@ -155,6 +164,7 @@ class Pop3Session {
         if (sp2 == std::string::npos) {
           if (!co_await send("+ \r\n")) co_return false;
           auto st = co_await conn_->read_line(response, timeout());
+          if (st == Connection::ReadStatus::Timeout) co_await timed_out();
           if (st != Connection::ReadStatus::Line) co_return false;
         }
         if (response == "*") co_return co_await err("Authentication cancelled");
@@ -233,7 +243,7 @@ class Pop3Session {
   }
 
   asio::awaitable<bool> login(const std::string& login, const std::string& password) {
-    auto outcome = co_await check_login(svc_, "pop3", conn_->peer_ip(), login, password);
+    auto outcome = co_await check_login(svc_, "pop3", *conn_, login, password);
     if (outcome.verdict == LoginVerdict::Temp)
       co_return co_await err("[SYS/TEMP] Authentication unavailable");
     if (outcome.verdict != LoginVerdict::Ok) {
@@ -269,6 +279,7 @@ class Pop3Session {
     folder_ = r->inbox.id;
     uidvalidity_ = r->inbox.uidvalidity;
     msgs_ = std::move(r->msgs);
+    conn_->mark_authenticated();
     spdlog::info("pop3 login session={} ip={} user={} messages={}", conn_->id(), conn_->peer_ip(), account,
                  msgs_.size());
     co_return co_await ok("Logged in");

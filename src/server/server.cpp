@@ -67,11 +67,12 @@ policy::SendLimiter::Limits send_limits(const config::Config& c) {
 }
 
 policy::ConnectionLimiter::Limits limiter_limits(const config::Config& c) {
-  return {c.limits.max_connections, c.limits.max_connections_per_ip};
+  return {c.limits.max_connections, c.limits.max_connections_per_ip, c.limits.ipv6_prefix_length};
 }
 
 policy::BanService::Settings ban_settings(const config::Config& c) {
-  return {c.limits.auth_failures_before_ban, c.limits.ban_window_seconds, c.limits.ban_duration_seconds};
+  return {c.limits.auth_failures_before_ban, c.limits.ban_window_seconds, c.limits.ban_duration_seconds,
+          c.limits.ipv6_prefix_length};
 }
 
 void raise_fd_limit() {
@@ -94,6 +95,7 @@ class Runtime {
     services_.set_config(cfg);
     services_.workers = &workers_;
     services_.auth_workers = &auth_workers_;
+    services_.sessions = &registry_;
     services_.auth_cache = std::make_shared<directory::AuthCache>();
     configure_auth_cache(*cfg);
     services_.limiter = policy::ConnectionLimiter::create(limiter_limits(*cfg));

@@ -42,6 +42,7 @@ class Resolver;
 namespace mailfort::server {
 
 class MtaStsCache;
+class SessionRegistry;
 class TlsReportStore;
 
 struct Services {
@@ -80,6 +81,7 @@ struct Services {
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<directory::AuthCache> auth_cache;
   std::shared_ptr<policy::BanService> bans;
+  SessionRegistry* sessions = nullptr;  // live connections (a new ban closes its client's); may be null
   std::shared_ptr<policy::ConnectionLimiter> limiter;
   std::shared_ptr<policy::SendLimiter> send_limiter;  // Q7 messages per hour; null = no limits
   std::shared_ptr<tls::ContextHolder> tls;            // null when no [tls] configured

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "base/cidr.h"
 #include "base/log.h"
 #include "base/text.h"
 #include "proto/smtp/command.h"
@@ -124,6 +125,27 @@ class SmtpSession {
   bool auth_offered() const { return conn_->is_tls() && (is_submission() || cfg_->smtp.auth_on_mx); }
   const std::string& host() const { return cfg_->hostname; }
   seconds idle() const { return seconds(cfg_->limits.idle_timeout_seconds); }
+  // DATA and BDAT chunks: a minimum rate, not a deadline per read.
+  Connection::Transfer transfer() const {
+    return Connection::begin_transfer(idle(), cfg_->limits.min_data_rate_bytes_per_second);
+  }
+  // Submission clients must log in, and get a bounded time to do so. MX
+  // clients never log in and trusted networks relay without AUTH: they are
+  // bounded by the per-line deadline and the data rate.
+  bool must_log_in() const {
+    if (!is_submission()) return false;
+    for (const auto& n : cfg_->smtp.trusted_networks)
+      if (auto c = Cidr::parse(n); c && c->contains(conn_->peer_ip())) return false;
+    return true;
+  }
+  asio::awaitable<void> timeout_reply() {
+    bool login = conn_->login_expired();
+    spdlog::info("smtp timeout session={} ip={} reason={}", conn_->id(), conn_->peer_ip(),
+                 login ? "unauthenticated-too-long" : "idle");
+    co_await reply(
+        421, "4.4.2",
+        host() + (login ? " Error: timeout exceeded before authentication" : " Error: timeout exceeded"));
+  }
 
   asio::awaitable<bool> reply(int code, std::string_view enhanced, std::string_view text) {
     co_return co_await conn_->write(format_reply(code, enhanced, text));
@@ -177,6 +199,7 @@ asio::awaitable<bool> SmtpSession::protocol_violation(const char* what) {
 }
 
 asio::awaitable<void> SmtpSession::run() {
+  if (must_log_in()) conn_->limit_unauthenticated(seconds(cfg_->limits.unauthenticated_session_seconds));
   if (listener_.tls == config::TlsMode::implicit) {
     std::size_t discarded = 0;
     if (!services_.tls ||
@@ -213,8 +236,7 @@ asio::awaitable<void> SmtpSession::run() {
       case Connection::ReadStatus::Closed:
         co_return;
       case Connection::ReadStatus::Timeout:
-        spdlog::info("smtp timeout session={} ip={}", conn_->id(), conn_->peer_ip());
-        co_await reply(421, "4.4.2", host() + " Error: timeout exceeded");
+        co_await timeout_reply();
         co_return;
       case Connection::ReadStatus::TooLong:
         if (!co_await reply(500, "5.5.2", "Error: line too long")) co_return;
@@ -414,10 +436,11 @@ asio::awaitable<bool> SmtpSession::on_auth(const proto::smtp::Command& cmd) {
 
 asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const std::string& user,
                                                 const std::string& password) {
-  auto outcome = co_await check_login(services_, "smtp", conn_->peer_ip(), user, password);
+  auto outcome = co_await check_login(services_, "smtp", *conn_, user, password);
   switch (outcome.verdict) {
     case LoginVerdict::Ok:
       client_.auth_user = outcome.account;
+      conn_->mark_authenticated();
       spdlog::info("smtp auth ok session={} ip={} user={} mechanism={}", conn_->id(), conn_->peer_ip(),
                    log::quote(client_.auth_user), mech);
       co_return co_await reply(235, "2.7.0", "Authentication successful");
@@ -540,12 +563,11 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
   MessageMemory::Reservation budget(services_.message_memory, cfg_->smtp.max_inflight_message_bytes);
   bool out_of_memory = false;
   std::string message, chunk, discard;
+  auto deadline = transfer();
   while (!reader.done()) {
-    auto st = co_await conn_->read_raw(chunk, kRawReadSize, idle());
+    auto st = co_await conn_->read_raw(chunk, kRawReadSize, deadline);
     if (st != Connection::ReadStatus::Line) {
-      if (st == Connection::ReadStatus::Timeout) {
-        co_await reply(421, "4.4.2", host() + " Error: timeout exceeded");
-      }
+      if (st == Connection::ReadStatus::Timeout) co_await timeout_reply();
       co_return false;  // nothing was acknowledged; nothing is kept
     }
     if (!out_of_memory && !grow_within(message, chunk.size(), budget)) {
@@ -611,10 +633,14 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
     bdat_ = std::make_unique<BdatState>(services_, cfg_->smtp.max_inflight_message_bytes);
   uint64_t remaining = size;
   std::string chunk;
+  auto deadline = transfer();
   while (remaining > 0) {
     auto st = co_await conn_->read_raw(
-        chunk, static_cast<std::size_t>(std::min<uint64_t>(remaining, kRawReadSize)), idle());
-    if (st != Connection::ReadStatus::Line) co_return false;
+        chunk, static_cast<std::size_t>(std::min<uint64_t>(remaining, kRawReadSize)), deadline);
+    if (st != Connection::ReadStatus::Line) {
+      if (st == Connection::ReadStatus::Timeout) co_await timeout_reply();
+      co_return false;
+    }
     remaining -= chunk.size();
     if (accepting && !bdat_->too_big && !bdat_->out_of_memory) {
       uint64_t next = bdat_->message.size() + chunk.size();
