@@ -23,26 +23,27 @@ MiB = 1024 * 1024
 ASAN = "asan" in os.environ.get("MAILFORT_BIN", "")
 
 
-def peak_rss(inst):
+def proc_status(inst, key):
+    """A memory figure of the server process from /proc (VmRSS, VmHWM), in bytes."""
     with open(f"/proc/{inst.proc.pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
+    raise AssertionError(f"no {key}")
+
+
+def rss(inst):
+    return proc_status(inst, "VmRSS")
+
+
+def peak_rss(inst):
+    return proc_status(inst, "VmHWM")
 
 
 def reset_peak(inst):
     """Resets VmHWM to the current RSS (Linux: write 5 to clear_refs)."""
     with open(f"/proc/{inst.proc.pid}/clear_refs", "w") as f:
         f.write("5")
-
-
-def rss(inst):
-    with open(f"/proc/{inst.proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 class RawImap:
