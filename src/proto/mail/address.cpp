@@ -308,7 +308,7 @@ class Parser {
     if (m.local.empty()) return set(AddressError::Syntax);
     advance();  // '@'
     if (cur_.kind == Token::Kind::Literal) {
-      m.domain = cur_.text;
+      m.domain = to_lower(cur_.text);
       m.domain_literal = true;
       advance();
     } else {
