@@ -31,6 +31,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     MAILFORT_BIN=$ROOT/build-asan/mailfort /usr/bin/python3 -m pytest tests/integration/test_smtp_receive.py \
     tests/integration/test_imap.py tests/integration/test_pop3.py tests/integration/test_outbound_queue.py \
     tests/integration/test_hostile_memory.py tests/integration/test_hostile_auth.py \
+    tests/integration/test_hostile_submission.py \
     -q -p no:cacheprovider \
     -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue"
 fi

@@ -80,9 +80,11 @@ struct Smtp {
   bool auth_on_mx = false;                    // offer AUTH on smtp (port 25) listeners
   std::vector<std::string> trusted_networks;  // CIDRs allowed to relay without AUTH
   bool reject_unresolvable_helo = false;      // MX: HELO name must resolve (A/AAAA/MX)
-  uint64_t max_header_size = 1024 * 1024;     // bytes of the header block
-  uint32_t max_data_line_length = 65536;      // bytes per message line
-  uint32_t greet_pause_ms = 0;                // MX: wait before the greeting to catch early talkers
+  bool enforce_header_from = true;            // authenticated mail: From/Sender owned by the login (S6)
+  uint32_t max_bad_commands = 10;          // protocol errors per session before 421 (smtpd_hard_error_limit)
+  uint64_t max_header_size = 1024 * 1024;  // bytes of the header block
+  uint32_t max_data_line_length = 65536;   // bytes per message line
+  uint32_t greet_pause_ms = 0;             // MX: wait before the greeting to catch early talkers
   uint64_t max_inflight_message_bytes = 1024ull * 1024 * 1024;  // all sessions' message buffers together
 };
 

@@ -243,6 +243,15 @@ std::vector<Key> make_keys() {
                        "Client networks (CIDR) allowed to relay without AUTH, like Postfix's mynetworks."),
       bool_key("smtp.reject_unresolvable_helo", F(smtp.reject_unresolvable_helo),
                "On MX listeners refuse HELO names that do not resolve."),
+      bool_key("smtp.enforce_header_from", F(smtp.enforce_header_from),
+               "Mail from an authenticated client is refused (550 5.7.1) unless every address in its "
+               "header From and Sender is one the login owns (its own or an alias of it), as for the "
+               "envelope sender. `mailfort user allow-any-from` / `domain allow-any-from` make exceptions."),
+      uint_key("smtp.max_bad_commands", F(smtp.max_bad_commands), 1, 1000,
+               "Protocol errors one SMTP session may make (unknown commands, syntax errors, commands out "
+               "of sequence: 500-504 and 555 replies); then 421 4.7.0 and the connection is closed.",
+               "a client that ignores the replies (2,000 pipelined RCPT without MAIL) costs a reply each; "
+               "real clients make none, like Postfix's smtpd_hard_error_limit"),
       uint_key("smtp.max_header_size", F(smtp.max_header_size), 1024, 64ull * 1024 * 1024,
                "Largest header block of a message, in bytes.", "header parsing cost and memory"),
       uint_key("smtp.max_data_line_length", F(smtp.max_data_line_length), 1000, 16 * 1024 * 1024,

@@ -4,11 +4,13 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <optional>
+#include <vector>
 
 #include "base/config.h"
 #include "base/privileges.h"
@@ -128,6 +130,29 @@ int run_check(const std::string& path) {
   return 0;
 }
 
+// RFC 5321 4.5.1: every domain has a postmaster (Directory::ensure_postmaster).
+// `note_missing`: say so when no account exists yet to point it to.
+int report_postmaster(directory::Directory& d, const std::string& domain, bool note_missing) {
+  auto pm = d.ensure_postmaster(domain);
+  if (!pm) return fail(pm.error().message);
+  if (pm.value()) {
+    std::printf("added alias postmaster@%s -> %s (RFC 5321 requires a postmaster)\n", domain.c_str(),
+                pm.value()->c_str());
+  } else if (note_missing) {
+    auto acct = d.find_account("postmaster@" + domain);
+    auto aliases = d.list_aliases(domain);
+    bool present = (acct && acct.value()) ||
+                   (aliases && std::any_of(aliases->begin(), aliases->end(), [](const directory::Alias& a) {
+                      return to_lower(a.source_username) == "postmaster";
+                    }));
+    if (!present) {
+      std::printf("postmaster@%s will be an alias of the first account you add (RFC 5321 4.5.1)\n",
+                  domain.c_str());
+    }
+  }
+  return 0;
+}
+
 // A sending-limit override as `user list`/`domain list` show it.
 std::string limit_text(std::optional<uint32_t> per_hour) {
   if (!per_hour) return "default";
@@ -166,11 +191,22 @@ int run(int argc, char** argv) {
   std::string domain_arg, flag_arg;
   auto* domain_cmd = app.add_subcommand("domain", "Manage mail domains");
   domain_cmd->require_subcommand(1);
-  auto* domain_add = domain_cmd->add_subcommand("add", "Add a domain");
+  auto* domain_add = domain_cmd->add_subcommand(
+      "add",
+      "Add a domain. Also adds the alias postmaster@DOMAIN (RFC 5321 4.5.1) to the domain's first account, "
+      "or else the instance's first account (the admin); with no account yet, `user add` adds it later");
   domain_add->add_option("DOMAIN", domain_arg)->required();
   auto* domain_remove = domain_cmd->add_subcommand("remove", "Remove a domain (refused while in use)");
   domain_remove->add_option("DOMAIN", domain_arg)->required();
   auto* domain_list = domain_cmd->add_subcommand("list", "List domains");
+  auto* domain_any_from = domain_cmd->add_subcommand(
+      "allow-any-from",
+      "Let every account of DOMAIN write any address in the header From/Sender (default off: only "
+      "addresses the login owns; [smtp] enforce_header_from)");
+  domain_any_from->add_option("DOMAIN", domain_arg)->required();
+  domain_any_from->add_option("STATE", flag_arg, "on or off")
+      ->required()
+      ->check(CLI::IsMember({"on", "off"}));
   auto* domain_tls = domain_cmd->add_subcommand("require-tls", "Refuse inbound mail for DOMAIN without TLS");
   domain_tls->add_option("DOMAIN", domain_arg)->required();
   domain_tls->add_option("STATE", flag_arg, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
@@ -196,7 +232,11 @@ int run(int argc, char** argv) {
   bool send_only = false, password_stdin = false;
   auto* user_cmd = app.add_subcommand("user", "Manage accounts");
   user_cmd->require_subcommand(1);
-  auto* user_add = user_cmd->add_subcommand("add", "Add an account (prints a generated password once)");
+  auto* user_add = user_cmd->add_subcommand(
+      "add",
+      "Add an account (prints a generated password once). ADDRESS: a dot-atom local part (letters, digits, "
+      "single dots and !#$%&'*+-=?^_`{|}~; UTF-8 allowed) @ a local domain. The domain's postmaster alias "
+      "points here when the domain had none");
   user_add->add_option("ADDRESS", address)->required();
   user_add->add_option("--quota", quota, "Mailbox quota in MB (0 = unlimited)");
   user_add->add_flag("--send-only", send_only, "May log in and send, receives nothing");
@@ -216,6 +256,12 @@ int run(int argc, char** argv) {
       "0 = unlimited, default = the config's)");
   user_limit->add_option("ADDRESS", address)->required();
   user_limit->add_option("LIMIT", limit_arg, "N or default")->required()->check(limit_check);
+  auto* user_any_from = user_cmd->add_subcommand(
+      "allow-any-from",
+      "Let ADDRESS write any address in the header From/Sender, e.g. a newsletter or shared sender "
+      "(default off: only addresses the login owns; [smtp] enforce_header_from)");
+  user_any_from->add_option("ADDRESS", address)->required();
+  user_any_from->add_option("STATE", flag_arg, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
   auto* user_list = user_cmd->add_subcommand("list", "List accounts");
   user_list->add_option("DOMAIN", list_domain);
 
@@ -223,9 +269,14 @@ int run(int argc, char** argv) {
   std::string source, dest;
   auto* alias_cmd = app.add_subcommand("alias", "Manage aliases (SOURCE @domain = catch-all)");
   alias_cmd->require_subcommand(1);
-  auto* alias_add = alias_cmd->add_subcommand("add", "Add an alias");
+  bool alias_force = false;
+  auto* alias_add = alias_cmd->add_subcommand(
+      "add",
+      "Add an alias. A SOURCE that is an account is refused (the alias would take all its mail) unless it "
+      "keeps a copy (alias SOURCE to itself first) or --force");
   alias_add->add_option("SOURCE", source)->required();
   alias_add->add_option("DEST", dest)->required();
+  alias_add->add_flag("--force", alias_force, "Add it even when SOURCE is an account that then gets no mail");
   auto* alias_remove = alias_cmd->add_subcommand("remove", "Remove an alias");
   alias_remove->add_option("SOURCE", source)->required();
   alias_remove->add_option("DEST", dest)->required();
@@ -475,7 +526,21 @@ int run(int argc, char** argv) {
     }
     return 0;
   }
-  if (domain_add->parsed()) return done(d.add_domain(domain_arg), "added domain " + domain_arg);
+  if (domain_add->parsed()) {
+    if (auto r = d.add_domain(domain_arg); !r) return fail(r.error().message);
+    std::printf("added domain %s\n", domain_arg.c_str());
+    return report_postmaster(d, to_lower(domain_arg), true);
+  }
+  if (domain_any_from->parsed()) {
+    return done(d.set_domain_allow_any_from(domain_arg, flag_arg == "on"),
+                "header From of domain " + domain_arg + ": " +
+                    (flag_arg == "on" ? "any address" : "addresses the login owns"));
+  }
+  if (user_any_from->parsed()) {
+    return done(
+        d.set_allow_any_from(address, flag_arg == "on"),
+        "header From of " + address + ": " + (flag_arg == "on" ? "any address" : "addresses the login owns"));
+  }
   if (domain_remove->parsed()) return done(d.remove_domain(domain_arg), "removed domain " + domain_arg);
   if (domain_tls->parsed()) {
     return done(d.set_requires_tls(domain_arg, flag_arg == "on"),
@@ -496,11 +561,15 @@ int run(int argc, char** argv) {
   if (domain_list->parsed()) {
     auto l = d.list_domains();
     if (!l) return fail(l.error().message);
-    std::printf("%-40s  %s\n", "DOMAIN", "SEND_PER_HOUR");
+    // SEND_PER_HOUR stays the last column: scripts read it there.
+    std::printf("%-40s  %-8s  %s\n", "DOMAIN", "ANY_FROM", "SEND_PER_HOUR");
     for (const auto& x : l.value()) {
       auto limit = d.domain_send_limit(x);
       if (!limit) return fail(limit.error().message);
-      std::printf("%-40s  %s\n", x.c_str(), limit_text(limit.value()).c_str());
+      auto any = d.domain_allows_any_from(x);
+      if (!any) return fail(any.error().message);
+      std::printf("%-40s  %-8s  %s\n", x.c_str(), any.value() ? "yes" : "no",
+                  limit_text(limit.value()).c_str());
     }
     return 0;
   }
@@ -510,12 +579,26 @@ int run(int argc, char** argv) {
     std::string pw = generated ? directory::generate_password() : read_password_stdin();
     Result<void> r;
     if (user_add->parsed()) {
-      auto a = directory::parse_address(address);
+      auto a = directory::parse_new_address(address);
       if (!a) return fail(a.error().message);
       directory::Account acct{a->local, a->domain, "", quota, true, send_only};
       r = d.add_account(acct, pw);
       if (r && generated) std::printf("password for %s: %s\n", address.c_str(), pw.c_str());
-      return done(r, "added account " + address);
+      if (!r) return fail(r.error().message);
+      std::printf("added account %s\n", address.c_str());
+      // The domain's postmaster, and with the instance's first account the
+      // postmaster of every domain added before any account existed.
+      auto all = d.list_accounts("");
+      if (!all) return fail(all.error().message);
+      std::vector<std::string> domains{a->domain};
+      if (all->size() == 1) {
+        auto l = d.list_domains();
+        if (!l) return fail(l.error().message);
+        domains = l.value();
+      }
+      for (const auto& dom : domains)
+        if (int rc = report_postmaster(d, dom, false); rc != 0) return rc;
+      return 0;
     }
     r = d.set_password(address, pw);
     if (r && generated) std::printf("password for %s: %s\n", address.c_str(), pw.c_str());
@@ -527,19 +610,31 @@ int run(int argc, char** argv) {
   if (user_list->parsed()) {
     auto l = d.list_accounts(list_domain);
     if (!l) return fail(l.error().message);
-    std::printf("%-40s  %8s  %-7s  %-9s  %s\n", "ADDRESS", "QUOTA_MB", "ENABLED", "SEND_ONLY",
-                "SEND_PER_HOUR");
+    // SEND_PER_HOUR stays the last column: scripts read it there.
+    std::printf("%-40s  %8s  %-7s  %-9s  %-8s  %s\n", "ADDRESS", "QUOTA_MB", "ENABLED", "SEND_ONLY",
+                "ANY_FROM", "SEND_PER_HOUR");
     for (const auto& a : l.value()) {
       auto limit = d.send_limit(a.address());
       if (!limit) return fail(limit.error().message);
-      std::printf("%-40s  %8llu  %-7s  %-9s  %s\n", a.address().c_str(),
+      auto any = d.allows_any_from(a.address());
+      if (!any) return fail(any.error().message);
+      std::printf("%-40s  %8llu  %-7s  %-9s  %-8s  %s\n", a.address().c_str(),
                   static_cast<unsigned long long>(a.quota_mb), a.enabled ? "yes" : "no",
-                  a.send_only ? "yes" : "no", limit_text(limit.value()).c_str());
+                  a.send_only ? "yes" : "no", any.value() ? "yes" : "no", limit_text(limit.value()).c_str());
     }
     return 0;
   }
 
-  if (alias_add->parsed()) return done(d.add_alias(source, dest), "added alias " + source + " -> " + dest);
+  if (alias_add->parsed()) {
+    if (alias_force) {
+      auto acct = d.find_account(source);
+      if (acct && acct.value()) {
+        std::fprintf(stderr, "mailfort: warning: %s is an account; this alias takes all its mail (--force)\n",
+                     source.c_str());
+      }
+    }
+    return done(d.add_alias(source, dest, alias_force), "added alias " + source + " -> " + dest);
+  }
   if (alias_remove->parsed())
     return done(d.remove_alias(source, dest), "removed alias " + source + " -> " + dest);
   if (alias_list->parsed()) {

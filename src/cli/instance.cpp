@@ -191,6 +191,12 @@ int run_init(const InitOptions& o) {
   if (!d) return fail(d.error().message);
   auto added = d.value()->add_domain(o.domain);
   if (!added && added.error().code != Errc::Exists) return fail(added.error().message);
+  // RFC 5321 4.5.1: postmaster@domain must reach someone. A new instance has
+  // no account yet: the first `mailfort user add` creates the alias (to
+  // itself, unless that account is postmaster@ itself); a re-run over an
+  // existing directory adds it now if it is missing.
+  auto postmaster = d.value()->ensure_postmaster(o.domain);
+  if (!postmaster) return fail(postmaster.error().message);
 
   // DKIM: an rsa2048 and an ed25519 key (dual signing, RFC 8463), created
   // as run_as (privileges are already dropped) so the server can read them.
@@ -202,7 +208,8 @@ int run_init(const InitOptions& o) {
     std::vector<dkim::Key> active = std::move(keys.value());
     if (active.empty()) {
       for (auto alg : {dkim::Algorithm::Rsa2048, dkim::Algorithm::Ed25519}) {
-        auto k = dkim::create_key(cfg.data_dir, o.domain, dkim::default_selector(alg, std::time(nullptr)), alg);
+        auto k =
+            dkim::create_key(cfg.data_dir, o.domain, dkim::default_selector(alg, std::time(nullptr)), alg);
         if (!k) return fail(k.error().message);
         active.push_back(std::move(k.value()));
       }
@@ -221,8 +228,16 @@ int run_init(const InitOptions& o) {
   std::printf("  data        %s\n", cfg.data_dir.c_str());
   std::printf("  certificate %s%s\n", cfg.tls.cert.c_str(), self_signed ? " (self-signed)" : "");
   std::printf("  directory   %s (domain %s)\n", cfg.directory_db_path().c_str(), o.domain.c_str());
-  std::printf("\nNext:\n  mailfort -c %s user add postmaster@%s\n  mailfort -c %s serve\n", cfg_path.c_str(),
+  if (postmaster.value()) {
+    std::printf("  postmaster  postmaster@%s -> %s\n", o.domain.c_str(), postmaster.value()->c_str());
+  }
+  std::printf("\nNext:\n  mailfort -c %s user add you@%s\n  mailfort -c %s serve\n", cfg_path.c_str(),
               o.domain.c_str(), cfg_path.c_str());
+  auto accounts = d.value()->list_accounts("");
+  if (accounts && accounts->empty()) {
+    std::printf("The first account you add also receives postmaster@%s (an alias; RFC 5321 4.5.1).\n",
+                o.domain.c_str());
+  }
   std::printf("\nDNS records to publish for %s:\n", o.domain.c_str());
   std::printf("  %s. IN MX 10 %s.\n", o.domain.c_str(), o.hostname.c_str());
   std::printf("  %s. IN TXT \"v=spf1 mx -all\"\n", o.domain.c_str());

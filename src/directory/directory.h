@@ -34,6 +34,14 @@ struct Address {
 // parts are kept verbatim (the SMTP layer has already unquoted them).
 Result<Address> parse_address(std::string_view s);
 
+// An address a new account or alias may have: one SMTP can reach and every
+// mail program can write without quoting. The local part is an RFC 5321
+// dot-atom (atext and single inner dots; no quotes, backslashes, '@' or '/',
+// which would also be a path separator in the Maildir) of at most 64 octets;
+// UTF-8 (RFC 6531, SMTPUTF8 delivery resolves it like ASCII) must be valid;
+// the domain a host name. Errors say what is wrong.
+Result<Address> parse_new_address(std::string_view s);
+
 struct Account {
   std::string username;  // local part (stored lower-case)
   std::string domain;
@@ -50,7 +58,9 @@ struct Alias {
   std::string destination_username;
   std::string destination_domain;
   bool enabled = true;
-  std::string source() const { return (source_username.empty() ? "" : source_username) + "@" + source_domain; }
+  std::string source() const {
+    return (source_username.empty() ? "" : source_username) + "@" + source_domain;
+  }
   std::string destination() const { return destination_username + "@" + destination_domain; }
 };
 
@@ -65,11 +75,11 @@ bool is_valid_tls_policy(std::string_view policy);
 // What an envelope recipient resolves to.
 struct Resolution {
   enum class Kind {
-    NotLocal,   // domain is not ours
-    Unknown,    // our domain, no account/alias/catch-all: 550 5.1.1
-    Disabled,   // account exists but is disabled: refuse
-    SendOnly,   // account is send-only: refuse
-    Deliver,    // deliver to `mailboxes` (local) and `forwards` (remote)
+    NotLocal,  // domain is not ours
+    Unknown,   // our domain, no account/alias/catch-all: 550 5.1.1
+    Disabled,  // account exists but is disabled: refuse
+    SendOnly,  // account is send-only: refuse
+    Deliver,   // deliver to `mailboxes` (local) and `forwards` (remote)
   };
   Kind kind = Kind::Unknown;
   std::vector<std::string> mailboxes;  // local accounts "user@domain", deduplicated
@@ -103,7 +113,12 @@ class Directory {
   virtual Result<std::vector<Account>> list_accounts(const std::string& domain /* "" = all */) = 0;
 
   // Aliases. source "@domain" is a catch-all. The source domain must be local.
-  virtual Result<void> add_alias(const std::string& source, const std::string& destination) = 0;
+  // A source that is an account takes all that account's mail (aliases are
+  // looked up first): refused (Exists, with what to do instead) unless
+  // `allow_shadowing` or the account keeps a copy (an alias of it to itself,
+  // added first or now).
+  virtual Result<void> add_alias(const std::string& source, const std::string& destination,
+                                 bool allow_shadowing = false) = 0;
   virtual Result<void> remove_alias(const std::string& source, const std::string& destination) = 0;
   virtual Result<std::vector<Alias>> list_aliases(const std::string& domain /* "" = all */) = 0;
 
@@ -144,6 +159,28 @@ class Directory {
     return std::optional<uint32_t>();
   }
   virtual Result<void> set_domain_send_limit(const std::string& domain, std::optional<uint32_t> per_hour) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+
+  // RFC 5321 4.5.1: postmaster@DOMAIN must reach a person. Unless an
+  // account or alias named postmaster exists in DOMAIN, adds the alias
+  // postmaster@DOMAIN -> the domain's first receiving account, else the
+  // instance's first (its admin). Returns the destination added, or nullopt
+  // when nothing was needed or no account exists yet.
+  virtual Result<std::optional<std::string>> ensure_postmaster(const std::string& domain) {
+    return std::optional<std::string>();
+  }
+
+  // Header From/Sender exceptions (S6): an account, or every account of a
+  // domain, may write any address there (a newsletter, a shared sender).
+  // Column allow_any_from of account_settings and domain_settings.
+  // allows_any_from is the account's or its domain's setting.
+  virtual Result<bool> allows_any_from(const std::string& account_address) { return false; }
+  virtual Result<void> set_allow_any_from(const std::string& account_address, bool allowed) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+  virtual Result<bool> domain_allows_any_from(const std::string& domain) { return false; }
+  virtual Result<void> set_domain_allow_any_from(const std::string& domain, bool allowed) {
     return make_error(Errc::Perm, "not supported by this directory backend");
   }
 

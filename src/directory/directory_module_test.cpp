@@ -286,6 +286,67 @@ insert into tlspolicies (domain, policy, params) values ('gmx.de', 'secure', 'ma
   EXPECT_EQ(d->find_tls_policy("gmx.de").value()->policy, "secure");
 }
 
+TEST(Address, NewAddressesMustBeReachable) {
+  for (const char* bad : {"a@b@example.test", "\"q\"@example.test", "a\\b@example.test", "a b@example.test",
+                          ".a@example.test", "a.@example.test", "a..b@example.test", "a/b@example.test",
+                          "a<b>@example.test", "@example.test", "a@", "a@example.test.", "a@[127.0.0.1]",
+                          "a\xff@example.test", "a\xc0\xaf@example.test", "a\xc2\x85@example.test"}) {
+    auto r = parse_new_address(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) EXPECT_EQ(r.error().code, Errc::Invalid);
+  }
+  for (const char* good : {"a@example.test", "first.last@example.test", "o'brien+x@example.test",
+                           "j\xc3\xb6rg@example.test", "A_B-c~{}@Example.TEST"}) {
+    auto r = parse_new_address(good);
+    ASSERT_TRUE(r.ok()) << good;
+  }
+  EXPECT_EQ(parse_new_address("Bob@Example.TEST")->domain, "example.test");
+}
+
+TEST_F(DirFixture, PostmasterAliasShadowingAndAnyFrom) {
+  ASSERT_TRUE(d->add_domain("example.test").ok());
+  EXPECT_FALSE(d->ensure_postmaster("example.test").value());  // no account yet
+  EXPECT_EQ(d->add_account(Account{"a..b", "example.test"}, kPw).error().code, Errc::Invalid);
+  account("robot@example.test", true, true);  // send-only: not a postmaster
+  account("alice@example.test");
+  EXPECT_EQ(d->ensure_postmaster("example.test").value(), std::optional<std::string>("alice@example.test"));
+  EXPECT_FALSE(d->ensure_postmaster("example.test").value());  // once
+  EXPECT_EQ(resolve("postmaster@example.test").mailboxes, std::vector<std::string>{"alice@example.test"});
+  ASSERT_TRUE(d->add_domain("other.test").ok());
+  EXPECT_EQ(d->ensure_postmaster("other.test").value(), std::optional<std::string>("alice@example.test"));
+  ASSERT_TRUE(d->remove_domain("other.test").ok());  // its postmaster alias goes with it
+  EXPECT_TRUE(d->list_aliases("other.test")->empty());
+  EXPECT_EQ(d->add_account(Account{"postmaster", "example.test"}, kPw).error().code, Errc::Exists);
+
+  // An alias over an account is refused unless it keeps a copy or is forced.
+  account("bob@example.test");
+  EXPECT_EQ(d->add_alias("bob@example.test", "alice@example.test").error().code, Errc::Exists);
+  EXPECT_EQ(d->add_alias("BOB@example.test", "ext@remote.test").error().code, Errc::Exists);
+  EXPECT_EQ(d->add_alias("\"q\"@example.test", "bob@example.test").error().code, Errc::Invalid);
+  ASSERT_TRUE(d->add_alias("bob@example.test", "alice@example.test", true).ok());
+  ASSERT_TRUE(d->remove_alias("bob@example.test", "alice@example.test").ok());
+  ASSERT_TRUE(d->add_alias("bob@example.test", "bob@example.test").ok());
+  ASSERT_TRUE(d->add_alias("bob@example.test", "alice@example.test").ok());
+  EXPECT_EQ(resolve("bob@example.test").mailboxes,
+            (std::vector<std::string>{"bob@example.test", "alice@example.test"}));
+
+  // allow_any_from: per account or per domain; other settings keep theirs.
+  EXPECT_FALSE(d->allows_any_from("alice@example.test").value());
+  ASSERT_TRUE(d->set_send_limit("alice@example.test", 5u).ok());
+  ASSERT_TRUE(d->set_allow_any_from("Alice@example.test", true).ok());
+  EXPECT_TRUE(d->allows_any_from("alice@example.test").value());
+  ASSERT_TRUE(d->set_send_limit("alice@example.test", std::nullopt).ok());
+  EXPECT_TRUE(d->allows_any_from("alice@example.test").value());
+  EXPECT_FALSE(d->allows_any_from("bob@example.test").value());
+  ASSERT_TRUE(d->set_domain_allow_any_from("example.test", true).ok());
+  EXPECT_TRUE(d->domain_allows_any_from("example.test").value());
+  EXPECT_TRUE(d->allows_any_from("bob@example.test").value());
+  ASSERT_TRUE(d->set_domain_allow_any_from("example.test", false).ok());
+  EXPECT_FALSE(d->allows_any_from("bob@example.test").value());
+  EXPECT_EQ(d->set_allow_any_from("ghost@example.test", true).error().code, Errc::NotFound);
+  EXPECT_EQ(d->set_domain_allow_any_from("nowhere.test", true).error().code, Errc::NotFound);
+}
+
 TEST_F(DirFixture, TwoHandlesSeeEachOthersChanges) {
   auto other = open_sqlite(path());
   ASSERT_TRUE(other.ok());

@@ -117,17 +117,28 @@ class SqliteDirectory : public Directory {
   // Columns added after a table first shipped; each step is idempotent so
   // databases of every earlier version open unchanged.
   Result<void> migrate(sqlite3* db) {
-    bool has_send_per_hour = false;
-    {
-      Query q(db, "SELECT name FROM pragma_table_info('domain_settings')");
+    struct Column {
+      const char* table;
+      const char* name;
+      const char* decl;
+    };
+    static constexpr Column kAdded[] = {
+        {"domain_settings", "send_per_hour", "INTEGER"},
+        {"domain_settings", "allow_any_from", "BOOLEAN NOT NULL DEFAULT 0"},
+        {"account_settings", "allow_any_from", "BOOLEAN NOT NULL DEFAULT 0"},
+    };
+    for (const auto& c : kAdded) {
+      bool present = false;
+      std::string table(c.table), name(c.name);
+      Query q(db, ("SELECT name FROM pragma_table_info('" + table + "')").c_str());
       int rc;
       while ((rc = q.step()) == SQLITE_ROW)
-        if (q.text(0) == "send_per_hour") has_send_per_hour = true;
-      if (rc != SQLITE_DONE) return db_error(db, "read the domain_settings columns");
-    }
-    if (!has_send_per_hour && sqlite3_exec(db, "ALTER TABLE domain_settings ADD COLUMN send_per_hour INTEGER",
-                                           nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return db_error(db, "add domain_settings.send_per_hour");
+        if (q.text(0) == name) present = true;
+      if (rc != SQLITE_DONE) return db_error(db, "read the " + table + " columns");
+      std::string alter = "ALTER TABLE " + table + " ADD COLUMN " + name + " " + c.decl;
+      if (!present && sqlite3_exec(db, alter.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return db_error(db, "add " + table + "." + name);
+      }
     }
     return {};
   }
@@ -142,18 +153,27 @@ class SqliteDirectory : public Directory {
   Result<void> remove_domain(const std::string& domain) override {
     std::string d = to_lower(domain);
     return with_db<void>([&](sqlite3* db) -> Result<void> {
+      // The postmaster alias every domain gets (ensure_postmaster) goes
+      // with the domain; anything else must be removed first.
       Query used(db,
                  "SELECT (SELECT COUNT(*) FROM accounts WHERE lower(domain) = ?1) + "
-                 "(SELECT COUNT(*) FROM aliases WHERE lower(source_domain) = ?1)");
+                 "(SELECT COUNT(*) FROM aliases WHERE lower(source_domain) = ?1 AND "
+                 "coalesce(lower(source_username), '') != 'postmaster')");
       used.bind(1, d);
       if (used.step() != SQLITE_ROW) return db_error(db, "remove domain");
       if (used.integer(0) > 0) {
         return make_error(Errc::Exists, "domain " + d + " still has accounts or aliases; remove them first");
       }
+      auto exists = domain_exists(db, d);
+      if (!exists) return exists.error();
+      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
+      Query pm(
+          db, "DELETE FROM aliases WHERE lower(source_domain) = ? AND lower(source_username) = 'postmaster'");
+      pm.bind(1, d);
+      if (pm.step() != SQLITE_DONE) return db_error(db, "remove domain");
       Query del(db, "DELETE FROM domains WHERE lower(domain) = ?");
       del.bind(1, d);
       if (del.step() != SQLITE_DONE) return db_error(db, "remove domain");
-      if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "domain " + d + " does not exist");
       Query ds(db, "DELETE FROM domain_settings WHERE domain = ?");
       ds.bind(1, d).step();
       return {};
@@ -214,25 +234,45 @@ class SqliteDirectory : public Directory {
   }
 
   Result<void> set_send_limit(const std::string& account_address, std::optional<uint32_t> per_hour) override {
+    return set_account_setting(account_address, "send_per_hour",
+                               per_hour ? std::optional<int64_t>(*per_hour) : std::optional<int64_t>());
+  }
+
+  Result<bool> allows_any_from(const std::string& account_address) override {
     auto addr = parse_address(account_address);
-    if (!addr) return addr.error();
-    std::string user = to_lower(addr->local);
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      auto acct = find_account_in(db, user, addr->domain);
-      if (!acct) return acct.error();
-      if (!acct.value()) return make_error(Errc::NotFound, "account " + addr->str() + " does not exist");
-      Query q(db, per_hour ? "INSERT OR REPLACE INTO account_settings (address, send_per_hour) VALUES (?, ?)"
-                           : "DELETE FROM account_settings WHERE address = ?");
-      q.bind(1, user + "@" + addr->domain);
-      if (per_hour) q.bind(2, static_cast<int64_t>(*per_hour));
-      if (q.step() != SQLITE_DONE) return db_error(db, "account settings");
-      return {};
+    if (!addr) return false;
+    return with_db<bool>([&](sqlite3* db) -> Result<bool> {
+      Query q(db,
+              "SELECT coalesce((SELECT allow_any_from FROM account_settings WHERE address = ?1), 0) OR "
+              "coalesce((SELECT allow_any_from FROM domain_settings WHERE domain = ?2), 0)");
+      q.bind(1, to_lower(addr->local) + "@" + addr->domain).bind(2, addr->domain);
+      if (q.step() != SQLITE_ROW) return db_error(db, "account settings");
+      return q.integer(0) != 0;
     });
+  }
+
+  Result<void> set_allow_any_from(const std::string& account_address, bool allowed) override {
+    return set_account_setting(account_address, "allow_any_from", allowed ? 1 : 0);
+  }
+
+  Result<bool> domain_allows_any_from(const std::string& domain) override {
+    return with_db<bool>([&](sqlite3* db) -> Result<bool> {
+      Query q(db, "SELECT allow_any_from FROM domain_settings WHERE domain = ?");
+      q.bind(1, to_lower(domain));
+      int rc = q.step();
+      if (rc == SQLITE_ROW) return q.integer(0) != 0;
+      if (rc == SQLITE_DONE) return false;
+      return db_error(db, "domain settings");
+    });
+  }
+
+  Result<void> set_domain_allow_any_from(const std::string& domain, bool allowed) override {
+    return set_domain_setting(domain, "allow_any_from", allowed ? 1 : 0);
   }
 
   // ---- accounts ----
   Result<void> add_account(const Account& a, const std::string& password) override {
-    auto addr = parse_address(a.address());
+    auto addr = parse_new_address(a.address());
     if (!addr) return addr.error();
     std::string user = to_lower(addr->local), dom = addr->domain;
     if (auto weak = password_weakness(password, user); !weak.empty()) {
@@ -245,6 +285,15 @@ class SqliteDirectory : public Directory {
       if (!exists) return exists.error();
       if (!exists.value())
         return make_error(Errc::NotFound, "domain " + dom + " does not exist; add it first");
+      // Aliases are looked up before accounts: the new account would get no mail.
+      auto targets = alias_targets(db, user, dom, false);
+      if (!targets) return targets.error();
+      if (!targets->empty()) {
+        const auto& [du, dd] = targets->front();
+        return make_error(Errc::Exists, user + "@" + dom + " is an alias (-> " + du + "@" + dd +
+                                            "); remove it first: mailfort alias remove " + user + "@" + dom +
+                                            " " + du + "@" + dd);
+      }
       Query q(db,
               "INSERT INTO accounts (username, domain, password, quota, enabled, sendonly) VALUES (?, ?, ?, "
               "?, ?, ?)");
@@ -315,8 +364,9 @@ class SqliteDirectory : public Directory {
   }
 
   // ---- aliases ----
-  Result<void> add_alias(const std::string& source, const std::string& destination) override {
-    auto src = parse_alias_source(source);
+  Result<void> add_alias(const std::string& source, const std::string& destination,
+                         bool allow_shadowing) override {
+    auto src = parse_alias_source(source, true);
     if (!src) return src.error();
     auto dst = parse_address(destination);
     if (!dst) return make_error(Errc::Invalid, "invalid destination '" + destination + "'");
@@ -325,6 +375,9 @@ class SqliteDirectory : public Directory {
       if (!exists) return exists.error();
       if (!exists.value())
         return make_error(Errc::NotFound, "domain " + src->domain + " is not a local domain");
+      if (!src->local.empty() && !allow_shadowing) {
+        if (auto r = check_shadowing(db, to_lower(src->local), src->domain, *dst); !r) return r;
+      }
       Query q(
           db,
           "INSERT INTO aliases (source_username, source_domain, destination_username, destination_domain, "
@@ -474,6 +527,33 @@ class SqliteDirectory : public Directory {
     bool ok = verify_password(password, a.password_hash);
     if (!ok || !a.enabled) return AuthResult{};
     return AuthResult{true, a};
+  }
+
+  Result<std::optional<std::string>> ensure_postmaster(const std::string& domain) override {
+    std::string d = to_lower(domain);
+    return with_db<std::optional<std::string>>([&](sqlite3* db) -> Result<std::optional<std::string>> {
+      auto exists = domain_exists(db, d);
+      if (!exists) return exists.error();
+      if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
+      auto acct = find_account_in(db, "postmaster", d);
+      if (!acct) return acct.error();
+      auto aliases = alias_targets(db, "postmaster", d, false);
+      if (!aliases) return aliases.error();
+      if (acct.value() || !aliases->empty()) return std::optional<std::string>();
+      auto target = first_account(db, d);
+      if (!target) return target.error();
+      if (!target.value()) target = first_account(db, "");
+      if (!target) return target.error();
+      if (!target.value()) return std::optional<std::string>();
+      auto at = target.value()->rfind('@');
+      Query q(
+          db,
+          "INSERT INTO aliases (source_username, source_domain, destination_username, destination_domain, "
+          "enabled) VALUES ('postmaster', ?, ?, ?, 1)");
+      q.bind(1, d).bind(2, target.value()->substr(0, at)).bind(3, target.value()->substr(at + 1));
+      if (q.step() != SQLITE_DONE) return db_error(db, "add alias");
+      return target;
+    });
   }
 
   Result<std::vector<std::string>> sender_addresses(const std::string& account_address) override {
@@ -648,15 +728,75 @@ class SqliteDirectory : public Directory {
     return db_error(db, "domains");
   }
 
-  Result<Address> parse_alias_source(const std::string& source) {
+  // `strict` for new aliases (parse_new_address); removal accepts whatever
+  // an older version or an imported database stored.
+  Result<Address> parse_alias_source(const std::string& source, bool strict = false) {
     if (!source.empty() && source.front() == '@') {
       std::string d = to_lower(source.substr(1));
       if (!is_valid_domain(d, true)) return make_error(Errc::Invalid, "invalid catch-all '" + source + "'");
       return Address{"", d};
     }
+    if (strict) return parse_new_address(source);
     auto a = parse_address(source);
     if (!a) return make_error(Errc::Invalid, "invalid source '" + source + "'");
     return a;
+  }
+
+  // An alias whose source is an account takes all its mail, unless the
+  // account keeps a copy (source -> itself, now or already).
+  Result<void> check_shadowing(sqlite3* db, const std::string& user, const std::string& domain,
+                               const Address& dst) {
+    auto acct = find_account_in(db, user, domain);
+    if (!acct) return acct.error();
+    if (!acct.value()) return {};
+    std::string self = user + "@" + domain;
+    if (to_lower(dst.local) + "@" + dst.domain == self) return {};
+    auto targets = alias_targets(db, user, domain, false);
+    if (!targets) return targets.error();
+    for (const auto& [du, dd] : targets.value())
+      if (to_lower(du) + "@" + to_lower(dd) == self) return {};
+    return make_error(Errc::Exists, self +
+                                        " is an account: an alias with that source would take all its mail. "
+                                        "To forward and keep a copy, first add: mailfort alias add " +
+                                        self + " " + self + "; to redirect anyway, add --force");
+  }
+
+  // The first enabled receiving account of `domain` ("" = of the instance).
+  Result<std::optional<std::string>> first_account(sqlite3* db, const std::string& domain) {
+    Query q(db,
+            "SELECT username, domain FROM accounts WHERE enabled = 1 AND sendonly = 0 AND "
+            "(?1 = '' OR lower(domain) = ?1) ORDER BY id LIMIT 1");
+    q.bind(1, domain);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) return std::optional<std::string>(to_lower(q.text(0)) + "@" + to_lower(q.text(1)));
+    if (rc != SQLITE_DONE) return db_error(db, "find account");
+    return std::optional<std::string>();
+  }
+
+  // One column of the account's account_settings row (created when missing;
+  // the other columns keep their values). nullopt stores NULL. `column` is
+  // one of our literals, never input.
+  Result<void> set_account_setting(const std::string& account_address, const char* column,
+                                   std::optional<int64_t> value) {
+    auto addr = parse_address(account_address);
+    if (!addr) return addr.error();
+    std::string user = to_lower(addr->local);
+    return with_db<void>([&](sqlite3* db) -> Result<void> {
+      auto acct = find_account_in(db, user, addr->domain);
+      if (!acct) return acct.error();
+      if (!acct.value()) return make_error(Errc::NotFound, "account " + addr->str() + " does not exist");
+      std::string col(column);
+      std::string sql = "INSERT INTO account_settings (address, " + col +
+                        ") VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET " + col + " = excluded." + col;
+      Query q(db, sql.c_str());
+      q.bind(1, user + "@" + addr->domain);
+      if (value)
+        q.bind(2, *value);
+      else
+        q.bind_null(2);
+      if (q.step() != SQLITE_DONE) return db_error(db, "account settings");
+      return {};
+    });
   }
 
   Result<void> update_account(const char* sql, const std::string& value, const Address& addr) {
@@ -756,6 +896,65 @@ Result<Address> parse_address(std::string_view s) {
   if (local.front() == '.' || !is_valid_domain(domain, true)) {
     return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "'");
   }
+  return Address{std::string(local), domain};
+}
+
+namespace {
+
+// Valid UTF-8 without overlong forms, surrogates or C1 controls.
+bool valid_utf8_text(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
+    if (n == 0 || c > 0xF4 || i + n >= s.size()) return false;
+    uint32_t cp = c & (0x3F >> n);
+    for (std::size_t k = 1; k <= n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0xA0)
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+bool is_local_atext(unsigned char c) {
+  if (std::isalnum(c) || c >= 0x80) return true;
+  return std::string_view("!#$%&'*+-=?^_`{|}~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<Address> parse_new_address(std::string_view s) {
+  auto bad = [&](const std::string& why) {
+    return make_error(Errc::Invalid, "invalid address '" + std::string(s) + "': " + why);
+  };
+  auto at = s.find('@');
+  if (at == std::string_view::npos) return bad("no '@'");
+  if (s.find('@', at + 1) != std::string_view::npos) return bad("more than one '@'");
+  std::string_view local = s.substr(0, at);
+  std::string domain = to_lower(s.substr(at + 1));
+  if (local.empty()) return bad("empty local part");
+  if (local.size() > 64) return bad("local part longer than 64 octets");
+  for (unsigned char c : local) {
+    if (c == '.') continue;
+    if (!is_local_atext(c)) {
+      return bad(std::string("the local part may hold letters, digits, dots and ") +
+                 "!#$%&'*+-=?^_`{|}~ (no quotes, spaces, backslashes or '/')");
+    }
+  }
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
+    return bad("the local part may not start or end with a dot or hold two in a row");
+  if (!valid_utf8_text(local)) return bad("the local part is not valid UTF-8");
+  if (!is_valid_domain(domain, true) || !valid_utf8_text(domain)) return bad("the domain is not a host name");
   return Address{std::string(local), domain};
 }
 

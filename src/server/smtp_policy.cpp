@@ -13,6 +13,7 @@
 #include "base/text.h"
 #include "directory/directory.h"
 #include "dns/resolver.h"
+#include "proto/mail/address.h"
 #include "proto/mail/header.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
@@ -47,6 +48,41 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
 }
 
+// S6 ownership, one rule for the envelope sender and the header From/Sender:
+// `owned` is Directory::sender_addresses() (the login's address, sources of
+// aliases that deliver to it, "@domain" for a catch-all pointing to it).
+// Compared case-insensitively, local part included, as the directory stores
+// and looks up local parts lower-cased.
+bool owns(const std::vector<std::string>& owned, std::string_view local, std::string_view domain) {
+  std::string address = to_lower(std::string(local) + "@" + std::string(domain));
+  std::string catch_all = "@" + to_lower(domain);
+  for (const auto& a : owned) {
+    std::string la = to_lower(a);
+    if (la == address || la == catch_all) return true;
+  }
+  return false;
+}
+
+// Our header parser ends the header at the first line that is not a field
+// ("From : x" with blanks before the colon, RFC 5322 obs-optional, or any
+// junk line); a receiver may read on and find a From or Sender there that
+// we never checked. `rest` starts at that line; looks until a blank line.
+bool hides_from_field(std::string_view rest) {
+  while (!rest.empty()) {
+    std::size_t eol = rest.find("\r\n");
+    std::string_view line = rest.substr(0, eol);
+    if (line.empty()) return false;
+    std::size_t i = 0;
+    while (i < line.size() && line[i] > 32 && line[i] < 127 && line[i] != ':') ++i;
+    std::string_view name = line.substr(0, i);
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == ':' && (iequals(name, "From") || iequals(name, "Sender"))) return true;
+    if (eol == std::string_view::npos) return false;
+    rest.remove_prefix(eol + 2);
+  }
+  return false;
+}
+
 // The parts MX and submission share: recipient resolution, quota, delivery.
 class BasePolicy : public SmtpPolicy {
  public:
@@ -57,16 +93,15 @@ class BasePolicy : public SmtpPolicy {
   }
 
   asio::awaitable<SmtpReply> on_rcpt(const SmtpClient& c, const PathArgs& to, SmtpTransaction& txn) override {
+    if (auto r = check_recipient_syntax(c, to); !r.ok()) co_return r;
     std::string address;
     if (to.postmaster_only) {
-      // RFC 5321 4.5.1: <Postmaster> must be accepted; it is the postmaster
-      // of the domain our host name belongs to.
-      auto dot = cfg_->hostname.find('.');
-      address = "postmaster@" + (dot == std::string::npos ? cfg_->hostname : cfg_->hostname.substr(dot + 1));
+      // RFC 5321 4.1.1.3, 4.5.1: <Postmaster> must be accepted.
+      address = co_await primary_postmaster();
+      if (address.empty()) co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
     } else {
       address = to.mailbox.str();
     }
-    if (auto r = check_recipient_syntax(c, to); !r.ok()) co_return r;
     if (to.mailbox.ip_literal) {
       // No local mailbox lives at an address literal: it is relaying.
       if (!relay_permitted(c)) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
@@ -155,6 +190,9 @@ class BasePolicy : public SmtpPolicy {
     if (header.body_offset > cfg_->smtp.max_header_size) {
       co_return SmtpReply{552, "5.3.4", "Message header too large"};
     }
+    if (SmtpReply from = co_await check_header_from(c, txn, message, header); !from.ok()) {
+      co_return from;
+    }
     std::string id = random_hex(8);
     std::string final_message = build_message(c, txn, message, header, id);
 
@@ -225,6 +263,114 @@ class BasePolicy : public SmtpPolicy {
   }
 
   virtual SmtpReply check_recipient_syntax(const SmtpClient& c, const PathArgs& to) { return {}; }
+
+  // The postmaster of the primary domain: our host name's parent domain or
+  // the host name itself when local, else the first local domain (in the
+  // directory's order). "" on a lookup failure.
+  asio::awaitable<std::string> primary_postmaster() {
+    auto* dir = services_.directory.get();
+    std::string host = to_lower(cfg_->hostname);
+    co_return co_await run_blocking(*services_.workers, [&]() -> std::string {
+      auto dot = host.find('.');
+      for (const auto& d : {dot == std::string::npos ? host : host.substr(dot + 1), host}) {
+        auto local = dir->is_local_domain(d);
+        if (!local) return "";
+        if (local.value()) return "postmaster@" + d;
+      }
+      auto all = dir->list_domains();
+      if (!all) return "";
+      return "postmaster@" + (all->empty() ? host : all->front());
+    });
+  }
+
+  // S6 for the header (DMARC): what an authenticated client writes in From
+  // and Sender must be addresses its login owns, by the rule the envelope
+  // sender follows (owns()), or our DKIM signature would vouch for a
+  // forgery. Every address of every From and Sender field counts (RFC 5322
+  // allows lists and groups); a field that cannot be parsed, or names no
+  // address, is refused too: a receiver may read it differently. Off with
+  // smtp.enforce_header_from = false or the allow_any_from setting of the
+  // account or its domain. Unauthenticated mail (MX, trusted networks
+  // relaying without AUTH) has no login to tie it to.
+  asio::awaitable<SmtpReply> check_header_from(const SmtpClient& c, const SmtpTransaction& txn,
+                                               std::string_view message,
+                                               const proto::mail::HeaderBlock& header) {
+    if (c.auth_user.empty() || !cfg_->smtp.enforce_header_from) co_return SmtpReply{};
+    struct Field {
+      std::string name;
+      proto::mail::AddressList list;
+    };
+    std::vector<Field> fields;
+    for (const auto& f : header.fields) {
+      if (!iequals(f.name, "From") && !iequals(f.name, "Sender")) continue;
+      std::size_t value = f.begin + f.name.size() + 1;
+      fields.push_back({iequals(f.name, "From") ? "From" : "Sender",
+                        proto::mail::parse_address_list(message.substr(value, f.end - value))});
+    }
+    if (header.malformed && header.body_offset < message.size() &&
+        hides_from_field(std::string_view(message).substr(
+            header.body_offset,
+            std::min<std::size_t>(message.size() - header.body_offset, cfg_->smtp.max_header_size)))) {
+      spdlog::info("smtp from-rejected session={} ip={} user={} field=From reason=malformed-header",
+                   c.session, c.ip, log::quote(c.auth_user));
+      co_return SmtpReply{550, "5.6.0",
+                          "Malformed header: a From or Sender field after a line that is not a field"};
+    }
+    bool has_from =
+        std::any_of(fields.begin(), fields.end(), [](const Field& f) { return f.name == "From"; });
+    if (!has_from && txn.sender.empty()) {
+      // RFC 5322 3.6 requires From; a missing one is filled in from the
+      // envelope sender (SubmissionPolicy::build_message, as Postfix's
+      // cleanup does for authenticated clients), but a null sender leaves
+      // nothing to fill in, and a message without From cannot be aligned
+      // with our DKIM signature (RFC 6376 5.4 signs From).
+      spdlog::info("smtp from-rejected session={} ip={} user={} field=From reason=missing", c.session, c.ip,
+                   log::quote(c.auth_user));
+      co_return SmtpReply{550, "5.6.0", "Message has no From header field (RFC 5322 3.6)"};
+    }
+    if (fields.empty()) co_return SmtpReply{};
+
+    struct Owned {
+      Result<std::vector<std::string>> addresses = std::vector<std::string>();
+      Result<bool> any = false;
+    };
+    auto* dir = services_.directory.get();
+    std::string user = c.auth_user;
+    Owned owned = co_await run_blocking(*services_.workers, [&]() -> Owned {
+      Owned o;
+      o.any = dir->allows_any_from(user);
+      if (o.any.ok() && !o.any.value()) o.addresses = dir->sender_addresses(user);
+      return o;
+    });
+    if (!owned.any.ok() || !owned.addresses.ok()) {
+      co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
+    }
+    if (owned.any.value()) co_return SmtpReply{};
+    for (const auto& f : fields) {
+      auto refuse = [&](const char* reason, const std::string& address, std::string text) {
+        spdlog::info("smtp from-rejected session={} ip={} user={} field={} reason={} address={}", c.session,
+                     c.ip, log::quote(c.auth_user), f.name, reason, log::quote(address));
+        return SmtpReply{550, "5.7.1", std::move(text)};
+      };
+      if (!f.list.ok()) {
+        co_return refuse(
+            proto::mail::address_error_name(f.list.error), "",
+            f.name + " header field cannot be parsed; it must name addresses owned by user " + c.auth_user);
+      }
+      if (f.list.mailboxes.empty()) {
+        co_return refuse(
+            "no-address", "",
+            f.name + " header field names no address; it must name one owned by user " + c.auth_user);
+      }
+      for (const auto& m : f.list.mailboxes) {
+        if (m.domain_literal || !owns(owned.addresses.value(), m.local, m.domain)) {
+          co_return refuse("not-owned", m.str(),
+                           f.name + " header address <" + m.str() + "> is not owned by user " + c.auth_user);
+        }
+      }
+    }
+    co_return SmtpReply{};
+  }
   virtual std::string build_message(const SmtpClient& c, const SmtpTransaction& txn,
                                     const std::string& message, const proto::mail::HeaderBlock& header,
                                     const std::string& id) = 0;
@@ -408,13 +554,11 @@ class SubmissionPolicy : public BasePolicy {
     std::string user = c.auth_user;
     auto owned = co_await run_blocking(*services_.workers, [&] { return dir->sender_addresses(user); });
     if (!owned.ok()) co_return SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"};
-    std::string catch_all = "@" + from.mailbox.domain;
-    for (const auto& a : owned.value()) {
-      std::string la = to_lower(a);
-      if (la == sender || la == catch_all) {
-        SmtpReply quota = co_await reserve_send_quota(c, txn);
-        co_return quota;
-      }
+    std::string local = from.mailbox.str();
+    local.resize(local.size() - from.mailbox.domain.size() - 1);  // re-quoted when needed, as before
+    if (owns(owned.value(), local, from.mailbox.domain)) {
+      SmtpReply quota = co_await reserve_send_quota(c, txn);
+      co_return quota;
     }
     spdlog::info("smtp sender-rejected session={} ip={} user={} sender={}", c.session, c.ip,
                  log::quote(c.auth_user), log::quote(sender));
@@ -432,6 +576,11 @@ class SubmissionPolicy : public BasePolicy {
                            " id " + id + tls_comment(c) + "; " +
                            proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
     std::string extra;
+    if (!proto::mail::has_field(header, "From") && !c.auth_user.empty() && !txn.sender.empty()) {
+      // RFC 5322 3.6: From is required; the envelope sender is already
+      // known to be the login's (S6). Postfix's cleanup does the same.
+      extra += "From: <" + txn.sender + ">\r\n";
+    }
     if (!proto::mail::has_field(header, "Date")) {
       extra += "Date: " + proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
     }

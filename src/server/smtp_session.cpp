@@ -66,7 +66,14 @@ const CommandSpec* find_spec(Verb v) {
   return nullptr;
 }
 
-constexpr unsigned kMaxUnknownCommands = 10;
+// Replies that mean the client broke the protocol: unknown command, syntax
+// error, command not implemented, bad sequence, parameter not implemented.
+// They count toward smtp.max_bad_commands (Postfix counts the same errors
+// toward smtpd_hard_error_limit); policy refusals (55x, 45x) do not.
+bool is_protocol_error(int code) {
+  return (code >= 500 && code <= 504) || code == 555;
+}
+
 constexpr std::size_t kRawReadSize = 65536;
 
 // A message being received is copied once more when its trace header is
@@ -148,6 +155,7 @@ class SmtpSession {
   }
 
   asio::awaitable<bool> reply(int code, std::string_view enhanced, std::string_view text) {
+    if (is_protocol_error(code)) ++bad_commands_;
     co_return co_await conn_->write(format_reply(code, enhanced, text));
   }
   asio::awaitable<bool> reply(const SmtpReply& r) { co_return co_await reply(r.code, r.enhanced, r.text); }
@@ -166,6 +174,7 @@ class SmtpSession {
   asio::awaitable<bool> verify_login(const std::string& mech, const std::string& user,
                                      const std::string& password);
   asio::awaitable<bool> protocol_violation(const char* what);
+  asio::awaitable<bool> within_error_limit();
 
   void reset_transaction() {
     txn_.reset();
@@ -189,12 +198,23 @@ class SmtpSession {
   std::optional<SmtpTransaction> txn_;
   std::unique_ptr<BdatState> bdat_;  // set once BDAT was used in this transaction
   unsigned auth_failures_ = 0;
-  unsigned unknown_commands_ = 0;
+  unsigned bad_commands_ = 0;  // protocol errors so far (is_protocol_error)
 };
 
 asio::awaitable<bool> SmtpSession::protocol_violation(const char* what) {
   spdlog::info("smtp protocol-violation session={} ip={} what={}", conn_->id(), conn_->peer_ip(), what);
   co_await reply(554, "5.5.0", "Error: SMTP protocol synchronization; " + std::string(what));
+  co_return false;
+}
+
+// Checked before each command is read: past the limit the session ends
+// with 421, so a client that pipelines thousands of bad commands gets at
+// most smtp.max_bad_commands replies.
+asio::awaitable<bool> SmtpSession::within_error_limit() {
+  if (bad_commands_ < cfg_->smtp.max_bad_commands) co_return true;
+  spdlog::info("smtp too-many-errors session={} ip={} errors={}", conn_->id(), conn_->peer_ip(),
+               bad_commands_);
+  co_await reply(421, "4.7.0", host() + " Error: too many errors");
   co_return false;
 }
 
@@ -231,6 +251,7 @@ asio::awaitable<void> SmtpSession::run() {
 
   std::string line;
   while (true) {
+    if (!co_await within_error_limit()) co_return;
     auto status = co_await conn_->read_line(line, idle());
     switch (status) {
       case Connection::ReadStatus::Closed:
@@ -257,13 +278,7 @@ asio::awaitable<void> SmtpSession::run() {
 
 asio::awaitable<bool> SmtpSession::handle(const proto::smtp::Command& cmd) {
   const CommandSpec* spec = find_spec(cmd.verb);
-  if (spec == nullptr) {
-    if (++unknown_commands_ > kMaxUnknownCommands) {
-      co_await reply(421, "4.7.0", host() + " Error: too many unrecognized commands");
-      co_return false;
-    }
-    co_return co_await reply(500, "5.5.2", "Error: command not recognized");
-  }
+  if (spec == nullptr) co_return co_await reply(500, "5.5.2", "Error: command not recognized");
   // S7 pipelining discipline (RFC 2920 3.1): a command that changes the
   // session state must end the client's packet; before EHLO the client has
   // not even been told that PIPELINING exists. STARTTLS handles its own

@@ -6,7 +6,9 @@ import pytest
 
 from conftest import PASSWORD, add_users
 
-MSG = b"From: x@example.test\r\nTo: y@example.test\r\nSubject: limits\r\n\r\nhello\r\n"
+# No From: submission fills it in from the envelope sender, which is the
+# login's (a From naming someone else is refused, test_hostile_submission.py).
+MSG = b"To: y@example.test\r\nSubject: limits\r\n\r\nhello\r\n"
 
 
 @pytest.fixture

@@ -217,7 +217,7 @@ def test_send_only_and_disabled_accounts_receive_nothing(mx):
     c.close()
     s = mx.submission_tls()
     s.login("robot@example.test", PASSWORD)  # send-only may log in and send
-    s.sendmail("robot@example.test", ["bob@example.test"], MSG)
+    s.sendmail("robot@example.test", ["bob@example.test"], MSG.replace(b"From: alice@", b"From: robot@"))
     s.quit()
 
 
