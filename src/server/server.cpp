@@ -35,6 +35,7 @@
 #include "server/mta_sts.h"
 #include "server/services.h"
 #include "server/session_registry.h"
+#include "server/sessions.h"
 #include "server/tlsrpt.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
@@ -159,7 +160,8 @@ class Runtime {
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());
     for (auto& l : listeners_) {
-      asio::co_spawn(*contexts_[0], accept_loop(*l, services_, registry_, ctx_ptrs), asio::detached);
+      asio::co_spawn(*contexts_[0], accept_loop(*l, services_, registry_, ctx_ptrs, &run_session),
+                     asio::detached);
       spdlog::info("listening listener={} protocol={} address={} tls={}", l->cfg.name,
                    config::to_string(l->cfg.protocol), l->cfg.address, config::to_string(l->cfg.tls));
     }
