@@ -22,10 +22,10 @@
 #include "directory/password.h"
 #include "dkim/dkim.h"
 #include "dns/resolver.h"
+#include "outbound/tlsrpt.h"
 #include "policy/ban_service.h"
 #include "queue/queue.h"
 #include "server/server.h"
-#include "server/tlsrpt.h"
 #include "store/group_commit.h"
 #include "tls/certs.h"
 

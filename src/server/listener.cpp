@@ -13,7 +13,6 @@
 #include "server/connection.h"
 #include "server/services.h"
 #include "server/session_registry.h"
-#include "server/sessions.h"
 
 namespace mailfort::server {
 namespace {
@@ -46,7 +45,8 @@ asio::awaitable<void> refuse(std::shared_ptr<Connection> conn, const config::Lis
 }
 
 asio::awaitable<void> handle_connection(asio::ip::tcp::socket socket, const config::Listener& l,
-                                        Services& services, SessionRegistry& registry) {
+                                        Services& services, SessionRegistry& registry,
+                                        SessionRunner run_session) {
   auto cfg = services.config();
   // IMAP command lines carry long UID sets (mbsync, Thunderbird): at least
   // 64 KiB, as Dovecot's imap_max_line_length.
@@ -110,7 +110,7 @@ Result<std::unique_ptr<Listener>> bind_listener(asio::io_context& ctx, const con
 }
 
 asio::awaitable<void> accept_loop(Listener& listener, Services& services, SessionRegistry& registry,
-                                  std::vector<asio::io_context*> contexts) {
+                                  std::vector<asio::io_context*> contexts, SessionRunner run_session) {
   std::size_t next = 0;
   while (listener.acceptor.is_open()) {
     asio::io_context& target = *contexts[next++ % contexts.size()];
@@ -124,7 +124,8 @@ asio::awaitable<void> accept_loop(Listener& listener, Services& services, Sessio
       continue;
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    asio::co_spawn(target, handle_connection(std::move(socket), listener.cfg, services, registry),
+    asio::co_spawn(target,
+                   handle_connection(std::move(socket), listener.cfg, services, registry, run_session),
                    [](std::exception_ptr e) {
                      // Never let one connection's failure escape into io_context::run().
                      if (!e) return;

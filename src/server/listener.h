@@ -15,8 +15,15 @@
 
 namespace mailfort::server {
 
+class Connection;
 struct Services;
 class SessionRegistry;
+
+// Runs one admitted connection's protocol session. The runtime does not know
+// the protocols: serve() passes the dispatch (server/sessions.h) in.
+using SessionRunner = asio::awaitable<void> (*)(std::shared_ptr<Connection> conn, Services& services,
+                                                std::shared_ptr<const config::Config> cfg,
+                                                const config::Listener& listener);
 
 struct Listener {
   config::Listener cfg;
@@ -27,6 +34,6 @@ struct Listener {
 Result<std::unique_ptr<Listener>> bind_listener(asio::io_context& ctx, const config::Listener& cfg);
 
 asio::awaitable<void> accept_loop(Listener& listener, Services& services, SessionRegistry& registry,
-                                  std::vector<asio::io_context*> contexts);
+                                  std::vector<asio::io_context*> contexts, SessionRunner run_session);
 
 }  // namespace mailfort::server

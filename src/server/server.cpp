@@ -24,18 +24,19 @@
 #include "directory/auth_cache.h"
 #include "directory/directory.h"
 #include "dns/resolver.h"
+#include "imap/imap_render.h"
+#include "outbound/delivery.h"
+#include "outbound/mta_sts.h"
+#include "outbound/tlsrpt.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
 #include "policy/send_limiter.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
-#include "server/delivery.h"
-#include "server/imap_render.h"
 #include "server/listener.h"
-#include "server/mta_sts.h"
 #include "server/services.h"
 #include "server/session_registry.h"
-#include "server/tlsrpt.h"
+#include "server/sessions.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 #include "store/mailbox.h"
@@ -159,7 +160,8 @@ class Runtime {
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());
     for (auto& l : listeners_) {
-      asio::co_spawn(*contexts_[0], accept_loop(*l, services_, registry_, ctx_ptrs), asio::detached);
+      asio::co_spawn(*contexts_[0], accept_loop(*l, services_, registry_, ctx_ptrs, &run_session),
+                     asio::detached);
       spdlog::info("listening listener={} protocol={} address={} tls={}", l->cfg.name,
                    config::to_string(l->cfg.protocol), l->cfg.address, config::to_string(l->cfg.tls));
     }

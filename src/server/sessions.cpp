@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "imap/imap_session.h"
+#include "pop3/pop3_session.h"
 #include "server/connection.h"
 #include "server/services.h"
-#include "server/imap_session.h"
-#include "server/pop3_session.h"
-#include "server/smtp_session.h"
+#include "smtp/smtp_session.h"
 #include "tls/context.h"
 
 namespace mailfort::server {

@@ -1,4 +1,4 @@
-#include "server/tlsrpt.h"
+#include "outbound/tlsrpt.h"
 
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "base/config.h"
-#include "server/smtp_client.h"
-#include "server/tlsrpt.h"
+#include "outbound/smtp_client.h"
+#include "outbound/tlsrpt.h"
 
 namespace mailfort::dns {
 class Resolver;

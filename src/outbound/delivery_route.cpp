@@ -1,11 +1,11 @@
-#include "server/delivery_route.h"
+#include "outbound/delivery_route.h"
 
 #include <asio/ip/address.hpp>
 
 #include "base/text.h"
 #include "directory/directory.h"
 #include "dns/resolver.h"
-#include "server/mta_sts.h"
+#include "outbound/mta_sts.h"
 #include "server/services.h"
 #include "tls/client.h"
 

@@ -41,10 +41,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "server/delivery_dsn.h"
-#include "server/delivery_route.h"
-#include "server/delivery_schedule.h"
-#include "server/smtp_client.h"
+#include "outbound/delivery_dsn.h"
+#include "outbound/delivery_route.h"
+#include "outbound/delivery_schedule.h"
+#include "outbound/smtp_client.h"
 
 namespace mailfort::tls {
 class ClientContext;

@@ -1,4 +1,4 @@
-#include "server/tlsrpt_report.h"
+#include "outbound/tlsrpt_report.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -7,8 +7,8 @@
 
 #include <filesystem>
 
+#include "outbound/tlsrpt.h"
 #include "proto/smtp/sasl.h"
-#include "server/tlsrpt.h"
 
 namespace mailfort::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/imap_render.h"
+#include "imap/imap_render.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "server/dkim_outbound.h"
+#include "outbound/dkim_outbound.h"
 
 #include <spdlog/spdlog.h>
 

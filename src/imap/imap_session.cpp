@@ -1,4 +1,4 @@
-#include "server/imap_session_impl.h"
+#include "imap/imap_session_impl.h"
 
 #include "policy/client_key.h"
 

@@ -1,8 +1,8 @@
-#include "server/delivery_schedule.h"
+#include "outbound/delivery_schedule.h"
 
 #include <gtest/gtest.h>
 
-#include "server/delivery_route.h"
+#include "outbound/delivery_route.h"
 
 namespace mailfort::server {
 namespace {

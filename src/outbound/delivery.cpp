@@ -1,4 +1,4 @@
-#include "server/delivery.h"
+#include "outbound/delivery.h"
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
@@ -16,12 +16,12 @@
 
 #include "base/log.h"
 #include "directory/directory.h"
+#include "outbound/delivery_route.h"
+#include "outbound/dkim_outbound.h"
+#include "outbound/tlsrpt.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
-#include "server/delivery_route.h"
-#include "server/dkim_outbound.h"
 #include "server/services.h"
-#include "server/tlsrpt.h"
 #include "store/mail_store.h"
 #include "tls/client.h"
 

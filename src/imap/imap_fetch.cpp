@@ -1,4 +1,4 @@
-#include "server/imap_session_impl.h"
+#include "imap/imap_session_impl.h"
 
 // FETCH and UID FETCH: cached ENVELOPE/BODY/BODYSTRUCTURE, sections,
 // partials, BINARY, \Seen on non-PEEK fetches, CHANGEDSINCE.

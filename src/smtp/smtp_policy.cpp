@@ -1,4 +1,4 @@
-#include "server/smtp_policy.h"
+#include "smtp/smtp_policy.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/random.h>

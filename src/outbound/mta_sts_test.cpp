@@ -1,4 +1,4 @@
-#include "server/mta_sts.h"
+#include "outbound/mta_sts.h"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "server/tlsrpt_report.h"
+#include "outbound/tlsrpt_report.h"
 #include "tls/client.h"
 
 namespace mailfort::server {

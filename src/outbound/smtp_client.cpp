@@ -1,4 +1,4 @@
-#include "server/smtp_client.h"
+#include "outbound/smtp_client.h"
 
 #include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>

@@ -1,4 +1,4 @@
-#include "server/tlsrpt_report.h"
+#include "outbound/tlsrpt_report.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "server/delivery_schedule.h"
+#include "outbound/delivery_schedule.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "server/imap_session_impl.h"
+#include "imap/imap_session_impl.h"
 
 // Folder commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
 // LIST/LSUB (LIST-EXTENDED, LIST-STATUS), STATUS, APPEND, GETQUOTA(ROOT).

@@ -1,4 +1,4 @@
-#include "server/imap_view.h"
+#include "imap/imap_view.h"
 
 #include <gtest/gtest.h>
 

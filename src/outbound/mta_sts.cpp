@@ -1,4 +1,4 @@
-#include "server/mta_sts.h"
+#include "outbound/mta_sts.h"
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>

@@ -22,8 +22,8 @@
 #include <optional>
 #include <string>
 
+#include "outbound/smtp_client.h"
 #include "proto/mtasts/mtasts.h"
-#include "server/smtp_client.h"
 
 namespace mailfort::dns {
 class Resolver;

@@ -1,4 +1,4 @@
-#include "server/delivery_dsn.h"
+#include "outbound/delivery_dsn.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -6,7 +6,7 @@
 
 #include "directory/directory.h"
 #include "dkim/dkim.h"
-#include "server/dkim_outbound.h"
+#include "outbound/dkim_outbound.h"
 
 using namespace mailfort;
 

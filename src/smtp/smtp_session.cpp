@@ -1,4 +1,4 @@
-#include "server/smtp_session.h"
+#include "smtp/smtp_session.h"
 
 #include <spdlog/spdlog.h>
 #include <asio/steady_timer.hpp>
@@ -20,7 +20,7 @@
 #include "server/auth.h"
 #include "server/connection.h"
 #include "server/services.h"
-#include "server/smtp_policy.h"
+#include "smtp/smtp_policy.h"
 #include "tls/context.h"
 
 namespace mailfort::server {

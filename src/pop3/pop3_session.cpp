@@ -3,7 +3,7 @@
 // the IMAP UID and UIDVALIDITY (Dovecot's %08Xu%08Xv), so it is stable
 // across sessions and consistent with IMAP. DELE takes effect at QUIT
 // (UPDATE state) as \Deleted + expunge; RETR marks \Seen.
-#include "server/pop3_session.h"
+#include "pop3/pop3_session.h"
 
 #include <spdlog/spdlog.h>
 

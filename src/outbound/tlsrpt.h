@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "server/tlsrpt_report.h"
+#include "outbound/tlsrpt_report.h"
 
 struct sqlite3;
 

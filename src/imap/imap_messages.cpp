@@ -1,4 +1,4 @@
-#include "server/imap_session_impl.h"
+#include "imap/imap_session_impl.h"
 
 // Message commands of the selected state: STORE, COPY/MOVE, EXPUNGE,
 // SEARCH, CLOSE/UNSELECT, IDLE, and the change updates (EXISTS, FETCH
