@@ -1,5 +1,7 @@
 #include "base/text.h"
 
+#include <cstring>
+
 namespace mailfort {
 namespace {
 
@@ -31,6 +33,12 @@ bool iequals(std::string_view a, std::string_view b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     if (lower_char(a[i]) != lower_char(b[i])) return false;
   return true;
+}
+
+bool is_atext(unsigned char c) {
+  if (c >= 0x80) return true;
+  if (c <= 0x20 || c == 0x7f) return false;
+  return std::strchr("()<>[]:;@\\,.\"", c) == nullptr;
 }
 
 bool is_valid_domain(std::string_view d, bool allow_utf8) {

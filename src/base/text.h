@@ -1,5 +1,5 @@
-// Small text helpers shared by every layer: ASCII case folding and domain
-// name syntax (RFC 1035 LDH labels, RFC 5321 4.1.2). Pure.
+// Small text helpers shared by every layer: ASCII case folding, atext and
+// domain name syntax (RFC 1035 LDH labels, RFC 5321 4.1.2). Pure.
 #pragma once
 #include <string>
 #include <string_view>
@@ -9,6 +9,10 @@ namespace mailfort {
 std::string to_lower(std::string_view s);  // ASCII only; UTF-8 bytes unchanged
 std::string to_upper(std::string_view s);  // ASCII only; UTF-8 bytes unchanged
 bool iequals(std::string_view a, std::string_view b);
+// RFC 5322 3.2.3 atext (printable ASCII but specials, space and DQUOTE);
+// bytes >= 0x80 count as atext (UTF-8, RFC 6531/6532: callers that need
+// ASCII check that themselves).
+bool is_atext(unsigned char c);
 
 // Labels of letters, digits and hyphens (not first or last), 1..63 octets,
 // 253 in all, no trailing dot. With allow_utf8, bytes >= 0x80 count as

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/text.h"
 #include "proto/mime/mime.h"
 
 namespace mailfort::mime::detail {
@@ -21,7 +22,7 @@ inline bool is_lwsp(char c) {
 
 // RFC 5322 atext, with 8-bit bytes counted as atext (UTF-8 and legacy
 // 8-bit headers are common and must not break tokens apart).
-bool is_atext(unsigned char c);
+using mailfort::is_atext;
 // RFC 2045 token character (atext minus "/", "=", "?", plus ".").
 bool is_token_char(unsigned char c);
 

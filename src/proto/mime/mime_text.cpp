@@ -104,12 +104,6 @@ void merge_rfc2231(std::vector<Param>& params) {
 
 }  // namespace
 
-bool is_atext(unsigned char c) {
-  if (c >= 0x80) return true;
-  if (c <= 0x20 || c == 0x7f) return false;
-  return std::strchr("()<>[]:;@\\,.\"", c) == nullptr;
-}
-
 bool is_token_char(unsigned char c) {
   if (c == '.') return true;
   return is_atext(c) && c != '/' && c != '=' && c != '?';

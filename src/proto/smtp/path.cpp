@@ -9,34 +9,6 @@
 namespace mailfort::proto::smtp {
 namespace {
 
-bool is_atext(unsigned char c) {
-  if (std::isalnum(c)) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~':
-      return true;
-    default:
-      return c >= 0x80;  // UTF-8 (RFC 6531); caller flags non_ascii
-  }
-}
-
 class Cursor {
  public:
   explicit Cursor(std::string_view s) : s_(s) {}
