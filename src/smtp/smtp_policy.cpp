@@ -63,26 +63,6 @@ bool owns(const std::vector<std::string>& owned, std::string_view local, std::st
   return false;
 }
 
-// Our header parser ends the header at the first line that is not a field
-// ("From : x" with blanks before the colon, RFC 5322 obs-optional, or any
-// junk line); a receiver may read on and find a From or Sender there that
-// we never checked. `rest` starts at that line; looks until a blank line.
-bool hides_from_field(std::string_view rest) {
-  while (!rest.empty()) {
-    std::size_t eol = rest.find("\r\n");
-    std::string_view line = rest.substr(0, eol);
-    if (line.empty()) return false;
-    std::size_t i = 0;
-    while (i < line.size() && line[i] > 32 && line[i] < 127 && line[i] != ':') ++i;
-    std::string_view name = line.substr(0, i);
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    if (i < line.size() && line[i] == ':' && (iequals(name, "From") || iequals(name, "Sender"))) return true;
-    if (eol == std::string_view::npos) return false;
-    rest.remove_prefix(eol + 2);
-  }
-  return false;
-}
-
 // The parts MX and submission share: recipient resolution, quota, delivery.
 class BasePolicy : public SmtpPolicy {
  public:
@@ -308,9 +288,11 @@ class BasePolicy : public SmtpPolicy {
                         proto::mail::parse_address_list(message.substr(value, f.end - value))});
     }
     if (header.malformed && header.body_offset < message.size() &&
-        hides_from_field(std::string_view(message).substr(
-            header.body_offset,
-            std::min<std::size_t>(message.size() - header.body_offset, cfg_->smtp.max_header_size)))) {
+        proto::mail::hidden_field_after(
+            std::string_view(message).substr(
+                header.body_offset,
+                std::min<std::size_t>(message.size() - header.body_offset, cfg_->smtp.max_header_size)),
+            {"From", "Sender"})) {
       spdlog::info("smtp from-rejected session={} ip={} user={} field=From reason=malformed-header",
                    c.session, c.ip, log::quote(c.auth_user));
       co_return SmtpReply{550, "5.6.0",

@@ -84,4 +84,23 @@ std::string rfc5322_date(long t) {
   return buf;
 }
 
+bool hidden_field_after(std::string_view rest, const std::vector<std::string_view>& names) {
+  while (!rest.empty()) {
+    std::size_t eol = rest.find("\r\n");
+    std::string_view line = rest.substr(0, eol);
+    if (line.empty()) return false;
+    std::size_t i = 0;
+    while (i < line.size() && line[i] > 32 && line[i] < 127 && line[i] != ':') ++i;
+    std::string_view name = line.substr(0, i);
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i < line.size() && line[i] == ':') {
+      for (auto n : names)
+        if (iequals(name, n)) return true;
+    }
+    if (eol == std::string_view::npos) return false;
+    rest.remove_prefix(eol + 2);
+  }
+  return false;
+}
+
 }  // namespace mailfort::proto::mail

@@ -36,6 +36,14 @@ std::string rewrite_header(std::string_view message, const HeaderBlock& h,
                            const std::vector<std::string_view>& drop, std::string_view prefix,
                            std::string_view append_to_header);
 
+// Whether a field named one of `names` (case-insensitive, blanks before the
+// colon allowed as RFC 5322 obs-optional does) stands in the rest of a
+// malformed header: `rest` starts at the line parse_header_block stopped at
+// (HeaderBlock::body_offset with `malformed`) and is read up to the first
+// blank line. A receiver that reads on past the bad line may find such a
+// field where we never looked.
+bool hidden_field_after(std::string_view rest, const std::vector<std::string_view>& names);
+
 // "Tue, 24 Nov 2026 03:33:23 +0000"
 std::string rfc5322_date(long unix_seconds);
 

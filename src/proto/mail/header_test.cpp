@@ -60,3 +60,23 @@ TEST(Header, Date) {
 
 }  // namespace
 }  // namespace mailfort::proto::mail
+
+namespace mailfort::proto::mail {
+namespace {
+
+TEST(HiddenFieldAfter, FindsFieldsPastAMalformedLine) {
+  std::string msg = "Subject: x\r\nthis is no field\r\nFrom : mallory@evil.test\r\n\r\nbody\r\n";
+  auto h = parse_header_block(msg);
+  ASSERT_TRUE(h.malformed);
+  std::string_view rest = std::string_view(msg).substr(h.body_offset);
+  EXPECT_TRUE(hidden_field_after(rest, {"From", "Sender"}));
+  EXPECT_TRUE(hidden_field_after("x\r\nsender:\ta@b\r\n", {"From", "Sender"}));
+  EXPECT_FALSE(hidden_field_after(rest, {"Reply-To"}));
+  // The blank line ends the header: a From in the body is not hidden.
+  EXPECT_FALSE(hidden_field_after("junk\r\n\r\nFrom: a@b\r\n", {"From"}));
+  EXPECT_FALSE(hidden_field_after("", {"From"}));
+  EXPECT_FALSE(hidden_field_after("From x: a@b", {"From"}));  // no colon after the name and blanks
+}
+
+}  // namespace
+}  // namespace mailfort::proto::mail
