@@ -96,10 +96,7 @@ def test_hostile_sender_field_and_address_lists(sub):
     b"From: alice@example.test.\r\n",
 ])
 def test_hostile_from_forms_refused(sub, header):
-    sub.start()
-    code, msg = submit(sub, header)
-    assert code == 550 and msg.startswith(b"5.7.1"), msg
-    assert sub.messages(ALICE) == []
+    expect_refused(sub, header, b"5.7.1")
 
 
 @pytest.mark.parametrize("header", [
@@ -110,9 +107,13 @@ def test_hostile_from_forms_refused(sub, header):
 def test_hostile_from_hidden_after_malformed_line(sub, header):
     """Our header parser ends the header at a line that is not a field; a
     receiver may read on and find a From we did not check."""
+    expect_refused(sub, header, b"5.6.0")
+
+
+def expect_refused(sub, header, status):
     sub.start()
     code, msg = submit(sub, header)
-    assert code == 550 and msg.startswith(b"5.6.0"), msg
+    assert code == 550 and msg.startswith(status), msg
     assert sub.messages(ALICE) == []
 
 
