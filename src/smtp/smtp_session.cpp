@@ -107,6 +107,25 @@ void give_back(std::string& message, MessageMemory::Reservation& budget) {
   budget.release();
 }
 
+// The 501 for a MAIL FROM (`sender`) or RCPT TO path that does not parse.
+SmtpReply path_error_reply(proto::smtp::PathError e, bool sender) {
+  using proto::smtp::PathError;
+  const char* status = sender ? "5.1.7" : "5.1.3";
+  std::string role = sender ? "sender" : "recipient";
+  switch (e) {
+    case PathError::Syntax:
+      return {501, "5.5.4", sender ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>"};
+    case PathError::BadParams:
+      return {501, "5.5.4", "Error: bad parameter syntax"};
+    case PathError::TooLong:
+      return {501, status, "Error: " + role + " address too long"};
+    case PathError::BadAddress:
+    case PathError::None:
+      break;
+  }
+  return {501, status, "Error: bad " + role + " address syntax"};
+}
+
 class SmtpSession {
  public:
   SmtpSession(std::shared_ptr<Connection> conn, Services& services, std::shared_ptr<const config::Config> cfg,
@@ -483,19 +502,8 @@ asio::awaitable<bool> SmtpSession::on_mail(const proto::smtp::Command& cmd) {
   if (client_.helo.empty()) co_return co_await reply(503, "5.5.1", "Error: send HELO/EHLO first");
   if (txn_) co_return co_await reply(503, "5.5.1", "Error: nested MAIL command");
   auto parsed = proto::smtp::parse_path_args(cmd.args, "FROM");
-  using proto::smtp::PathError;
-  switch (parsed.error) {
-    case PathError::None:
-      break;
-    case PathError::Syntax:
-      co_return co_await reply(501, "5.5.4", "Syntax: MAIL FROM:<address>");
-    case PathError::BadParams:
-      co_return co_await reply(501, "5.5.4", "Error: bad parameter syntax");
-    case PathError::TooLong:
-      co_return co_await reply(501, "5.1.7", "Error: sender address too long");
-    case PathError::BadAddress:
-      co_return co_await reply(501, "5.1.7", "Error: bad sender address syntax");
-  }
+  if (parsed.error != proto::smtp::PathError::None)
+    co_return co_await reply(path_error_reply(parsed.error, true));
   const auto& from = parsed.args;
   if (from.postmaster_only) co_return co_await reply(501, "5.1.7", "Error: bad sender address syntax");
   SmtpTransaction txn;
@@ -535,19 +543,8 @@ asio::awaitable<bool> SmtpSession::on_rcpt(const proto::smtp::Command& cmd) {
   if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
   if (bdat_) co_return co_await reply(503, "5.5.1", "Error: RCPT not allowed after BDAT");
   auto parsed = proto::smtp::parse_path_args(cmd.args, "TO");
-  using proto::smtp::PathError;
-  switch (parsed.error) {
-    case PathError::None:
-      break;
-    case PathError::Syntax:
-      co_return co_await reply(501, "5.5.4", "Syntax: RCPT TO:<address>");
-    case PathError::BadParams:
-      co_return co_await reply(501, "5.5.4", "Error: bad parameter syntax");
-    case PathError::TooLong:
-      co_return co_await reply(501, "5.1.3", "Error: recipient address too long");
-    case PathError::BadAddress:
-      co_return co_await reply(501, "5.1.3", "Error: bad recipient address syntax");
-  }
+  if (parsed.error != proto::smtp::PathError::None)
+    co_return co_await reply(path_error_reply(parsed.error, false));
   if (parsed.args.null_path) co_return co_await reply(501, "5.1.3", "Error: bad recipient address syntax");
   if (!parsed.args.params.empty()) {
     co_return co_await reply(555, "5.5.4",
