@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include "server/socket_stream.h"
 #include "tls/client.h"
 
 #include <asio/buffer.hpp>
@@ -16,19 +17,29 @@ std::string canonical_ip(const asio::ip::address& a) {
   return a.to_string();
 }
 
-Connection::Connection(asio::ip::tcp::socket socket, std::size_t max_line, uint64_t id)
-    : stream_(std::move(socket)),
-      reader_(max_line),
-      deadline_(stream_.socket().get_executor()),
-      read_deadline_(stream_.socket().get_executor()),
-      id_(id) {
+Connection::Peer Connection::remote_of(const asio::ip::tcp::socket& socket) {
   std::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) {
-    peer_ip_ = canonical_ip(ep.address());
-    peer_port_ = ep.port();
-  }
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return {};
+  return {canonical_ip(ep.address()), ep.port()};
 }
+
+Connection::Connection(asio::ip::tcp::socket socket, std::size_t max_line, uint64_t id)
+    : Connection(std::move(socket), remote_of(socket), max_line, id) {}
+
+// `socket` is moved from only here, after remote_of() above has read it.
+Connection::Connection(asio::ip::tcp::socket&& socket, Peer peer, std::size_t max_line, uint64_t id)
+    : Connection(make_socket_stream(std::move(socket)), std::move(peer.ip), peer.port, max_line, id) {}
+
+Connection::Connection(std::unique_ptr<ByteStream> stream, std::string peer_ip, uint16_t peer_port,
+                       std::size_t max_line, uint64_t id)
+    : stream_(std::move(stream)),
+      reader_(max_line),
+      deadline_(stream_->executor()),
+      read_deadline_(stream_->executor()),
+      peer_ip_(std::move(peer_ip)),
+      peer_port_(peer_port),
+      id_(id) {}
 
 void Connection::arm(std::chrono::seconds timeout) {
   deadline_.expires_after(timeout);
@@ -36,7 +47,7 @@ void Connection::arm(std::chrono::seconds timeout) {
   deadline_.async_wait([self = shared_from_this()](std::error_code ec) {
     if (ec) return;
     self->timed_out_ = true;
-    self->stream_.close();
+    self->stream_->close();
   });
 }
 
@@ -86,10 +97,9 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> Connection::read_some_
   read_deadline_.async_wait([self = shared_from_this(), generation](std::error_code ec) {
     if (ec || generation != self->read_generation_) return;
     self->read_timed_out_ = true;
-    std::error_code ignored;
-    self->stream_.socket().cancel(ignored);
+    self->stream_->cancel_read();
   });
-  auto result = co_await stream_.read_some(buf);
+  auto result = co_await stream_->read_some(buf);
   ++read_generation_;
   read_deadline_.cancel();
   if (read_timed_out_) co_return std::make_tuple(std::error_code(asio::error::timed_out), std::size_t{0});
@@ -148,9 +158,7 @@ asio::awaitable<Connection::ReadStatus> Connection::read_raw(std::string& out, s
 }
 
 std::size_t Connection::socket_available() {
-  std::error_code ec;
-  std::size_t n = stream_.socket().available(ec);
-  return ec ? 0 : n;
+  return stream_->available();
 }
 
 void Connection::unread(std::string_view bytes) {
@@ -161,7 +169,7 @@ asio::awaitable<bool> Connection::write(std::string_view data) {
   if (timed_out_) co_return false;
   // A client that stops reading must not hold a session forever.
   arm(std::chrono::seconds(60));
-  auto ec = co_await stream_.write(asio::buffer(data.data(), data.size()));
+  auto ec = co_await stream_->write(asio::buffer(data.data(), data.size()));
   disarm();
   co_return !ec && !timed_out_;
 }
@@ -171,7 +179,7 @@ asio::awaitable<bool> Connection::start_tls(std::shared_ptr<tls::ServerContext> 
   discarded = reader_.buffered();
   reader_.clear();
   arm(timeout);
-  auto ec = co_await stream_.start_tls(std::move(ctx));
+  auto ec = co_await stream_->start_tls(std::move(ctx));
   disarm();
   co_return !ec && !timed_out_;
 }
@@ -182,21 +190,21 @@ asio::awaitable<bool> Connection::start_tls_client(std::shared_ptr<tls::ClientCo
                                                    std::chrono::seconds timeout) {
   reader_.clear();  // a server talking before the handshake is ignored
   arm(timeout);
-  auto ec = co_await stream_.start_tls_client(std::move(ctx), params, outcome);
+  auto ec = co_await stream_->start_tls_client(std::move(ctx), params, outcome);
   disarm();
   co_return !ec && !timed_out_;
 }
 
 void Connection::abort() {
-  asio::post(stream_.socket().get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+  asio::post(stream_->executor(), [self = shared_from_this()] { self->stream_->close(); });
 }
 
 asio::awaitable<void> Connection::shutdown() {
   disarm();
   ++read_generation_;
   read_deadline_.cancel();
-  if (!timed_out_) co_await stream_.shutdown();
-  stream_.close();
+  if (!timed_out_) co_await stream_->shutdown();
+  stream_->close();
 }
 
 }  // namespace mailfort::server

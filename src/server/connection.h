@@ -26,7 +26,7 @@
 #include <tuple>
 
 #include "base/line_reader.h"
-#include "tls/stream.h"
+#include "server/byte_stream.h"
 
 namespace mailfort::tls {
 class ServerContext;
@@ -54,7 +54,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void credit(std::size_t bytes, Clock::time_point now);
   };
 
+  // A TCP connection (plain; TLS comes with start_tls).
   Connection(asio::ip::tcp::socket socket, std::size_t max_line, uint64_t id);
+  // Any byte stream, e.g. an in-memory script in session unit tests.
+  Connection(std::unique_ptr<ByteStream> stream, std::string peer_ip, uint16_t peer_port,
+             std::size_t max_line, uint64_t id);
 
   // Next CRLF line (without CRLF) into `line`. The whole line must arrive
   // within `timeout` (one deadline per line, not per read).
@@ -95,8 +99,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool authenticated() const { return authenticated_.load(); }
   bool login_expired() const;
 
-  bool is_tls() const { return stream_.is_tls(); }
-  tls::TlsInfo tls_info() const { return stream_.tls_info(); }
+  bool is_tls() const { return stream_->is_tls(); }
+  tls::TlsInfo tls_info() const { return stream_->tls_info(); }
   const std::string& peer_ip() const { return peer_ip_; }
   uint16_t peer_port() const { return peer_port_; }
   uint64_t id() const { return id_; }
@@ -106,6 +110,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t buffered() const { return reader_.buffered(); }
 
  private:
+  struct Peer {
+    std::string ip;
+    uint16_t port = 0;
+  };
+  static Peer remote_of(const asio::ip::tcp::socket& socket);
+  Connection(asio::ip::tcp::socket&& socket, Peer peer, std::size_t max_line, uint64_t id);
+
   // Write / handshake deadline: on expiry the socket is closed.
   void arm(std::chrono::seconds timeout);
   void disarm();
@@ -115,7 +126,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some_by(asio::mutable_buffer buf,
                                                                          Clock::time_point deadline);
 
-  tls::Stream stream_;
+  std::unique_ptr<ByteStream> stream_;
   LineReader reader_;
   asio::steady_timer deadline_;       // writes, TLS handshakes
   asio::steady_timer read_deadline_;  // reads

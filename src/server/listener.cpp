@@ -48,11 +48,8 @@ asio::awaitable<void> handle_connection(asio::ip::tcp::socket socket, const conf
                                         Services& services, SessionRegistry& registry,
                                         SessionRunner run_session) {
   auto cfg = services.config();
-  // IMAP command lines carry long UID sets (mbsync, Thunderbird): at least
-  // 64 KiB, as Dovecot's imap_max_line_length.
-  std::size_t max_line = cfg->limits.max_line_length;
-  if (l.protocol == config::Protocol::imap) max_line = std::max<std::size_t>(max_line, 65536);
-  auto conn = std::make_shared<Connection>(std::move(socket), max_line, services.next_session_id());
+  auto conn =
+      std::make_shared<Connection>(std::move(socket), line_limit(*cfg, l), services.next_session_id());
   const std::string& ip = conn->peer_ip();
   const char* proto = config::to_string(l.protocol);
 
@@ -89,6 +86,12 @@ asio::awaitable<void> handle_connection(asio::ip::tcp::socket socket, const conf
 }
 
 }  // namespace
+
+std::size_t line_limit(const config::Config& cfg, const config::Listener& l) {
+  std::size_t max_line = cfg.limits.max_line_length;
+  if (l.protocol == config::Protocol::imap) max_line = std::max<std::size_t>(max_line, 65536);
+  return max_line;
+}
 
 Result<std::unique_ptr<Listener>> bind_listener(asio::io_context& ctx, const config::Listener& cfg) {
   std::error_code ec;

@@ -30,6 +30,11 @@ struct Listener {
   asio::ip::tcp::acceptor acceptor;
 };
 
+// The longest command line a session on `l` reads: [limits]
+// max_line_length, but at least 64 KiB for IMAP (Dovecot's
+// imap_max_line_length: long UID sets and SEARCH programs are normal).
+std::size_t line_limit(const config::Config& cfg, const config::Listener& l);
+
 // Binds (as root, before privileges are dropped).
 Result<std::unique_ptr<Listener>> bind_listener(asio::io_context& ctx, const config::Listener& cfg);
 

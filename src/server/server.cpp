@@ -21,25 +21,17 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
-#include "directory/auth_cache.h"
-#include "directory/directory.h"
-#include "dns/resolver.h"
 #include "imap/imap_render.h"
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
 #include "outbound/tlsrpt.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
-#include "policy/send_limiter.h"
-#include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/listener.h"
 #include "server/services.h"
 #include "server/session_registry.h"
 #include "server/sessions.h"
-#include "store/group_commit.h"
-#include "store/mail_store.h"
-#include "store/mailbox.h"
 #include "tls/client.h"
 #include "tls/context.h"
 
@@ -60,20 +52,6 @@ tls::ServerSettings tls_settings(const config::Config& c) {
 bool needs_tls(const config::Config& c) {
   return std::any_of(c.listeners.begin(), c.listeners.end(),
                      [](const auto& l) { return l.tls != config::TlsMode::none; });
-}
-
-policy::SendLimiter::Limits send_limits(const config::Config& c) {
-  return {c.limits.send_per_hour_server, c.limits.send_per_hour_domain, c.limits.send_per_hour_mailbox,
-          c.limits.send_recipients_per_hour_mailbox};
-}
-
-policy::ConnectionLimiter::Limits limiter_limits(const config::Config& c) {
-  return {c.limits.max_connections, c.limits.max_connections_per_ip, c.limits.ipv6_prefix_length};
-}
-
-policy::BanService::Settings ban_settings(const config::Config& c) {
-  return {c.limits.auth_failures_before_ban, c.limits.ban_window_seconds, c.limits.ban_duration_seconds,
-          c.limits.ipv6_prefix_length};
 }
 
 void raise_fd_limit() {
@@ -97,10 +75,7 @@ class Runtime {
     services_.workers = &workers_;
     services_.auth_workers = &auth_workers_;
     services_.sessions = &registry_;
-    services_.auth_cache = std::make_shared<directory::AuthCache>();
-    configure_auth_cache(*cfg);
-    services_.limiter = policy::ConnectionLimiter::create(limiter_limits(*cfg));
-    services_.send_limiter = policy::SendLimiter::create(send_limits(*cfg));
+    create_limits(*cfg, services_);
   }
 
   int run() {
@@ -123,39 +98,13 @@ class Runtime {
     // Bound as root if we were; from here on never root again.
     if (auto dropped = drop_privileges(cfg->run_as); !dropped) return fail(dropped.error().message);
 
-    auto dir = directory::open_sqlite(cfg->directory_db_path());
-    if (!dir) return fail("directory: " + dir.error().message);
-    services_.directory = std::move(dir.value());
-    auto bans = policy::BanService::open(cfg->state_db_path(), ban_settings(*cfg));
-    if (!bans) return fail("bans: " + bans.error().message);
-    services_.bans = bans.value();
-
-    auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
-    if (!resolver) return fail(resolver.error().message);
-    services_.resolver = resolver.value();
-
-    auto commit = store::GroupCommit::start(cfg->data_dir);
-    if (!commit) return fail("store: " + commit.error().message);
-    services_.commit = std::move(commit.value());
-    services_.store = std::make_shared<store::MailStore>(cfg->data_dir, cfg->hostname, *services_.commit);
-    services_.queue = std::make_shared<queue::Queue>(cfg->data_dir, *services_.commit);
+    if (auto opened = open_local_services(*cfg, services_, imap::build_cache); !opened)
+      return fail(opened.error().message);
     services_.mta_sts = std::make_shared<MtaStsCache>(cfg->data_dir + "/mta-sts");
     if (auto rpt = TlsReportStore::open(cfg->data_dir + "/tlsrpt.sqlite"); rpt)
       services_.tlsrpt = rpt.value();
     else
       spdlog::warn("tlsrpt disabled error={}", log::quote(rpt.error().message));
-    std::vector<store::SpecialFolder> special{{cfg->imap.drafts_folder, "\\Drafts"},
-                                              {cfg->imap.sent_folder, "\\Sent"},
-                                              {cfg->imap.junk_folder, "\\Junk"},
-                                              {cfg->imap.trash_folder, "\\Trash"}};
-    services_.mailboxes = std::make_shared<store::MailboxRegistry>(
-        cfg->hostname, *services_.commit, *services_.store, std::move(special), imap::build_cache);
-    services_.store->set_on_delivered(
-        [reg = services_.mailboxes.get()](const std::string& user) { reg->delivered(user); });
-    // Only tmp/ can hold half-written files after a crash: nothing there was
-    // ever acknowledged.
-    services_.store->cleanup_tmp();
-    services_.queue->cleanup_tmp();
 
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());
@@ -258,10 +207,7 @@ class Runtime {
         spdlog::info("reload tls certificate {}", services_.tls->current()->describe());
       }
     }
-    services_.limiter->set_limits(limiter_limits(*next));
-    services_.send_limiter->set_limits(send_limits(*next));
-    services_.bans->set_settings(ban_settings(*next));
-    configure_auth_cache(*next);
+    apply_limits(*next, services_);
     services_.set_config(next);
     spdlog::info("reload done");
   }
@@ -275,11 +221,6 @@ class Runtime {
       auto r = co_await run_blocking(workers_, [this] { return services_.bans->refresh(); });
       if (!r) spdlog::warn("bans refresh failed: {}", r.error().message);
     }
-  }
-
-  void configure_auth_cache(const config::Config& c) {
-    services_.auth_cache->configure(std::chrono::seconds(c.directory.auth_cache_seconds),
-                                    c.directory.auth_cache_entries);
   }
 
   std::string config_path_;

@@ -4,12 +4,15 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "base/config.h"
+#include "base/result.h"
 #include "server/message_memory.h"
 
 namespace asio {
@@ -100,5 +103,16 @@ struct Services {
   std::shared_ptr<const config::Config> config_;
   std::atomic<uint64_t> session_counter{0};
 };
+
+// The connection caps, sending limits and login cache, from `cfg`.
+void create_limits(const config::Config& cfg, Services& services);
+// SIGHUP: the same limits (and the ban thresholds) from a new config.
+void apply_limits(const config::Config& cfg, Services& services);
+// Opens what every session uses: directory, bans, DNS resolver, store, queue
+// and the IMAP view (`imap_cache` builds a message's IMAP cache entry). Not
+// TLS (its key is read before privileges drop) and not the outbound MTA's
+// own state. Also clears tmp/ of half-written files from a crash.
+Result<void> open_local_services(const config::Config& cfg, Services& services,
+                                 std::function<std::string(std::string_view message)> imap_cache);
 
 }  // namespace mailfort::server
