@@ -154,13 +154,37 @@ class Instance:
         except FileNotFoundError:
             return ""
 
-    def wait_log(self, pattern, timeout=5):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if re.search(pattern, self.log()):
-                return True
-            time.sleep(0.05)
-        return False
+    def log_mark(self):
+        """A position in the log (after its last complete line): pass it as
+        `since` to look only at what is logged from now on."""
+        return self.log().rfind("\n") + 1
+
+    def wait_log(self, pattern, timeout=5, since=0):
+        """Waits until `pattern` matches the log (from `since` on): the match, or None.
+        Only info and above reach the file at once; debug lines wait for the next one."""
+        return wait_for(lambda: re.search(pattern, self.log()[since:]), timeout=timeout, step=0.05)
+
+    def wait_disconnect(self, client_port, timeout=5):
+        """Waits until the server has ended the session of the client connected
+        from `client_port` (its `disconnect` line, logged after the session's
+        last action), e.g. before checking that a torn-down client left nothing."""
+        connect = self.wait_log(rf"\w+ connect session=(\d+) ip=\S+ port={client_port} ", timeout)
+        assert connect, f"no session from port {client_port}"
+        ids = re.findall(rf"\w+ connect session=(\d+) ip=\S+ port={client_port} ", self.log())
+        return self.wait_log(rf"\w+ disconnect session={ids[-1]} ", timeout)
+
+    def flush_queue_pass(self, timeout=10):
+        """Waits for one full pass of the delivery engine over a flushed queue:
+        `mailfort queue flush` twice, each time until the engine has taken the
+        request (it deletes queue/flush-request at the top of its loop, then
+        rescans the queue, makes everything due and starts what it may). The
+        second request is taken in the next loop, so the pass that took the
+        first one is over: what it would have started has been started."""
+        request = os.path.join(self.dir, "data", "queue", "flush-request")
+        for _ in range(2):
+            self.cli("queue", "flush", check=True)
+            assert wait_for(lambda: not os.path.exists(request), timeout=timeout, step=0.05), \
+                "the delivery engine did not take the flush request"
 
     # ---- clients ----
     def tls_context(self):
@@ -215,6 +239,41 @@ def wait_for(pred, timeout=20, step=0.1):
             return v
         time.sleep(step)
     return pred()
+
+
+class Raw:
+    """A raw SMTP client for what smtplib will not send."""
+
+    def __init__(self, port, source="127.0.0.1", greeting=True):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+        self.buf = b""
+        if greeting:
+            assert self.reply().startswith(b"220")
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def reply(self):
+        """One complete (possibly multi-line) reply."""
+        while True:
+            lines = self.buf.split(b"\r\n")
+            for i, line in enumerate(lines[:-1]):
+                if len(line) >= 4 and line[3:4] == b" ":
+                    out = b"\r\n".join(lines[: i + 1])
+                    self.buf = b"\r\n".join(lines[i + 1:])
+                    return out
+            chunk = self.s.recv(65536)
+            if not chunk:
+                out, self.buf = self.buf, b""
+                return out
+            self.buf += chunk
+
+    def cmd(self, line):
+        self.send(line + b"\r\n")
+        return self.reply()
+
+    def close(self):
+        self.s.close()
 
 
 def add_users(pairs, password=PASSWORD):

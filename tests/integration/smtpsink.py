@@ -34,6 +34,7 @@ class SmtpSink:
         self.hold = lambda tx: False  # True: wait before the final reply
         self.pipelining = True  # advertise PIPELINING
         self.rsets = 0
+        self.closed = 0  # sessions over and their sockets closed
         self.close_after = 0  # >0: drop each connection silently after that many transactions
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -148,3 +149,9 @@ class SmtpSink:
             return
         finally:
             writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
+            with self._lock:
+                self.closed += 1

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BIN, PASSWORD, run_as_owner
+from conftest import BIN, PASSWORD, Raw, run_as_owner, wait_for
 
 
 def line_of(path, needle):
@@ -142,15 +142,13 @@ def test_submission_starttls_then_auth(server):
 
 
 def test_greeting_and_cert_verified_by_hostname(server):
-    raw = socket.create_connection(("127.0.0.1", server.ports["submission"]), timeout=5)
-    assert raw.recv(200).startswith(b"220 mail.example.test ")
-    raw.sendall(b"EHLO client.example.org\r\n")
-    time.sleep(0.2)
-    raw.recv(1000)
-    raw.sendall(b"STARTTLS\r\n")
-    assert raw.recv(200).startswith(b"220 2.0.0")
+    raw = Raw(server.ports["submission"], greeting=False)
+    assert raw.reply().startswith(b"220 mail.example.test ")
+    assert raw.cmd(b"EHLO client.example.org").startswith(b"250")  # the whole multi-line reply
+    assert raw.cmd(b"STARTTLS").startswith(b"220 2.0.0")
+    assert raw.buf == b""
     ctx = server.tls_context()  # check_hostname on: the cert names mail.example.test
-    tls = ctx.wrap_socket(raw, server_hostname="mail.example.test")
+    tls = ctx.wrap_socket(raw.s, server_hostname="mail.example.test")
     tls.sendall(b"NOOP\r\n")
     assert tls.recv(200).startswith(b"250")
     tls.close()
@@ -283,14 +281,13 @@ def test_per_ip_connection_cap(instance):
     assert g.startswith(b"220")
     other.close()
     held[0][0].close()
-    deadline = time.time() + 5
-    while time.time() < deadline:
+
+    def greeted():
         s, g = read_greeting(port, "127.0.0.2")
         s.close()
-        if g.startswith(b"220"):
-            break
-        time.sleep(0.1)
-    assert g.startswith(b"220")
+        return g.startswith(b"220")
+
+    assert wait_for(greeted, timeout=5), "a closed connection must free its slot"
     for s, _ in held[1:]:
         s.close()
 
@@ -329,10 +326,8 @@ def test_ban_after_failures_survives_restart_and_lifts_live(instance):
     assert banned(instance, src), "ban must survive a restart"
 
     assert instance.cli("ban", "remove", src).returncode == 0
-    deadline = time.time() + 6
-    while time.time() < deadline and banned(instance, src):
-        time.sleep(0.2)
-    assert not banned(instance, src), "ban remove must reach the running server"
+    assert wait_for(lambda: not banned(instance, src), timeout=6, step=0.2), \
+        "ban remove must reach the running server"
     assert instance.cli("ban", "remove", src).returncode != 0
 
 

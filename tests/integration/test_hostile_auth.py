@@ -365,7 +365,7 @@ def test_hostile_unauthenticated_sessions_have_a_total_life(instance):
             reply = c.imap(f"n{i}", "NOOP")
             if reply[-1] is None or not reply[-1].startswith(f"n{i} OK".encode()):
                 return False
-            time.sleep(1)
+            time.sleep(1)  # real time: outlive the others' unauthenticated deadline
         return True
 
     results = run_parallel({"imap": imap, "pop3": pop3, "submission": submission, "logged_in": logged_in})

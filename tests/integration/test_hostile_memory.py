@@ -181,6 +181,7 @@ def test_hostile_announced_literals_do_not_block_smtp_or_others(mem_server):
         c.login()
         c.send(b"h%d APPEND INBOX {%d+}\r\n" % (i, 8 * MiB))
         idle.append(c)
+    # LITERAL+ gets no reply to wait for: time for the server to read the announcements.
     time.sleep(0.3)
     s = inst.smtp("mx")
     body = message(2 * MiB, b"smtp")
@@ -204,6 +205,7 @@ def test_hostile_append_budget_per_user(mem_server):
     first = RawImap(inst)
     first.login()
     first.send(b"p1 APPEND INBOX {%d+}\r\n" % (8 * MiB) + b"A" * (5 * MiB))
+    # Nothing is answered mid-literal: time for the server to read (and reserve) the 5 MiB.
     time.sleep(0.5)
     second = RawImap(inst)
     second.login()

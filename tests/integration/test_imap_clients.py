@@ -512,7 +512,7 @@ def test_crash_safety_under_concurrent_writes(server):
         for w in workers:
             w.start()
         ready.wait()
-        time.sleep(rng.uniform(0.3, 1.2))
+        time.sleep(rng.uniform(0.3, 1.2))  # the kill lands at a (seeded) random moment of the load
         server.kill()
         stop.set()
         for w in workers:

@@ -7,7 +7,6 @@ import hashlib
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -143,12 +142,18 @@ def test_queue_hold_release_delete(pair):
     a.cli("queue", "hold", qid, check=True)
     assert re.search(rf"^{qid}\s+held", queue_text(a), re.M)
     b.start()
-    a.cli("queue", "flush", check=True)
-    time.sleep(2)
+    # Flushed, the held message is passed over: once the engine's pass over
+    # the flushed queue is complete, it is still held and B has nothing.
+    a.flush_queue_pass()
     assert not b.messages(BOB)
+    assert re.search(rf"^{qid}\s+held", queue_text(a), re.M)
+    released = a.log_mark()
     a.cli("queue", "release", qid, check=True)
     a.cli("queue", "flush", check=True)
     assert wait_for(lambda: b.messages(BOB))
+    # Sent once, after the release (before it: only the attempt while B was down).
+    assert re.findall(rf"delivery id={qid} to=\S+ status=(\w+)", a.log()[:released]) == ["deferred"]
+    assert a.wait_log(rf"delivery id={qid} to={re.escape(BOB)} status=sent", since=released)
     # B away again so the next message stays queued (delivery starts at
     # once now, there is no poll interval to race against).
     b.stop()
@@ -166,9 +171,14 @@ def test_delivery_disabled_keeps_the_queue_until_reload(pair):
     a.start()
     b.start()
     submit(a, [BOB], subject="paused")
-    time.sleep(3)
+    # Not even a flush starts it: after the engine's pass over the flushed
+    # queue the message is still unattempted.
+    a.flush_queue_pass()
     assert "bob@b.test pending 0" in queue_text(a)  # never attempted
     assert not b.messages(BOB)
+    enabled = a.log_mark()
     a.set("delivery", "enabled", "true")
     a.proc.send_signal(signal.SIGHUP)
     assert wait_for(lambda: b.messages(BOB)), queue_text(a)
+    assert a.wait_log(r"delivery id=\S+ to=bob@b\.test status=sent", since=enabled)
+    assert not re.search(r"delivery id=\S+ to=bob@b\.test status=", a.log()[:enabled])  # only after the reload

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "proto/imap/command.h"
 
 using namespace std::literals;
@@ -177,9 +181,64 @@ TEST(ImapText, DatesQuotingMutf7AndPatterns) {
   EXPECT_FALSE(list_match("Sent", "Sent/x", '/'));
 }
 
-TEST(ImapCommand, ByteAtATimePrefixesNeverCrash) {
-  std::string cmd = "a UID FETCH 1:* (FLAGS BODY.PEEK[1.HEADER.FIELDS (FROM)]<0.10>) (CHANGEDSINCE 1)";
-  for (std::size_t i = 0; i <= cmd.size(); ++i) (void)parse_command(std::string_view(cmd).substr(0, i));
+// A command cut short anywhere, as a client sending a byte at a time could
+// leave it, is refused with BAD, carrying as much of the tag as was sent,
+// unless the grammar makes that prefix a command of its own (`complete`: the
+// only such prefixes); a literal with fewer bytes than announced never
+// parses. Returns the whole command's parse.
+ParseResult expect_prefixes_refused(std::string_view cmd, std::string_view tag,
+                                    const std::vector<std::string_view>& complete = {}) {
+  for (std::size_t i = 0; i < cmd.size(); ++i) {
+    auto prefix = cmd.substr(0, i);
+    auto r = parse_command(prefix);
+    bool listed = std::find(complete.begin(), complete.end(), prefix) != complete.end();
+    EXPECT_EQ(r.command.has_value(), listed) << "prefix of " << i << " bytes: " << prefix;
+    if (r.command) continue;
+    EXPECT_FALSE(r.error.message.empty()) << prefix;
+    EXPECT_EQ(r.error.tag, prefix.substr(0, std::min(i, tag.size()))) << prefix;
+  }
+  return parse_command(cmd);
+}
+
+TEST(ImapCommand, ByteAtATimePrefixesAreRefusedOrCommandsOfTheirOwn) {
+  std::string_view fetch = "a UID FETCH 1:* (FLAGS BODY.PEEK[1.HEADER.FIELDS (FROM)]<0.10>) (CHANGEDSINCE 1)";
+  std::string_view fetch_items = fetch.substr(0, fetch.find(" (CHANGEDSINCE"));
+  auto r = expect_prefixes_refused(fetch, "a", {fetch_items});
+  ASSERT_TRUE(r.command) << r.error.message;
+  EXPECT_EQ(r.command->tag, "a");
+  EXPECT_EQ(r.command->name, "FETCH");
+  EXPECT_TRUE(r.command->uid);
+  ASSERT_EQ(r.command->set.ranges.size(), 1u);
+  EXPECT_EQ(r.command->set.ranges[0].lo, 1u);
+  EXPECT_EQ(r.command->set.ranges[0].hi, SequenceSet::kStar);
+  ASSERT_EQ(r.command->fetch.size(), 2u);
+  EXPECT_EQ(r.command->fetch[0].kind, FetchItem::Kind::Flags);
+  const auto& body = r.command->fetch[1];
+  EXPECT_EQ(body.kind, FetchItem::Kind::BodySection);
+  EXPECT_TRUE(body.peek);
+  EXPECT_EQ(body.section.part, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(body.section.kind, Section::Kind::HeaderFields);
+  EXPECT_EQ(body.section.fields, (std::vector<std::string>{"FROM"}));
+  EXPECT_EQ(body.partial_offset, 0u);
+  EXPECT_EQ(body.partial_length, 10u);
+  EXPECT_EQ(r.command->changed_since, 1u);
+  auto items = parse_command(fetch_items);  // the same without the modifier
+  ASSERT_TRUE(items.command);
+  EXPECT_EQ(items.command->fetch.size(), 2u);
+  EXPECT_FALSE(items.command->changed_since);
+
+  r = expect_prefixes_refused("a LOGIN {5}\r\nalice {3+}\r\npwd", "a");
+  ASSERT_TRUE(r.command) << r.error.message;
+  EXPECT_EQ(r.command->name, "LOGIN");
+  EXPECT_EQ(r.command->args, (std::vector<std::string>{"alice", "pwd"}));
+
+  r = expect_prefixes_refused("ab APPEND INBOX (\\Seen) {5+}\r\nhello", "ab");
+  ASSERT_TRUE(r.command) << r.error.message;
+  EXPECT_EQ(r.command->tag, "ab");
+  EXPECT_EQ(r.command->name, "APPEND");
+  EXPECT_EQ(r.command->args, (std::vector<std::string>{"INBOX"}));
+  EXPECT_EQ(r.command->flags, (std::vector<std::string>{"\\Seen"}));
+  EXPECT_EQ(r.command->literal, "hello");
 }
 
 }  // namespace
