@@ -18,16 +18,16 @@ namespace {
 int send_reports(const AdminContext& admin, const std::string& day_arg) {
   const auto& cfg = admin.cfg;
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  std::string day = day_arg.empty() ? server::utc_day(now - 86400) : day_arg;
-  if (!server::day_start(day)) return fail("invalid --day " + day + " (YYYY-MM-DD)");
-  auto store = server::TlsReportStore::open(cfg.data_dir + "/tlsrpt.sqlite");
+  std::string day = day_arg.empty() ? outbound::utc_day(now - 86400) : day_arg;
+  if (!outbound::day_start(day)) return fail("invalid --day " + day + " (YYYY-MM-DD)");
+  auto store = outbound::TlsReportStore::open(cfg.data_dir + "/tlsrpt.sqlite");
   if (!store) return fail(store.error().message);
   auto resolver = dns::Resolver::create({cfg.dns.resolvers, cfg.dns.recursion, cfg.dns.trust_anchor});
   if (!resolver) return fail(resolver.error().message);
   auto gc = store::GroupCommit::start(cfg.data_dir);
   if (!gc) return fail(gc.error().message);
   queue::Queue q(cfg.data_dir, *gc.value());
-  auto run = server::send_tls_reports(*store.value(), *resolver.value(), q, cfg.hostname, day, now);
+  auto run = outbound::send_tls_reports(*store.value(), *resolver.value(), q, cfg.hostname, day, now);
   if (run.messages > 0) {
     // The running server picks the new queue files up within a second.
     std::string req = cfg.data_dir + "/queue/flush-request";

@@ -25,7 +25,11 @@
 #include "store/mail_store.h"
 #include "tls/client.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
+
+using server::run_blocking;
+using server::Services;
+
 namespace {
 
 using queue::Envelope;
@@ -590,4 +594,4 @@ asio::awaitable<void> DeliveryEngine::finish(std::shared_ptr<Message> m) {
   }
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -49,14 +49,15 @@
 namespace mailfort::tls {
 class ClientContext;
 }
-
 namespace mailfort::server {
-
 struct Services;
+}
+
+namespace mailfort::outbound {
 
 class DeliveryEngine {
  public:
-  DeliveryEngine(Services& services, asio::io_context& io, std::shared_ptr<tls::ClientContext> tls);
+  DeliveryEngine(server::Services& services, asio::io_context& io, std::shared_ptr<tls::ClientContext> tls);
   ~DeliveryEngine();
   void start();
   void stop();
@@ -95,7 +96,7 @@ class DeliveryEngine {
   void kick(const std::string& dest);
   void spawn(asio::awaitable<void> work, std::string what);
 
-  Services& svc_;
+  server::Services& svc_;
   asio::io_context& io_;
   std::shared_ptr<tls::ClientContext> tls_;
   std::atomic<bool> stopping_{false};
@@ -108,4 +109,4 @@ class DeliveryEngine {
   std::set<std::string> waiting_;  // destinations held back by max_connections
 };
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -7,7 +7,7 @@
 
 #include "proto/mail/header.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 std::string dsn_status_of(const std::string& reply, bool permanent) {
   // "550 5.1.1 text" -> "5.1.1"
@@ -71,4 +71,4 @@ std::string make_dsn(const std::string& hostname, const std::string& sender, con
   return m.str();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

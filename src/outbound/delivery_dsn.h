@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 struct DsnRecipient {
   std::string address;
@@ -26,4 +26,4 @@ std::string make_dsn(const std::string& hostname, const std::string& sender, con
 // "550 5.1.1 text" -> "5.1.1" (class forced to 5 when `permanent`).
 std::string dsn_status_of(const std::string& reply, bool permanent);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -9,7 +9,7 @@
 #include "server/services.h"
 #include "tls/client.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 std::vector<std::string> split(const std::string& s, const std::string& seps) {
@@ -140,7 +140,7 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
   return true;
 }
 
-Route resolve_route(Services& svc, const config::Config& cfg, const std::string& domain) {
+Route resolve_route(server::Services& svc, const config::Config& cfg, const std::string& domain) {
   Route route;
   auto& dns = *svc.resolver;
   std::string policy = cfg.delivery.default_tls_policy, params;
@@ -265,7 +265,7 @@ bool parse_relay_host(const std::string& spec, RelayHost& out) {
   return true;
 }
 
-Route resolve_relay(Services& svc, const config::Config& cfg, const RelayHost& relay) {
+Route resolve_relay(server::Services& svc, const config::Config& cfg, const RelayHost& relay) {
   if (relay.mx) {
     // MX lookup of the relay's name; resolve_route takes the tlspolicies
     // row of that name, as Postfix does for its next-hop domain.
@@ -309,4 +309,4 @@ Route resolve_relay(Services& svc, const config::Config& cfg, const RelayHost& r
   return route;
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -16,10 +16,11 @@
 namespace mailfort::dns {
 class Resolver;
 }
-
 namespace mailfort::server {
-
 struct Services;
+}
+
+namespace mailfort::outbound {
 
 struct Target {
   std::string host;
@@ -50,7 +51,7 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
                   const std::string& min_version, TlsRequirement& t, std::string& error,
                   TlsResult* failure = nullptr);
 
-Route resolve_route(Services& svc, const config::Config& cfg, const std::string& domain);
+Route resolve_route(server::Services& svc, const config::Config& cfg, const std::string& domain);
 
 // Everything a TLS requirement demands, as one comparable string: a cached
 // connection is reused only under the requirement a fresh one would get.
@@ -65,6 +66,6 @@ struct RelayHost {
   bool mx = true;
 };
 bool parse_relay_host(const std::string& spec, RelayHost& out);
-Route resolve_relay(Services& svc, const config::Config& cfg, const RelayHost& relay);
+Route resolve_relay(server::Services& svc, const config::Config& cfg, const RelayHost& relay);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 void DueSchedule::set(const std::string& id, int64_t due) {
   auto it = due_.find(id);
@@ -83,4 +83,4 @@ int64_t next_attempt_time(int64_t now, int64_t arrival, uint32_t attempts, uint3
   return std::min<int64_t>(now + static_cast<int64_t>(backoff), arrival + lifetime);
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

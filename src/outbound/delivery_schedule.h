@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 // Queue ids ordered by their next attempt time; one entry per id.
 class DueSchedule {
@@ -52,4 +52,4 @@ class ConnectionSlots {
 int64_t next_attempt_time(int64_t now, int64_t arrival, uint32_t attempts, uint32_t minimal_backoff,
                           uint32_t maximal_backoff, uint32_t lifetime);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -4,7 +4,7 @@
 
 #include "outbound/delivery_route.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 TEST(DueSchedule, TakesDueIdsEarliestFirst) {
@@ -94,4 +94,4 @@ TEST(RelayHost, PostfixSyntax) {
 }
 
 }  // namespace
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

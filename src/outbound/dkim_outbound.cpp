@@ -8,7 +8,7 @@
 #include "dkim/canon.h"
 #include "dkim/dkim.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 std::string domain_of(std::string_view addr) {
@@ -73,4 +73,4 @@ std::string dkim_signatures(directory::Directory& dir, const std::string& data_d
   return {};
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

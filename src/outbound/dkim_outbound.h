@@ -17,7 +17,7 @@ namespace mailfort::directory {
 class Directory;
 }
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 // The DKIM-Signature fields to prepend to `message` (empty when nothing
 // signs it). Failures are logged and leave the message unsigned: a broken
@@ -28,4 +28,4 @@ std::string dkim_signatures(directory::Directory& dir, const std::string& data_d
 // The domain of the first From address of a header block ("" if none).
 std::string from_domain(std::string_view message);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

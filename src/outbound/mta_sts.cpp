@@ -13,7 +13,7 @@
 #include "dns/resolver.h"
 #include "tls/https_get.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 namespace sts = proto::mtasts;
@@ -212,4 +212,4 @@ TlsReportPolicy sts_report_policy(const sts::Policy& policy) {
   return r;
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -29,7 +29,7 @@ namespace mailfort::dns {
 class Resolver;
 }
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 struct MtaStsLookup {
   std::optional<proto::mtasts::Policy> policy;  // nullopt: no (usable) policy
@@ -78,4 +78,4 @@ bool apply_mta_sts(const proto::mtasts::Policy& policy, const std::string& domai
 // (RFC 8460 4.4 policy-string) and the mx patterns.
 TlsReportPolicy sts_report_policy(const proto::mtasts::Policy& policy);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

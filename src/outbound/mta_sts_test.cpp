@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 using proto::mtasts::Mode;
@@ -74,4 +74,4 @@ TEST(ApplyMtaSts, NoneIsIgnored) {
 }
 
 }  // namespace
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

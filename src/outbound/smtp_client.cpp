@@ -11,7 +11,10 @@
 #include "proto/smtp/data_reader.h"
 #include "server/connection.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
+
+using server::Connection;
+
 namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
@@ -340,4 +343,4 @@ asio::awaitable<void> SmtpSession::quit() {
   co_await conn_->shutdown();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

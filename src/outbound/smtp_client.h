@@ -18,8 +18,10 @@
 #include "tls/client.h"
 
 namespace mailfort::server {
-
 class Connection;
+}
+
+namespace mailfort::outbound {
 
 struct TlsRequirement {
   bool attempt = true;     // use STARTTLS when offered (not for policy "none")
@@ -63,7 +65,7 @@ struct ClientSettings {
 // An established session, ready for MAIL. Used by one coroutine at a time.
 class SmtpSession {
  public:
-  SmtpSession(std::shared_ptr<Connection> conn, ClientSettings settings, std::string remote_name);
+  SmtpSession(std::shared_ptr<server::Connection> conn, ClientSettings settings, std::string remote_name);
   ~SmtpSession();
 
   // One transaction. Afterwards usable() tells whether another may follow.
@@ -78,7 +80,7 @@ class SmtpSession {
 
  private:
   friend struct SessionSetup;
-  std::shared_ptr<Connection> conn_;
+  std::shared_ptr<server::Connection> conn_;
   ClientSettings settings_;
   std::string remote_name_;
   std::string tls_;
@@ -104,4 +106,4 @@ asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::stri
                                        TlsRequirement tls, std::shared_ptr<tls::ClientContext> tls_ctx,
                                        std::string helo, ClientSettings settings);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -8,7 +8,7 @@
 #include "dns/resolver.h"
 #include "queue/queue.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 struct Stmt {
@@ -255,4 +255,4 @@ TlsReportRun send_tls_reports(TlsReportStore& store, dns::Resolver& dns, queue::
   return run;
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

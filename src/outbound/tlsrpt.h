@@ -34,7 +34,7 @@ namespace mailfort::queue {
 class Queue;
 }
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 // One TLS session attempt to an MX host of `domain` (the policy domain).
 struct TlsSessionRecord {
@@ -77,4 +77,4 @@ struct TlsReportRun {
 TlsReportRun send_tls_reports(TlsReportStore& store, dns::Resolver& dns, queue::Queue& queue,
                               const std::string& hostname, const std::string& day, int64_t now);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

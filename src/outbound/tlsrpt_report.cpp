@@ -12,7 +12,7 @@
 #include "proto/mail/header.h"
 #include "proto/smtp/sasl.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 std::string trim(std::string s) {
@@ -265,4 +265,4 @@ std::string build_report_message(const ReportMeta& meta, const std::string& from
   return m.str();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -10,7 +10,7 @@
 
 #include "tls/client.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 
 // RFC 8460 4.3 result types; Success is not one (it is counted apart).
 enum class TlsResult {
@@ -82,4 +82,4 @@ std::string build_report_message(const ReportMeta& meta, const std::string& from
 std::string utc_day(int64_t t);
 std::optional<int64_t> day_start(const std::string& day);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

@@ -10,7 +10,7 @@
 #include "outbound/tlsrpt.h"
 #include "proto/smtp/sasl.h"
 
-namespace mailfort::server {
+namespace mailfort::outbound {
 namespace {
 
 using tls::ClientParams;
@@ -209,4 +209,4 @@ TEST(TlsRptStore, CountsAndSentMarks) {
 }
 
 }  // namespace
-}  // namespace mailfort::server
+}  // namespace mailfort::outbound

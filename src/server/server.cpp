@@ -100,8 +100,8 @@ class Runtime {
 
     if (auto opened = open_local_services(*cfg, services_, imap::build_cache); !opened)
       return fail(opened.error().message);
-    services_.mta_sts = std::make_shared<MtaStsCache>(cfg->data_dir + "/mta-sts");
-    if (auto rpt = TlsReportStore::open(cfg->data_dir + "/tlsrpt.sqlite"); rpt)
+    services_.mta_sts = std::make_shared<outbound::MtaStsCache>(cfg->data_dir + "/mta-sts");
+    if (auto rpt = outbound::TlsReportStore::open(cfg->data_dir + "/tlsrpt.sqlite"); rpt)
       services_.tlsrpt = rpt.value();
     else
       spdlog::warn("tlsrpt disabled error={}", log::quote(rpt.error().message));
@@ -118,7 +118,7 @@ class Runtime {
     asio::co_spawn(*contexts_[0], refresh_bans(), asio::detached);
     auto client_tls = tls::ClientContext::create(cfg->delivery.ca_file);
     if (!client_tls) return fail("delivery: " + client_tls.error().message);
-    delivery_ = std::make_unique<DeliveryEngine>(services_, *contexts_[0], client_tls.value());
+    delivery_ = std::make_unique<outbound::DeliveryEngine>(services_, *contexts_[0], client_tls.value());
     delivery_->start();
 
     std::vector<std::thread> threads;
@@ -231,7 +231,7 @@ class Runtime {
   // mailbox work, and concurrent verifications (memory) are bounded.
   asio::thread_pool auth_workers_;
   Services services_;
-  std::unique_ptr<DeliveryEngine> delivery_;
+  std::unique_ptr<outbound::DeliveryEngine> delivery_;
   SessionRegistry registry_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   bool stopping_ = false;

@@ -42,11 +42,14 @@ namespace mailfort::dns {
 class Resolver;
 }
 
+namespace mailfort::outbound {
+class MtaStsCache;
+class TlsReportStore;
+}  // namespace mailfort::outbound
+
 namespace mailfort::server {
 
-class MtaStsCache;
 class SessionRegistry;
-class TlsReportStore;
 
 struct Services {
   std::shared_ptr<const config::Config> config() const {
@@ -92,9 +95,9 @@ struct Services {
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<store::MailboxRegistry> mailboxes;  // IMAP/POP3 view of the store
   std::shared_ptr<queue::Queue> queue;
-  std::shared_ptr<dns::Resolver> resolver;  // blocking: use on the worker pool
-  std::shared_ptr<MtaStsCache> mta_sts;     // blocking: use on the worker pool
-  std::shared_ptr<TlsReportStore> tlsrpt;   // TLS report counters; blocking; null = off
+  std::shared_ptr<dns::Resolver> resolver;           // blocking: use on the worker pool
+  std::shared_ptr<outbound::MtaStsCache> mta_sts;    // blocking: use on the worker pool
+  std::shared_ptr<outbound::TlsReportStore> tlsrpt;  // TLS report counters; blocking; null = off
 
  private:
   std::mutex user_ip_mu;
