@@ -66,6 +66,45 @@ void send_notice(Services& svc, const std::string& to, const std::string& dsn) {
   if (!q) spdlog::error("notice enqueue-failed to={} error={}", to, log::quote(q.error().message));
 }
 
+bool is_relay(const std::string& dest) {
+  return dest.rfind(kRelayPrefix, 0) == 0;
+}
+
+RecipientOutcome failure_outcome(bool permanent, std::string reply) {
+  return {permanent ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp, std::move(reply)};
+}
+
+// Every recipient of a job gets the route's error when there is no route.
+std::vector<RecipientOutcome> route_failure(const Route& route, std::size_t recipients) {
+  return std::vector<RecipientOutcome>(recipients, failure_outcome(route.permanent, route.error));
+}
+
+ClientTransaction transaction_of(const Envelope& env, const std::vector<std::size_t>& rcpts,
+                                 std::shared_ptr<const std::string> wire) {
+  ClientTransaction tx;
+  tx.sender = env.sender;
+  for (auto i : rcpts) tx.recipients.push_back(env.recipients[i].address);
+  tx.message = std::move(wire);
+  tx.smtputf8 = env.smtputf8;
+  tx.eight_bit = env.eight_bit;
+  return tx;
+}
+
+// A transaction's per-recipient results: the remote's answers when it got
+// that far (a delivered recipient's says where it went and with which
+// TLS), else the transaction's error for each of the `recipients`.
+std::vector<RecipientOutcome> transaction_results(const HostOutcome& out, const Target& target,
+                                                  std::size_t recipients) {
+  if (!out.session_ok)
+    return std::vector<RecipientOutcome>(recipients, failure_outcome(out.permanent, out.error));
+  std::vector<RecipientOutcome> results = out.recipients;
+  for (auto& r : results)
+    if (r.kind == RecipientOutcome::Kind::Delivered)
+      r.reply = "delivered via " + target.host + "[" + target.ip + "]" +
+                (out.tls.empty() ? "" : " with " + out.tls) + ": " + r.reply;
+  return results;
+}
+
 }  // namespace
 
 struct DeliveryEngine::Message {
@@ -285,7 +324,7 @@ void DeliveryEngine::kick(const std::string& dest) {
 asio::awaitable<Route> DeliveryEngine::route_for(std::string dest) {
   auto cfg = svc_.config();
   Route route = co_await run_blocking(*svc_.workers, [&] {
-    if (dest.rfind(kRelayPrefix, 0) == 0) {
+    if (is_relay(dest)) {
       RelayHost relay;
       if (!parse_relay_host(dest.substr(kRelayPrefix.size()), relay)) {
         Route r;
@@ -299,155 +338,221 @@ asio::awaitable<Route> DeliveryEngine::route_for(std::string dest) {
   co_return route;
 }
 
+// One connection to a destination, as connection() and its steps see it:
+// the route, the session once one is set up and what it has carried.
+struct DeliveryEngine::ConnectionState {
+  std::string dest;
+  std::shared_ptr<const config::Config> cfg;  // as when the connection started
+  ClientSettings settings;
+  Route route;
+  uint16_t port = 0;                     // the route's, else [delivery] remote_port
+  bool report_tls = false;               // TLS sessions count for TLS reports (not via relay_host)
+  std::unique_ptr<SmtpSession> session;  // null: none set up (yet, or any more)
+  const Target* target = nullptr;        // the entry of route.targets the session went to
+  std::size_t on_session = 0;            // messages the session carried
+  bool starting = true;                  // still counted in Destination::starting
+
+  void set_route(Route r) {
+    route = std::move(r);
+    port = route.port ? route.port : static_cast<uint16_t>(cfg->delivery.remote_port);
+  }
+};
+
+// A connection to `dest` carries that destination's jobs one after another
+// while they come, then closes.
 asio::awaitable<void> DeliveryEngine::connection(std::string dest) {
-  auto cfg = svc_.config();
-  ClientSettings cs;
-  cs.connect_timeout = std::chrono::seconds(cfg->delivery.connect_timeout_seconds);
-  cs.command_timeout = std::chrono::seconds(cfg->delivery.command_timeout_seconds);
-  cs.source_address = cfg->delivery.source_address;
-  Route route = co_await route_for(dest);
-  uint16_t port = route.port ? route.port : static_cast<uint16_t>(cfg->delivery.remote_port);
-  // TLS reports: policy failures found by the route count once per connection.
-  const bool report_tls = cfg->delivery.tls_reports && svc_.tlsrpt && dest.rfind(kRelayPrefix, 0) != 0;
-  if (report_tls && !route.tls_failures.empty()) co_await count_tls(route.tls_failures);
-  std::unique_ptr<SmtpSession> session;
-  const Target* target = nullptr;
-  std::size_t on_session = 0;
-  bool starting = true;
-  auto stop_starting = [&] {
-    if (starting) --dests_[dest].starting;
-    starting = false;
-  };
+  ConnectionState c;
+  co_await start_connection(c, dest);
   while (!stopping_) {
     if (dests_[dest].jobs.empty()) {
-      stop_starting();
-      if (!session || cfg->delivery.connection_reuse_seconds == 0) break;
-      // Cached connection: wait for more mail to this destination.
-      asio::steady_timer idle(io_, std::chrono::seconds(cfg->delivery.connection_reuse_seconds));
-      dests_[dest].idle.push_back(&idle);
-      co_await idle.async_wait(use_tuple);
-      auto& list = dests_[dest].idle;
-      list.erase(std::remove(list.begin(), list.end(), &idle), list.end());
-      if (dests_[dest].jobs.empty()) break;
-      // Before reusing it after a pause: the connection must still be one
-      // a fresh lookup would choose (same host and address, same TLS
-      // requirement; tlspolicies or DNS may have changed meanwhile).
-      Route fresh = co_await route_for(dest);
-      std::size_t same = fresh.targets.size();
-      for (std::size_t i = 0; i < fresh.targets.size() && fresh.ok && target; ++i) {
-        auto& t = fresh.targets[i];
-        if (t.host == target->host && t.ip == target->ip && tls_key(t.tls) == tls_key(target->tls)) same = i;
-      }
-      if (same == fresh.targets.size() && session) {
-        spdlog::info("delivery cached-connection-dropped dest={} reason=route-or-tls-policy-changed", dest);
-        co_await session->quit();
-        session.reset();
-      }
-      route = std::move(fresh);
-      target = same < route.targets.size() ? &route.targets[same] : nullptr;
-      port = route.port ? route.port : static_cast<uint16_t>(cfg->delivery.remote_port);
+      stop_starting(c);
+      bool more = co_await wait_for_more_mail(c);
+      if (!more) break;
       continue;
     }
-    stop_starting();
-    Job job = std::move(dests_[dest].jobs.front());
-    dests_[dest].jobs.pop_front();
-    auto it = active_.find(job.id);
-    if (it == active_.end()) continue;
-    auto m = it->second;
-    std::vector<RecipientOutcome> results(job.rcpts.size(),
-                                          RecipientOutcome{RecipientOutcome::Kind::Temp, route.error});
-    if (route.permanent) {
-      for (auto& r : results) r.kind = RecipientOutcome::Kind::Perm;
-    }
-    if (!route.ok) {
-      co_await record(job, results);
+    stop_starting(c);
+    auto next = take_job(dest);
+    if (!next) continue;
+    Job& job = next->first;
+    if (!c.route.ok) {
+      auto results = route_failure(c.route, job.rcpts.size());
+      co_await record(std::move(job), std::move(results));
       continue;
     }
-    if (!session) {
-      std::string error;
-      bool permanent = false;
-      std::vector<TlsSessionRecord> tls_sessions;
-      for (auto& t : route.targets) {
-        asio::error_code ec;
-        auto addr = asio::ip::make_address(t.ip, ec);
-        if (ec) continue;
-        asio::ip::tcp::endpoint ep(addr, port);
-        spdlog::debug("delivery connecting dest={} relay={}[{}]:{}", dest, t.host, t.ip, port);
-        auto opened = co_await smtp_open(ep, t.host, t.tls, tls_, cfg->hostname, cs);
-        if (report_tls && opened.tls_attempted)
-          tls_sessions.push_back({dest, t.tls.report, t.host, t.ip, opened.tls_result});
-        if (opened.session) {
-          session = std::move(opened.session);
-          target = &t;
-          break;
-        }
-        error = opened.error;
-        permanent = opened.permanent;
-        spdlog::info("delivery deferred-host dest={} relay={}[{}] error={}", dest, t.host, t.ip,
-                     log::quote(error));
-        if (permanent) break;
-      }
-      if (!tls_sessions.empty()) co_await count_tls(std::move(tls_sessions));
-      if (!session) {
-        // The destination is unreachable now: this job and every job
-        // waiting for it get the same answer (Postfix marks it dead).
-        if (error.empty()) error = "no usable address for " + dest;
-        for (auto& r : results)
-          r = {permanent ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp, error};
-        co_await record(job, results);
-        while (!dests_[dest].jobs.empty()) {
-          Job next = std::move(dests_[dest].jobs.front());
-          dests_[dest].jobs.pop_front();
-          if (!active_.count(next.id)) continue;
-          std::vector<RecipientOutcome> same(next.rcpts.size(), results.front());
-          co_await record(next, same);
-        }
+    if (!c.session) {
+      auto failure = co_await open_session(c);
+      if (failure) {
+        co_await fail_destination(dest, std::move(job), *failure);
         break;
       }
-      on_session = 0;
     }
-    ClientTransaction tx;
-    tx.sender = m->env.sender;
-    for (auto i : job.rcpts) tx.recipients.push_back(m->env.recipients[i].address);
-    tx.message = m->wire;
-    tx.smtputf8 = m->env.smtputf8;
-    tx.eight_bit = m->env.eight_bit;
-    auto out = co_await session->transaction(tx);
-    if (out.lost_before_mail && session->transactions() > 1) {
-      // The cached connection went stale: nothing reached the remote, so
-      // the message goes out on a fresh connection, not as an attempt.
-      spdlog::info("delivery stale-connection dest={} id={}", dest, job.id);
-      co_await session->quit();
-      session.reset();
-      dests_[dest].jobs.push_front(std::move(job));
-      continue;
-    }
-    if (out.session_ok) {
-      results = out.recipients;
-      for (auto& r : results)
-        if (r.kind == RecipientOutcome::Kind::Delivered)
-          r.reply = "delivered via " + target->host + "[" + target->ip + "]" +
-                    (out.tls.empty() ? "" : " with " + out.tls) + ": " + r.reply;
-      spdlog::info("delivery id={} dest={} relay={}[{}] tls={} results={} conn_use={}", job.id, dest,
-                   target->host, target->ip, log::quote(out.tls.empty() ? "none" : out.tls), results.size(),
-                   session->transactions());
-    } else {
-      for (auto& r : results)
-        r = {out.permanent ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp, out.error};
-    }
-    // Durable before the next transaction on this connection.
-    co_await record(job, results);
-    ++on_session;
-    if (!session->usable() || on_session >= cfg->delivery.max_messages_per_connection) {
-      co_await session->quit();
-      session.reset();
-    }
+    co_await deliver(c, std::move(job), next->second);
   }
-  stop_starting();
-  if (session) co_await session->quit();
+  co_await end_connection(c);
+}
+
+// Settings from the config and the route; the TLS policy failures the
+// route found count once per connection for the TLS reports.
+asio::awaitable<void> DeliveryEngine::start_connection(ConnectionState& c, std::string dest) {
+  c.dest = dest;
+  c.cfg = svc_.config();
+  c.settings.connect_timeout = std::chrono::seconds(c.cfg->delivery.connect_timeout_seconds);
+  c.settings.command_timeout = std::chrono::seconds(c.cfg->delivery.command_timeout_seconds);
+  c.settings.source_address = c.cfg->delivery.source_address;
+  Route route = co_await route_for(dest);
+  c.set_route(std::move(route));
+  c.report_tls = c.cfg->delivery.tls_reports && svc_.tlsrpt && !is_relay(dest);
+  if (c.report_tls && !c.route.tls_failures.empty()) co_await count_tls(c.route.tls_failures);
+}
+
+// The connection takes jobs now: kick() no longer counts it as starting.
+void DeliveryEngine::stop_starting(ConnectionState& c) {
+  if (c.starting) --dests_[c.dest].starting;
+  c.starting = false;
+}
+
+// No job waits: a session stays open as a cached connection for
+// connection_reuse_seconds (new mail wakes it, and so does kick() when
+// another destination needs its slot). True when there is mail for it
+// again (the route checked afresh), false when it is to close.
+asio::awaitable<bool> DeliveryEngine::wait_for_more_mail(ConnectionState& c) {
+  if (!c.session || c.cfg->delivery.connection_reuse_seconds == 0) co_return false;
+  asio::steady_timer idle(io_, std::chrono::seconds(c.cfg->delivery.connection_reuse_seconds));
+  dests_[c.dest].idle.push_back(&idle);
+  co_await idle.async_wait(use_tuple);
+  auto& list = dests_[c.dest].idle;
+  list.erase(std::remove(list.begin(), list.end(), &idle), list.end());
+  if (dests_[c.dest].jobs.empty()) co_return false;
+  co_await recheck_route(c);
+  co_return true;
+}
+
+// Before reusing a cached connection after a pause: it must still be one a
+// fresh lookup would choose (same host and address, same TLS requirement;
+// tlspolicies or DNS may have changed meanwhile), else it is closed. The
+// connection goes on with the fresh route.
+asio::awaitable<void> DeliveryEngine::recheck_route(ConnectionState& c) {
+  Route fresh = co_await route_for(c.dest);
+  std::size_t same = fresh.targets.size();
+  for (std::size_t i = 0; i < fresh.targets.size() && fresh.ok && c.target; ++i) {
+    auto& t = fresh.targets[i];
+    if (t.host == c.target->host && t.ip == c.target->ip && tls_key(t.tls) == tls_key(c.target->tls))
+      same = i;
+  }
+  if (same == fresh.targets.size() && c.session) {
+    spdlog::info("delivery cached-connection-dropped dest={} reason=route-or-tls-policy-changed", c.dest);
+    co_await close_session(c);
+  }
+  c.set_route(std::move(fresh));
+  c.target = same < c.route.targets.size() ? &c.route.targets[same] : nullptr;
+}
+
+// Takes the next job of `dest` from its queue; nullopt (the job dropped)
+// when its message is no longer active.
+std::optional<std::pair<DeliveryEngine::Job, std::shared_ptr<DeliveryEngine::Message>>>
+DeliveryEngine::take_job(const std::string& dest) {
+  Job job = std::move(dests_[dest].jobs.front());
+  dests_[dest].jobs.pop_front();
+  auto it = active_.find(job.id);
+  if (it == active_.end()) return std::nullopt;
+  return std::make_pair(std::move(job), it->second);
+}
+
+// Sets up a session with the first host of the route, in its order, that
+// takes one (smtp_open: connect, greeting, EHLO, STARTTLS as the host's TLS
+// requirement demands); a permanent refusal ends the search. The TLS
+// session attempts count for the TLS reports. nullopt when a session is up,
+// else the answer for the jobs waiting for this destination.
+asio::awaitable<std::optional<RecipientOutcome>> DeliveryEngine::open_session(ConnectionState& c) {
+  std::string error;
+  bool permanent = false;
+  std::vector<TlsSessionRecord> tls_sessions;
+  for (auto& t : c.route.targets) {
+    asio::error_code ec;
+    auto addr = asio::ip::make_address(t.ip, ec);
+    if (ec) continue;
+    asio::ip::tcp::endpoint ep(addr, c.port);
+    spdlog::debug("delivery connecting dest={} relay={}[{}]:{}", c.dest, t.host, t.ip, c.port);
+    auto opened = co_await smtp_open(ep, t.host, t.tls, tls_, c.cfg->hostname, c.settings);
+    if (c.report_tls && opened.tls_attempted)
+      tls_sessions.push_back({c.dest, t.tls.report, t.host, t.ip, opened.tls_result});
+    if (opened.session) {
+      c.session = std::move(opened.session);
+      c.target = &t;
+      break;
+    }
+    error = opened.error;
+    permanent = opened.permanent;
+    spdlog::info("delivery deferred-host dest={} relay={}[{}] error={}", c.dest, t.host, t.ip,
+                 log::quote(error));
+    if (permanent) break;
+  }
+  if (!tls_sessions.empty()) co_await count_tls(std::move(tls_sessions));
+  if (c.session) {
+    c.on_session = 0;
+    co_return std::nullopt;
+  }
+  if (error.empty()) error = "no usable address for " + c.dest;
+  co_return failure_outcome(permanent, error);
+}
+
+// The destination is unreachable now: this job and every job waiting for
+// it get the same answer (Postfix marks it dead).
+asio::awaitable<void> DeliveryEngine::fail_destination(std::string dest, Job job, RecipientOutcome why) {
+  std::vector<RecipientOutcome> results(job.rcpts.size(), why);
+  co_await record(job, results);
+  while (!dests_[dest].jobs.empty()) {
+    Job next = std::move(dests_[dest].jobs.front());
+    dests_[dest].jobs.pop_front();
+    if (!active_.count(next.id)) continue;
+    std::vector<RecipientOutcome> same(next.rcpts.size(), why);
+    co_await record(next, same);
+  }
+}
+
+// One message over the session: the transaction, then its per-recipient
+// results, durable before the next transaction on this connection. The
+// session closes when it broke or carried max_messages_per_connection. A
+// cached session that went stale before MAIL was accepted reached nothing
+// remote: it is closed and the job goes back first in line, not counted
+// as an attempt.
+asio::awaitable<void> DeliveryEngine::deliver(ConnectionState& c, Job job, std::shared_ptr<Message> m) {
+  ClientTransaction tx = transaction_of(m->env, job.rcpts, m->wire);
+  auto out = co_await c.session->transaction(tx);
+  if (out.lost_before_mail && c.session->transactions() > 1) {
+    spdlog::info("delivery stale-connection dest={} id={}", c.dest, job.id);
+    co_await close_session(c);
+    dests_[c.dest].jobs.push_front(std::move(job));
+    co_return;
+  }
+  auto results = transaction_results(out, *c.target, job.rcpts.size());
+  if (out.session_ok)
+    spdlog::info("delivery id={} dest={} relay={}[{}] tls={} results={} conn_use={}", job.id, c.dest,
+                 c.target->host, c.target->ip, log::quote(out.tls.empty() ? "none" : out.tls), results.size(),
+                 c.session->transactions());
+  co_await record(job, results);
+  ++c.on_session;
+  if (!c.session->usable() || c.on_session >= c.cfg->delivery.max_messages_per_connection)
+    co_await close_session(c);
+}
+
+asio::awaitable<void> DeliveryEngine::close_session(ConnectionState& c) {
+  co_await c.session->quit();
+  c.session.reset();
+}
+
+// The connection ends: its session closed, its slot given back.
+asio::awaitable<void> DeliveryEngine::end_connection(ConnectionState& c) {
+  stop_starting(c);
+  if (c.session) co_await close_session(c);
+  release_slot(c.dest);
+}
+
+// A slot is free: destinations held back by max_connections, and `dest`
+// if mail arrived while its connection was closing, get connections; a
+// destination with nothing left is forgotten.
+void DeliveryEngine::release_slot(const std::string& dest) {
   slots_.close(dest);
-  // A slot is free: destinations held back by max_connections, and this
-  // one if mail arrived while the connection was closing.
   std::set<std::string> again;
   again.swap(waiting_);
   again.insert(dest);

@@ -39,6 +39,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "outbound/delivery_dsn.h"
@@ -83,7 +84,21 @@ class DeliveryEngine {
   asio::awaitable<void> loop();
   asio::awaitable<void> rescan(bool flush);
   asio::awaitable<void> activate(std::string id);
+  struct ConnectionState;
+
   asio::awaitable<void> connection(std::string dest);
+  // connection()'s steps.
+  asio::awaitable<void> start_connection(ConnectionState& c, std::string dest);
+  void stop_starting(ConnectionState& c);
+  asio::awaitable<bool> wait_for_more_mail(ConnectionState& c);
+  asio::awaitable<void> recheck_route(ConnectionState& c);
+  std::optional<std::pair<Job, std::shared_ptr<Message>>> take_job(const std::string& dest);
+  asio::awaitable<std::optional<RecipientOutcome>> open_session(ConnectionState& c);
+  asio::awaitable<void> fail_destination(std::string dest, Job job, RecipientOutcome why);
+  asio::awaitable<void> deliver(ConnectionState& c, Job job, std::shared_ptr<Message> m);
+  asio::awaitable<void> close_session(ConnectionState& c);
+  asio::awaitable<void> end_connection(ConnectionState& c);
+  void release_slot(const std::string& dest);
   asio::awaitable<Route> route_for(std::string dest);
   // TLS reports (RFC 8460): counts session attempts; sends yesterday's reports.
   asio::awaitable<void> count_tls(std::vector<TlsSessionRecord> sessions);
