@@ -5,6 +5,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
 
 #include "proto/smtp/client_reply.h"
@@ -81,120 +83,194 @@ SmtpSession::SmtpSession(std::shared_ptr<Connection> conn, ClientSettings settin
 
 SmtpSession::~SmtpSession() = default;
 
-struct SessionSetup {
-  static void apply(SmtpSession& s, const proto::smtp::Extensions& ext, bool esmtp, std::string tls) {
-    s.esmtp_ = esmtp;
-    s.pipelining_ = ext.pipelining;
-    s.smtputf8_ = ext.smtputf8;
-    s.eightbitmime_ = ext.eightbitmime;
-    s.has_size_ = ext.size.has_value();
-    s.size_limit_ = ext.size ? *ext.size : 0;
-    s.tls_ = std::move(tls);
-  }
-};
+// smtp_open()'s steps, in order: connect, greet (greeting and EHLO),
+// secure (STARTTLS as the TLS requirement demands), then the session. A
+// step that fails returns false with out.error (and for TLS reports
+// out.tls_result) set, and the attempt ends there.
+class SessionSetup {
+ public:
+  SessionSetup(std::string remote_name, TlsRequirement tls, std::shared_ptr<tls::ClientContext> tls_ctx,
+               std::string helo, ClientSettings settings)
+      : remote_name_(std::move(remote_name)),
+        tls_(std::move(tls)),
+        tls_ctx_(std::move(tls_ctx)),
+        helo_(std::move(helo)),
+        settings_(std::move(settings)) {}
 
-asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::string remote_name,
-                                       TlsRequirement tls_req, std::shared_ptr<tls::ClientContext> tls_ctx,
-                                       std::string helo, ClientSettings settings) {
-  SessionOpen out;
-  auto ex = co_await asio::this_coro::executor;
-  asio::ip::tcp::socket sock(ex);
-  std::error_code ec;
-  sock.open(remote.protocol(), ec);
-  if (!ec && !settings.source_address.empty()) {
-    auto addr = asio::ip::make_address(settings.source_address, ec);
-    if (!ec && addr.is_v4() == remote.address().is_v4()) sock.bind({addr, 0}, ec);
-    ec = {};
-  }
-  if (ec) {
-    out.error = "cannot create socket: " + ec.message();
-    co_return out;
-  }
-  {
-    asio::steady_timer t(ex, settings.connect_timeout);
+  // The TCP connection, from [delivery] source_address when that is of the
+  // remote's address family, within the connect timeout.
+  asio::awaitable<bool> connect(asio::ip::tcp::endpoint remote) {
+    auto ex = co_await asio::this_coro::executor;
+    // Kept here after the move into the Connection: a timer handler that
+    // was already queued when it was cancelled still closes it.
+    auto& sock = sock_.emplace(ex);
+    std::error_code ec;
+    sock.open(remote.protocol(), ec);
+    if (!ec && !settings_.source_address.empty()) {
+      auto addr = asio::ip::make_address(settings_.source_address, ec);
+      if (!ec && addr.is_v4() == remote.address().is_v4()) sock.bind({addr, 0}, ec);
+      ec = {};
+    }
+    if (ec) {
+      out.error = "cannot create socket: " + ec.message();
+      co_return false;
+    }
+    asio::steady_timer t(ex, settings_.connect_timeout);
     t.async_wait([&sock](std::error_code e) {
       if (!e) sock.close();
     });
     auto [cec] = co_await sock.async_connect(remote, use_tuple);
     t.cancel();
     if (cec || !sock.is_open()) {
-      out.error = "connect to " + remote_name + "[" + remote.address().to_string() +
+      out.error = "connect to " + remote_name_ + "[" + remote.address().to_string() +
                   "]:" + std::to_string(remote.port()) + " failed: " + (cec ? cec.message() : "timeout");
-      co_return out;
+      co_return false;
     }
+    conn_ = std::make_shared<Connection>(std::move(sock), kMaxReplyLine, 0);
+    spdlog::debug("smtp-client connected remote={} local={}", remote.address().to_string(),
+                  settings_.source_address);
+    co_return true;
   }
-  auto conn = std::make_shared<Connection>(std::move(sock), kMaxReplyLine, 0);
-  Client c(conn, settings.command_timeout);
-  spdlog::debug("smtp-client connected remote={} local={}", remote.address().to_string(),
-                settings.source_address);
-  auto greeting = co_await c.reply();
-  if (greeting.code != 220) {
-    out.error = describe(greeting, "the greeting");
-    out.permanent = greeting.permanent();
-    co_await c.send("QUIT\r\n");
-    co_return out;
-  }
-  auto ehlo = co_await c.command("EHLO " + helo);
-  bool esmtp = ehlo.code == 250;
-  if (!esmtp) {
-    auto h = co_await c.command("HELO " + helo);
-    if (h.code != 250) {
-      out.error = describe(h, "HELO");
-      co_return out;
+
+  // The greeting (a 5xx one is a permanent failure), then EHLO, or HELO
+  // when EHLO is refused.
+  asio::awaitable<bool> greet() {
+    Client c = client();
+    auto greeting = co_await c.reply();
+    if (greeting.code != 220) {
+      out.permanent = greeting.permanent();
+      co_await quit_with(describe(greeting, "the greeting"));
+      co_return false;
     }
+    auto ehlo = co_await c.command("EHLO " + helo_);
+    esmtp_ = ehlo.code == 250;
+    if (!esmtp_) {
+      auto h = co_await c.command("HELO " + helo_);
+      if (h.code != 250) {
+        out.error = describe(h, "HELO");
+        co_return false;
+      }
+    }
+    ext_ = esmtp_ ? proto::smtp::parse_ehlo(ehlo) : proto::smtp::Extensions{};
+    co_return true;
   }
-  auto ext = esmtp ? proto::smtp::parse_ehlo(ehlo) : proto::smtp::Extensions{};
-  std::string tls_desc;
-  if (tls_req.attempt) out.tls_attempted = true;
-  const bool offered = ext.starttls;  // EHLO after STARTTLS no longer lists it
-  if (tls_req.attempt && offered) {
-    auto st = co_await c.command("STARTTLS");
-    if (st.code == 220) {
-      tls::ClientOutcome to;
-      bool ok = co_await conn->start_tls_client(tls_ctx, tls_req.params, to, settings.connect_timeout);
-      if (!ok) {
-        out.error = "TLS handshake with " + remote_name + " failed";
-        out.tls_result = TlsResult::ValidationFailure;
-        co_return out;  // never continue in plaintext on the same connection
-      }
-      bool needs_verify = tls_req.params.verify != tls::ClientParams::Verify::None;
-      if (needs_verify && !to.verified) {
-        out.error = "TLS policy " + tls_req.policy + " not met by " + remote_name + ": " + to.why;
-        out.tls_result = classify_verify(tls_req.params.verify, to.error);
-        if (out.tls_result == TlsResult::Success) out.tls_result = TlsResult::ValidationFailure;
-        co_await c.send("QUIT\r\n");
-        co_return out;
-      }
-      // MTA-STS testing: what enforce would have found (delivery goes on).
-      if (!needs_verify && !tls_req.params.report_names.empty())
-        out.tls_result = classify_verify(tls_req.params.verify, to.error);
-      tls_desc = to.version + " " + to.cipher + (to.verified ? " verified" : " unverified");
-      ehlo = co_await c.command("EHLO " + helo);
-      if (ehlo.code != 250) {
-        out.error = describe(ehlo, "EHLO after STARTTLS");
-        co_return out;
-      }
-      ext = proto::smtp::parse_ehlo(ehlo);
-    } else {
+
+  // STARTTLS when the policy attempts TLS and the host offers it; a policy
+  // that makes TLS mandatory and cannot have it ends the connection, never
+  // a plaintext fallback.
+  asio::awaitable<bool> secure() {
+    if (tls_.attempt) out.tls_attempted = true;
+    const bool offered = ext_.starttls;  // EHLO after STARTTLS no longer lists it
+    if (tls_.attempt && offered) {
+      bool ok = co_await starttls();
+      if (!ok) co_return false;
+    } else if (tls_.attempt) {
       out.tls_result = TlsResult::StarttlsNotSupported;
     }
-    if (st.code != 220 && tls_req.mandatory) {
-      out.error = "STARTTLS refused by " + remote_name + ": " + st.summary();
-      co_await c.send("QUIT\r\n");
-      co_return out;
+    if (tls_.mandatory && !(tls_.attempt && offered)) {
+      co_await quit_with("TLS required by policy " + tls_.policy + " but " + remote_name_ +
+                         " does not offer STARTTLS");
+      co_return false;
     }
-  } else if (tls_req.attempt) {
-    out.tls_result = TlsResult::StarttlsNotSupported;
+    co_return true;
   }
-  if (tls_req.mandatory && !(tls_req.attempt && offered)) {
-    out.error =
-        "TLS required by policy " + tls_req.policy + " but " + remote_name + " does not offer STARTTLS";
+
+  SessionOpen finish() {
+    out.session = std::make_unique<SmtpSession>(conn_, settings_, remote_name_);
+    SmtpSession& s = *out.session;
+    s.esmtp_ = esmtp_;
+    s.pipelining_ = ext_.pipelining;
+    s.smtputf8_ = ext_.smtputf8;
+    s.eightbitmime_ = ext_.eightbitmime;
+    s.has_size_ = ext_.size.has_value();
+    s.size_limit_ = ext_.size ? *ext_.size : 0;
+    s.tls_ = std::move(tls_desc_);
+    return std::move(out);
+  }
+
+  SessionOpen out;
+
+ private:
+  Client client() { return Client(conn_, settings_.command_timeout); }
+
+  // Fails the attempt with `error`, saying QUIT to the remote.
+  asio::awaitable<void> quit_with(std::string error) {
+    out.error = std::move(error);
+    Client c = client();
     co_await c.send("QUIT\r\n");
-    co_return out;
   }
-  out.session = std::make_unique<SmtpSession>(conn, settings, remote_name);
-  SessionSetup::apply(*out.session, ext, esmtp, tls_desc);
-  co_return out;
+
+  // The STARTTLS command (refused: StarttlsNotSupported, fatal when TLS is
+  // mandatory), the handshake with the policy's verification, EHLO again.
+  asio::awaitable<bool> starttls() {
+    Client c = client();
+    auto st = co_await c.command("STARTTLS");
+    if (st.code != 220) {
+      out.tls_result = TlsResult::StarttlsNotSupported;
+      if (tls_.mandatory) {
+        co_await quit_with("STARTTLS refused by " + remote_name_ + ": " + st.summary());
+        co_return false;
+      }
+      co_return true;
+    }
+    bool ok = co_await handshake();
+    if (!ok) co_return false;
+    auto ehlo = co_await c.command("EHLO " + helo_);
+    if (ehlo.code != 250) {
+      out.error = describe(ehlo, "EHLO after STARTTLS");
+      co_return false;
+    }
+    ext_ = proto::smtp::parse_ehlo(ehlo);
+    co_return true;
+  }
+
+  // The TLS handshake and the certificate check the policy asks for (DANE,
+  // CA and name, fingerprint; MTA-STS testing only reports what enforce
+  // would have found).
+  asio::awaitable<bool> handshake() {
+    tls::ClientOutcome to;
+    bool ok = co_await conn_->start_tls_client(tls_ctx_, tls_.params, to, settings_.connect_timeout);
+    if (!ok) {
+      out.error = "TLS handshake with " + remote_name_ + " failed";
+      out.tls_result = TlsResult::ValidationFailure;
+      co_return false;  // never continue in plaintext on the same connection
+    }
+    bool needs_verify = tls_.params.verify != tls::ClientParams::Verify::None;
+    if (needs_verify && !to.verified) {
+      out.tls_result = classify_verify(tls_.params.verify, to.error);
+      if (out.tls_result == TlsResult::Success) out.tls_result = TlsResult::ValidationFailure;
+      co_await quit_with("TLS policy " + tls_.policy + " not met by " + remote_name_ + ": " + to.why);
+      co_return false;
+    }
+    // MTA-STS testing: what enforce would have found (delivery goes on).
+    if (!needs_verify && !tls_.params.report_names.empty())
+      out.tls_result = classify_verify(tls_.params.verify, to.error);
+    tls_desc_ = to.version + " " + to.cipher + (to.verified ? " verified" : " unverified");
+    co_return true;
+  }
+
+  std::string remote_name_;
+  TlsRequirement tls_;
+  std::shared_ptr<tls::ClientContext> tls_ctx_;
+  std::string helo_;
+  ClientSettings settings_;
+  std::optional<asio::ip::tcp::socket> sock_;
+  std::shared_ptr<Connection> conn_;
+  bool esmtp_ = false;
+  proto::smtp::Extensions ext_;
+  std::string tls_desc_;  // "TLSv1.3 TLS_AES_256_GCM_SHA384 verified", "" without TLS
+};
+
+asio::awaitable<SessionOpen> smtp_open(asio::ip::tcp::endpoint remote, std::string remote_name,
+                                       TlsRequirement tls_req, std::shared_ptr<tls::ClientContext> tls_ctx,
+                                       std::string helo, ClientSettings settings) {
+  SessionSetup s(std::move(remote_name), std::move(tls_req), std::move(tls_ctx), std::move(helo),
+                 std::move(settings));
+  bool ok = co_await s.connect(remote);
+  if (ok) ok = co_await s.greet();
+  if (ok) ok = co_await s.secure();
+  if (!ok) co_return std::move(s.out);
+  co_return s.finish();
 }
 
 asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {

@@ -79,7 +79,7 @@ class SmtpSession {
   const std::string& remote_name() const { return remote_name_; }
 
  private:
-  friend struct SessionSetup;
+  friend class SessionSetup;
   std::shared_ptr<server::Connection> conn_;
   ClientSettings settings_;
   std::string remote_name_;
