@@ -12,10 +12,10 @@
 //   [delivery] relay_host). Jobs wait in their destination's queue; each
 //   destination has at most max_connections_per_destination connections,
 //   all together at most max_connections.
-// - A connection resolves the route (delivery_route.h), sets up a session
-//   and then delivers job after job over it; it stays idle for
-//   connection_reuse_seconds and carries at most
-//   max_messages_per_connection. A reused connection that broke before
+// - A connection (delivery_connection.cpp) resolves the route
+//   (delivery_route.h), sets up a session and then delivers job after job
+//   over it; it stays idle for connection_reuse_seconds and carries at
+//   most max_messages_per_connection. A reused connection that broke before
 //   MAIL was accepted is replaced and the job retried, not counted.
 // - After each transaction the message's per-recipient results are written
 //   to its queue file (fsync'd) before the next transaction on that
@@ -36,6 +36,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -46,6 +47,7 @@
 #include "outbound/delivery_route.h"
 #include "outbound/delivery_schedule.h"
 #include "outbound/smtp_client.h"
+#include "queue/queue.h"
 
 namespace mailfort::tls {
 class ClientContext;
@@ -69,7 +71,20 @@ class DeliveryEngine {
   void release_io();
 
  private:
-  struct Message;
+  struct Message {
+    queue::Envelope env;
+    std::string message;                      // as queued (DSNs quote its header)
+    std::shared_ptr<const std::string> wire;  // as sent (DKIM signatures + message)
+    std::size_t outstanding = 0;              // destination jobs not finished
+    // Queue file writes of this message run on the worker pool; the newest
+    // version must win and two writes must not overlap (same tmp name).
+    struct Gate {
+      std::mutex mu;
+      uint64_t written = 0;
+    };
+    std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+    uint64_t version = 0;
+  };
   struct Job {
     std::string id;
     std::string dest;
@@ -81,14 +96,33 @@ class DeliveryEngine {
     std::vector<asio::steady_timer*> idle;  // idle connections' timers (cancel = wake)
   };
 
+  // Scheduling (delivery.cpp): due messages are loaded and split into jobs
+  // per destination; jobs get connections under the caps.
   asio::awaitable<void> loop();
   asio::awaitable<void> rescan(bool flush);
   asio::awaitable<void> activate(std::string id);
-  struct ConnectionState;
+  void on_enqueued(const std::string& id);
+  void add_job(Job job);
+  void kick(const std::string& dest);
+  void spawn(asio::awaitable<void> work, std::string what);
 
+  // Results (delivery.cpp): per-recipient results into the queue file; a
+  // finished message removed or rescheduled, with its DSN or delay notice.
+  asio::awaitable<void> record(Job job, std::vector<RecipientOutcome> results);
+  asio::awaitable<void> write_progress(std::shared_ptr<Message> m);
+  asio::awaitable<void> finish(std::shared_ptr<Message> m);
+
+  // TLS reports (RFC 8460; delivery.cpp): counts session attempts; sends
+  // yesterday's reports.
+  asio::awaitable<void> count_tls(std::vector<TlsSessionRecord> sessions);
+  asio::awaitable<void> daily_tls_reports();
+
+  // Connections (delivery_connection.cpp): connection() carries a
+  // destination's jobs; the rest are its steps.
+  struct ConnectionState;
   asio::awaitable<void> connection(std::string dest);
-  // connection()'s steps.
   asio::awaitable<void> start_connection(ConnectionState& c, std::string dest);
+  asio::awaitable<Route> route_for(std::string dest);
   void stop_starting(ConnectionState& c);
   asio::awaitable<bool> wait_for_more_mail(ConnectionState& c);
   asio::awaitable<void> recheck_route(ConnectionState& c);
@@ -99,17 +133,6 @@ class DeliveryEngine {
   asio::awaitable<void> close_session(ConnectionState& c);
   asio::awaitable<void> end_connection(ConnectionState& c);
   void release_slot(const std::string& dest);
-  asio::awaitable<Route> route_for(std::string dest);
-  // TLS reports (RFC 8460): counts session attempts; sends yesterday's reports.
-  asio::awaitable<void> count_tls(std::vector<TlsSessionRecord> sessions);
-  asio::awaitable<void> daily_tls_reports();
-  asio::awaitable<void> record(Job job, std::vector<RecipientOutcome> results);
-  asio::awaitable<void> write_progress(std::shared_ptr<Message> m);
-  asio::awaitable<void> finish(std::shared_ptr<Message> m);
-  void on_enqueued(const std::string& id);
-  void add_job(Job job);
-  void kick(const std::string& dest);
-  void spawn(asio::awaitable<void> work, std::string what);
 
   server::Services& svc_;
   asio::io_context& io_;

@@ -12,6 +12,8 @@
 namespace mailfort::outbound {
 namespace {
 
+const std::string kRelayPrefix = "relay:";
+
 std::vector<std::string> split(const std::string& s, const std::string& seps) {
   std::vector<std::string> out;
   std::string cur;
@@ -307,6 +309,27 @@ Route resolve_relay(server::Services& svc, const config::Config& cfg, const Rela
   for (auto& ip : ips) route.targets.push_back({relay.host, ip, t});
   route.ok = true;
   return route;
+}
+
+std::string destination_of(const std::string& recipient, const std::string& relay_host) {
+  return relay_host.empty() ? domain_of(recipient) : kRelayPrefix + relay_host;
+}
+
+bool is_relay_destination(const std::string& dest) {
+  return dest.rfind(kRelayPrefix, 0) == 0;
+}
+
+Route resolve_destination(server::Services& svc, const config::Config& cfg, const std::string& dest) {
+  if (is_relay_destination(dest)) {
+    RelayHost relay;
+    if (!parse_relay_host(dest.substr(kRelayPrefix.size()), relay)) {
+      Route r;
+      r.error = "invalid [delivery] relay_host " + dest.substr(kRelayPrefix.size());
+      return r;
+    }
+    return resolve_relay(svc, cfg, relay);
+  }
+  return resolve_route(svc, cfg, dest);
 }
 
 }  // namespace mailfort::outbound

@@ -68,4 +68,13 @@ struct RelayHost {
 bool parse_relay_host(const std::string& spec, RelayHost& out);
 Route resolve_relay(server::Services& svc, const config::Config& cfg, const RelayHost& relay);
 
+// A destination, what the delivery engine queues jobs and opens
+// connections for: the recipient's domain, or "relay:<relay_host>" when
+// [delivery] relay_host is set.
+std::string destination_of(const std::string& recipient, const std::string& relay_host);
+bool is_relay_destination(const std::string& dest);
+// The route to a destination: resolve_route for a domain, resolve_relay
+// for the relay host.
+Route resolve_destination(server::Services& svc, const config::Config& cfg, const std::string& dest);
+
 }  // namespace mailfort::outbound
