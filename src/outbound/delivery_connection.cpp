@@ -27,13 +27,9 @@ using queue::Envelope;
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-RecipientOutcome failure_outcome(bool permanent, std::string reply) {
-  return {permanent ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp, std::move(reply)};
-}
-
 // Every recipient of a job gets the route's error when there is no route.
 std::vector<RecipientOutcome> route_failure(const Route& route, std::size_t recipients) {
-  return std::vector<RecipientOutcome>(recipients, failure_outcome(route.permanent, route.error));
+  return std::vector<RecipientOutcome>(recipients, RecipientOutcome::failure(route.permanent, route.error));
 }
 
 ClientTransaction transaction_of(const Envelope& env, const std::vector<std::size_t>& rcpts,
@@ -53,7 +49,7 @@ ClientTransaction transaction_of(const Envelope& env, const std::vector<std::siz
 std::vector<RecipientOutcome> transaction_results(const HostOutcome& out, const Target& target,
                                                   std::size_t recipients) {
   if (!out.session_ok)
-    return std::vector<RecipientOutcome>(recipients, failure_outcome(out.permanent, out.error));
+    return std::vector<RecipientOutcome>(recipients, RecipientOutcome::failure(out.permanent, out.error));
   std::vector<RecipientOutcome> results = out.recipients;
   for (auto& r : results)
     if (r.kind == RecipientOutcome::Kind::Delivered)
@@ -218,7 +214,7 @@ asio::awaitable<std::optional<RecipientOutcome>> DeliveryEngine::open_session(Co
     co_return std::nullopt;
   }
   if (error.empty()) error = "no usable address for " + c.dest;
-  co_return failure_outcome(permanent, error);
+  co_return RecipientOutcome::failure(permanent, error);
 }
 
 // The destination is unreachable now: this job and every job waiting for

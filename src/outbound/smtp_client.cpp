@@ -76,6 +76,11 @@ std::string describe(const ServerReply& r, const char* stage) {
   return r.summary() + " (in reply to " + stage + ")";
 }
 
+// A refusal (or no reply) at `stage` as a recipient's outcome.
+RecipientOutcome refused(const ServerReply& r, const char* stage) {
+  return RecipientOutcome::failure(r.permanent(), describe(r, stage));
+}
+
 }  // namespace
 
 SmtpSession::SmtpSession(std::shared_ptr<Connection> conn, ClientSettings settings, std::string remote_name)
@@ -341,12 +346,8 @@ asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
       usable_ = false;
       co_return out;
     }
-    if (replies.size() == cmds.size() && replies.back().code == 354) {
-      co_await c.send(".\r\n");
-      (void)co_await c.reply();
-    }
-    auto rset = co_await c.command("RSET");
-    usable_ = rset.code == 250;
+    bool in_data = replies.size() == cmds.size() && replies.back().code == 354;
+    co_await abandon(in_data);
     co_return out;
   }
   out.session_ok = true;
@@ -361,20 +362,15 @@ asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
     if (r.code / 100 == 2) {
       accepted.push_back(i);
     } else {
-      o = {r.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
-           describe(r, "RCPT TO")};
+      o = refused(r, "RCPT TO");
       if (r.code == 0) usable_ = false;
     }
   }
   if (!usable_) co_return out;
   bool data_sent = replies.size() == cmds.size();
   if (accepted.empty()) {
-    if (data_sent && replies.back().code == 354) {
-      co_await c.send(".\r\n");
-      (void)co_await c.reply();
-    }
-    auto rset = co_await c.command("RSET");
-    usable_ = rset.code == 250;
+    bool in_data = data_sent && replies.back().code == 354;
+    co_await abandon(in_data);
     co_return out;
   }
   if (!data_sent) {
@@ -383,16 +379,12 @@ asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
   }
   auto& data_reply = replies.back();
   if (data_reply.code != 354) {
-    for (auto i : accepted)
-      out.recipients[i] = {
-          data_reply.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
-          describe(data_reply, "DATA")};
+    for (auto i : accepted) out.recipients[i] = refused(data_reply, "DATA");
     if (data_reply.code == 0) {
       usable_ = false;
       co_return out;
     }
-    auto rset = co_await c.command("RSET");
-    usable_ = rset.code == 250;
+    co_await abandon(false);
     co_return out;
   }
   ServerReply final_reply;
@@ -403,11 +395,19 @@ asio::awaitable<HostOutcome> SmtpSession::transaction(ClientTransaction tx) {
     if (final_reply.code / 100 == 2)
       out.recipients[i] = {RecipientOutcome::Kind::Delivered, final_reply.summary()};
     else
-      out.recipients[i] = {
-          final_reply.permanent() ? RecipientOutcome::Kind::Perm : RecipientOutcome::Kind::Temp,
-          describe(final_reply, "end of data")};
+      out.recipients[i] = refused(final_reply, "end of data");
   }
   co_return out;
+}
+
+asio::awaitable<void> SmtpSession::abandon(bool in_data) {
+  Client c(conn_, settings_.command_timeout);
+  if (in_data) {
+    co_await c.send(".\r\n");
+    (void)co_await c.reply();
+  }
+  auto rset = co_await c.command("RSET");
+  usable_ = rset.code == 250;
 }
 
 asio::awaitable<void> SmtpSession::quit() {

@@ -43,6 +43,11 @@ struct ClientTransaction {
 struct RecipientOutcome {
   enum class Kind { Delivered, Temp, Perm } kind = Kind::Temp;
   std::string reply;  // remote reply summary or our reason
+
+  // Not delivered: Perm when `permanent`, else Temp.
+  static RecipientOutcome failure(bool permanent, std::string reply) {
+    return {permanent ? Kind::Perm : Kind::Temp, std::move(reply)};
+  }
 };
 
 struct HostOutcome {
@@ -80,6 +85,11 @@ class SmtpSession {
 
  private:
   friend class SessionSetup;
+  // Ends a transaction that delivers nothing: the message's end at once
+  // when DATA was already accepted (`in_data`), then RSET; the session
+  // stays usable only if RSET is accepted.
+  asio::awaitable<void> abandon(bool in_data);
+
   std::shared_ptr<server::Connection> conn_;
   ClientSettings settings_;
   std::string remote_name_;
