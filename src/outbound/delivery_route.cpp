@@ -37,11 +37,44 @@ std::vector<std::string> match_param(const std::string& params) {
   return {};
 }
 
+// "MX lookup for example.com failed (bogus: reason)"
+std::string lookup_error(dns::Type type, const std::string& name, const dns::Answer& a) {
+  return std::string(dns::type_name(type)) + " lookup for " + name + " failed (" +
+         dns::status_name(a.status) + (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
+}
+
+// The TLS policy for a next hop: its tlspolicies row, else [delivery]
+// default_tls_policy.
+struct PolicyChoice {
+  std::string policy, params;
+  bool from_row = false;
+};
+PolicyChoice tls_policy_of(server::Services& svc, const config::Config& cfg, const std::string& name) {
+  PolicyChoice c{cfg.delivery.default_tls_policy, {}, false};
+  if (auto row = svc.directory->find_tls_policy(name); row && row.value())
+    c = {row.value()->policy, row.value()->params, true};
+  return c;
+}
+
 }  // namespace
 
-std::string domain_of(const std::string& addr) {
+HostAddresses addresses_of(dns::Resolver& dns, const std::string& host) {
+  HostAddresses out;
+  for (auto type : {dns::Type::A, dns::Type::AAAA}) {
+    auto a = dns.query(host, type);
+    if (a.status == dns::Answer::Status::Ok) {
+      for (auto& ip : a.addresses) out.ips.push_back(ip);
+      out.secure = out.secure || a.secure;
+    } else if (a.status == dns::Answer::Status::Bogus || a.status == dns::Answer::Status::ServFail) {
+      out.error = lookup_error(type, host, a);
+    }
+  }
+  return out;
+}
+
+std::string domain_of(std::string_view addr) {
   auto at = addr.rfind('@');
-  return at == std::string::npos ? std::string() : to_lower(addr.substr(at + 1));
+  return at == std::string_view::npos ? std::string() : to_lower(addr.substr(at + 1));
 }
 
 // Builds the TLS requirement for one MX host under `policy` (blocking: DNS).
@@ -107,8 +140,7 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
       a.status != dns::Answer::Status::NxDomain) {
     fail = TlsResult::DnssecInvalid;
     t.report.type = "tlsa";
-    error = "TLSA lookup for " + host + " failed (" + dns::status_name(a.status) +
-            (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
+    error = lookup_error(dns::Type::TLSA, host, a);
     return false;
   }
   if (a.status != dns::Answer::Status::Ok || !a.secure) {
@@ -145,13 +177,7 @@ bool tls_for_host(dns::Resolver& dns, const std::string& policy, const std::stri
 Route resolve_route(server::Services& svc, const config::Config& cfg, const std::string& domain) {
   Route route;
   auto& dns = *svc.resolver;
-  std::string policy = cfg.delivery.default_tls_policy, params;
-  bool explicit_policy = false;
-  if (auto row = svc.directory->find_tls_policy(domain); row && row.value()) {
-    policy = row.value()->policy;
-    params = row.value()->params;
-    explicit_policy = true;
-  }
+  PolicyChoice policy = tls_policy_of(svc, cfg, domain);
   auto mx = dns.query(domain, dns::Type::MX);
   std::vector<std::string> hosts;
   bool mx_secure = mx.secure;
@@ -173,38 +199,29 @@ Route resolve_route(server::Services& svc, const config::Config& cfg, const std:
       route.error = "550 5.1.2 domain " + domain + " does not exist";
       return route;
     default:
-      route.error = "MX lookup for " + domain + " failed (" + dns::status_name(mx.status) +
-                    (mx.why_bogus.empty() ? "" : ": " + mx.why_bogus) + ")";
+      route.error = lookup_error(dns::Type::MX, domain, mx);
       return route;
   }
   // MTA-STS (RFC 8461) only where no tlspolicies row decides.
   std::optional<proto::mtasts::Policy> sts;
-  if (!explicit_policy && cfg.delivery.mta_sts && svc.mta_sts) {
+  if (!policy.from_row && cfg.delivery.mta_sts && svc.mta_sts) {
     auto found = svc.mta_sts->lookup(dns, domain, cfg.delivery.ca_file);
     sts = std::move(found.policy);
     if (found.failure) route.tls_failures.push_back({domain, {"sts", {}, {}}, "", "", *found.failure});
   }
   std::string last_error;
   for (auto& host : hosts) {
-    std::vector<std::string> ips;
-    std::string lookup_error;
-    for (auto type : {dns::Type::A, dns::Type::AAAA}) {
-      auto a = dns.query(host, type);
-      if (a.status == dns::Answer::Status::Ok)
-        for (auto& ip : a.addresses) ips.push_back(ip);
-      else if (a.status == dns::Answer::Status::Bogus || a.status == dns::Answer::Status::ServFail)
-        lookup_error = std::string(dns::type_name(type)) + " lookup for " + host + " failed (" +
-                       dns::status_name(a.status) + (a.why_bogus.empty() ? "" : ": " + a.why_bogus) + ")";
-    }
+    HostAddresses addrs = addresses_of(dns, host);
+    auto& ips = addrs.ips;
     if (ips.empty()) {
-      last_error = lookup_error.empty() ? "no address for MX host " + host : lookup_error;
+      last_error = addrs.error.empty() ? "no address for MX host " + host : addrs.error;
       continue;
     }
     TlsRequirement t;
     std::string why;
     TlsResult failure = TlsResult::ValidationFailure;
-    if (!tls_for_host(dns, policy, params, domain, host, mx_secure, cfg.delivery.min_tls_version, t, why,
-                      &failure)) {
+    if (!tls_for_host(dns, policy.policy, policy.params, domain, host, mx_secure,
+                      cfg.delivery.min_tls_version, t, why, &failure)) {
       route.tls_failures.push_back({domain, t.report, host, ips.front(), failure});
       last_error = why;
       continue;
@@ -278,33 +295,22 @@ Route resolve_relay(server::Services& svc, const config::Config& cfg, const Rela
   Route route;
   route.port = relay.port;
   auto& dns = *svc.resolver;
-  std::string policy = cfg.delivery.default_tls_policy, params;
-  if (auto row = svc.directory->find_tls_policy(relay.host); row && row.value()) {
-    policy = row.value()->policy;
-    params = row.value()->params;
-  }
-  std::vector<std::string> ips;
-  bool secure = false;
+  PolicyChoice policy = tls_policy_of(svc, cfg, relay.host);
+  HostAddresses addrs;
   asio::error_code ec;
   auto literal = asio::ip::make_address(relay.host, ec);
-  if (!ec) {
-    ips.push_back(literal.to_string());
-  } else {
-    for (auto type : {dns::Type::A, dns::Type::AAAA}) {
-      auto a = dns.query(relay.host, type);
-      if (a.status == dns::Answer::Status::Ok) {
-        for (auto& ip : a.addresses) ips.push_back(ip);
-        secure = secure || a.secure;
-      }
-    }
-  }
+  if (!ec)
+    addrs.ips.push_back(literal.to_string());
+  else
+    addrs = addresses_of(dns, relay.host);
+  auto& ips = addrs.ips;
   if (ips.empty()) {
     route.error = "no address for relay host " + relay.host;
     return route;
   }
   TlsRequirement t;
-  if (!tls_for_host(dns, policy, params, relay.host, relay.host, secure, cfg.delivery.min_tls_version, t,
-                    route.error))
+  if (!tls_for_host(dns, policy.policy, policy.params, relay.host, relay.host, addrs.secure,
+                    cfg.delivery.min_tls_version, t, route.error))
     return route;
   for (auto& ip : ips) route.targets.push_back({relay.host, ip, t});
   route.ok = true;

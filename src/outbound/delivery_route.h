@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/config.h"
@@ -41,7 +42,18 @@ struct Route {
   std::vector<TlsSessionRecord> tls_failures;
 };
 
-std::string domain_of(const std::string& addr);
+// The lower-cased domain of an address ("" without '@').
+std::string domain_of(std::string_view addr);
+
+// The A and AAAA records of `host`, in that order (blocking: DNS).
+// `secure`: some answer was DNSSEC-secure; `error` names the last lookup
+// that failed (bogus, servfail), where no answer is not an error.
+struct HostAddresses {
+  std::vector<std::string> ips;
+  bool secure = false;
+  std::string error;
+};
+HostAddresses addresses_of(dns::Resolver& dns, const std::string& host);
 
 // Builds the TLS requirement for one MX host under `policy` (blocking: DNS).
 // Returns false with `error` when the policy cannot be met at all (defer);

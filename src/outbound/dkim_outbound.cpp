@@ -7,17 +7,9 @@
 #include "directory/directory.h"
 #include "dkim/canon.h"
 #include "dkim/dkim.h"
+#include "outbound/delivery_route.h"
 
 namespace mailfort::outbound {
-namespace {
-
-std::string domain_of(std::string_view addr) {
-  auto at = addr.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return to_lower(addr.substr(at + 1));
-}
-
-}  // namespace
 
 std::string from_domain(std::string_view message) {
   for (const auto& f : dkim::split_message(message).fields) {

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "dns/resolver.h"
+#include "outbound/delivery_route.h"
 #include "tls/https_get.h"
 
 namespace mailfort::outbound {
@@ -44,11 +45,7 @@ Result<std::string> fetch_policy(dns::Resolver& dns, const std::string& domain, 
   req.connect_timeout = std::chrono::seconds(10);
   req.timeout = std::chrono::seconds(30);
   req.max_body = 64 * 1024;
-  for (auto type : {dns::Type::A, dns::Type::AAAA}) {
-    auto a = dns.query(req.host, type);
-    if (a.status == dns::Answer::Status::Ok)
-      for (auto& ip : a.addresses) req.addresses.push_back(ip);
-  }
+  req.addresses = addresses_of(dns, req.host).ips;
   if (req.addresses.empty()) return make_error(Errc::Temp, "no address for " + req.host);
   auto r = tls::https_get(req);
   if (!r) return r.error();
