@@ -50,6 +50,17 @@ uint32_t lifetime_of(const Envelope& env, const config::Config& cfg) {
   return env.sender.empty() ? cfg.queue.bounce_lifetime_seconds : cfg.queue.maximal_lifetime_seconds;
 }
 
+// The recipients in `state` as a DSN lists them (Failed ones with a
+// permanent status code).
+std::vector<DsnRecipient> dsn_recipients(const Envelope& env, Recipient::State state) {
+  std::vector<DsnRecipient> out;
+  for (auto& r : env.recipients)
+    if (r.state == state)
+      out.push_back(
+          {r.address, dsn_status_of(r.last_error, state == Recipient::State::Failed), r.last_error});
+  return out;
+}
+
 // A notice to `to`: into the local mailbox when `to` is ours, else queued
 // with the null sender. Blocking.
 void send_notice(Services& svc, const std::string& to, const std::string& dsn) {
@@ -346,10 +357,7 @@ asio::awaitable<void> DeliveryEngine::finish(std::shared_ptr<Message> m) {
                                          cfg->queue.maximal_backoff_seconds, lifetime);
     uint32_t warn = cfg->queue.delay_warning_seconds;
     if (warn > 0 && !env.delay_warned && !env.sender.empty() && now() - env.arrival >= warn) {
-      std::vector<DsnRecipient> delayed;
-      for (auto& r : env.recipients)
-        if (r.state == Recipient::State::Pending)
-          delayed.push_back({r.address, dsn_status_of(r.last_error, false), r.last_error});
+      auto delayed = dsn_recipients(env, Recipient::State::Pending);
       delay_notice = make_dsn(cfg->hostname, env.sender, m->message, delayed, env.arrival, DsnAction::Delayed,
                               env.arrival + lifetime);
       env.delay_warned = true;
@@ -376,10 +384,7 @@ asio::awaitable<void> DeliveryEngine::finish(std::shared_ptr<Message> m) {
       return true;
     }
     // Every recipient is final: one DSN for the failed ones, then remove.
-    std::vector<DsnRecipient> failures;
-    for (auto& r : copy.recipients)
-      if (r.state == Recipient::State::Failed)
-        failures.push_back({r.address, dsn_status_of(r.last_error, true), r.last_error});
+    auto failures = dsn_recipients(copy, Recipient::State::Failed);
     if (!failures.empty() && !copy.sender.empty()) {
       send_notice(svc_, copy.sender, make_dsn(hostname, copy.sender, m->message, failures, copy.arrival));
       spdlog::info("delivery bounce id={} to={} failed={}", id, copy.sender, failures.size());

@@ -14,7 +14,6 @@ struct DsnRecipient {
   std::string status;  // "5.1.1", "4.4.1"
   std::string diagnostic;
 };
-using FailedRecipient = DsnRecipient;
 
 enum class DsnAction { Failed, Delayed };
 
