@@ -189,7 +189,7 @@ std::string build_report_json(const ReportMeta& meta, const std::vector<ReportRo
           x.policy->mx == r.policy.mx)
         g = &x;
     if (!g) {
-      groups.push_back({&r.policy});
+      groups.push_back({&r.policy, 0, 0, {}});
       g = &groups.back();
     }
     if (r.result.empty()) {
