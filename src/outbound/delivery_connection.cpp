@@ -32,6 +32,8 @@ std::vector<RecipientOutcome> route_failure(const Route& route, std::size_t reci
   return std::vector<RecipientOutcome>(recipients, RecipientOutcome::failure(route.permanent, route.error));
 }
 
+// The transaction for a job: the envelope's sender and flags, the job's
+// recipients, the message as sent.
 ClientTransaction transaction_of(const Envelope& env, const std::vector<std::size_t>& rcpts,
                                  std::shared_ptr<const std::string> wire) {
   ClientTransaction tx;
@@ -57,6 +59,7 @@ std::vector<RecipientOutcome> transaction_results(const HostOutcome& out, const 
                 (out.tls.empty() ? "" : " with " + out.tls) + ": " + r.reply;
   return results;
 }
+
 }  // namespace
 
 // One connection to a destination, as connection() and its steps see it:
