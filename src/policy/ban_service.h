@@ -22,8 +22,7 @@
 #include <vector>
 
 #include "base/result.h"
-
-struct sqlite3;
+#include "base/sqlite.h"
 
 namespace mailfort::policy {
 
@@ -71,7 +70,7 @@ class BanService {
   int64_t now() const;
   std::string key_locked(const std::string& ip) const;
   mutable std::mutex mu_;
-  sqlite3* db_ = nullptr;
+  sqlite::Database db_;
   Settings settings_;
   std::function<Clock::time_point()> now_;
   std::unordered_map<std::string, int64_t> banned_until_;

@@ -1,8 +1,7 @@
-#include <sqlite3.h>
-
 #include <algorithm>
 
 #include "base/cidr.h"
+#include "base/sqlite.h"
 #include "policy/ban_service.h"
 #include "policy/client_key.h"
 
@@ -12,19 +11,6 @@ namespace {
 // Bounds memory when a botnet sprays failures from many addresses.
 constexpr std::size_t kMaxTrackedIps = 100000;
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  explicit operator bool() const { return s != nullptr; }
-};
-
-Error db_error(sqlite3* db, const std::string& what) {
-  int rc = sqlite3_errcode(db);
-  Errc code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? Errc::Temp : Errc::Perm;
-  return make_error(code, what + ": " + sqlite3_errmsg(db));
-}
-
 }  // namespace
 
 Result<std::shared_ptr<BanService>> BanService::open(const std::string& state_db, Settings settings,
@@ -32,35 +18,20 @@ Result<std::shared_ptr<BanService>> BanService::open(const std::string& state_db
   std::shared_ptr<BanService> svc(new BanService());
   svc->settings_ = settings;
   svc->now_ = std::move(clock);
-  if (sqlite3_open_v2(state_db.c_str(), &svc->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = svc->db_ ? sqlite3_errmsg(svc->db_) : "out of memory";
-    return make_error(Errc::Perm, "cannot open " + state_db + ": " + msg);
-  }
-  sqlite3_busy_timeout(svc->db_, 5000);
-  char* err = nullptr;
-  const char* schema =
-      "PRAGMA journal_mode=WAL;"
-      "CREATE TABLE IF NOT EXISTS bans (ip TEXT PRIMARY KEY, since INTEGER NOT NULL, until INTEGER NOT NULL,"
-      " reason TEXT NOT NULL DEFAULT '');";
-  if (sqlite3_exec(svc->db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return make_error(Errc::Perm, "cannot create bans table in " + state_db + ": " + msg);
-  }
-  {
-    Stmt del(svc->db_, "DELETE FROM bans WHERE until <= ?");
-    sqlite3_bind_int64(del.s, 1, svc->now());
-    sqlite3_step(del.s);
-  }
+  auto db = sqlite::Database::open(state_db, {.serialized = true, .wal = true});
+  if (!db) return make_error(db.error().code, "cannot open " + state_db + ": " + db.error().message);
+  svc->db_ = std::move(db).value();
+  if (auto r = svc->db_.exec("CREATE TABLE IF NOT EXISTS bans (ip TEXT PRIMARY KEY, since INTEGER NOT NULL, "
+                             "until INTEGER NOT NULL,"
+                             " reason TEXT NOT NULL DEFAULT '');");
+      !r)
+    return make_error(r.error().code, "cannot create bans table in " + state_db + ": " + r.error().message);
+  svc->db_.prepare("DELETE FROM bans WHERE until <= ?").bind(1, svc->now()).step();
   if (auto r = svc->refresh(); !r) return r.error();
   return svc;
 }
 
-BanService::~BanService() {
-  if (db_) sqlite3_close(db_);
-}
+BanService::~BanService() = default;
 
 int64_t BanService::now() const {
   auto t = now_ ? now_() : Clock::now();
@@ -110,30 +81,23 @@ bool BanService::record_failure(const std::string& peer, const std::string& reas
   failures_.erase(ip);
   int64_t until = t + settings_.duration_seconds;
   banned_until_[ip] = until;
-  Stmt ins(db_, "INSERT OR REPLACE INTO bans (ip, since, until, reason) VALUES (?, ?, ?, ?)");
-  if (ins) {
-    sqlite3_bind_text(ins.s, 1, ip.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(ins.s, 2, t);
-    sqlite3_bind_int64(ins.s, 3, until);
-    sqlite3_bind_text(ins.s, 4, reason.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_step(ins.s);  // the in-memory ban holds even if the disk write fails
-  }
+  // The in-memory ban holds even if the disk write fails.
+  db_.prepare("INSERT OR REPLACE INTO bans (ip, since, until, reason) VALUES (?, ?, ?, ?)")
+      .bind(1, ip)
+      .bind(2, t)
+      .bind(3, until)
+      .bind(4, reason)
+      .step();
   return true;
 }
 
 Result<std::vector<Ban>> BanService::list() {
   std::lock_guard lock(mu_);
-  Stmt q(db_, "SELECT ip, since, until, reason FROM bans WHERE until > ? ORDER BY since");
-  if (!q) return db_error(db_, "list bans");
-  sqlite3_bind_int64(q.s, 1, now());
+  auto q = db_.prepare("SELECT ip, since, until, reason FROM bans WHERE until > ? ORDER BY since");
+  q.bind(1, now());
   std::vector<Ban> out;
-  int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-    out.push_back(Ban{reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0)),
-                      sqlite3_column_int64(q.s, 1), sqlite3_column_int64(q.s, 2),
-                      reinterpret_cast<const char*>(sqlite3_column_text(q.s, 3))});
-  }
-  if (rc != SQLITE_DONE) return db_error(db_, "list bans");
+  while (q.step()) out.push_back(Ban{q.text(0), q.i64(1), q.i64(2), q.text(3)});
+  if (!q.done()) return q.error("list bans");
   return out;
 }
 
@@ -143,10 +107,10 @@ Result<void> BanService::remove(const std::string& ip_or_key) {
   // (the table may have been written with another prefix length).
   std::vector<std::string> keys{ip_or_key};
   {
-    Stmt q(db_, "SELECT ip FROM bans WHERE ip LIKE '%/%'");
-    if (!q) return db_error(db_, "remove ban");
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
-      std::string k = reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0));
+    auto q = db_.prepare("SELECT ip FROM bans WHERE ip LIKE '%/%'");
+    if (!q.ok()) return q.error("remove ban");
+    while (q.step()) {
+      std::string k = q.text(0);
       auto net = Cidr::parse(k);
       if (k != ip_or_key && net && net->contains(ip_or_key)) keys.push_back(k);
     }
@@ -159,11 +123,9 @@ Result<void> BanService::remove(const std::string& ip_or_key) {
   }
   bool found = false;
   for (const auto& k : keys) {
-    Stmt del(db_, "DELETE FROM bans WHERE ip = ?");
-    if (!del) return db_error(db_, "remove ban");
-    sqlite3_bind_text(del.s, 1, k.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(del.s) != SQLITE_DONE) return db_error(db_, "remove ban");
-    found |= sqlite3_changes(db_) > 0;
+    auto del = db_.prepare("DELETE FROM bans WHERE ip = ?");
+    if (!del.bind(1, k).run()) return del.error("remove ban");
+    found |= db_.changes() > 0;
     found |= banned_until_.erase(k) > 0;
     failures_.erase(k);
   }
@@ -173,15 +135,11 @@ Result<void> BanService::remove(const std::string& ip_or_key) {
 
 Result<void> BanService::refresh() {
   std::lock_guard lock(mu_);
-  Stmt q(db_, "SELECT ip, until FROM bans WHERE until > ?");
-  if (!q) return db_error(db_, "read bans");
-  sqlite3_bind_int64(q.s, 1, now());
+  auto q = db_.prepare("SELECT ip, until FROM bans WHERE until > ?");
+  q.bind(1, now());
   std::unordered_map<std::string, int64_t> fresh;
-  int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-    fresh[reinterpret_cast<const char*>(sqlite3_column_text(q.s, 0))] = sqlite3_column_int64(q.s, 1);
-  }
-  if (rc != SQLITE_DONE) return db_error(db_, "read bans");
+  while (q.step()) fresh[q.text(0)] = q.i64(1);
+  if (!q.done()) return q.error("read bans");
   banned_until_.swap(fresh);
   return {};
 }

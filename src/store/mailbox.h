@@ -28,9 +28,7 @@
 #include <vector>
 
 #include "base/result.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "base/sqlite.h"
 
 namespace mailfort::store {
 
@@ -182,13 +180,9 @@ class UserMailbox {
                                   const std::string& cache);
   uint64_t next_modseq(int64_t folder);
   std::string unique_name(std::size_t size);
-  // The statement for `sql` (a string literal), prepared once per
-  // connection and reused; nullptr if it does not prepare. Under mu_.
-  sqlite3_stmt* prepared(const char* sql);
 
   std::mutex mu_;
-  sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;  // prepared() cache, finalized before close
+  sqlite::Database db_;  // its cached() statements are prepared once per connection; under mu_
   std::string maildir_, hostname_, user_;
   GroupCommit* commit_ = nullptr;
   MailStore* store_ = nullptr;
