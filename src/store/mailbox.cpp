@@ -19,6 +19,7 @@
 
 #include "store/group_commit.h"
 #include "store/mail_store.h"
+#include "store/maildir_name.h"
 
 namespace mailfort::store {
 namespace {
@@ -168,9 +169,7 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
                                                        CacheBuilder cache) {
   std::shared_ptr<UserMailbox> mb(new UserMailbox());
   mb->maildir_ = maildir;
-  mb->hostname_ = std::move(hostname);
-  for (char& c : mb->hostname_)
-    if (c == '/' || c == ':') c = '_';
+  mb->hostname_ = maildir_host(hostname);
   mb->commit_ = &commit;
   mb->store_ = store;
   mb->user_ = std::move(user);
@@ -757,11 +756,7 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
 }
 
 std::string UserMailbox::unique_name(std::size_t size) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  return std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
-         std::to_string(::getpid()) + "I" + std::to_string(++seq_) + "." + hostname_ +
-         ",S=" + std::to_string(size) + ":2,";
+  return maildir_unique_name(hostname_, size) + ":2,";  // straight into cur/, no flags yet
 }
 
 Result<AppendResult> UserMailbox::append(std::string_view folder, std::string_view message, uint32_t flags,

@@ -179,7 +179,7 @@ class UserMailbox {
                                   const std::string& keywords, int64_t internal_date,
                                   const std::string& cache);
   uint64_t next_modseq(int64_t folder);
-  std::string unique_name(std::size_t size);
+  std::string unique_name(std::size_t size);  // maildir_unique_name() for cur/
 
   std::mutex mu_;
   sqlite::Database db_;  // its cached() statements are prepared once per connection; under mu_
@@ -188,7 +188,7 @@ class UserMailbox {
   MailStore* store_ = nullptr;
   CacheBuilder cache_;
   uint64_t quota_ = 0;
-  uint64_t seq_ = 0;
+  uint64_t seq_ = 0;  // names of folder directories moved aside (remove())
   std::mutex watch_mu_;
   std::map<uint64_t, std::function<void()>> watchers_;
   uint64_t next_token_ = 1;

@@ -208,8 +208,11 @@ TEST(Mailbox, ReopenReconcilesCrashLeftovers) {
   // A file that reached cur/ without its index row, and a row whose file
   // was unlinked before its expunge committed.
   std::ofstream(dir + "/cur/1.M1P1.host,S=5:2,") << "third";
-  for (auto& e : fs::directory_iterator(dir + "/cur"))
-    if (e.path().string().find("I1.") != std::string::npos) fs::remove(e.path());
+  for (auto& e : fs::directory_iterator(dir + "/cur")) {
+    std::string body;
+    std::getline(std::ifstream(e.path()), body);
+    if (body == "first") fs::remove(e.path());
+  }
   auto mb = f.open();
   auto msgs = mb->messages(inbox);
   ASSERT_EQ(msgs->size(), 2u);
