@@ -834,7 +834,7 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
   {
     std::lock_guard lock(mu_);
     auto tid = folder_id(to, &to_dir);
-    if (!tid) return Error{Errc::NotFound, "[TRYCREATE] no such folder"};
+    if (!tid) return Error{Errc::NotFound, "no such folder"};
     to_id = *tid;
     auto fname = db_.prepare("SELECT name FROM folder WHERE id = ?");
     fname.bind(1, from);

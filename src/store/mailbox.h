@@ -145,7 +145,7 @@ class UserMailbox {
   Result<StoreFlagsResult> store_flags(int64_t folder, const std::vector<uint32_t>& uids, FlagMode mode,
                                        uint32_t flags, const std::vector<std::string>& keywords,
                                        std::optional<uint64_t> unchanged_since);
-  // Errors: NotFound (folder), Invalid (over quota: message "quota"), Temp.
+  // Errors: NotFound (folder), OverQuota, Temp.
   Result<AppendResult> append(std::string_view folder, std::string_view message, uint32_t flags,
                               const std::vector<std::string>& keywords, int64_t internal_date);
   Result<CopyResult> copy(int64_t from, const std::vector<uint32_t>& uids, std::string_view to, bool move);
