@@ -62,9 +62,6 @@ class BanService {
   Result<void> refresh();  // reload bans from the table
   void set_settings(Settings settings);
 
-  // For tests: a fixed clock.
-  void set_clock_for_testing(std::function<Clock::time_point()> now);
-
  private:
   BanService() = default;
   int64_t now() const;

@@ -38,11 +38,6 @@ int64_t BanService::now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-void BanService::set_clock_for_testing(std::function<Clock::time_point()> now) {
-  std::lock_guard lock(mu_);
-  now_ = std::move(now);
-}
-
 void BanService::set_settings(Settings settings) {
   std::lock_guard lock(mu_);
   settings_ = settings;
