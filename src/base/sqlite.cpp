@@ -1,7 +1,5 @@
 #include "base/sqlite.h"
 
-#include <sqlite3.h>
-
 #include <utility>
 
 namespace mailfort::sqlite {
@@ -63,61 +61,6 @@ void Statement::release() {
     sqlite3_clear_bindings(st_);
   }
   st_ = nullptr;
-}
-
-Statement& Statement::bind(int i, int64_t v) {
-  if (st_) sqlite3_bind_int64(st_, i, v);
-  return *this;
-}
-
-Statement& Statement::bind(int i, std::string_view text) {
-  if (st_) sqlite3_bind_text(st_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-
-Statement& Statement::bind_blob(int i, std::string_view bytes) {
-  if (st_) sqlite3_bind_blob(st_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-
-Statement& Statement::bind_null(int i) {
-  if (st_) sqlite3_bind_null(st_, i);
-  return *this;
-}
-
-bool Statement::step() {
-  if (!st_) return false;  // rc_ keeps the preparation's error
-  rc_ = sqlite3_step(st_);
-  return rc_ == SQLITE_ROW;
-}
-
-bool Statement::done() const {
-  return st_ && (rc_ == SQLITE_DONE || rc_ == SQLITE_ROW);
-}
-
-int64_t Statement::i64(int col) const {
-  return sqlite3_column_int64(st_, col);
-}
-
-bool Statement::is_null(int col) const {
-  return sqlite3_column_type(st_, col) == SQLITE_NULL;
-}
-
-std::string Statement::text(int col) const {
-  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, col));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col))) : std::string();
-}
-
-std::string Statement::blob(int col) const {
-  auto* p = static_cast<const char*>(sqlite3_column_blob(st_, col));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col))) : std::string();
-}
-
-void Statement::reset() {
-  if (!st_) return;
-  sqlite3_reset(st_);
-  sqlite3_clear_bindings(st_);
-  rc_ = SQLITE_OK;
 }
 
 Error Statement::error(std::string_view what) const {
