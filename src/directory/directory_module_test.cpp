@@ -1,9 +1,9 @@
 #include <crypt.h>
-#include <sqlite3.h>
 
 #include <gtest/gtest.h>
 #include <filesystem>
 
+#include "base/sqlite.h"
 #include "directory/directory.h"
 #include "directory/password.h"
 
@@ -228,16 +228,19 @@ TEST_F(DirFixture, SendLimitOverrides) {
 TEST_F(DirFixture, OlderDomainSettingsTableGetsTheNewColumn) {
   ASSERT_TRUE(d->add_domain("example.test").ok());
   d.reset();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  auto db = sqlite::Database::open(path(), {});
+  ASSERT_TRUE(db.ok()) << db.error().message;
   const char* older = R"sql(
 DROP TABLE domain_settings;
 DROP TABLE account_settings;
 CREATE TABLE domain_settings (domain VARCHAR(255) PRIMARY KEY, require_tls BOOLEAN NOT NULL DEFAULT 0);
 INSERT INTO domain_settings (domain, require_tls) VALUES ('example.test', 1);
 )sql";
-  ASSERT_EQ(sqlite3_exec(db, older, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  {
+    auto r = db->exec(older);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  db = sqlite::Database();       // closed before the directory opens it
   for (int i = 0; i < 2; ++i) {  // the migration runs once, then is a no-op
     auto r = open_sqlite(path());
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -253,8 +256,8 @@ INSERT INTO domain_settings (domain, require_tls) VALUES ('example.test', 1);
 TEST_F(DirFixture, GuideSchemaDatabaseWorksAsIs) {
   d.reset();
   fs::remove(path());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  auto db = sqlite::Database::open(path(), {});
+  ASSERT_TRUE(db.ok()) << db.error().message;
   const char* guide = R"sql(
 CREATE TABLE domains (id INTEGER PRIMARY KEY AUTOINCREMENT, domain varchar(255) NOT NULL UNIQUE);
 CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, username varchar(64) NOT NULL, domain varchar(255) NOT NULL,
@@ -274,8 +277,11 @@ insert into aliases (source_username, source_domain, destination_username, desti
   values (NULL, 'mysystems.tld', 'user1', 'mysystems.tld', true);
 insert into tlspolicies (domain, policy, params) values ('gmx.de', 'secure', 'match=.gmx.net');
 )sql";
-  ASSERT_EQ(sqlite3_exec(db, guide, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  sqlite3_close(db);
+  {
+    auto r = db->exec(guide);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  db = sqlite::Database();  // closed before the directory opens it
   auto r = open_sqlite(path());
   ASSERT_TRUE(r.ok()) << r.error().message;
   d = std::move(r.value());

@@ -1,5 +1,6 @@
 #include "imap/imap_session_impl.h"
 
+#include "base/base64.h"
 #include "policy/client_key.h"
 
 namespace mailfort::server::imap_detail {
@@ -432,7 +433,7 @@ asio::awaitable<bool> ImapSession::cmd_authenticate(Command& c) {
   }
   if (response == "*") co_return co_await tagged(c.tag, "BAD", "Authentication cancelled");
   std::optional<proto::sasl::PlainCredentials> creds;
-  if (auto decoded = proto::sasl::base64_decode(response == "=" ? "" : response))
+  if (auto decoded = base64::decode(response == "=" ? "" : response))
     creds = proto::sasl::parse_plain(*decoded);
   if (!creds) co_return co_await tagged(c.tag, "BAD", "Invalid SASL PLAIN response");
   if (!creds->authzid.empty() && creds->authzid != creds->authcid)

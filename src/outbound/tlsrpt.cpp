@@ -1,35 +1,15 @@
 #include "outbound/tlsrpt.h"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include "base/log.h"
+#include "base/sqlite.h"
 #include "base/text.h"
 #include "dns/resolver.h"
 #include "queue/queue.h"
 
 namespace mailfort::outbound {
 namespace {
-
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  explicit operator bool() const { return s != nullptr; }
-  void text(int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  std::string col(int i) {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
-  }
-};
-
-Error db_error(sqlite3* db, const std::string& what) {
-  int rc = sqlite3_errcode(db);
-  Errc code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? Errc::Temp : Errc::Perm;
-  return make_error(code, what + ": " + sqlite3_errmsg(db));
-}
 
 std::string join_lines(const std::vector<std::string>& v) {
   std::string out;
@@ -54,17 +34,10 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 Result<std::shared_ptr<TlsReportStore>> TlsReportStore::open(const std::string& path) {
   std::shared_ptr<TlsReportStore> st(new TlsReportStore());
-  if (sqlite3_open_v2(path.c_str(), &st->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = st->db_ ? sqlite3_errmsg(st->db_) : "out of memory";
-    return make_error(Errc::Perm, "cannot open " + path + ": " + msg);
-  }
-  sqlite3_busy_timeout(st->db_, 5000);
-  char* err = nullptr;
+  auto db = sqlite::Database::open(path, {.serialized = true, .wal = true, .synchronous_normal = true});
+  if (!db) return make_error(db.error().code, "cannot open " + path + ": " + db.error().message);
+  st->db_ = std::move(db).value();
   const char* schema =
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=NORMAL;"
       "CREATE TABLE IF NOT EXISTS tlsrpt_sessions (day TEXT NOT NULL, domain TEXT NOT NULL,"
       " policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL,"
       " receiving_mx TEXT NOT NULL, receiving_ip TEXT NOT NULL, result TEXT NOT NULL,"
@@ -72,105 +45,80 @@ Result<std::shared_ptr<TlsReportStore>> TlsReportStore::open(const std::string& 
       " receiving_mx, receiving_ip, result)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS tlsrpt_sent (day TEXT NOT NULL, domain TEXT NOT NULL,"
       " sent_at INTEGER NOT NULL, PRIMARY KEY (day, domain)) WITHOUT ROWID;";
-  if (sqlite3_exec(st->db_, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return make_error(Errc::Perm, "cannot create TLS report tables in " + path + ": " + msg);
-  }
+  if (auto r = st->db_.exec(schema); !r)
+    return make_error(r.error().code,
+                      "cannot create TLS report tables in " + path + ": " + r.error().message);
   return st;
 }
 
-TlsReportStore::~TlsReportStore() {
-  if (db_) sqlite3_close(db_);
-}
+TlsReportStore::~TlsReportStore() = default;
 
 Result<void> TlsReportStore::add(const std::vector<TlsSessionRecord>& sessions, int64_t now) {
   if (sessions.empty()) return {};
   std::lock_guard lock(mu_);
   std::string day = utc_day(now);
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-    return db_error(db_, "tlsrpt begin");
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return db_.error("tlsrpt begin");
   {
-    Stmt ins(db_,
-             "INSERT INTO tlsrpt_sessions VALUES (?,?,?,?,?,?,?,?,1) ON CONFLICT (day, domain, policy_type,"
-             " policy_string, mx_host, receiving_mx, receiving_ip, result) DO UPDATE SET count = count + 1");
-    if (!ins) {
-      auto e = db_error(db_, "tlsrpt insert");
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      return e;
-    }
+    auto ins = db_.prepare(
+        "INSERT INTO tlsrpt_sessions VALUES (?,?,?,?,?,?,?,?,1) ON CONFLICT (day, domain, policy_type,"
+        " policy_string, mx_host, receiving_mx, receiving_ip, result) DO UPDATE SET count = count + 1");
+    if (!ins.ok()) return ins.error("tlsrpt insert");
     for (auto& s : sessions) {
-      sqlite3_reset(ins.s);
-      ins.text(1, day);
-      ins.text(2, s.domain);
-      ins.text(3, s.policy.type);
-      ins.text(4, join_lines(s.policy.strings));
-      ins.text(5, join_lines(s.policy.mx));
-      ins.text(6, s.receiving_mx);
-      ins.text(7, s.receiving_ip);
-      ins.text(8, tls_result_name(s.result));
-      if (sqlite3_step(ins.s) != SQLITE_DONE) {
-        auto e = db_error(db_, "tlsrpt insert");
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        return e;
-      }
+      ins.reset();
+      ins.bind(1, day)
+          .bind(2, s.domain)
+          .bind(3, s.policy.type)
+          .bind(4, join_lines(s.policy.strings))
+          .bind(5, join_lines(s.policy.mx))
+          .bind(6, s.receiving_mx)
+          .bind(7, s.receiving_ip)
+          .bind(8, tls_result_name(s.result));
+      if (!ins.run()) return ins.error("tlsrpt insert");
     }
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    auto e = db_error(db_, "tlsrpt commit");
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return e;
-  }
+  if (!tx.commit()) return db_.error("tlsrpt commit");
   return {};
 }
 
 Result<std::vector<std::string>> TlsReportStore::pending_domains(const std::string& day) {
   std::lock_guard lock(mu_);
-  Stmt q(db_,
-         "SELECT DISTINCT domain FROM tlsrpt_sessions s WHERE day = ?1 AND NOT EXISTS"
-         " (SELECT 1 FROM tlsrpt_sent t WHERE t.day = ?1 AND t.domain = s.domain) ORDER BY domain");
-  if (!q) return db_error(db_, "tlsrpt select");
-  q.text(1, day);
+  auto q = db_.prepare(
+      "SELECT DISTINCT domain FROM tlsrpt_sessions s WHERE day = ?1 AND NOT EXISTS"
+      " (SELECT 1 FROM tlsrpt_sent t WHERE t.day = ?1 AND t.domain = s.domain) ORDER BY domain");
+  q.bind(1, day);
   std::vector<std::string> out;
-  int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) out.push_back(q.col(0));
-  if (rc != SQLITE_DONE) return db_error(db_, "tlsrpt select");
+  while (q.step()) out.push_back(q.text(0));
+  if (!q.done()) return q.error("tlsrpt select");
   return out;
 }
 
 Result<std::vector<ReportRow>> TlsReportStore::rows(const std::string& day, const std::string& domain) {
   std::lock_guard lock(mu_);
-  Stmt q(db_,
-         "SELECT policy_type, policy_string, mx_host, receiving_mx, receiving_ip, result, count"
-         " FROM tlsrpt_sessions WHERE day = ? AND domain = ?");
-  if (!q) return db_error(db_, "tlsrpt select");
-  q.text(1, day);
-  q.text(2, domain);
+  auto q = db_.prepare(
+      "SELECT policy_type, policy_string, mx_host, receiving_mx, receiving_ip, result, count"
+      " FROM tlsrpt_sessions WHERE day = ? AND domain = ?");
+  q.bind(1, day).bind(2, domain);
   std::vector<ReportRow> out;
-  int rc;
-  while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+  while (q.step()) {
     ReportRow r;
-    r.policy.type = q.col(0);
-    r.policy.strings = split_lines(q.col(1));
-    r.policy.mx = split_lines(q.col(2));
-    r.receiving_mx = q.col(3);
-    r.receiving_ip = q.col(4);
-    r.result = q.col(5);
-    r.count = static_cast<uint64_t>(sqlite3_column_int64(q.s, 6));
+    r.policy.type = q.text(0);
+    r.policy.strings = split_lines(q.text(1));
+    r.policy.mx = split_lines(q.text(2));
+    r.receiving_mx = q.text(3);
+    r.receiving_ip = q.text(4);
+    r.result = q.text(5);
+    r.count = static_cast<uint64_t>(q.i64(6));
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return db_error(db_, "tlsrpt select");
+  if (!q.done()) return q.error("tlsrpt select");
   return out;
 }
 
 Result<void> TlsReportStore::mark_sent(const std::string& day, const std::string& domain, int64_t now) {
   std::lock_guard lock(mu_);
-  Stmt q(db_, "INSERT OR REPLACE INTO tlsrpt_sent VALUES (?, ?, ?)");
-  if (!q) return db_error(db_, "tlsrpt mark");
-  q.text(1, day);
-  q.text(2, domain);
-  sqlite3_bind_int64(q.s, 3, now);
-  if (sqlite3_step(q.s) != SQLITE_DONE) return db_error(db_, "tlsrpt mark");
+  auto q = db_.prepare("INSERT OR REPLACE INTO tlsrpt_sent VALUES (?, ?, ?)");
+  if (!q.bind(1, day).bind(2, domain).bind(3, now).run()) return q.error("tlsrpt mark");
   return {};
 }
 
@@ -179,10 +127,8 @@ Result<void> TlsReportStore::prune(int64_t now) {
   std::string oldest = utc_day(now - int64_t{kKeepDays} * 86400);
   for (const char* sql :
        {"DELETE FROM tlsrpt_sessions WHERE day < ?", "DELETE FROM tlsrpt_sent WHERE day < ?"}) {
-    Stmt q(db_, sql);
-    if (!q) return db_error(db_, "tlsrpt prune");
-    q.text(1, oldest);
-    if (sqlite3_step(q.s) != SQLITE_DONE) return db_error(db_, "tlsrpt prune");
+    auto q = db_.prepare(sql);
+    if (!q.bind(1, oldest).run()) return q.error("tlsrpt prune");
   }
   return {};
 }

@@ -23,9 +23,8 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/sqlite.h"
 #include "outbound/tlsrpt_report.h"
-
-struct sqlite3;
 
 namespace mailfort::dns {
 class Resolver;
@@ -66,7 +65,7 @@ class TlsReportStore {
  private:
   TlsReportStore() = default;
   std::mutex mu_;
-  sqlite3* db_ = nullptr;
+  sqlite::Database db_;
 };
 
 struct TlsReportRun {

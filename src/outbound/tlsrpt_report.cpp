@@ -8,9 +8,9 @@
 #include <sstream>
 #include <tuple>
 
+#include "base/base64.h"
 #include "base/text.h"
 #include "proto/mail/header.h"
-#include "proto/smtp/sasl.h"
 
 namespace mailfort::outbound {
 namespace {
@@ -259,7 +259,7 @@ std::string build_report_message(const ReportMeta& meta, const std::string& from
     << "Content-Type: application/tlsrpt+json\r\n"
     << "Content-Transfer-Encoding: base64\r\n"
     << "Content-Disposition: attachment;\r\n\tfilename=\"" << filename << "\"\r\n\r\n";
-  std::string b64 = proto::sasl::base64_encode(json);
+  std::string b64 = base64::encode(json);
   for (std::size_t i = 0; i < b64.size(); i += 76) m << b64.substr(i, 76) << "\r\n";
   m << "\r\n--" << boundary << "--\r\n";
   return m.str();

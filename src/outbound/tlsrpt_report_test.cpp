@@ -7,8 +7,8 @@
 
 #include <filesystem>
 
+#include "base/base64.h"
 #include "outbound/tlsrpt.h"
-#include "proto/smtp/sasl.h"
 
 namespace mailfort::outbound {
 namespace {
@@ -165,7 +165,7 @@ TEST(TlsRptReport, Message) {
   std::string b64;
   for (std::size_t i = start; i < end; ++i)
     if (m[i] != '\r' && m[i] != '\n') b64.push_back(m[i]);
-  EXPECT_EQ(proto::sasl::base64_decode(b64), json);
+  EXPECT_EQ(base64::decode(b64), json);
 }
 
 TEST(TlsRptStore, CountsAndSentMarks) {

@@ -22,8 +22,7 @@
 #include <vector>
 
 #include "base/result.h"
-
-struct sqlite3;
+#include "base/sqlite.h"
 
 namespace mailfort::policy {
 
@@ -63,15 +62,12 @@ class BanService {
   Result<void> refresh();  // reload bans from the table
   void set_settings(Settings settings);
 
-  // For tests: a fixed clock.
-  void set_clock_for_testing(std::function<Clock::time_point()> now);
-
  private:
   BanService() = default;
   int64_t now() const;
   std::string key_locked(const std::string& ip) const;
   mutable std::mutex mu_;
-  sqlite3* db_ = nullptr;
+  sqlite::Database db_;
   Settings settings_;
   std::function<Clock::time_point()> now_;
   std::unordered_map<std::string, int64_t> banned_until_;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <set>
 
+#include "base/base64.h"
 #include "base/log.h"
 #include "base/text.h"
 #include "directory/directory.h"
@@ -168,7 +169,7 @@ class Pop3Session {
           if (st != Connection::ReadStatus::Line) co_return false;
         }
         if (response == "*") co_return co_await err("Authentication cancelled");
-        auto decoded = proto::sasl::base64_decode(response == "=" ? "" : response);
+        auto decoded = base64::decode(response == "=" ? "" : response);
         auto creds = decoded ? proto::sasl::parse_plain(*decoded) : std::nullopt;
         if (!creds || (!creds->authzid.empty() && creds->authzid != creds->authcid))
           co_return co_await err("[AUTH] Invalid credentials");

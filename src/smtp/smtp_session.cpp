@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "base/base64.h"
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -419,7 +420,7 @@ asio::awaitable<bool> SmtpSession::on_auth(const proto::smtp::Command& cmd) {
 
   auto decode = [](const std::string& b64) -> std::optional<std::string> {
     if (b64 == "=") return std::string();
-    return proto::sasl::base64_decode(b64);
+    return base64::decode(b64);
   };
   std::string user, password;
   if (args->mechanism == "PLAIN") {

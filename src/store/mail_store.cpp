@@ -3,13 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "store/group_commit.h"
+#include "store/maildir_name.h"
 
 namespace mailfort::store {
 namespace {
@@ -69,11 +69,7 @@ uint64_t scan_usage(const std::string& dir) {
 }  // namespace
 
 MailStore::MailStore(std::string data_dir, std::string hostname, GroupCommit& commit)
-    : data_dir_(std::move(data_dir)), hostname_(std::move(hostname)), commit_(commit) {
-  // '/' and ':' would break Maildir names (':' separates the flags).
-  for (char& c : hostname_)
-    if (c == '/' || c == ':') c = '_';
-}
+    : data_dir_(std::move(data_dir)), hostname_(maildir_host(hostname)), commit_(commit) {}
 
 std::string MailStore::maildir_of(const std::string& mailbox) const {
   auto at = mailbox.rfind('@');
@@ -81,18 +77,6 @@ std::string MailStore::maildir_of(const std::string& mailbox) const {
   std::string user = mailbox.substr(0, at), domain = mailbox.substr(at + 1);
   if (!safe_component(user) || !safe_component(domain)) return {};
   return data_dir_ + "/mailboxes/" + domain + "/" + user + "/mail";
-}
-
-std::string MailStore::unique_name(std::size_t size) {
-  timeval tv{};
-  ::gettimeofday(&tv, nullptr);
-  uint64_t seq;
-  {
-    std::lock_guard lock(mu_);
-    seq = ++seq_;
-  }
-  return std::to_string(tv.tv_sec) + ".M" + std::to_string(tv.tv_usec) + "P" + std::to_string(::getpid()) +
-         "Q" + std::to_string(seq) + "." + hostname_ + ",S=" + std::to_string(size);
 }
 
 Result<std::vector<RenameStep>> MailStore::prepare(const std::vector<std::string>& mailboxes,
@@ -112,7 +96,7 @@ Result<std::vector<RenameStep>> MailStore::prepare(const std::vector<std::string
       undo();
       return make_error(Errc::Temp, "cannot create maildir: " + std::string(std::strerror(errno)));
     }
-    std::string name = unique_name(message.size());
+    std::string name = maildir_unique_name(hostname_, message.size());
     std::string tmp = dir + "/tmp/" + name;
     // One copy on disk, hard links for the other recipients (as Dovecot's
     // deliver does); fall back to writing when linking fails.
@@ -184,8 +168,10 @@ void MailStore::adjust_usage(const std::string& mailbox, int64_t delta) {
   std::lock_guard lock(mu_);
   auto it = usage_.find(mailbox);
   if (it == usage_.end()) return;  // not scanned yet: the first usage() call scans
-  if (delta < 0 && static_cast<uint64_t>(-delta) > it->second) it->second = 0;
-  else it->second += static_cast<uint64_t>(delta);
+  if (delta < 0 && static_cast<uint64_t>(-delta) > it->second)
+    it->second = 0;
+  else
+    it->second += static_cast<uint64_t>(delta);
 }
 
 void MailStore::cleanup_tmp() {

@@ -2,7 +2,8 @@
 // knows the on-disk layout: Maildir under
 //   <data_dir>/mailboxes/<domain>/<user>/mail/{tmp,new,cur}
 // with unique names "<time>.M<usec>P<pid>Q<seq>.<host>,S=<size>" as Dovecot
-// and Courier write them, so standard tools read the mailboxes.
+// and Courier write them (maildir_name.h), so standard tools read the
+// mailboxes.
 //
 // deliver() writes one copy per mailbox into tmp/ and commits them through
 // GroupCommit: when it returns ok every copy is durable and visible in new/.
@@ -57,13 +58,11 @@ class MailStore {
   std::string maildir_of(const std::string& mailbox) const;
 
  private:
-  std::string unique_name(std::size_t size);
   std::string data_dir_;
-  std::string hostname_;
+  std::string hostname_;  // maildir_host()
   GroupCommit& commit_;
   std::mutex mu_;
   std::unordered_map<std::string, uint64_t> usage_;  // cache, filled on first use
-  uint64_t seq_ = 0;
   std::function<void(const std::string&)> on_delivered_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,90 +19,13 @@
 
 #include "store/group_commit.h"
 #include "store/mail_store.h"
+#include "store/maildir_name.h"
 
 namespace mailfort::store {
 namespace {
 
-// Small RAII statement wrapper: either its own statement (prepared here,
-// finalized at the end of the scope) or one of UserMailbox's cached
-// statements (reset at the end of the scope, which also ends its implicit
-// read transaction, and kept prepared for the next call).
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  explicit Stmt(sqlite3_stmt* cached) : st_(cached), owned_(false) {
-    rc_ = cached ? SQLITE_OK : SQLITE_ERROR;
-  }
-  ~Stmt() {
-    if (owned_) {
-      sqlite3_finalize(st_);
-    } else if (st_) {
-      sqlite3_reset(st_);
-      sqlite3_clear_bindings(st_);
-    }
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  Stmt& bind(int i, std::string_view v) {
-    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind_blob(int i, std::string_view v) {
-    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // true while a row is available
-  bool step() {
-    rc_ = sqlite3_step(st_);
-    return rc_ == SQLITE_ROW;
-  }
-  bool done() const { return rc_ == SQLITE_DONE || rc_ == SQLITE_ROW; }
-  int64_t i64(int c) const { return sqlite3_column_int64(st_, c); }
-  std::string text(int c) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(st_, c));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, c))) : std::string();
-  }
-  void reset() {
-    sqlite3_reset(st_);
-    sqlite3_clear_bindings(st_);
-  }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_ = SQLITE_OK;
-  bool owned_ = true;
-};
-
-Error db_error(sqlite3* db, const char* what) {
-  return Error{Errc::Temp, std::string(what) + ": " + sqlite3_errmsg(db)};
-}
-
-bool exec(sqlite3* db, const char* sql) {
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
-
-// BEGIN IMMEDIATE .. COMMIT, rolled back unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { ok_ = exec(db, "BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (ok_ && !committed_) exec(db_, "ROLLBACK");
-  }
-  bool ok() const { return ok_; }
-  bool commit() {
-    committed_ = exec(db_, "COMMIT");
-    return committed_;
-  }
-
- private:
-  sqlite3* db_;
-  bool ok_ = false, committed_ = false;
-};
+using sqlite::Statement;
+using sqlite::Transaction;
 
 // Directory name prefix of a folder being deleted (not a Maildir++ folder
 // name, so other Maildir readers ignore it).
@@ -164,7 +86,7 @@ std::vector<std::string> split_keywords(const std::string& s) {
   return out;
 }
 
-MessageMeta meta_from(const Stmt& st, int first) {
+MessageMeta meta_from(const Statement& st, int first) {
   MessageMeta m;
   m.uid = static_cast<uint32_t>(st.i64(first));
   m.flags = static_cast<uint32_t>(st.i64(first + 1));
@@ -221,22 +143,7 @@ Result<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-UserMailbox::~UserMailbox() {
-  for (auto& [sql, st] : stmts_) sqlite3_finalize(st);
-  if (db_) sqlite3_close(db_);
-}
-
-sqlite3_stmt* UserMailbox::prepared(const char* sql) {
-  auto it = stmts_.find(sql);
-  if (it != stmts_.end()) return it->second;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
-    sqlite3_finalize(st);
-    return nullptr;  // the caller's step() fails and it reports db_error()
-  }
-  stmts_.emplace(sql, st);
-  return st;
-}
+UserMailbox::~UserMailbox() = default;
 
 std::string UserMailbox::dir_for(std::string_view name) const {
   if (name == "INBOX") return maildir_;
@@ -262,9 +169,7 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
                                                        CacheBuilder cache) {
   std::shared_ptr<UserMailbox> mb(new UserMailbox());
   mb->maildir_ = maildir;
-  mb->hostname_ = std::move(hostname);
-  for (char& c : mb->hostname_)
-    if (c == '/' || c == ':') c = '_';
+  mb->hostname_ = maildir_host(hostname);
   mb->commit_ = &commit;
   mb->store_ = store;
   mb->user_ = std::move(user);
@@ -275,10 +180,9 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   if (!make_maildir(maildir))
     return Error{Errc::Temp, "cannot create maildir: " + std::string(std::strerror(errno))};
   std::string path = maildir + "/mailfort-index.sqlite";
-  if (sqlite3_open_v2(path.c_str(), &mb->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
-    return db_error(mb->db_, "cannot open mailbox index");
-  sqlite3_busy_timeout(mb->db_, 5000);
+  auto db = sqlite::Database::open(path, {.wal = true, .synchronous_normal = true});
+  if (!db) return Error{db.error().code, "cannot open mailbox index: " + db.error().message};
+  mb->db_ = std::move(db).value();
   if (auto r = mb->init_schema(); !r) return r.error();
   if (auto r = mb->ensure_folder("INBOX", "", true); !r) return r.error();
   for (const auto& s : special)
@@ -288,7 +192,7 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   // added by hand); INBOX also imports new/.
   std::vector<std::pair<int64_t, std::string>> all;
   {
-    Stmt st(mb->db_, "SELECT id, name FROM folder");
+    auto st = mb->db_.prepare("SELECT id, name FROM folder");
     while (st.step()) all.emplace_back(st.i64(0), st.text(1));
   }
   for (auto& [id, name] : all) {
@@ -309,7 +213,7 @@ void UserMailbox::settle_deleted_folders() {
   ::closedir(d);
   for (auto& n : aside) {
     int64_t id = std::atoll(n.c_str() + std::strlen(kDeletedPrefix));
-    Stmt st(db_, "SELECT name FROM folder WHERE id = ?");
+    auto st = db_.prepare("SELECT name FROM folder WHERE id = ?");
     st.bind(1, id);
     std::string path = maildir_ + "/" + n;
     if (id > 0 && st.step()) {
@@ -322,26 +226,25 @@ void UserMailbox::settle_deleted_folders() {
 }
 
 Result<void> UserMailbox::init_schema() {
-  if (!exec(db_, "PRAGMA journal_mode=WAL") || !exec(db_, "PRAGMA synchronous=NORMAL") ||
-      !exec(db_,
-            "CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
-            " uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL, modseq INTEGER NOT NULL,"
-            " subscribed INTEGER NOT NULL DEFAULT 0, special TEXT NOT NULL DEFAULT '');"
-            "CREATE TABLE IF NOT EXISTS message(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
-            " file TEXT NOT NULL, flags INTEGER NOT NULL, keywords TEXT NOT NULL, modseq INTEGER NOT NULL,"
-            " internaldate INTEGER NOT NULL, size INTEGER NOT NULL, cache BLOB,"
-            " PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
-            "CREATE INDEX IF NOT EXISTS message_modseq ON message(folder, modseq);"
-            "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
-            " modseq INTEGER NOT NULL);"
-            "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"))
-    return db_error(db_, "cannot create mailbox index");
+  if (!db_.exec(
+          "CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+          " uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL, modseq INTEGER NOT NULL,"
+          " subscribed INTEGER NOT NULL DEFAULT 0, special TEXT NOT NULL DEFAULT '');"
+          "CREATE TABLE IF NOT EXISTS message(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
+          " file TEXT NOT NULL, flags INTEGER NOT NULL, keywords TEXT NOT NULL, modseq INTEGER NOT NULL,"
+          " internaldate INTEGER NOT NULL, size INTEGER NOT NULL, cache BLOB,"
+          " PRIMARY KEY(folder, uid)) WITHOUT ROWID;"
+          "CREATE INDEX IF NOT EXISTS message_modseq ON message(folder, modseq);"
+          "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
+          " modseq INTEGER NOT NULL);"
+          "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"))
+    return db_.error("cannot create mailbox index");
   return {};
 }
 
 Result<void> UserMailbox::ensure_folder(const std::string& name, const std::string& special,
                                         bool subscribed) {
-  Stmt find(db_, "SELECT id FROM folder WHERE name = ?");
+  auto find = db_.prepare("SELECT id FROM folder WHERE name = ?");
   find.bind(1, name);
   if (find.step()) return {};
   // UIDVALIDITY: creation time, made unique per account so a folder deleted
@@ -349,19 +252,19 @@ Result<void> UserMailbox::ensure_folder(const std::string& name, const std::stri
   int64_t validity =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  Stmt max(db_, "SELECT COALESCE(MAX(uidvalidity), 0) FROM folder");
+  auto max = db_.prepare("SELECT COALESCE(MAX(uidvalidity), 0) FROM folder");
   if (max.step() && max.i64(0) >= validity) validity = max.i64(0) + 1;
-  Stmt ins(db_,
-           "INSERT INTO folder(name, uidvalidity, uidnext, modseq, subscribed, special) VALUES(?,?,1,1,?,?)");
+  auto ins = db_.prepare(
+      "INSERT INTO folder(name, uidvalidity, uidnext, modseq, subscribed, special) VALUES(?,?,1,1,?,?)");
   ins.bind(1, name).bind(2, validity & 0xffffffff).bind(3, subscribed ? 1 : 0).bind(4, special);
   ins.step();
-  if (!ins.done()) return db_error(db_, "cannot create folder");
+  if (!ins.done()) return db_.error("cannot create folder");
   if (!make_maildir(dir_for(name))) return Error{Errc::Temp, "cannot create folder directory"};
   return {};
 }
 
 Result<int64_t> UserMailbox::folder_id(std::string_view name, std::string* dir) {
-  Stmt st(prepared("SELECT id FROM folder WHERE name = ?"));
+  auto st = db_.cached("SELECT id FROM folder WHERE name = ?");
   st.bind(1, canonical(name));
   if (!st.step()) return Error{Errc::NotFound, "no such folder"};
   if (dir) *dir = dir_for(canonical(name));
@@ -369,7 +272,7 @@ Result<int64_t> UserMailbox::folder_id(std::string_view name, std::string* dir) 
 }
 
 uint64_t UserMailbox::next_modseq(int64_t folder) {
-  Stmt up(prepared("UPDATE folder SET modseq = modseq + 1 WHERE id = ? RETURNING modseq"));
+  auto up = db_.cached("UPDATE folder SET modseq = modseq + 1 WHERE id = ? RETURNING modseq");
   up.bind(1, folder);
   return up.step() ? static_cast<uint64_t>(up.i64(0)) : 0;
 }
@@ -377,27 +280,27 @@ uint64_t UserMailbox::next_modseq(int64_t folder) {
 Result<uint32_t> UserMailbox::insert_message(int64_t folder, const std::string& file, uint64_t size,
                                              uint32_t flags, const std::string& keywords,
                                              int64_t internal_date, const std::string& cache) {
-  Stmt next(
-      prepared("UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
-               "RETURNING uidnext - 1, modseq"));
+  auto next = db_.cached(
+      "UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
+      "RETURNING uidnext - 1, modseq");
   next.bind(1, folder);
-  if (!next.step()) return db_error(db_, "cannot allocate UID");
+  if (!next.step()) return db_.error("cannot allocate UID");
   auto uid = static_cast<uint32_t>(next.i64(0));
   int64_t modseq = next.i64(1);
-  Stmt ins(
-      prepared("INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
-               " VALUES(?,?,?,?,?,?,?,?,?)"));
+  auto ins = db_.cached(
+      "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
+      " VALUES(?,?,?,?,?,?,?,?,?)");
   ins.bind(1, folder).bind(2, uid).bind(3, file).bind(4, flags).bind(5, keywords).bind(6, modseq);
   ins.bind(7, internal_date).bind(8, static_cast<int64_t>(size)).bind_blob(9, cache);
   ins.step();
-  if (!ins.done()) return db_error(db_, "cannot index message");
+  if (!ins.done()) return db_.error("cannot index message");
   return uid;
 }
 
 Result<void> UserMailbox::reconcile(int64_t folder, const std::string& dir) {
   std::set<std::string> indexed;
   {
-    Stmt st(db_, "SELECT file FROM message WHERE folder = ?");
+    auto st = db_.prepare("SELECT file FROM message WHERE folder = ?");
     st.bind(1, folder);
     while (st.step()) indexed.insert(st.text(0));
   }
@@ -405,17 +308,17 @@ Result<void> UserMailbox::reconcile(int64_t folder, const std::string& dir) {
   std::sort(files.begin(), files.end());
   std::set<std::string> present(files.begin(), files.end());
   Transaction tx(db_);
-  if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+  if (!tx.ok()) return db_.error("cannot lock mailbox index");
   bool changed = false;
   // Rows without a file: the file was expunged just before a crash.
   for (const auto& f : indexed) {
     if (present.count(f)) continue;
-    Stmt uid(db_, "DELETE FROM message WHERE folder = ? AND file = ? RETURNING uid");
+    auto uid = db_.prepare("DELETE FROM message WHERE folder = ? AND file = ? RETURNING uid");
     uid.bind(1, folder).bind(2, f);
     if (uid.step()) {
       int64_t u = uid.i64(0);
       uint64_t ms = next_modseq(folder);
-      Stmt ex(db_, "INSERT INTO expunged(folder, uid, modseq) VALUES(?,?,?)");
+      auto ex = db_.prepare("INSERT INTO expunged(folder, uid, modseq) VALUES(?,?,?)");
       ex.bind(1, folder).bind(2, u).bind(3, static_cast<int64_t>(ms));
       ex.step();
       changed = true;
@@ -436,7 +339,7 @@ Result<void> UserMailbox::reconcile(int64_t folder, const std::string& dir) {
     if (!r) return r.error();
     changed = true;
   }
-  if (changed && !tx.commit()) return db_error(db_, "cannot update mailbox index");
+  if (changed && !tx.commit()) return db_.error("cannot update mailbox index");
   return {};
 }
 
@@ -458,7 +361,7 @@ Result<std::size_t> UserMailbox::sync_inbox() {
   auto id = folder_id("INBOX");
   if (!id) return id.error();
   Transaction tx(db_);
-  if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+  if (!tx.ok()) return db_.error("cannot lock mailbox index");
   std::size_t added = 0;
   for (const auto& f : files) {
     std::string from = maildir_ + "/new/" + f;
@@ -479,18 +382,18 @@ Result<std::size_t> UserMailbox::sync_inbox() {
     if (!r) return r.error();
     ++added;
   }
-  if (!tx.commit()) return db_error(db_, "cannot update mailbox index");
+  if (!tx.commit()) return db_.error("cannot update mailbox index");
   return added;
 }
 
 Result<std::vector<FolderStatus>> UserMailbox::folders() {
   std::lock_guard lock(mu_);
   std::vector<FolderStatus> out;
-  Stmt st(
-      prepared("SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq, f.subscribed, f.special,"
-               " COUNT(m.uid), COALESCE(SUM((m.flags & 1) = 0), 0), COALESCE(SUM((m.flags & 8) != 0), 0),"
-               " COALESCE(SUM(m.size), 0) FROM folder f LEFT JOIN message m ON m.folder = f.id"
-               " GROUP BY f.id ORDER BY f.name"));
+  auto st = db_.cached(
+      "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq, f.subscribed, f.special,"
+      " COUNT(m.uid), COALESCE(SUM((m.flags & 1) = 0), 0), COALESCE(SUM((m.flags & 8) != 0), 0),"
+      " COALESCE(SUM(m.size), 0) FROM folder f LEFT JOIN message m ON m.folder = f.id"
+      " GROUP BY f.id ORDER BY f.name");
   while (st.step()) {
     FolderStatus f;
     f.id = st.i64(0);
@@ -526,14 +429,14 @@ Result<void> UserMailbox::create(std::string_view raw, std::string special_use) 
   if (folder_id(name)) return Error{Errc::Exists, "folder exists"};
   // Parents are created implicitly ("A/B" creates "A"), like Dovecot.
   Transaction tx(db_);
-  if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+  if (!tx.ok()) return db_.error("cannot lock mailbox index");
   std::size_t pos = 0;
   while ((pos = name.find('/', pos + 1)) != std::string::npos) {
     auto r = ensure_folder(name.substr(0, pos), "", false);
     if (!r) return r;
   }
   if (auto r = ensure_folder(name, special_use, false); !r) return r;
-  if (!tx.commit()) return db_error(db_, "cannot create folder");
+  if (!tx.commit()) return db_.error("cannot create folder");
   return {};
 }
 
@@ -563,20 +466,20 @@ Result<void> UserMailbox::remove(std::string_view raw) {
     Transaction tx(db_);
     if (!tx.ok()) {
       (void)::rename(aside.c_str(), dir.c_str());
-      return db_error(db_, "cannot lock mailbox index");
+      return db_.error("cannot lock mailbox index");
     }
-    Stmt sz(db_, "SELECT COALESCE(SUM(size), 0) FROM message WHERE folder = ?");
+    auto sz = db_.prepare("SELECT COALESCE(SUM(size), 0) FROM message WHERE folder = ?");
     sz.bind(1, *id);
     if (sz.step()) freed = sz.i64(0);
-    Stmt d1(db_, "DELETE FROM message WHERE folder = ?");
+    auto d1 = db_.prepare("DELETE FROM message WHERE folder = ?");
     d1.bind(1, *id).step();
-    Stmt d2(db_, "DELETE FROM expunged WHERE folder = ?");
+    auto d2 = db_.prepare("DELETE FROM expunged WHERE folder = ?");
     d2.bind(1, *id).step();
-    Stmt d3(db_, "DELETE FROM folder WHERE id = ?");
+    auto d3 = db_.prepare("DELETE FROM folder WHERE id = ?");
     d3.bind(1, *id).step();
     if (!tx.commit()) {
       (void)::rename(aside.c_str(), dir.c_str());
-      return db_error(db_, "cannot delete folder");
+      return db_.error("cannot delete folder");
     }
     remove_tree(aside);
   }
@@ -612,11 +515,11 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
     if (folder_id(to)) return Error{Errc::Exists, "folder exists"};
     if (to.starts_with(from + "/")) return Error{Errc::Invalid, "cannot move a folder into itself"};
     std::vector<std::pair<int64_t, std::string>> moving;
-    Stmt st(db_, "SELECT id, name FROM folder WHERE name = ? OR substr(name, 1, ?) = ?");
+    auto st = db_.prepare("SELECT id, name FROM folder WHERE name = ? OR substr(name, 1, ?) = ?");
     st.bind(1, from).bind(2, static_cast<int64_t>(from.size() + 1)).bind(3, from + "/");
     while (st.step()) moving.emplace_back(st.i64(0), st.text(1));
     Transaction tx(db_);
-    if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+    if (!tx.ok()) return db_.error("cannot lock mailbox index");
     std::size_t pos = 0;
     while ((pos = to.find('/', pos + 1)) != std::string::npos) {
       if (auto r = ensure_folder(to.substr(0, pos), "", false); !r) return r;
@@ -624,10 +527,10 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
     std::vector<std::pair<std::string, std::string>> dirs;
     for (auto& [id, name] : moving) {
       std::string renamed = to + name.substr(from.size());
-      Stmt up(db_, "UPDATE folder SET name = ? WHERE id = ?");
+      auto up = db_.prepare("UPDATE folder SET name = ? WHERE id = ?");
       up.bind(1, renamed).bind(2, id);
       up.step();
-      if (!up.done()) return db_error(db_, "cannot rename folder");
+      if (!up.done()) return db_.error("cannot rename folder");
       dirs.emplace_back(dir_for(name), dir_for(renamed));
     }
     for (auto& [a, b] : dirs) {
@@ -638,7 +541,7 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
     }
     if (!tx.commit()) {
       for (auto& [x, y] : dirs) ::rename(y.c_str(), x.c_str());
-      return db_error(db_, "cannot rename folder");
+      return db_.error("cannot rename folder");
     }
   }
   notify();
@@ -647,17 +550,17 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
 
 Result<void> UserMailbox::subscribe(std::string_view name, bool on) {
   std::lock_guard lock(mu_);
-  Stmt up(db_, "UPDATE folder SET subscribed = ? WHERE name = ?");
+  auto up = db_.prepare("UPDATE folder SET subscribed = ? WHERE name = ?");
   up.bind(1, on ? 1 : 0).bind(2, canonical(name));
   up.step();
-  if (sqlite3_changes(db_) == 0) return Error{Errc::NotFound, "no such folder"};
+  if (db_.changes() == 0) return Error{Errc::NotFound, "no such folder"};
   return {};
 }
 
 Result<std::vector<std::string>> UserMailbox::subscriptions() {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  Stmt st(db_, "SELECT name FROM folder WHERE subscribed != 0 ORDER BY name");
+  auto st = db_.prepare("SELECT name FROM folder WHERE subscribed != 0 ORDER BY name");
   while (st.step()) out.push_back(st.text(0));
   return out;
 }
@@ -665,8 +568,8 @@ Result<std::vector<std::string>> UserMailbox::subscriptions() {
 Result<std::vector<MessageMeta>> UserMailbox::messages(int64_t folder) {
   std::lock_guard lock(mu_);
   std::vector<MessageMeta> out;
-  Stmt st(prepared(
-      "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? ORDER BY uid"));
+  auto st = db_.cached(
+      "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? ORDER BY uid");
   st.bind(1, folder);
   while (st.step()) out.push_back(meta_from(st, 0));
   return out;
@@ -675,15 +578,15 @@ Result<std::vector<MessageMeta>> UserMailbox::messages(int64_t folder) {
 Result<FolderChanges> UserMailbox::changes_since(int64_t folder, uint64_t modseq) {
   std::lock_guard lock(mu_);
   FolderChanges ch;
-  Stmt st(prepared(
+  auto st = db_.cached(
       "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND modseq > ?"
-      " ORDER BY uid"));
+      " ORDER BY uid");
   st.bind(1, folder).bind(2, static_cast<int64_t>(modseq));
   while (st.step()) ch.changed.push_back(meta_from(st, 0));
-  Stmt ex(prepared("SELECT uid FROM expunged WHERE folder = ? AND modseq > ? ORDER BY uid"));
+  auto ex = db_.cached("SELECT uid FROM expunged WHERE folder = ? AND modseq > ? ORDER BY uid");
   ex.bind(1, folder).bind(2, static_cast<int64_t>(modseq));
   while (ex.step()) ch.expunged.push_back(static_cast<uint32_t>(ex.i64(0)));
-  Stmt hm(prepared("SELECT modseq FROM folder WHERE id = ?"));
+  auto hm = db_.cached("SELECT modseq FROM folder WHERE id = ?");
   hm.bind(1, folder);
   ch.highest_modseq = hm.step() ? static_cast<uint64_t>(hm.i64(0)) : modseq;
   return ch;
@@ -692,7 +595,7 @@ Result<FolderChanges> UserMailbox::changes_since(int64_t folder, uint64_t modseq
 Result<std::vector<std::string>> UserMailbox::keywords(int64_t folder) {
   std::lock_guard lock(mu_);
   std::set<std::string> all;
-  Stmt st(prepared("SELECT DISTINCT keywords FROM message WHERE folder = ? AND keywords != ''"));
+  auto st = db_.cached("SELECT DISTINCT keywords FROM message WHERE folder = ? AND keywords != ''");
   st.bind(1, folder);
   while (st.step())
     for (auto& k : split_keywords(st.text(0))) all.insert(k);
@@ -701,10 +604,10 @@ Result<std::vector<std::string>> UserMailbox::keywords(int64_t folder) {
 
 Result<std::string> UserMailbox::cache(int64_t folder, uint32_t uid) {
   std::lock_guard lock(mu_);
-  Stmt st(prepared("SELECT cache FROM message WHERE folder = ? AND uid = ?"));
+  auto st = db_.cached("SELECT cache FROM message WHERE folder = ? AND uid = ?");
   st.bind(1, folder).bind(2, uid);
   if (!st.step()) return Error{Errc::NotFound, "no such message"};
-  return st.text(0);
+  return st.blob(0);
 }
 
 Result<std::vector<std::optional<std::string>>> UserMailbox::caches(int64_t folder,
@@ -728,20 +631,21 @@ Result<std::vector<std::optional<MessageDetails>>> UserMailbox::details(int64_t 
   for (std::size_t i = 0; i < uids.size(); ++i) want.emplace_back(uids[i], i);
   std::sort(want.begin(), want.end());
   uint32_t lo = want.front().first, hi = want.back().first;
-  auto row = [&](Stmt& st, int first) {
+  auto row = [&](Statement& st, int first) {
     MessageDetails d;
     d.size = static_cast<uint64_t>(st.i64(first));
     d.internal_date = st.i64(first + 1);
-    if (with_cache) d.cache = st.text(first + 2);
+    if (with_cache) d.cache = st.blob(first + 2);
     return d;
   };
   std::lock_guard lock(mu_);
   if (hi - lo < 4 * want.size() + 64) {
     // Dense (a sequence range, FETCH 1:*): one range scan.
-    Stmt st(prepared(with_cache ? "SELECT uid, size, internaldate, cache FROM message WHERE folder = ? AND "
-                                  "uid >= ? AND uid <= ? ORDER BY uid"
-                                : "SELECT uid, size, internaldate FROM message WHERE folder = ? AND "
-                                  "uid >= ? AND uid <= ? ORDER BY uid"));
+    auto st =
+        db_.cached(with_cache ? "SELECT uid, size, internaldate, cache FROM message WHERE folder = ? AND "
+                                "uid >= ? AND uid <= ? ORDER BY uid"
+                              : "SELECT uid, size, internaldate FROM message WHERE folder = ? AND "
+                                "uid >= ? AND uid <= ? ORDER BY uid");
     st.bind(1, folder).bind(2, lo).bind(3, hi);
     std::size_t k = 0;
     while (k < want.size() && st.step()) {
@@ -752,21 +656,23 @@ Result<std::vector<std::optional<MessageDetails>>> UserMailbox::details(int64_t 
         for (; k < want.size() && want[k].first == uid; ++k) out[want[k].second] = d;
       }
     }
-    if (!st.done()) return db_error(db_, "cannot read message details");
+    if (!st.done()) return db_.error("cannot read message details");
     return out;
   }
   // Sparse: point lookups inside one read transaction.
-  if (!exec(db_, "BEGIN")) return db_error(db_, "cannot read mailbox index");
+  Transaction tx(db_, Transaction::Kind::Read);
+  if (!tx.ok()) return db_.error("cannot read mailbox index");
   {
-    Stmt st(prepared(with_cache ? "SELECT size, internaldate, cache FROM message WHERE folder = ? AND uid = ?"
-                                : "SELECT size, internaldate FROM message WHERE folder = ? AND uid = ?"));
+    auto st =
+        db_.cached(with_cache ? "SELECT size, internaldate, cache FROM message WHERE folder = ? AND uid = ?"
+                              : "SELECT size, internaldate FROM message WHERE folder = ? AND uid = ?");
     for (std::size_t i = 0; i < uids.size(); ++i) {
       st.reset();
       st.bind(1, folder).bind(2, uids[i]);
       if (st.step()) out[i] = row(st, 0);
     }
   }
-  exec(db_, "COMMIT");
+  (void)tx.commit();
   return out;
 }
 
@@ -774,9 +680,9 @@ Result<std::string> UserMailbox::read(int64_t folder, uint32_t uid) {
   std::string path;
   {
     std::lock_guard lock(mu_);
-    Stmt st(
-        prepared("SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
-                 " WHERE m.folder = ? AND m.uid = ?"));
+    auto st = db_.cached(
+        "SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
+        " WHERE m.folder = ? AND m.uid = ?");
     st.bind(1, folder).bind(2, uid);
     if (!st.step()) return Error{Errc::NotFound, "no such message"};
     path = dir_for(st.text(0)) + "/cur/" + st.text(1);
@@ -792,10 +698,11 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
   {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
-    if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
-    Stmt get(prepared(
-        "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND uid = ?"));
-    Stmt put(prepared("UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE folder = ? AND uid = ?"));
+    if (!tx.ok()) return db_.error("cannot lock mailbox index");
+    auto get = db_.cached(
+        "SELECT uid, flags, keywords, modseq, internaldate, size FROM message WHERE folder = ? AND uid = ?");
+    auto put =
+        db_.cached("UPDATE message SET flags = ?, keywords = ?, modseq = ? WHERE folder = ? AND uid = ?");
     bool changed = false;
     for (uint32_t uid : uids) {
       get.reset();
@@ -837,11 +744,11 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
           .bind(4, folder)
           .bind(5, uid);
       put.step();
-      if (!put.done()) return db_error(db_, "cannot store flags");
+      if (!put.done()) return db_.error("cannot store flags");
       res.updated.push_back(std::move(m));
       changed = true;
     }
-    if (!tx.commit()) return db_error(db_, "cannot store flags");
+    if (!tx.commit()) return db_.error("cannot store flags");
     if (!changed) return res;
   }
   notify();
@@ -849,11 +756,7 @@ Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vec
 }
 
 std::string UserMailbox::unique_name(std::size_t size) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-  return std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
-         std::to_string(::getpid()) + "I" + std::to_string(++seq_) + "." + hostname_ +
-         ",S=" + std::to_string(size) + ":2,";
+  return maildir_unique_name(hostname_, size) + ":2,";  // straight into cur/, no flags yet
 }
 
 Result<AppendResult> UserMailbox::append(std::string_view folder, std::string_view message, uint32_t flags,
@@ -898,15 +801,15 @@ Result<AppendResult> UserMailbox::append(std::string_view folder, std::string_vi
   {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
-    if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+    if (!tx.ok()) return db_.error("cannot lock mailbox index");
     auto uid = insert_message(id, name, message.size(), flags, join_keywords(kw),
                               internal_date > 0 ? internal_date : std::time(nullptr), cache);
     if (!uid) return uid.error();
-    Stmt v(prepared("SELECT uidvalidity FROM folder WHERE id = ?"));
+    auto v = db_.cached("SELECT uidvalidity FROM folder WHERE id = ?");
     v.bind(1, id);
     if (v.step()) res.uidvalidity = static_cast<uint32_t>(v.i64(0));
     res.uid = *uid;
-    if (!tx.commit()) return db_error(db_, "cannot index message");
+    if (!tx.commit()) return db_.error("cannot index message");
   }
   if (store_) store_->adjust_usage(user_, static_cast<int64_t>(message.size()));
   notify();
@@ -931,14 +834,13 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
   {
     std::lock_guard lock(mu_);
     auto tid = folder_id(to, &to_dir);
-    if (!tid) return Error{Errc::NotFound, "[TRYCREATE] no such folder"};
+    if (!tid) return Error{Errc::NotFound, "no such folder"};
     to_id = *tid;
-    Stmt fname(db_, "SELECT name FROM folder WHERE id = ?");
+    auto fname = db_.prepare("SELECT name FROM folder WHERE id = ?");
     fname.bind(1, from);
     if (!fname.step()) return Error{Errc::NotFound, "no such folder"};
     from_dir = dir_for(fname.text(0));
-    Stmt get(
-        db_,
+    auto get = db_.prepare(
         "SELECT file, flags, keywords, cache, internaldate, size FROM message WHERE folder = ? AND uid = ?");
     for (uint32_t uid : uids) {
       get.reset();
@@ -949,7 +851,7 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
               unique_name(static_cast<std::size_t>(get.i64(5))),
               static_cast<uint32_t>(get.i64(1)),
               get.text(2),
-              get.text(3),
+              get.blob(3),
               get.i64(4),
               static_cast<uint64_t>(get.i64(5))};
       total += it.size;
@@ -973,33 +875,33 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
   {
     std::lock_guard lock(mu_);
     Transaction tx(db_);
-    if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+    if (!tx.ok()) return db_.error("cannot lock mailbox index");
     for (auto& it : items) {
       auto uid = insert_message(to_id, it.name, it.size, it.flags, it.keywords, it.date, it.cache);
       if (!uid) return uid.error();
       res.source_uids.push_back(it.uid);
       res.dest_uids.push_back(*uid);
     }
-    Stmt v(prepared("SELECT uidvalidity FROM folder WHERE id = ?"));
+    auto v = db_.cached("SELECT uidvalidity FROM folder WHERE id = ?");
     v.bind(1, to_id);
     if (v.step()) res.uidvalidity = static_cast<uint32_t>(v.i64(0));
-    if (!tx.commit()) return db_error(db_, "cannot index messages");
+    if (!tx.commit()) return db_.error("cannot index messages");
   }
   if (move) {
     std::vector<uint32_t> moved = res.source_uids;
     {
       std::lock_guard lock(mu_);
       Transaction tx(db_);
-      if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
+      if (!tx.ok()) return db_.error("cannot lock mailbox index");
       for (auto& it : items) {
         ::unlink(it.path.c_str());
-        Stmt del(db_, "DELETE FROM message WHERE folder = ? AND uid = ?");
+        auto del = db_.prepare("DELETE FROM message WHERE folder = ? AND uid = ?");
         del.bind(1, from).bind(2, it.uid).step();
         uint64_t ms = next_modseq(from);
-        Stmt ex(db_, "INSERT INTO expunged(folder, uid, modseq) VALUES(?,?,?)");
+        auto ex = db_.prepare("INSERT INTO expunged(folder, uid, modseq) VALUES(?,?,?)");
         ex.bind(1, from).bind(2, it.uid).bind(3, static_cast<int64_t>(ms)).step();
       }
-      if (!tx.commit()) return db_error(db_, "cannot update mailbox index");
+      if (!tx.commit()) return db_.error("cannot update mailbox index");
     }
   } else if (store_) {
     store_->adjust_usage(user_, static_cast<int64_t>(total));
@@ -1018,11 +920,12 @@ Result<std::vector<uint32_t>> UserMailbox::expunge(int64_t folder, const std::ve
     std::vector<std::pair<uint32_t, std::string>> victims;
     std::string dir;
     {
-      Stmt fname(db_, "SELECT name FROM folder WHERE id = ?");
+      auto fname = db_.prepare("SELECT name FROM folder WHERE id = ?");
       fname.bind(1, folder);
       if (!fname.step()) return Error{Errc::NotFound, "no such folder"};
       dir = dir_for(fname.text(0));
-      Stmt st(db_, "SELECT uid, file, size FROM message WHERE folder = ? AND (flags & 8) != 0 ORDER BY uid");
+      auto st = db_.prepare(
+          "SELECT uid, file, size FROM message WHERE folder = ? AND (flags & 8) != 0 ORDER BY uid");
       st.bind(1, folder);
       while (st.step()) {
         auto uid = static_cast<uint32_t>(st.i64(0));
@@ -1033,9 +936,9 @@ Result<std::vector<uint32_t>> UserMailbox::expunge(int64_t folder, const std::ve
     }
     if (victims.empty()) return out;
     Transaction tx(db_);
-    if (!tx.ok()) return db_error(db_, "cannot lock mailbox index");
-    Stmt del(db_, "DELETE FROM message WHERE folder = ? AND uid = ?");
-    Stmt ex(db_, "INSERT INTO expunged(folder, uid, modseq) VALUES(?,?,?)");
+    if (!tx.ok()) return db_.error("cannot lock mailbox index");
+    auto del = db_.prepare("DELETE FROM message WHERE folder = ? AND uid = ?");
+    auto ex = db_.prepare("INSERT INTO expunged(folder, uid, modseq) VALUES(?,?,?)");
     for (auto& [uid, file] : victims) {
       // The file goes first: a crash before the commit leaves a row without
       // a file, which open() expunges; never an expunged message that
@@ -1048,7 +951,7 @@ Result<std::vector<uint32_t>> UserMailbox::expunge(int64_t folder, const std::ve
       ex.bind(1, folder).bind(2, uid).bind(3, static_cast<int64_t>(ms)).step();
       out.push_back(uid);
     }
-    if (!tx.commit()) return db_error(db_, "cannot update mailbox index");
+    if (!tx.commit()) return db_.error("cannot update mailbox index");
   }
   if (store_) store_->adjust_usage(user_, -freed);
   notify();

@@ -28,9 +28,7 @@
 #include <vector>
 
 #include "base/result.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "base/sqlite.h"
 
 namespace mailfort::store {
 
@@ -147,7 +145,7 @@ class UserMailbox {
   Result<StoreFlagsResult> store_flags(int64_t folder, const std::vector<uint32_t>& uids, FlagMode mode,
                                        uint32_t flags, const std::vector<std::string>& keywords,
                                        std::optional<uint64_t> unchanged_since);
-  // Errors: NotFound (folder), Invalid (over quota: message "quota"), Temp.
+  // Errors: NotFound (folder), OverQuota, Temp.
   Result<AppendResult> append(std::string_view folder, std::string_view message, uint32_t flags,
                               const std::vector<std::string>& keywords, int64_t internal_date);
   Result<CopyResult> copy(int64_t from, const std::vector<uint32_t>& uids, std::string_view to, bool move);
@@ -181,20 +179,16 @@ class UserMailbox {
                                   const std::string& keywords, int64_t internal_date,
                                   const std::string& cache);
   uint64_t next_modseq(int64_t folder);
-  std::string unique_name(std::size_t size);
-  // The statement for `sql` (a string literal), prepared once per
-  // connection and reused; nullptr if it does not prepare. Under mu_.
-  sqlite3_stmt* prepared(const char* sql);
+  std::string unique_name(std::size_t size);  // maildir_unique_name() for cur/
 
   std::mutex mu_;
-  sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;  // prepared() cache, finalized before close
+  sqlite::Database db_;  // its cached() statements are prepared once per connection; under mu_
   std::string maildir_, hostname_, user_;
   GroupCommit* commit_ = nullptr;
   MailStore* store_ = nullptr;
   CacheBuilder cache_;
   uint64_t quota_ = 0;
-  uint64_t seq_ = 0;
+  uint64_t seq_ = 0;  // names of folder directories moved aside (remove())
   std::mutex watch_mu_;
   std::map<uint64_t, std::function<void()>> watchers_;
   uint64_t next_token_ = 1;

@@ -166,7 +166,12 @@ TEST(Mailbox, CopyMoveRenameDelete) {
   auto c = mb->copy(inbox, {1}, "Archive/2024", false);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->dest_uids, std::vector<uint32_t>{1});
-  EXPECT_EQ(mb->copy(inbox, {1}, "Nope", false).error().code, Errc::NotFound);
+  auto missing = mb->copy(inbox, {1}, "Nope", false);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::NotFound);
+  // Storage says what went wrong; IMAP adds its own response code ([TRYCREATE]).
+  EXPECT_EQ(missing.error().message, "no such folder");
+  EXPECT_EQ(mb->append("Nope", "x", 0, {}, 0).error().message, "no such folder");
   auto mv = mb->copy(inbox, {2}, "Archive/2024", true);
   ASSERT_TRUE(mv);
   EXPECT_EQ(mb->messages(inbox)->size(), 1u);
@@ -208,8 +213,11 @@ TEST(Mailbox, ReopenReconcilesCrashLeftovers) {
   // A file that reached cur/ without its index row, and a row whose file
   // was unlinked before its expunge committed.
   std::ofstream(dir + "/cur/1.M1P1.host,S=5:2,") << "third";
-  for (auto& e : fs::directory_iterator(dir + "/cur"))
-    if (e.path().string().find("I1.") != std::string::npos) fs::remove(e.path());
+  for (auto& e : fs::directory_iterator(dir + "/cur")) {
+    std::string body;
+    std::getline(std::ifstream(e.path()), body);
+    if (body == "first") fs::remove(e.path());
+  }
   auto mb = f.open();
   auto msgs = mb->messages(inbox);
   ASSERT_EQ(msgs->size(), 2u);

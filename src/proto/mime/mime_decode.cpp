@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "base/base64.h"
 #include "base/text.h"
 #include "proto/mime/mime_internal.h"
 
@@ -193,38 +194,6 @@ std::optional<std::string> to_utf8(std::string_view bytes, std::string_view char
   return iconv_to_utf8(bytes, name);
 }
 
-void base64_decode_lenient(std::string_view in, std::string& out) {
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : in) {
-    int v = -1;
-    if (ch >= 'A' && ch <= 'Z')
-      v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z')
-      v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9')
-      v = ch - '0' + 52;
-    else if (ch == '+')
-      v = 62;
-    else if (ch == '/')
-      v = 63;
-    if (v >= 0) {
-      acc = (acc << 6) | static_cast<std::uint32_t>(v);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        out += static_cast<char>((acc >> bits) & 0xFF);
-        acc &= (1u << bits) - 1;
-      }
-    } else if (ch == '=') {
-      // Padding ends a quantum; concatenated base64 blocks decode on.
-      acc = 0;
-      bits = 0;
-    }
-    // Anything else (whitespace, stray bytes) is skipped.
-  }
-}
-
 void qp_decode(std::string_view in, std::string& out, bool header) {
   if (header) {
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -276,7 +245,7 @@ std::optional<std::string> decode_transfer(std::string_view body, std::string_vi
   std::string out;
   if (t == "base64") {
     out.reserve(body.size() / 4 * 3);
-    detail::base64_decode_lenient(body, out);
+    base64::decode_lenient(body, out);
     return out;
   }
   if (t == "quoted-printable") {
@@ -319,7 +288,7 @@ std::optional<std::string> decode_word(const EncodedWord& w) {
     charset = charset.substr(0, star);  // RFC 2231 language
   std::string bytes;
   if (w.encoding == 'B' || w.encoding == 'b')
-    detail::base64_decode_lenient(w.text, bytes);
+    base64::decode_lenient(w.text, bytes);
   else
     detail::qp_decode(w.text, bytes, true);
   return detail::to_utf8(bytes, charset);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "base/base64.h"
 #include "base/text.h"
 #include "proto/mime/mime_internal.h"
 
@@ -489,7 +490,8 @@ void append_fields(std::string& out, std::string_view header, const std::vector<
     }
     return true;
   });
-  bool blank_line = header == "\n" || header == "\r\n" || header.ends_with("\n\n") || header.ends_with("\n\r\n");
+  bool blank_line =
+      header == "\n" || header == "\r\n" || header.ends_with("\n\n") || header.ends_with("\n\r\n");
   if (include || blank_line) out += "\r\n";
 }
 
@@ -545,7 +547,7 @@ bool append_binary(std::string& out, std::string_view message, const Part& p, bo
   }
   std::string_view body = body_of(message, p);
   if (cte == Cte::Base64)
-    detail::base64_decode_lenient(body, out);
+    base64::decode_lenient(body, out);
   else if (cte == Cte::QuotedPrintable)
     detail::qp_decode(body, out, false);
   else
@@ -578,8 +580,8 @@ const Part* find_part(const Part& root, const std::vector<std::uint32_t>& path) 
   return p;
 }
 
-std::optional<std::string> binary(std::string_view message, const Part& root, const std::vector<std::uint32_t>& path,
-                                  bool& unknown_cte) {
+std::optional<std::string> binary(std::string_view message, const Part& root,
+                                  const std::vector<std::uint32_t>& path, bool& unknown_cte) {
   unknown_cte = false;
   const Part* p = find_part(root, path);
   if (!p) return std::nullopt;

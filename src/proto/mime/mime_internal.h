@@ -132,7 +132,7 @@ std::size_t count_lf(std::string_view s);
 std::optional<std::string> to_utf8(std::string_view bytes, std::string_view charset);
 void append_valid_utf8(std::string& out, std::string_view s);
 
-void base64_decode_lenient(std::string_view in, std::string& out);
+// base64 is base/base64.h's decode_lenient().
 // Quoted-printable; `header` selects RFC 2047 Q rules ('_' is space, no
 // line structure).
 void qp_decode(std::string_view in, std::string& out, bool header);

@@ -15,8 +15,6 @@ struct ServerReply {
   std::vector<std::string> lines;  // texts without code and separator
   // "451 4.3.0 text; more" for logs, bounces and the queue.
   std::string summary() const;
-  bool positive() const { return code >= 200 && code < 400; }
-  bool transient() const { return code >= 400 && code < 500; }
   bool permanent() const { return code >= 500; }
 };
 

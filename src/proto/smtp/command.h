@@ -9,9 +9,23 @@
 
 namespace mailfort::proto::smtp {
 
-enum class Verb { Helo, Ehlo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Expn, Help, Starttls, Auth, Unknown };
-
-const char* verb_name(Verb v);
+enum class Verb {
+  Helo,
+  Ehlo,
+  Mail,
+  Rcpt,
+  Data,
+  Bdat,
+  Rset,
+  Noop,
+  Quit,
+  Vrfy,
+  Expn,
+  Help,
+  Starttls,
+  Auth,
+  Unknown
+};
 
 struct Command {
   Verb verb = Verb::Unknown;
@@ -32,7 +46,7 @@ bool is_fqdn(std::string_view domain);
 
 // AUTH command argument: "MECHANISM [initial-response]".
 struct AuthArgs {
-  std::string mechanism;  // upper-cased
+  std::string mechanism;                        // upper-cased
   std::optional<std::string> initial_response;  // base64 text as sent; "=" means empty
 };
 std::optional<AuthArgs> parse_auth_args(std::string_view args);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/base64.h"
 #include "proto/smtp/command.h"
 #include "proto/smtp/data_reader.h"
 #include "proto/smtp/path.h"
@@ -23,9 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cmd.verb_text.size() > 16) std::abort();
   (void)is_valid_helo_domain(in);
   (void)parse_auth_args(in);
-  if (auto decoded = mailfort::proto::sasl::base64_decode(in)) {
+  if (auto decoded = mailfort::base64::decode(in)) {
     (void)mailfort::proto::sasl::parse_plain(*decoded);
-    if (mailfort::proto::sasl::base64_encode(*decoded) != in) std::abort();
+    if (mailfort::base64::encode(*decoded) != in) std::abort();
   }
   (void)parse_path_args(in, "FROM");
   (void)parse_path_args(in, "TO");

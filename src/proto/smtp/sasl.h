@@ -7,13 +7,11 @@
 
 namespace mailfort::proto::sasl {
 
-// Strict base64 (RFC 4648, padding required, no whitespace). nullopt on error.
-std::optional<std::string> base64_decode(std::string_view in);
-std::string base64_encode(std::string_view in);
+// The base64 of SASL responses is base/base64.h's strict decode().
 
 struct PlainCredentials {
-  std::string authzid;   // usually empty
-  std::string authcid;   // login name
+  std::string authzid;  // usually empty
+  std::string authcid;  // login name
   std::string password;
 };
 // Decoded PLAIN message "authzid\0authcid\0passwd". nullopt when malformed:

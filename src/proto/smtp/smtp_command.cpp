@@ -25,12 +25,6 @@ bool is_ctl(unsigned char c) {
 
 }  // namespace
 
-const char* verb_name(Verb v) {
-  for (const auto& n : kVerbs)
-    if (n.verb == v) return n.name;
-  return "UNKNOWN";
-}
-
 Command parse_command(std::string_view line) {
   Command cmd;
   for (unsigned char c : line) {

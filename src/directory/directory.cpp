@@ -1,13 +1,12 @@
 // SQLite backend of the Directory, on the vmail schema of the
 // Postfix+Dovecot+MySQL guide (column names and meanings unchanged).
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cctype>
 #include <functional>
 #include <mutex>
 #include <set>
 
+#include "base/sqlite.h"
 #include "base/text.h"
 #include "directory/directory.h"
 #include "directory/password.h"
@@ -60,63 +59,25 @@ CREATE TABLE IF NOT EXISTS account_settings (
 constexpr int kMaxAliasDepth = 10;
 constexpr std::size_t kMaxPool = 8;
 
-// A prepared statement bound to one pooled connection.
-class Query {
- public:
-  Query(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Query() { sqlite3_finalize(stmt_); }
-  Query& bind(int i, const std::string& v) {
-    if (stmt_) sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Query& bind(int i, int64_t v) {
-    if (stmt_) sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Query& bind_null(int i) {
-    if (stmt_) sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return stmt_ ? sqlite3_step(stmt_) : SQLITE_ERROR; }
-  std::string text(int col) const {
-    auto* t = sqlite3_column_text(stmt_, col);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using sqlite::Statement;
 
 class SqliteDirectory : public Directory {
  public:
   explicit SqliteDirectory(std::string path) : path_(std::move(path)) {}
-  ~SqliteDirectory() override {
-    for (auto* db : pool_) sqlite3_close(db);
-  }
 
   Result<void> init() {
     auto c = acquire();
     if (!c) return c.error();
-    char* err = nullptr;
-    Result<void> r;
-    if (sqlite3_exec(c.value(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-      r = make_error(Errc::Perm, "cannot create the schema in " + path_ + ": " + (err ? err : "?"));
-      sqlite3_free(err);
-    }
+    Result<void> r = c->exec(kSchema);
+    if (!r) r = make_error(r.error().code, "cannot create the schema in " + path_ + ": " + r.error().message);
     if (r.ok()) r = migrate(c.value());
-    release(c.value());
+    release(std::move(c).value());
     return r;
   }
 
   // Columns added after a table first shipped; each step is idempotent so
   // databases of every earlier version open unchanged.
-  Result<void> migrate(sqlite3* db) {
+  Result<void> migrate(sqlite::Database& db) {
     struct Column {
       const char* table;
       const char* name;
@@ -130,14 +91,13 @@ class SqliteDirectory : public Directory {
     for (const auto& c : kAdded) {
       bool present = false;
       std::string table(c.table), name(c.name);
-      Query q(db, ("SELECT name FROM pragma_table_info('" + table + "')").c_str());
-      int rc;
-      while ((rc = q.step()) == SQLITE_ROW)
+      auto q = db.prepare(("SELECT name FROM pragma_table_info('" + table + "')").c_str());
+      while (q.step())
         if (q.text(0) == name) present = true;
-      if (rc != SQLITE_DONE) return db_error(db, "read the " + table + " columns");
+      if (!q.done()) return db.error("read the " + table + " columns");
       std::string alter = "ALTER TABLE " + table + " ADD COLUMN " + name + " " + c.decl;
-      if (!present && sqlite3_exec(db, alter.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-        return db_error(db, "add " + table + "." + name);
+      if (!present && !db.exec(alter.c_str())) {
+        return db.error("add " + table + "." + name);
       }
     }
     return {};
@@ -152,57 +112,56 @@ class SqliteDirectory : public Directory {
 
   Result<void> remove_domain(const std::string& domain) override {
     std::string d = to_lower(domain);
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
       // The postmaster alias every domain gets (ensure_postmaster) goes
       // with the domain; anything else must be removed first.
-      Query used(db,
-                 "SELECT (SELECT COUNT(*) FROM accounts WHERE lower(domain) = ?1) + "
-                 "(SELECT COUNT(*) FROM aliases WHERE lower(source_domain) = ?1 AND "
-                 "coalesce(lower(source_username), '') != 'postmaster')");
+      auto used = db.prepare(
+          "SELECT (SELECT COUNT(*) FROM accounts WHERE lower(domain) = ?1) + "
+          "(SELECT COUNT(*) FROM aliases WHERE lower(source_domain) = ?1 AND "
+          "coalesce(lower(source_username), '') != 'postmaster')");
       used.bind(1, d);
-      if (used.step() != SQLITE_ROW) return db_error(db, "remove domain");
-      if (used.integer(0) > 0) {
+      if (!used.step()) return db.error("remove domain");
+      if (used.i64(0) > 0) {
         return make_error(Errc::Exists, "domain " + d + " still has accounts or aliases; remove them first");
       }
       auto exists = domain_exists(db, d);
       if (!exists) return exists.error();
       if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
-      Query pm(
-          db, "DELETE FROM aliases WHERE lower(source_domain) = ? AND lower(source_username) = 'postmaster'");
+      auto pm = db.prepare(
+          "DELETE FROM aliases WHERE lower(source_domain) = ? AND lower(source_username) = 'postmaster'");
       pm.bind(1, d);
-      if (pm.step() != SQLITE_DONE) return db_error(db, "remove domain");
-      Query del(db, "DELETE FROM domains WHERE lower(domain) = ?");
+      if (!pm.run()) return db.error("remove domain");
+      auto del = db.prepare("DELETE FROM domains WHERE lower(domain) = ?");
       del.bind(1, d);
-      if (del.step() != SQLITE_DONE) return db_error(db, "remove domain");
-      Query ds(db, "DELETE FROM domain_settings WHERE domain = ?");
+      if (!del.run()) return db.error("remove domain");
+      auto ds = db.prepare("DELETE FROM domain_settings WHERE domain = ?");
       ds.bind(1, d).step();
       return {};
     });
   }
 
   Result<std::vector<std::string>> list_domains() override {
-    return with_db<std::vector<std::string>>([&](sqlite3* db) -> Result<std::vector<std::string>> {
-      Query q(db, "SELECT domain FROM domains ORDER BY domain");
+    return with_db<std::vector<std::string>>([&](sqlite::Database& db) -> Result<std::vector<std::string>> {
+      auto q = db.prepare("SELECT domain FROM domains ORDER BY domain");
       std::vector<std::string> out;
-      int rc;
-      while ((rc = q.step()) == SQLITE_ROW) out.push_back(q.text(0));
-      if (rc != SQLITE_DONE) return db_error(db, "list domains");
+      while (q.step()) out.push_back(q.text(0));
+      if (!q.done()) return db.error("list domains");
       return out;
     });
   }
 
   Result<bool> is_local_domain(const std::string& domain) override {
-    return with_db<bool>([&](sqlite3* db) -> Result<bool> { return domain_exists(db, to_lower(domain)); });
+    return with_db<bool>(
+        [&](sqlite::Database& db) -> Result<bool> { return domain_exists(db, to_lower(domain)); });
   }
 
   Result<bool> requires_tls(const std::string& domain) override {
-    return with_db<bool>([&](sqlite3* db) -> Result<bool> {
-      Query q(db, "SELECT require_tls FROM domain_settings WHERE domain = ?");
+    return with_db<bool>([&](sqlite::Database& db) -> Result<bool> {
+      auto q = db.prepare("SELECT require_tls FROM domain_settings WHERE domain = ?");
       q.bind(1, to_lower(domain));
-      int rc = q.step();
-      if (rc == SQLITE_ROW) return q.integer(0) != 0;
-      if (rc == SQLITE_DONE) return false;
-      return db_error(db, "domain settings");
+      if (q.step()) return q.i64(0) != 0;
+      if (q.done()) return false;
+      return db.error("domain settings");
     });
   }
 
@@ -211,8 +170,8 @@ class SqliteDirectory : public Directory {
   }
 
   Result<std::optional<uint32_t>> domain_send_limit(const std::string& domain) override {
-    return with_db<std::optional<uint32_t>>([&](sqlite3* db) -> Result<std::optional<uint32_t>> {
-      Query q(db, "SELECT send_per_hour FROM domain_settings WHERE domain = ?");
+    return with_db<std::optional<uint32_t>>([&](sqlite::Database& db) -> Result<std::optional<uint32_t>> {
+      auto q = db.prepare("SELECT send_per_hour FROM domain_settings WHERE domain = ?");
       q.bind(1, to_lower(domain));
       return optional_count(db, q, "domain settings");
     });
@@ -226,8 +185,8 @@ class SqliteDirectory : public Directory {
   Result<std::optional<uint32_t>> send_limit(const std::string& account_address) override {
     auto addr = parse_address(account_address);
     if (!addr) return std::optional<uint32_t>();
-    return with_db<std::optional<uint32_t>>([&](sqlite3* db) -> Result<std::optional<uint32_t>> {
-      Query q(db, "SELECT send_per_hour FROM account_settings WHERE address = ?");
+    return with_db<std::optional<uint32_t>>([&](sqlite::Database& db) -> Result<std::optional<uint32_t>> {
+      auto q = db.prepare("SELECT send_per_hour FROM account_settings WHERE address = ?");
       q.bind(1, to_lower(addr->local) + "@" + addr->domain);
       return optional_count(db, q, "account settings");
     });
@@ -241,13 +200,13 @@ class SqliteDirectory : public Directory {
   Result<bool> allows_any_from(const std::string& account_address) override {
     auto addr = parse_address(account_address);
     if (!addr) return false;
-    return with_db<bool>([&](sqlite3* db) -> Result<bool> {
-      Query q(db,
-              "SELECT coalesce((SELECT allow_any_from FROM account_settings WHERE address = ?1), 0) OR "
-              "coalesce((SELECT allow_any_from FROM domain_settings WHERE domain = ?2), 0)");
+    return with_db<bool>([&](sqlite::Database& db) -> Result<bool> {
+      auto q = db.prepare(
+          "SELECT coalesce((SELECT allow_any_from FROM account_settings WHERE address = ?1), 0) OR "
+          "coalesce((SELECT allow_any_from FROM domain_settings WHERE domain = ?2), 0)");
       q.bind(1, to_lower(addr->local) + "@" + addr->domain).bind(2, addr->domain);
-      if (q.step() != SQLITE_ROW) return db_error(db, "account settings");
-      return q.integer(0) != 0;
+      if (!q.step()) return db.error("account settings");
+      return q.i64(0) != 0;
     });
   }
 
@@ -256,13 +215,12 @@ class SqliteDirectory : public Directory {
   }
 
   Result<bool> domain_allows_any_from(const std::string& domain) override {
-    return with_db<bool>([&](sqlite3* db) -> Result<bool> {
-      Query q(db, "SELECT allow_any_from FROM domain_settings WHERE domain = ?");
+    return with_db<bool>([&](sqlite::Database& db) -> Result<bool> {
+      auto q = db.prepare("SELECT allow_any_from FROM domain_settings WHERE domain = ?");
       q.bind(1, to_lower(domain));
-      int rc = q.step();
-      if (rc == SQLITE_ROW) return q.integer(0) != 0;
-      if (rc == SQLITE_DONE) return false;
-      return db_error(db, "domain settings");
+      if (q.step()) return q.i64(0) != 0;
+      if (q.done()) return false;
+      return db.error("domain settings");
     });
   }
 
@@ -280,7 +238,7 @@ class SqliteDirectory : public Directory {
     }
     auto hash = hash_password(password);
     if (!hash) return hash.error();
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
       auto exists = domain_exists(db, dom);
       if (!exists) return exists.error();
       if (!exists.value())
@@ -294,15 +252,17 @@ class SqliteDirectory : public Directory {
                                             "); remove it first: mailfort alias remove " + user + "@" + dom +
                                             " " + du + "@" + dd);
       }
-      Query q(db,
-              "INSERT INTO accounts (username, domain, password, quota, enabled, sendonly) VALUES (?, ?, ?, "
-              "?, ?, ?)");
+      auto q = db.prepare(
+          "INSERT INTO accounts (username, domain, password, quota, enabled, sendonly) VALUES (?, ?, ?, "
+          "?, ?, ?)");
       q.bind(1, user).bind(2, dom).bind(3, hash.value()).bind(4, static_cast<int64_t>(a.quota_mb));
       q.bind(5, a.enabled ? 1 : 0).bind(6, a.send_only ? 1 : 0);
-      int rc = q.step();
-      if (rc == SQLITE_CONSTRAINT)
-        return make_error(Errc::Exists, "account " + user + "@" + dom + " already exists");
-      if (rc != SQLITE_DONE) return db_error(db, "add account");
+      if (!q.run()) {
+        Error e = q.error("add account");
+        if (e.code == Errc::Exists)
+          return make_error(Errc::Exists, "account " + user + "@" + dom + " already exists");
+        return e;
+      }
       return {};
     });
   }
@@ -329,14 +289,13 @@ class SqliteDirectory : public Directory {
   Result<void> remove_account(const std::string& address) override {
     auto addr = parse_address(address);
     if (!addr) return addr.error();
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      Query q(db, "DELETE FROM accounts WHERE lower(username) = ? AND lower(domain) = ?");
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
+      auto q = db.prepare("DELETE FROM accounts WHERE lower(username) = ? AND lower(domain) = ?");
       q.bind(1, to_lower(addr->local)).bind(2, addr->domain);
-      if (q.step() != SQLITE_DONE) return db_error(db, "remove account");
-      if (sqlite3_changes(db) == 0)
-        return make_error(Errc::NotFound, "account " + address + " does not exist");
+      if (!q.run()) return db.error("remove account");
+      if (db.changes() == 0) return make_error(Errc::NotFound, "account " + address + " does not exist");
       // A later account of the same name starts with the defaults.
-      Query settings(db, "DELETE FROM account_settings WHERE address = ?");
+      auto settings = db.prepare("DELETE FROM account_settings WHERE address = ?");
       settings.bind(1, to_lower(addr->local) + "@" + addr->domain).step();
       return {};
     });
@@ -346,19 +305,18 @@ class SqliteDirectory : public Directory {
     auto addr = parse_address(address);
     if (!addr) return std::optional<Account>();
     return with_db<std::optional<Account>>(
-        [&](sqlite3* db) { return find_account_in(db, to_lower(addr->local), addr->domain); });
+        [&](sqlite::Database& db) { return find_account_in(db, to_lower(addr->local), addr->domain); });
   }
 
   Result<std::vector<Account>> list_accounts(const std::string& domain) override {
-    return with_db<std::vector<Account>>([&](sqlite3* db) -> Result<std::vector<Account>> {
-      Query q(db,
-              "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
-              "WHERE ?1 = '' OR lower(domain) = ?1 ORDER BY domain, username");
+    return with_db<std::vector<Account>>([&](sqlite::Database& db) -> Result<std::vector<Account>> {
+      auto q = db.prepare(
+          "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
+          "WHERE ?1 = '' OR lower(domain) = ?1 ORDER BY domain, username");
       q.bind(1, to_lower(domain));
       std::vector<Account> out;
-      int rc;
-      while ((rc = q.step()) == SQLITE_ROW) out.push_back(row_to_account(q));
-      if (rc != SQLITE_DONE) return db_error(db, "list accounts");
+      while (q.step()) out.push_back(row_to_account(q));
+      if (!q.done()) return db.error("list accounts");
       return out;
     });
   }
@@ -370,7 +328,7 @@ class SqliteDirectory : public Directory {
     if (!src) return src.error();
     auto dst = parse_address(destination);
     if (!dst) return make_error(Errc::Invalid, "invalid destination '" + destination + "'");
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
       auto exists = domain_exists(db, src->domain);
       if (!exists) return exists.error();
       if (!exists.value())
@@ -378,26 +336,26 @@ class SqliteDirectory : public Directory {
       if (!src->local.empty() && !allow_shadowing) {
         if (auto r = check_shadowing(db, to_lower(src->local), src->domain, *dst); !r) return r;
       }
-      Query q(
-          db,
+      auto q = db.prepare(
           "INSERT INTO aliases (source_username, source_domain, destination_username, destination_domain, "
           "enabled) VALUES (?, ?, ?, ?, 1)");
       if (src->local.empty()) {
         q.bind_null(1);
         // UNIQUE does not see NULLs as equal: check catch-all duplicates here.
-        Query dup(
-            db,
+        auto dup = db.prepare(
             "SELECT 1 FROM aliases WHERE (source_username IS NULL OR source_username = '') AND "
             "lower(source_domain) = ? AND lower(destination_username) = ? AND lower(destination_domain) = ?");
         dup.bind(1, src->domain).bind(2, to_lower(dst->local)).bind(3, dst->domain);
-        if (dup.step() == SQLITE_ROW) return make_error(Errc::Exists, "alias already exists");
+        if (dup.step()) return make_error(Errc::Exists, "alias already exists");
       } else {
         q.bind(1, to_lower(src->local));
       }
       q.bind(2, src->domain).bind(3, to_lower(dst->local)).bind(4, dst->domain);
-      int rc = q.step();
-      if (rc == SQLITE_CONSTRAINT) return make_error(Errc::Exists, "alias already exists");
-      if (rc != SQLITE_DONE) return db_error(db, "add alias");
+      if (!q.run()) {
+        Error e = q.error("add alias");
+        if (e.code == Errc::Exists) return make_error(Errc::Exists, "alias already exists");
+        return e;
+      }
       return {};
     });
   }
@@ -407,32 +365,30 @@ class SqliteDirectory : public Directory {
     if (!src) return src.error();
     auto dst = parse_address(destination);
     if (!dst) return make_error(Errc::Invalid, "invalid destination '" + destination + "'");
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      Query q(db,
-              "DELETE FROM aliases WHERE coalesce(lower(source_username), '') = ? AND lower(source_domain) = "
-              "? AND "
-              "lower(destination_username) = ? AND lower(destination_domain) = ?");
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
+      auto q = db.prepare(
+          "DELETE FROM aliases WHERE coalesce(lower(source_username), '') = ? AND lower(source_domain) = "
+          "? AND "
+          "lower(destination_username) = ? AND lower(destination_domain) = ?");
       q.bind(1, to_lower(src->local)).bind(2, src->domain).bind(3, to_lower(dst->local)).bind(4, dst->domain);
-      if (q.step() != SQLITE_DONE) return db_error(db, "remove alias");
-      if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "no such alias");
+      if (!q.run()) return db.error("remove alias");
+      if (db.changes() == 0) return make_error(Errc::NotFound, "no such alias");
       return {};
     });
   }
 
   Result<std::vector<Alias>> list_aliases(const std::string& domain) override {
-    return with_db<std::vector<Alias>>([&](sqlite3* db) -> Result<std::vector<Alias>> {
-      Query q(
-          db,
+    return with_db<std::vector<Alias>>([&](sqlite::Database& db) -> Result<std::vector<Alias>> {
+      auto q = db.prepare(
           "SELECT coalesce(source_username, ''), source_domain, destination_username, destination_domain, "
           "enabled FROM aliases WHERE ?1 = '' OR lower(source_domain) = ?1 "
           "ORDER BY source_domain, source_username, destination_domain, destination_username");
       q.bind(1, to_lower(domain));
       std::vector<Alias> out;
-      int rc;
-      while ((rc = q.step()) == SQLITE_ROW) {
-        out.push_back(Alias{q.text(0), q.text(1), q.text(2), q.text(3), q.integer(4) != 0});
+      while (q.step()) {
+        out.push_back(Alias{q.text(0), q.text(1), q.text(2), q.text(3), q.i64(4) != 0});
       }
-      if (rc != SQLITE_DONE) return db_error(db, "list aliases");
+      if (!q.done()) return db.error("list aliases");
       return out;
     });
   }
@@ -453,33 +409,32 @@ class SqliteDirectory : public Directory {
   }
 
   Result<void> remove_tls_policy(const std::string& domain) override {
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      Query q(db, "DELETE FROM tlspolicies WHERE lower(domain) = ?");
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
+      auto q = db.prepare("DELETE FROM tlspolicies WHERE lower(domain) = ?");
       q.bind(1, to_lower(domain));
-      if (q.step() != SQLITE_DONE) return db_error(db, "remove tls policy");
-      if (sqlite3_changes(db) == 0) return make_error(Errc::NotFound, "no tls policy for " + domain);
+      if (!q.run()) return db.error("remove tls policy");
+      if (db.changes() == 0) return make_error(Errc::NotFound, "no tls policy for " + domain);
       return {};
     });
   }
 
   Result<std::vector<TlsPolicy>> list_tls_policies() override {
-    return with_db<std::vector<TlsPolicy>>([&](sqlite3* db) -> Result<std::vector<TlsPolicy>> {
-      Query q(db, "SELECT domain, policy, coalesce(params, '') FROM tlspolicies ORDER BY domain");
+    return with_db<std::vector<TlsPolicy>>([&](sqlite::Database& db) -> Result<std::vector<TlsPolicy>> {
+      auto q = db.prepare("SELECT domain, policy, coalesce(params, '') FROM tlspolicies ORDER BY domain");
       std::vector<TlsPolicy> out;
-      int rc;
-      while ((rc = q.step()) == SQLITE_ROW) out.push_back(TlsPolicy{q.text(0), q.text(1), q.text(2)});
-      if (rc != SQLITE_DONE) return db_error(db, "list tls policies");
+      while (q.step()) out.push_back(TlsPolicy{q.text(0), q.text(1), q.text(2)});
+      if (!q.done()) return db.error("list tls policies");
       return out;
     });
   }
 
   Result<std::optional<TlsPolicy>> find_tls_policy(const std::string& domain) override {
-    return with_db<std::optional<TlsPolicy>>([&](sqlite3* db) -> Result<std::optional<TlsPolicy>> {
-      Query q(db, "SELECT domain, policy, coalesce(params, '') FROM tlspolicies WHERE lower(domain) = ?");
+    return with_db<std::optional<TlsPolicy>>([&](sqlite::Database& db) -> Result<std::optional<TlsPolicy>> {
+      auto q =
+          db.prepare("SELECT domain, policy, coalesce(params, '') FROM tlspolicies WHERE lower(domain) = ?");
       q.bind(1, to_lower(domain));
-      int rc = q.step();
-      if (rc == SQLITE_ROW) return std::optional<TlsPolicy>(TlsPolicy{q.text(0), q.text(1), q.text(2)});
-      if (rc != SQLITE_DONE) return db_error(db, "find tls policy");
+      if (q.step()) return std::optional<TlsPolicy>(TlsPolicy{q.text(0), q.text(1), q.text(2)});
+      if (!q.done()) return db.error("find tls policy");
       return std::optional<TlsPolicy>();
     });
   }
@@ -488,7 +443,7 @@ class SqliteDirectory : public Directory {
   Result<Resolution> resolve_recipient(const std::string& address) override {
     auto addr = parse_address(address);
     if (!addr) return Resolution{Resolution::Kind::Unknown, {}, {}};
-    return with_db<Resolution>([&](sqlite3* db) -> Result<Resolution> {
+    return with_db<Resolution>([&](sqlite::Database& db) -> Result<Resolution> {
       auto local = domain_exists(db, addr->domain);
       if (!local) return local.error();
       Resolution r;
@@ -517,7 +472,7 @@ class SqliteDirectory : public Directory {
       return AuthResult{};
     }
     auto found = with_db<std::optional<Account>>(
-        [&](sqlite3* db) { return find_account_in(db, to_lower(addr->local), addr->domain); });
+        [&](sqlite::Database& db) { return find_account_in(db, to_lower(addr->local), addr->domain); });
     if (!found) return found.error();
     if (!found.value()) {
       verify_password(password, dummy);
@@ -531,7 +486,8 @@ class SqliteDirectory : public Directory {
 
   Result<std::optional<std::string>> ensure_postmaster(const std::string& domain) override {
     std::string d = to_lower(domain);
-    return with_db<std::optional<std::string>>([&](sqlite3* db) -> Result<std::optional<std::string>> {
+    return with_db<std::optional<std::string>>([&](sqlite::Database& db)
+                                                   -> Result<std::optional<std::string>> {
       auto exists = domain_exists(db, d);
       if (!exists) return exists.error();
       if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
@@ -546,12 +502,11 @@ class SqliteDirectory : public Directory {
       if (!target) return target.error();
       if (!target.value()) return std::optional<std::string>();
       auto at = target.value()->rfind('@');
-      Query q(
-          db,
+      auto q = db.prepare(
           "INSERT INTO aliases (source_username, source_domain, destination_username, destination_domain, "
           "enabled) VALUES ('postmaster', ?, ?, ?, 1)");
       q.bind(1, d).bind(2, target.value()->substr(0, at)).bind(3, target.value()->substr(at + 1));
-      if (q.step() != SQLITE_DONE) return db_error(db, "add alias");
+      if (!q.run()) return db.error("add alias");
       return target;
     });
   }
@@ -560,18 +515,17 @@ class SqliteDirectory : public Directory {
     auto addr = parse_address(account_address);
     if (!addr) return make_error(Errc::Invalid, "invalid address");
     std::string user = to_lower(addr->local);
-    return with_db<std::vector<std::string>>([&](sqlite3* db) -> Result<std::vector<std::string>> {
+    return with_db<std::vector<std::string>>([&](sqlite::Database& db) -> Result<std::vector<std::string>> {
       std::vector<std::string> out{user + "@" + addr->domain};
-      Query q(db,
-              "SELECT coalesce(source_username, ''), source_domain FROM aliases WHERE enabled = 1 AND "
-              "lower(destination_username) = ? AND lower(destination_domain) = ? ORDER BY id");
+      auto q = db.prepare(
+          "SELECT coalesce(source_username, ''), source_domain FROM aliases WHERE enabled = 1 AND "
+          "lower(destination_username) = ? AND lower(destination_domain) = ? ORDER BY id");
       q.bind(1, user).bind(2, addr->domain);
-      int rc;
-      while ((rc = q.step()) == SQLITE_ROW) {
+      while (q.step()) {
         std::string s = to_lower(q.text(0)) + "@" + to_lower(q.text(1));
         if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
       }
-      if (rc != SQLITE_DONE) return db_error(db, "sender addresses");
+      if (!q.done()) return db.error("sender addresses");
       return out;
     });
   }
@@ -579,8 +533,8 @@ class SqliteDirectory : public Directory {
  private:
   // Alias expansion: first the exact address (with +tag, then without),
   // then the account, then the domain's catch-all.
-  Result<Resolution::Kind> expand(sqlite3* db, const std::string& local, const std::string& domain, int depth,
-                                  std::set<std::string>& visited, Resolution& r, bool top) {
+  Result<Resolution::Kind> expand(sqlite::Database& db, const std::string& local, const std::string& domain,
+                                  int depth, std::set<std::string>& visited, Resolution& r, bool top) {
     std::string key = local + "@" + domain;
     if (depth > kMaxAliasDepth || !visited.insert(key).second) return Resolution::Kind::Deliver;
     std::vector<std::string> candidates{local};
@@ -620,7 +574,7 @@ class SqliteDirectory : public Directory {
 
   // One alias destination: local -> expand again (an alias naming itself
   // delivers to its own account), remote -> forward.
-  Result<void> follow(sqlite3* db, const std::string& du, const std::string& dd, int depth,
+  Result<void> follow(sqlite::Database& db, const std::string& du, const std::string& dd, int depth,
                       std::set<std::string>& visited, Resolution& r) {
     std::string dest = to_lower(du) + "@" + to_lower(dd);
     auto local = domain_exists(db, to_lower(dd));
@@ -645,53 +599,52 @@ class SqliteDirectory : public Directory {
     return {};
   }
 
-  Result<std::vector<std::pair<std::string, std::string>>> alias_targets(sqlite3* db,
+  Result<std::vector<std::pair<std::string, std::string>>> alias_targets(sqlite::Database& db,
                                                                          const std::string& local,
                                                                          const std::string& domain,
                                                                          bool catch_all) {
-    Query q(db, catch_all
-                    ? "SELECT destination_username, destination_domain FROM aliases WHERE enabled = 1 AND "
-                      "(source_username IS NULL OR source_username = '') AND lower(source_domain) = ?2 "
-                      "ORDER BY id"
-                    : "SELECT destination_username, destination_domain FROM aliases WHERE enabled = 1 AND "
-                      "lower(source_username) = ?1 AND lower(source_domain) = ?2 ORDER BY id");
+    auto q = db.prepare(
+        catch_all ? "SELECT destination_username, destination_domain FROM aliases WHERE enabled = 1 AND "
+                    "(source_username IS NULL OR source_username = '') AND lower(source_domain) = ?2 "
+                    "ORDER BY id"
+                  : "SELECT destination_username, destination_domain FROM aliases WHERE enabled = 1 AND "
+                    "lower(source_username) = ?1 AND lower(source_domain) = ?2 ORDER BY id");
     q.bind(1, local).bind(2, domain);
     std::vector<std::pair<std::string, std::string>> out;
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) out.emplace_back(q.text(0), q.text(1));
-    if (rc != SQLITE_DONE) return db_error(db, "aliases");
+    while (q.step()) out.emplace_back(q.text(0), q.text(1));
+    if (!q.done()) return db.error("aliases");
     return out;
   }
 
-  static Account row_to_account(const Query& q) {
+  static Account row_to_account(const Statement& q) {
     Account a;
     a.username = to_lower(q.text(0));
     a.domain = to_lower(q.text(1));
     a.password_hash = q.text(2);
-    a.quota_mb = static_cast<uint64_t>(std::max<int64_t>(0, q.integer(3)));
-    a.enabled = q.integer(4) != 0;
-    a.send_only = q.integer(5) != 0;
+    a.quota_mb = static_cast<uint64_t>(std::max<int64_t>(0, q.i64(3)));
+    a.enabled = q.i64(4) != 0;
+    a.send_only = q.i64(5) != 0;
     return a;
   }
 
-  Result<std::optional<Account>> find_account_in(sqlite3* db, const std::string& user,
+  Result<std::optional<Account>> find_account_in(sqlite::Database& db, const std::string& user,
                                                  const std::string& domain) {
-    Query q(db,
-            "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
-            "WHERE lower(username) = ? AND lower(domain) = ?");
+    auto q = db.prepare(
+        "SELECT username, domain, password, quota, enabled, sendonly FROM accounts "
+        "WHERE lower(username) = ? AND lower(domain) = ?");
     q.bind(1, user).bind(2, domain);
-    int rc = q.step();
-    if (rc == SQLITE_ROW) return std::optional<Account>(row_to_account(q));
-    if (rc != SQLITE_DONE) return db_error(db, "find account");
+    if (q.step()) return std::optional<Account>(row_to_account(q));
+    if (!q.done()) return db.error("find account");
     return std::optional<Account>();
   }
 
   // One row with a nullable count, or no row: nullopt.
-  static Result<std::optional<uint32_t>> optional_count(sqlite3* db, Query& q, const std::string& what) {
-    int rc = q.step();
-    if (rc == SQLITE_DONE || (rc == SQLITE_ROW && q.is_null(0))) return std::optional<uint32_t>();
-    if (rc != SQLITE_ROW) return db_error(db, what);
-    int64_t v = q.integer(0);
+  static Result<std::optional<uint32_t>> optional_count(sqlite::Database& db, Statement& q,
+                                                        const std::string& what) {
+    bool row = q.step();
+    if (!row && !q.done()) return db.error(what);
+    if (!row || q.is_null(0)) return std::optional<uint32_t>();
+    int64_t v = q.i64(0);
     return std::optional<uint32_t>(static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX)));
   }
 
@@ -701,31 +654,30 @@ class SqliteDirectory : public Directory {
   Result<void> set_domain_setting(const std::string& domain, const char* column,
                                   std::optional<int64_t> value) {
     std::string d = to_lower(domain);
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
       auto exists = domain_exists(db, d);
       if (!exists) return exists.error();
       if (!exists.value()) return make_error(Errc::NotFound, "domain " + d + " does not exist");
       std::string col(column);
       std::string sql = "INSERT INTO domain_settings (domain, " + col +
                         ") VALUES (?, ?) ON CONFLICT (domain) DO UPDATE SET " + col + " = excluded." + col;
-      Query q(db, sql.c_str());
+      auto q = db.prepare(sql.c_str());
       q.bind(1, d);
       if (value)
         q.bind(2, *value);
       else
         q.bind_null(2);
-      if (q.step() != SQLITE_DONE) return db_error(db, "domain settings");
+      if (!q.run()) return db.error("domain settings");
       return {};
     });
   }
 
-  Result<bool> domain_exists(sqlite3* db, const std::string& domain) {
-    Query q(db, "SELECT 1 FROM domains WHERE lower(domain) = ?");
+  Result<bool> domain_exists(sqlite::Database& db, const std::string& domain) {
+    auto q = db.prepare("SELECT 1 FROM domains WHERE lower(domain) = ?");
     q.bind(1, domain);
-    int rc = q.step();
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return db_error(db, "domains");
+    if (q.step()) return true;
+    if (q.done()) return false;
+    return db.error("domains");
   }
 
   // `strict` for new aliases (parse_new_address); removal accepts whatever
@@ -744,7 +696,7 @@ class SqliteDirectory : public Directory {
 
   // An alias whose source is an account takes all its mail, unless the
   // account keeps a copy (source -> itself, now or already).
-  Result<void> check_shadowing(sqlite3* db, const std::string& user, const std::string& domain,
+  Result<void> check_shadowing(sqlite::Database& db, const std::string& user, const std::string& domain,
                                const Address& dst) {
     auto acct = find_account_in(db, user, domain);
     if (!acct) return acct.error();
@@ -762,14 +714,13 @@ class SqliteDirectory : public Directory {
   }
 
   // The first enabled receiving account of `domain` ("" = of the instance).
-  Result<std::optional<std::string>> first_account(sqlite3* db, const std::string& domain) {
-    Query q(db,
-            "SELECT username, domain FROM accounts WHERE enabled = 1 AND sendonly = 0 AND "
-            "(?1 = '' OR lower(domain) = ?1) ORDER BY id LIMIT 1");
+  Result<std::optional<std::string>> first_account(sqlite::Database& db, const std::string& domain) {
+    auto q = db.prepare(
+        "SELECT username, domain FROM accounts WHERE enabled = 1 AND sendonly = 0 AND "
+        "(?1 = '' OR lower(domain) = ?1) ORDER BY id LIMIT 1");
     q.bind(1, domain);
-    int rc = q.step();
-    if (rc == SQLITE_ROW) return std::optional<std::string>(to_lower(q.text(0)) + "@" + to_lower(q.text(1)));
-    if (rc != SQLITE_DONE) return db_error(db, "find account");
+    if (q.step()) return std::optional<std::string>(to_lower(q.text(0)) + "@" + to_lower(q.text(1)));
+    if (!q.done()) return db.error("find account");
     return std::optional<std::string>();
   }
 
@@ -781,51 +732,46 @@ class SqliteDirectory : public Directory {
     auto addr = parse_address(account_address);
     if (!addr) return addr.error();
     std::string user = to_lower(addr->local);
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
       auto acct = find_account_in(db, user, addr->domain);
       if (!acct) return acct.error();
       if (!acct.value()) return make_error(Errc::NotFound, "account " + addr->str() + " does not exist");
       std::string col(column);
       std::string sql = "INSERT INTO account_settings (address, " + col +
                         ") VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET " + col + " = excluded." + col;
-      Query q(db, sql.c_str());
+      auto q = db.prepare(sql.c_str());
       q.bind(1, user + "@" + addr->domain);
       if (value)
         q.bind(2, *value);
       else
         q.bind_null(2);
-      if (q.step() != SQLITE_DONE) return db_error(db, "account settings");
+      if (!q.run()) return db.error("account settings");
       return {};
     });
   }
 
   Result<void> update_account(const char* sql, const std::string& value, const Address& addr) {
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      Query q(db, sql);
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
+      auto q = db.prepare(sql);
       q.bind(1, value).bind(2, to_lower(addr.local)).bind(3, addr.domain);
-      if (q.step() != SQLITE_DONE) return db_error(db, "update account");
-      if (sqlite3_changes(db) == 0)
-        return make_error(Errc::NotFound, "account " + addr.str() + " does not exist");
+      if (!q.run()) return db.error("update account");
+      if (db.changes() == 0) return make_error(Errc::NotFound, "account " + addr.str() + " does not exist");
       return {};
     });
   }
 
   Result<void> exec_write(const char* sql, const std::vector<std::string>& args,
                           const std::string& exists_msg) {
-    return with_db<void>([&](sqlite3* db) -> Result<void> {
-      Query q(db, sql);
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
+      auto q = db.prepare(sql);
       for (std::size_t i = 0; i < args.size(); ++i) q.bind(static_cast<int>(i + 1), args[i]);
-      int rc = q.step();
-      if (rc == SQLITE_CONSTRAINT && !exists_msg.empty()) return make_error(Errc::Exists, exists_msg);
-      if (rc != SQLITE_DONE) return db_error(db, "write");
+      if (!q.run()) {
+        Error e = q.error("write");
+        if (e.code == Errc::Exists && !exists_msg.empty()) return make_error(Errc::Exists, exists_msg);
+        return e;
+      }
       return {};
     });
-  }
-
-  static Error db_error(sqlite3* db, const std::string& what) {
-    int rc = sqlite3_errcode(db);
-    Errc code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? Errc::Temp : Errc::Perm;
-    return make_error(code, what + ": " + sqlite3_errmsg(db));
   }
 
   template <class T, class F>
@@ -833,43 +779,33 @@ class SqliteDirectory : public Directory {
     auto c = acquire();
     if (!c) return c.error();
     Result<T> r = fn(c.value());
-    release(c.value());
+    release(std::move(c).value());
     return r;
   }
 
-  Result<sqlite3*> acquire() {
+  Result<sqlite::Database> acquire() {
     {
       std::lock_guard lock(mu_);
       if (!pool_.empty()) {
-        sqlite3* db = pool_.back();
+        sqlite::Database db = std::move(pool_.back());
         pool_.pop_back();
         return db;
       }
     }
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-      sqlite3_close(db);
-      return make_error(Errc::Temp, "cannot open " + path_ + ": " + msg);
-    }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_exec(db, "PRAGMA foreign_keys=ON;", nullptr, nullptr, nullptr);
+    auto db = sqlite::Database::open(path_, {});
+    if (!db) return make_error(db.error().code, "cannot open " + path_ + ": " + db.error().message);
+    (void)db->exec("PRAGMA foreign_keys=ON;");
     return db;
   }
 
-  void release(sqlite3* db) {
+  void release(sqlite::Database db) {
     std::lock_guard lock(mu_);
-    if (pool_.size() < kMaxPool) {
-      pool_.push_back(db);
-    } else {
-      sqlite3_close(db);
-    }
+    if (pool_.size() < kMaxPool) pool_.push_back(std::move(db));
   }
 
   std::string path_;
   std::mutex mu_;
-  std::vector<sqlite3*> pool_;
+  std::vector<sqlite::Database> pool_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "base/base64.h"
 #include "base/text.h"
 #include "dkim/canon.h"
 #include "dkim/dkim.h"
@@ -24,14 +25,6 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string sha256(std::string_view in) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -157,12 +150,13 @@ Result<std::string> public_key_base64(const std::string& pem) {
     std::size_t len = sizeof raw;
     if (EVP_PKEY_get_raw_public_key(k->get(), raw, &len) != 1 || len != 32)
       return make_error(Errc::Perm, "cannot read the Ed25519 public key");
-    return base64(std::string_view(reinterpret_cast<char*>(raw), len));
+    return base64::encode(std::string_view(reinterpret_cast<char*>(raw), len));
   }
   unsigned char* der = nullptr;
   int n = i2d_PUBKEY(k->get(), &der);
   if (n <= 0) return make_error(Errc::Perm, "cannot encode the RSA public key");
-  std::string out = base64(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
+  std::string out =
+      base64::encode(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)));
   OPENSSL_free(der);
   return out;
 }
@@ -206,7 +200,7 @@ Result<std::string> sign(std::string_view message, const Key& key, int64_t t) {
   if (!alg) return alg.error();
 
   SplitMessage m = split_message(message);
-  std::string bh = base64(sha256(relaxed_body(m.body)));
+  std::string bh = base64::encode(sha256(relaxed_body(m.body)));
 
   // h=: each present field once per occurrence, From once more. The
   // verifier takes instances from the bottom up (RFC 6376 5.4.2), and so do we.
@@ -247,7 +241,7 @@ Result<std::string> sign(std::string_view message, const Key& key, int64_t t) {
       relaxed_header(std::string_view(header).substr(0, colon), std::string_view(header).substr(colon + 1));
   auto sig = raw_sign(k->get(), *alg, signed_text);
   if (!sig) return sig.error();
-  f.put_breakable(base64(*sig));
+  f.put_breakable(base64::encode(*sig));
   return f.text() + "\r\n";
 }
 
