@@ -22,9 +22,14 @@
 #include "store/mailbox.h"
 #include "tls/context.h"
 
-namespace mailfort::server {
+namespace mailfort::pop3 {
 namespace {
 
+using server::check_login;
+using server::Connection;
+using server::LoginVerdict;
+using server::run_blocking;
+using server::Services;
 using std::chrono::seconds;
 
 class Pop3Session {
@@ -328,11 +333,11 @@ class Pop3Session {
 
 }  // namespace
 
-asio::awaitable<void> run_pop3_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener) {
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener) {
   Pop3Session session(std::move(conn), services, std::move(cfg), listener);
   co_await session.run();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::pop3

@@ -21,8 +21,11 @@
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 
-namespace mailfort::server {
+namespace mailfort::smtp {
 namespace {
+
+using server::run_blocking;
+using server::Services;
 
 using proto::smtp::Mailbox;
 using proto::smtp::PathArgs;
@@ -584,4 +587,4 @@ std::unique_ptr<SmtpPolicy> make_smtp_policy(Services& services, std::shared_ptr
   return std::make_unique<MxPolicy>(services, std::move(cfg), listener);
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::smtp

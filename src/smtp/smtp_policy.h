@@ -16,8 +16,10 @@
 #include "proto/smtp/path.h"
 
 namespace mailfort::server {
-
 struct Services;
+}  // namespace mailfort::server
+
+namespace mailfort::smtp {
 
 struct SmtpReply {
   int code = 250;
@@ -69,7 +71,8 @@ class SmtpPolicy {
                                                 std::string message) = 0;
 };
 
-std::unique_ptr<SmtpPolicy> make_smtp_policy(Services& services, std::shared_ptr<const config::Config> cfg,
+std::unique_ptr<SmtpPolicy> make_smtp_policy(server::Services& services,
+                                             std::shared_ptr<const config::Config> cfg,
                                              const config::Listener& listener);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::smtp

@@ -23,11 +23,16 @@
 #include "smtp/smtp_policy.h"
 #include "tls/context.h"
 
-namespace mailfort::server {
+namespace mailfort::smtp {
 namespace {
 
 using proto::smtp::format_reply;
 using proto::smtp::Verb;
+using server::check_login;
+using server::Connection;
+using server::LoginVerdict;
+using server::MessageMemory;
+using server::Services;
 using std::chrono::seconds;
 
 // Per-command gate flags (Postfix smtpd_cmd_table style), checked by one gate
@@ -702,11 +707,11 @@ asio::awaitable<bool> SmtpSession::finish_message(std::string message) {
 
 }  // namespace
 
-asio::awaitable<void> run_smtp_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener) {
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener) {
   SmtpSession session(std::move(conn), services, std::move(cfg), listener);
   co_await session.run();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::smtp

@@ -11,12 +11,14 @@
 #include "base/config.h"
 
 namespace mailfort::server {
-
 class Connection;
 struct Services;
-
-asio::awaitable<void> run_smtp_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener);
-
 }  // namespace mailfort::server
+
+namespace mailfort::smtp {
+
+asio::awaitable<void> run_session(std::shared_ptr<server::Connection> conn, server::Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener);
+
+}  // namespace mailfort::smtp

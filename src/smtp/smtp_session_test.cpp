@@ -9,8 +9,6 @@
 namespace mailfort::testing {
 namespace {
 
-using server::run_smtp_session;
-
 bool has_line(const std::string& out, const std::string& prefix) {
   for (const auto& l : lines_of(out))
     if (l.rfind(prefix, 0) == 0) return true;
@@ -19,7 +17,7 @@ bool has_line(const std::string& out, const std::string& prefix) {
 
 TEST(SmtpSession, GreetsAndQuits) {
   SessionHarness h;
-  auto t = h.run(run_smtp_session, "mx", {"EHLO client.example\r\n", "QUIT\r\n"});
+  auto t = h.run(smtp::run_session, "mx", {"EHLO client.example\r\n", "QUIT\r\n"});
   ASSERT_TRUE(h.finished());
   auto lines = lines_of(t->output);
   ASSERT_FALSE(lines.empty());
