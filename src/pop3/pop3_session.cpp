@@ -192,7 +192,10 @@ class Pop3Session {
       if (!arg.empty()) {
         int i = message_index(arg);
         if (i < 0) co_return co_await err("No such message");
-        co_return co_await ok(arg + " " + (list ? std::to_string(msgs_[i].size) : uidl(i)));
+        // Not inside the co_await: GCC 12 destroys a ?: temporary of class
+        // type in a coroutine's co_await argument twice ("LIST 1" crashed).
+        std::string value = list ? std::to_string(msgs_[i].size) : uidl(i);
+        co_return co_await ok(arg + " " + value);
       }
       std::string out = "+OK\r\n";
       for (std::size_t i = 0; i < msgs_.size(); ++i)
