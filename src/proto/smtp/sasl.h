@@ -1,23 +1,5 @@
-// SASL PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login) decoding,
-// shared by SMTP, IMAP, POP3 and ManageSieve. Pure; faces untrusted input.
+// Moved to proto/sasl/sasl.h (module mf_proto_sasl); this forwarding header
+// keeps the includes of src/imap and src/outbound working until they name
+// proto/sasl/sasl.h (or base64 moves to src/base) themselves.
 #pragma once
-#include <optional>
-#include <string>
-#include <string_view>
-
-namespace mailfort::proto::sasl {
-
-// Strict base64 (RFC 4648, padding required, no whitespace). nullopt on error.
-std::optional<std::string> base64_decode(std::string_view in);
-std::string base64_encode(std::string_view in);
-
-struct PlainCredentials {
-  std::string authzid;   // usually empty
-  std::string authcid;   // login name
-  std::string password;
-};
-// Decoded PLAIN message "authzid\0authcid\0passwd". nullopt when malformed:
-// not exactly two NULs, empty authcid or password, longer than 1024 bytes.
-std::optional<PlainCredentials> parse_plain(std::string_view decoded);
-
-}  // namespace mailfort::proto::sasl
+#include "proto/sasl/sasl.h"
