@@ -12,11 +12,11 @@
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "proto/sasl/exchange.h"
 #include "proto/smtp/command.h"
 #include "proto/smtp/data_reader.h"
 #include "proto/smtp/path.h"
 #include "proto/smtp/reply.h"
-#include "proto/smtp/sasl.h"
 #include "server/auth.h"
 #include "server/connection.h"
 #include "server/services.h"
@@ -131,6 +131,26 @@ SmtpReply path_error_reply(proto::smtp::PathError e, bool sender) {
   return {501, status, "Error: bad " + role + " address syntax"};
 }
 
+// The reply to an AUTH exchange that ended without credentials.
+SmtpReply sasl_failure_reply(proto::sasl::Failure f, proto::sasl::Mechanism m) {
+  using proto::sasl::Failure;
+  switch (f) {
+    case Failure::UnknownMechanism:
+      return {504, "5.5.4", "Error: unsupported authentication mechanism"};
+    case Failure::Cancelled:
+      return {501, "5.0.0", "Authentication aborted"};
+    case Failure::BadBase64:
+      break;
+    case Failure::Malformed:
+      // An empty LOGIN name or password has always had the base64 reply.
+      if (m == proto::sasl::Mechanism::Plain) return {501, "5.5.2", "Error: malformed PLAIN response"};
+      break;
+    case Failure::AuthzidNotPermitted:
+      return {535, "5.7.8", "Error: authorization identity not permitted"};
+  }
+  return {501, "5.5.2", "Error: invalid base64 data"};
+}
+
 class SmtpSession {
  public:
   SmtpSession(std::shared_ptr<Connection> conn, Services& services, std::shared_ptr<const config::Config> cfg,
@@ -194,7 +214,7 @@ class SmtpSession {
   asio::awaitable<bool> on_data(const proto::smtp::Command& cmd);
   asio::awaitable<bool> on_bdat(const proto::smtp::Command& cmd);
   asio::awaitable<bool> finish_message(std::string message);
-  asio::awaitable<std::optional<std::string>> read_sasl_response(std::string_view challenge);
+  asio::awaitable<std::optional<std::string>> read_sasl_response(std::string challenge);
   asio::awaitable<bool> verify_login(const std::string& mech, const std::string& user,
                                      const std::string& password);
   asio::awaitable<bool> protocol_violation(const char* what);
@@ -403,7 +423,7 @@ asio::awaitable<bool> SmtpSession::on_starttls(const proto::smtp::Command& cmd) 
   co_return true;
 }
 
-asio::awaitable<std::optional<std::string>> SmtpSession::read_sasl_response(std::string_view challenge) {
+asio::awaitable<std::optional<std::string>> SmtpSession::read_sasl_response(std::string challenge) {
   if (!co_await reply(334, "", challenge)) co_return std::nullopt;
   std::string line;
   auto status = co_await conn_->read_line(line, idle());
@@ -422,55 +442,21 @@ asio::awaitable<bool> SmtpSession::on_auth(const proto::smtp::Command& cmd) {
   auto args = proto::smtp::parse_auth_args(cmd.args);
   if (!args) co_return co_await reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
 
-  auto decode = [](const std::string& b64) -> std::optional<std::string> {
-    if (b64 == "=") return std::string();
-    return proto::sasl::base64_decode(b64);
-  };
-  std::string user, password;
-  if (args->mechanism == "PLAIN") {
-    std::string response;
-    if (args->initial_response) {
-      response = *args->initial_response;
-    } else {
-      auto r = co_await read_sasl_response("");
-      if (!r) co_return false;
-      response = *r;
-    }
-    if (response == "*") co_return co_await reply(501, "5.0.0", "Authentication aborted");
-    auto decoded = decode(response);
-    if (!decoded) co_return co_await reply(501, "5.5.2", "Error: invalid base64 data");
-    auto creds = proto::sasl::parse_plain(*decoded);
-    if (!creds) co_return co_await reply(501, "5.5.2", "Error: malformed PLAIN response");
-    if (!creds->authzid.empty() && creds->authzid != creds->authcid) {
-      co_return co_await reply(535, "5.7.8", "Error: authorization identity not permitted");
-    }
-    user = std::move(creds->authcid);
-    password = std::move(creds->password);
-  } else if (args->mechanism == "LOGIN") {
-    std::optional<std::string> u;
-    if (args->initial_response) {
-      u = decode(*args->initial_response);
-    } else {
-      auto r = co_await read_sasl_response("VXNlcm5hbWU6");  // "Username:"
-      if (!r) co_return false;
-      if (*r == "*") co_return co_await reply(501, "5.0.0", "Authentication aborted");
-      u = decode(*r);
-    }
-    if (!u || u->empty()) co_return co_await reply(501, "5.5.2", "Error: invalid base64 data");
-    auto r = co_await read_sasl_response("UGFzc3dvcmQ6");  // "Password:"
-    if (!r) co_return false;
-    if (*r == "*") co_return co_await reply(501, "5.0.0", "Authentication aborted");
-    auto p = decode(*r);
-    if (!p || p->empty()) co_return co_await reply(501, "5.5.2", "Error: invalid base64 data");
-    user = std::move(*u);
-    password = std::move(*p);
-  } else {
-    co_return co_await reply(504, "5.5.4", "Error: unsupported authentication mechanism");
+  proto::sasl::Exchange sasl;
+  auto step = sasl.start(args->mechanism, args->initial_response, proto::sasl::kPlain | proto::sasl::kLogin);
+  while (step.kind == proto::sasl::Step::Kind::Challenge) {
+    auto response = co_await read_sasl_response(step.challenge);
+    if (!response) co_return false;
+    step = sasl.respond(*response);
   }
-  if (user.find('\0') != std::string::npos || user.size() > 320) {
-    co_return co_await verify_login(args->mechanism, std::string(), password);
+  if (step.kind == proto::sasl::Step::Kind::Failed) {
+    co_return co_await reply(sasl_failure_reply(step.failure, sasl.mechanism()));
   }
-  co_return co_await verify_login(args->mechanism, user, password);
+  const auto& creds = step.credentials;
+  if (creds.authcid.find('\0') != std::string::npos || creds.authcid.size() > 320) {
+    co_return co_await verify_login(args->mechanism, std::string(), creds.password);
+  }
+  co_return co_await verify_login(args->mechanism, creds.authcid, creds.password);
 }
 
 asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const std::string& user,

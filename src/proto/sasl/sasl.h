@@ -1,5 +1,6 @@
 // SASL PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login) decoding,
-// shared by SMTP, IMAP, POP3 and ManageSieve. Pure; faces untrusted input.
+// shared by SMTP, IMAP, POP3 and ManageSieve; exchange.h runs a whole
+// exchange on them. Pure; faces untrusted input.
 #pragma once
 #include <optional>
 #include <string>
@@ -12,8 +13,8 @@ std::optional<std::string> base64_decode(std::string_view in);
 std::string base64_encode(std::string_view in);
 
 struct PlainCredentials {
-  std::string authzid;   // usually empty
-  std::string authcid;   // login name
+  std::string authzid;  // usually empty
+  std::string authcid;  // login name
   std::string password;
 };
 // Decoded PLAIN message "authzid\0authcid\0passwd". nullopt when malformed:
