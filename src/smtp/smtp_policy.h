@@ -14,6 +14,7 @@
 #include "base/config.h"
 #include "policy/send_limiter.h"
 #include "proto/smtp/path.h"
+#include "proto/smtp/reply.h"
 
 namespace mailfort::server {
 struct Services;
@@ -21,15 +22,9 @@ struct Services;
 
 namespace mailfort::smtp {
 
-struct SmtpReply {
-  int code = 250;
-  std::string enhanced = "2.0.0";
-  std::string text = "Ok";
-  bool ok() const { return code < 400; }
-  static SmtpReply accept(std::string enhanced, std::string text) {
-    return {250, std::move(enhanced), std::move(text)};
-  }
-};
+// The replies the engine sends and the policies decide (code, enhanced
+// status code, text).
+using SmtpReply = proto::smtp::Reply;
 
 // What the engine knows about the client; policies read it.
 struct SmtpClient {

@@ -10,8 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "proto/smtp/bdat.h"
 #include "proto/smtp/command.h"
 #include "proto/smtp/data_reader.h"
+#include "proto/smtp/envelope.h"
 #include "proto/smtp/path.h"
 
 using namespace mailfort::proto::smtp;
@@ -25,6 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_auth_args(in);
   (void)parse_path_args(in, "FROM");
   (void)parse_path_args(in, "TO");
+  (void)read_mail_from(in, 4096);
+  (void)read_rcpt_to(in, size % 2 == 0);
+  (void)parse_bdat_args(in);
   (void)parse_mailbox(in);
 
   constexpr uint64_t kMax = 4096;
@@ -44,5 +49,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (whole.done() != pieces.done() || out_whole != out_pieces || whole.error() != pieces.error())
     std::abort();
   if (whole.done() && used != used_whole) std::abort();
+
+  // The input as BDAT chunks of varying sizes: what is kept stays within
+  // the limit and every chunk is consumed to its end.
+  ChunkReceiver chunks(kMax);
+  uint64_t kept = 0;
+  for (std::size_t pos = 0, i = 0; pos < size; ++i) {
+    std::size_t n = std::min<std::size_t>(size - pos, (data[pos] % 5) * 1000 + i);
+    chunks.begin_chunk({n, pos + n == size}, true, true);
+    while (chunks.remaining() > 0) {
+      std::size_t part = std::min<uint64_t>(chunks.remaining(), step);
+      auto admit = chunks.admit(part);
+      if (admit == ChunkReceiver::Admit::Keep) kept += part;
+      if (admit == ChunkReceiver::Admit::DropMessage) kept = 0;
+    }
+    if (kept > kMax) std::abort();
+    auto outcome = chunks.end_chunk();
+    if (outcome != ChunkReceiver::Outcome::ChunkAccepted) kept = 0;
+    pos += n;
+  }
   return 0;
 }
