@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "directory/directory.h"
 #include "server/services.h"
 #include "store/mail_store.h"
 #include "testing/session_harness.h"
@@ -437,6 +438,53 @@ TEST_F(SmtpSessionTest, AuthLogsInAndSubmits) {
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_EQ(msgs.back().rfind("Received: by mail.example.test (Mailfort) with ESMTPSA id ", 0), 0u)
       << msgs.back();
+}
+
+// D8: at end of data the whole message is refused when it would take one
+// recipient over quota; the other recipients get nothing either.
+TEST_F(SmtpSessionTest, QuotaAtEndOfDataRefusesTheWholeMessage) {
+  directory::Account small;
+  small.username = "small";
+  small.domain = "example.test";
+  small.quota_mb = 1;
+  ASSERT_TRUE(h_->services().directory->add_account(small, "a long enough password 1").ok());
+  ASSERT_TRUE(
+      h_->services().store->deliver({"small@example.test"}, std::string(1024 * 1024 - 300, 'f')).ok());
+  auto before = stored();
+  auto t = run("mx", {kEhlo, kMail, "RCPT TO:<small@example.test>\r\n", kRcpt, "DATA\r\n",
+                      "Subject: q\r\n\r\n" + std::string(200, 'x') + "\r\n.\r\n", "QUIT\r\n"});
+  expect_replies(after_ehlo(t->output),
+                 {"250 2.1.0", "250 2.1.5", "250 2.1.5", "354 ",
+                  "552 5.2.2 Mailbox full; message exceeds the recipient's quota", "221"},
+                 t->output);
+  EXPECT_TRUE(added(before).empty());
+}
+
+// Remote recipients of a submitted message go to the queue in the same
+// durable transaction as the local copies.
+TEST_F(SmtpSessionTest, RemoteRecipientsAreQueued) {
+  RunOptions o;
+  o.peer_ip = "192.0.2.21";  // logged in before: the password check is cached
+  auto before = stored();
+  auto t = run("submissions",
+               {kEhlo, "AUTH PLAIN " + plain("", "user@example.test", SessionHarness::kPassword) + "\r\n",
+                "MAIL FROM:<user@example.test>\r\n", "RCPT TO:<friend@example.org>\r\n", kRcpt, "DATA\r\n",
+                "From: <user@example.test>\r\nSubject: out\r\n\r\nto the queue\r\n.\r\n", "QUIT\r\n"},
+               o);
+  auto replies = after_ehlo(t->output);
+  expect_replies(replies,
+                 {"235 ", "250 2.1.0", "250 2.1.5", "250 2.1.5", "354 ", "250 2.0.0 Ok: queued as ", "221"},
+                 t->output);
+  ASSERT_EQ(replies.size(), 7u);
+  std::string id = replies[5].substr(std::string("250 2.0.0 Ok: queued as ").size());
+  std::ifstream f(h_->config()->data_dir + "/queue/active/" + id, std::ios::binary);
+  std::stringstream queued;
+  queued << f.rdbuf();
+  EXPECT_NE(queued.str().find("friend@example.org"), std::string::npos) << queued.str();
+  EXPECT_NE(queued.str().find("\r\n\r\nto the queue\r\n"), std::string::npos) << queued.str();
+  auto msgs = added(before);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_NE(msgs.back().find("\r\n\r\nto the queue\r\n"), std::string::npos);
 }
 
 }  // namespace
