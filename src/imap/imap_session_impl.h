@@ -20,7 +20,7 @@
 #include "imap/imap_render.h"
 #include "imap/imap_view.h"
 #include "proto/imap/command.h"
-#include "proto/smtp/sasl.h"
+#include "proto/sasl/sasl.h"
 #include "server/auth.h"
 #include "server/blocking.h"
 #include "server/connection.h"

@@ -10,12 +10,11 @@
 #include <cstdio>
 #include <set>
 
-#include "base/base64.h"
 #include "base/log.h"
 #include "base/text.h"
 #include "directory/directory.h"
+#include "proto/sasl/exchange.h"
 #include "proto/smtp/data_reader.h"
-#include "proto/smtp/sasl.h"
 #include "server/auth.h"
 #include "server/blocking.h"
 #include "server/connection.h"
@@ -23,9 +22,14 @@
 #include "store/mailbox.h"
 #include "tls/context.h"
 
-namespace mailfort::server {
+namespace mailfort::pop3 {
 namespace {
 
+using server::check_login;
+using server::Connection;
+using server::LoginVerdict;
+using server::run_blocking;
+using server::Services;
 using std::chrono::seconds;
 
 class Pop3Session {
@@ -158,22 +162,7 @@ class Pop3Session {
       if (verb == "AUTH") {
         if (!conn_->is_tls()) co_return co_await err("[SYS/PERM] Use STLS first: no plaintext logins");
         if (arg.empty()) co_return co_await send("+OK\r\nPLAIN\r\n.\r\n");
-        auto sp2 = arg.find(' ');
-        std::string mech = to_upper(arg.substr(0, sp2));
-        if (mech != "PLAIN") co_return co_await err("Unsupported mechanism");
-        std::string response = sp2 == std::string::npos ? "" : arg.substr(sp2 + 1);
-        if (sp2 == std::string::npos) {
-          if (!co_await send("+ \r\n")) co_return false;
-          auto st = co_await conn_->read_line(response, timeout());
-          if (st == Connection::ReadStatus::Timeout) co_await timed_out();
-          if (st != Connection::ReadStatus::Line) co_return false;
-        }
-        if (response == "*") co_return co_await err("Authentication cancelled");
-        auto decoded = base64::decode(response == "=" ? "" : response);
-        auto creds = decoded ? proto::sasl::parse_plain(*decoded) : std::nullopt;
-        if (!creds || (!creds->authzid.empty() && creds->authzid != creds->authcid))
-          co_return co_await err("[AUTH] Invalid credentials");
-        co_return co_await login(creds->authcid, creds->password);
+        co_return co_await authenticate(arg);
       }
       co_return co_await err("Log in first");
     }
@@ -188,7 +177,10 @@ class Pop3Session {
       if (!arg.empty()) {
         int i = message_index(arg);
         if (i < 0) co_return co_await err("No such message");
-        co_return co_await ok(arg + " " + (list ? std::to_string(msgs_[i].size) : uidl(i)));
+        // Not inside the co_await: GCC 12 destroys a ?: temporary of class
+        // type in a coroutine's co_await argument twice ("LIST 1" crashed).
+        std::string value = list ? std::to_string(msgs_[i].size) : uidl(i);
+        co_return co_await ok(arg + " " + value);
       }
       std::string out = "+OK\r\n";
       for (std::size_t i = 0; i < msgs_.size(); ++i)
@@ -241,6 +233,35 @@ class Pop3Session {
       co_return co_await ok("");
     }
     co_return co_await err("Unknown command");
+  }
+
+  // AUTH mechanism [initial-response] (RFC 5034), PLAIN only.
+  asio::awaitable<bool> authenticate(std::string arg) {
+    auto sp = arg.find(' ');
+    std::optional<std::string_view> initial;
+    if (sp != std::string::npos) initial = std::string_view(arg).substr(sp + 1);
+    proto::sasl::Exchange sasl;
+    auto step = sasl.start(std::string_view(arg).substr(0, sp), initial, proto::sasl::kPlain);
+    while (step.kind == proto::sasl::Step::Kind::Challenge) {
+      bool sent = co_await send("+ " + step.challenge + "\r\n");
+      if (!sent) co_return false;
+      std::string response;
+      auto st = co_await conn_->read_line(response, timeout());
+      if (st == Connection::ReadStatus::Timeout) co_await timed_out();
+      if (st != Connection::ReadStatus::Line) co_return false;
+      step = sasl.respond(response);
+    }
+    if (step.kind == proto::sasl::Step::Kind::Done) {
+      co_return co_await login(step.credentials.authcid, step.credentials.password);
+    }
+    switch (step.failure) {
+      case proto::sasl::Failure::UnknownMechanism:
+        co_return co_await err("Unsupported mechanism");
+      case proto::sasl::Failure::Cancelled:
+        co_return co_await err("Authentication cancelled");
+      default:
+        co_return co_await err("[AUTH] Invalid credentials");
+    }
   }
 
   asio::awaitable<bool> login(const std::string& login, const std::string& password) {
@@ -329,11 +350,11 @@ class Pop3Session {
 
 }  // namespace
 
-asio::awaitable<void> run_pop3_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener) {
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener) {
   Pop3Session session(std::move(conn), services, std::move(cfg), listener);
   co_await session.run();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::pop3

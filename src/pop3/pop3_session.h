@@ -7,11 +7,14 @@
 #include "base/config.h"
 
 namespace mailfort::server {
-
 class Connection;
 struct Services;
-
-asio::awaitable<void> run_pop3_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg, const config::Listener& listener);
-
 }  // namespace mailfort::server
+
+namespace mailfort::pop3 {
+
+asio::awaitable<void> run_session(std::shared_ptr<server::Connection> conn, server::Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener);
+
+}  // namespace mailfort::pop3

@@ -55,13 +55,13 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& se
   switch (listener.protocol) {
     case config::Protocol::smtp:
     case config::Protocol::submission:
-      co_await run_smtp_session(std::move(conn), services, std::move(cfg), listener);
+      co_await smtp::run_session(std::move(conn), services, std::move(cfg), listener);
       break;
     case config::Protocol::imap:
       co_await run_imap_session(std::move(conn), services, std::move(cfg), listener);
       break;
     case config::Protocol::pop3:
-      co_await run_pop3_session(std::move(conn), services, std::move(cfg), listener);
+      co_await pop3::run_session(std::move(conn), services, std::move(cfg), listener);
       break;
     default:
       co_await run_unavailable(std::move(conn), services, *cfg, listener);

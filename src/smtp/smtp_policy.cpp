@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 #include <optional>
+#include <variant>
 
 #include "base/cidr.h"
 #include "base/log.h"
@@ -21,8 +22,11 @@
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 
-namespace mailfort::server {
+namespace mailfort::smtp {
 namespace {
+
+using server::run_blocking;
+using server::Services;
 
 using proto::smtp::Mailbox;
 using proto::smtp::PathArgs;
@@ -164,77 +168,14 @@ class BasePolicy : public SmtpPolicy {
     co_return SmtpReply{250, "2.1.5", "Ok"};
   }
 
+  // End of data in two jobs: the decision (what the message becomes, or
+  // the reply that refuses it), then the commit (durable before the 250).
   asio::awaitable<SmtpReply> on_message(const SmtpClient& c, const SmtpTransaction& txn,
                                         std::string message) override {
-    auto header = proto::mail::parse_header_block(message);
-    if (header.body_offset > cfg_->smtp.max_header_size) {
-      co_return SmtpReply{552, "5.3.4", "Message header too large"};
-    }
-    if (SmtpReply from = co_await check_header_from(c, txn, message, header); !from.ok()) {
-      co_return from;
-    }
-    std::string id = random_hex(8);
-    std::string final_message = build_message(c, txn, message, header, id);
-
-    struct Done {
-      Result<void> result;
-      std::string over_quota;
-    };
-    auto* dir = services_.directory.get();
-    auto* store = services_.store.get();
-    auto* queue = services_.queue.get();
-    auto* commit = services_.commit.get();
-    std::size_t size = final_message.size();
-    Done d = co_await run_blocking(*services_.workers, [&]() -> Done {
-      // Quota again at end of data, now that the size is known (D8): the
-      // whole message is refused so nothing partial is stored.
-      for (const auto& mb : txn.mailboxes) {
-        auto acct = dir->find_account(mb);
-        if (!acct.ok() || !acct.value() || acct.value()->quota_mb == 0) continue;
-        auto used = store->usage(mb);
-        if (used.ok() && used.value() + size > acct.value()->quota_mb * 1024 * 1024) return Done{{}, mb};
-      }
-      std::vector<store::RenameStep> steps;
-      if (!txn.mailboxes.empty()) {
-        auto s = store->prepare(txn.mailboxes, final_message);
-        if (!s) return Done{s.error(), {}};
-        steps = std::move(s.value());
-      }
-      if (!txn.forwards.empty()) {
-        queue::Envelope env;
-        env.id = id;
-        env.sender = txn.sender;
-        env.smtputf8 = txn.smtputf8;
-        env.eight_bit = txn.eight_bit;
-        env.authenticated_user = c.auth_user;
-        for (const auto& f : txn.forwards)
-          env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
-        auto q = queue->prepare(env, final_message);
-        if (!q) {
-          for (auto& st : steps) ::unlink(st.from.c_str());
-          return Done{q.error(), {}};
-        }
-        steps.push_back(std::move(q.value()));
-      }
-      auto r = commit->commit(std::move(steps));
-      if (r.ok()) store->delivered(txn.mailboxes, size);
-      if (r.ok() && !txn.forwards.empty()) queue->notify(id);  // the delivery engine starts at once
-      return Done{r, {}};
-    });
-    if (!d.over_quota.empty()) {
-      spdlog::info("smtp rejected session={} id={} reason=over-quota mailbox={}", c.session, id,
-                   log::quote(d.over_quota));
-      co_return SmtpReply{552, "5.2.2", "Mailbox full; message exceeds the recipient's quota"};
-    }
-    if (!d.result.ok()) {
-      spdlog::error("smtp delivery-failed session={} id={} error={}", c.session, id,
-                    log::quote(d.result.error().message));
-      co_return SmtpReply{451, "4.3.0", "Local error in processing; try again later"};
-    }
-    spdlog::info("smtp accepted session={} id={} from={} rcpts={} mailboxes={} forwards={} size={}",
-                 c.session, id, log::quote(txn.sender.empty() ? "<>" : txn.sender), txn.rcpts.size(),
-                 txn.mailboxes.size(), txn.forwards.size(), size);
-    co_return SmtpReply{250, "2.0.0", "Ok: queued as " + id};
+    auto decision = co_await decide(c, txn, std::move(message));
+    if (const auto* refusal = std::get_if<SmtpReply>(&decision)) co_return *refusal;
+    SmtpReply committed = co_await commit(c, txn, std::get<Delivery>(decision));
+    co_return committed;
   }
 
  protected:
@@ -243,6 +184,101 @@ class BasePolicy : public SmtpPolicy {
   }
 
   virtual SmtpReply check_recipient_syntax(const SmtpClient& c, const PathArgs& to) { return {}; }
+
+  // A message that passed every check: its queue id and its final bytes
+  // (our Received header, on submission the cleaned-up header).
+  struct Delivery {
+    std::string id;
+    std::string message;
+  };
+
+  // Everything that can refuse a message at end of data, in order: header
+  // size, the header From/Sender of an authenticated client (S6), then the
+  // recipients' quota now that the size is known (D8: the whole message is
+  // refused, nothing partial is stored). No writes.
+  asio::awaitable<std::variant<Delivery, SmtpReply>> decide(const SmtpClient& c, const SmtpTransaction& txn,
+                                                            std::string message) {
+    auto header = proto::mail::parse_header_block(message);
+    if (header.body_offset > cfg_->smtp.max_header_size) {
+      co_return SmtpReply{552, "5.3.4", "Message header too large"};
+    }
+    SmtpReply from = co_await check_header_from(c, txn, message, header);
+    if (!from.ok()) co_return from;
+    Delivery d;
+    d.id = random_hex(8);
+    d.message = build_message(c, txn, message, header, d.id);
+    std::string full = co_await over_quota(txn.mailboxes, d.message.size());
+    if (!full.empty()) {
+      spdlog::info("smtp rejected session={} id={} reason=over-quota mailbox={}", c.session, d.id,
+                   log::quote(full));
+      co_return SmtpReply{552, "5.2.2", "Mailbox full; message exceeds the recipient's quota"};
+    }
+    co_return std::move(d);
+  }
+
+  // The first of `mailboxes` that `size` more bytes would take over its
+  // quota, "" when the message fits everywhere.
+  asio::awaitable<std::string> over_quota(const std::vector<std::string>& mailboxes, std::size_t size) {
+    if (mailboxes.empty()) co_return std::string();
+    auto* dir = services_.directory.get();
+    auto* store = services_.store.get();
+    std::string full = co_await run_blocking(*services_.workers, [&]() -> std::string {
+      for (const auto& mb : mailboxes) {
+        auto acct = dir->find_account(mb);
+        if (!acct.ok() || !acct.value() || acct.value()->quota_mb == 0) continue;
+        auto used = store->usage(mb);
+        if (used.ok() && used.value() + size > acct.value()->quota_mb * 1024 * 1024) return mb;
+      }
+      return std::string();
+    });
+    co_return full;
+  }
+
+  // The writes: the local copies and the queue file of the remote
+  // recipients in one GroupCommit transaction (all or nothing), then quota
+  // usage and the delivery engine told. The 250 names the queue id.
+  asio::awaitable<SmtpReply> commit(const SmtpClient& c, const SmtpTransaction& txn, const Delivery& d) {
+    auto* store = services_.store.get();
+    auto* queue = services_.queue.get();
+    auto* group = services_.commit.get();
+    Result<void> result = co_await run_blocking(*services_.workers, [&]() -> Result<void> {
+      std::vector<store::RenameStep> steps;
+      if (!txn.mailboxes.empty()) {
+        auto s = store->prepare(txn.mailboxes, d.message);
+        if (!s) return s.error();
+        steps = std::move(s.value());
+      }
+      if (!txn.forwards.empty()) {
+        queue::Envelope env;
+        env.id = d.id;
+        env.sender = txn.sender;
+        env.smtputf8 = txn.smtputf8;
+        env.eight_bit = txn.eight_bit;
+        env.authenticated_user = c.auth_user;
+        for (const auto& f : txn.forwards)
+          env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
+        auto q = queue->prepare(env, d.message);
+        if (!q) {
+          for (auto& st : steps) ::unlink(st.from.c_str());
+          return q.error();
+        }
+        steps.push_back(std::move(q.value()));
+      }
+      auto r = group->commit(std::move(steps));
+      if (r.ok()) store->delivered(txn.mailboxes, d.message.size());
+      if (r.ok() && !txn.forwards.empty()) queue->notify(d.id);  // the delivery engine starts at once
+      return r;
+    });
+    if (!result.ok()) {
+      spdlog::error("smtp delivery-failed session={} id={} error={}", c.session, d.id,
+                    log::quote(result.error().message));
+      co_return SmtpReply{451, "4.3.0", "Local error in processing; try again later"};
+    }
+    spdlog::info("smtp accepted session={} id={} from={} rcpts={} mailboxes={} forwards={} size={}",
+                 c.session, d.id, log::quote(txn.sender.empty() ? "<>" : txn.sender), txn.rcpts.size(),
+                 txn.mailboxes.size(), txn.forwards.size(), d.message.size());
+    co_return SmtpReply{250, "2.0.0", "Ok: queued as " + d.id};
+  }
 
   // The postmaster of the primary domain: our host name's parent domain or
   // the host name itself when local, else the first local domain (in the
@@ -584,4 +620,4 @@ std::unique_ptr<SmtpPolicy> make_smtp_policy(Services& services, std::shared_ptr
   return std::make_unique<MxPolicy>(services, std::move(cfg), listener);
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::smtp

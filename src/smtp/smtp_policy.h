@@ -14,20 +14,17 @@
 #include "base/config.h"
 #include "policy/send_limiter.h"
 #include "proto/smtp/path.h"
+#include "proto/smtp/reply.h"
 
 namespace mailfort::server {
-
 struct Services;
+}  // namespace mailfort::server
 
-struct SmtpReply {
-  int code = 250;
-  std::string enhanced = "2.0.0";
-  std::string text = "Ok";
-  bool ok() const { return code < 400; }
-  static SmtpReply accept(std::string enhanced, std::string text) {
-    return {250, std::move(enhanced), std::move(text)};
-  }
-};
+namespace mailfort::smtp {
+
+// The replies the engine sends and the policies decide (code, enhanced
+// status code, text).
+using SmtpReply = proto::smtp::Reply;
 
 // What the engine knows about the client; policies read it.
 struct SmtpClient {
@@ -69,7 +66,8 @@ class SmtpPolicy {
                                                 std::string message) = 0;
 };
 
-std::unique_ptr<SmtpPolicy> make_smtp_policy(Services& services, std::shared_ptr<const config::Config> cfg,
+std::unique_ptr<SmtpPolicy> make_smtp_policy(server::Services& services,
+                                             std::shared_ptr<const config::Config> cfg,
                                              const config::Listener& listener);
 
-}  // namespace mailfort::server
+}  // namespace mailfort::smtp

@@ -5,30 +5,37 @@
 #include <asio/use_awaitable.hpp>
 
 #include <array>
-#include <charconv>
 #include <optional>
 #include <string>
+#include <variant>
 
-#include "base/base64.h"
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "proto/sasl/exchange.h"
+#include "proto/smtp/bdat.h"
 #include "proto/smtp/command.h"
 #include "proto/smtp/data_reader.h"
+#include "proto/smtp/envelope.h"
 #include "proto/smtp/path.h"
 #include "proto/smtp/reply.h"
-#include "proto/smtp/sasl.h"
 #include "server/auth.h"
 #include "server/connection.h"
 #include "server/services.h"
 #include "smtp/smtp_policy.h"
 #include "tls/context.h"
 
-namespace mailfort::server {
+namespace mailfort::smtp {
 namespace {
 
+using proto::smtp::ChunkReceiver;
 using proto::smtp::format_reply;
 using proto::smtp::Verb;
+using server::check_login;
+using server::Connection;
+using server::LoginVerdict;
+using server::MessageMemory;
+using server::Services;
 using std::chrono::seconds;
 
 // Per-command gate flags (Postfix smtpd_cmd_table style), checked by one gate
@@ -108,23 +115,24 @@ void give_back(std::string& message, MessageMemory::Reservation& budget) {
   budget.release();
 }
 
-// The 501 for a MAIL FROM (`sender`) or RCPT TO path that does not parse.
-SmtpReply path_error_reply(proto::smtp::PathError e, bool sender) {
-  using proto::smtp::PathError;
-  const char* status = sender ? "5.1.7" : "5.1.3";
-  std::string role = sender ? "sender" : "recipient";
-  switch (e) {
-    case PathError::Syntax:
-      return {501, "5.5.4", sender ? "Syntax: MAIL FROM:<address>" : "Syntax: RCPT TO:<address>"};
-    case PathError::BadParams:
-      return {501, "5.5.4", "Error: bad parameter syntax"};
-    case PathError::TooLong:
-      return {501, status, "Error: " + role + " address too long"};
-    case PathError::BadAddress:
-    case PathError::None:
+// The reply to an AUTH exchange that ended without credentials.
+SmtpReply sasl_failure_reply(proto::sasl::Failure f, proto::sasl::Mechanism m) {
+  using proto::sasl::Failure;
+  switch (f) {
+    case Failure::UnknownMechanism:
+      return {504, "5.5.4", "Error: unsupported authentication mechanism"};
+    case Failure::Cancelled:
+      return {501, "5.0.0", "Authentication aborted"};
+    case Failure::BadBase64:
       break;
+    case Failure::Malformed:
+      // An empty LOGIN name or password has always had the base64 reply.
+      if (m == proto::sasl::Mechanism::Plain) return {501, "5.5.2", "Error: malformed PLAIN response"};
+      break;
+    case Failure::AuthzidNotPermitted:
+      return {535, "5.7.8", "Error: authorization identity not permitted"};
   }
-  return {501, status, "Error: bad " + role + " address syntax"};
+  return {501, "5.5.2", "Error: invalid base64 data"};
 }
 
 class SmtpSession {
@@ -135,7 +143,8 @@ class SmtpSession {
         services_(services),
         cfg_(std::move(cfg)),
         listener_(listener),
-        policy_(make_smtp_policy(services, cfg_, listener)) {
+        policy_(make_smtp_policy(services, cfg_, listener)),
+        chunks_(cfg_->smtp.max_message_size) {
     client_.session = conn_->id();
     client_.ip = conn_->peer_ip();
     client_.listener = listener.name;
@@ -190,23 +199,26 @@ class SmtpSession {
   asio::awaitable<bool> on_data(const proto::smtp::Command& cmd);
   asio::awaitable<bool> on_bdat(const proto::smtp::Command& cmd);
   asio::awaitable<bool> finish_message(std::string message);
-  asio::awaitable<std::optional<std::string>> read_sasl_response(std::string_view challenge);
+  asio::awaitable<std::optional<std::string>> read_sasl_response(std::string challenge);
   asio::awaitable<bool> verify_login(const std::string& mech, const std::string& user,
                                      const std::string& password);
   asio::awaitable<bool> protocol_violation(const char* what);
   asio::awaitable<bool> within_error_limit();
 
+  // 452 4.3.1 for a message the memory budget cannot hold; the transaction ends.
+  asio::awaitable<bool> out_of_memory();
+
   void reset_transaction() {
     txn_.reset();
+    chunks_.reset();
     bdat_.reset();
   }
 
-  struct BdatState {
-    BdatState(Services& s, uint64_t cap) : budget(s.message_memory, cap) {}
+  // The message of a BDAT transaction and its share of the memory budget.
+  struct BdatMessage {
+    BdatMessage(Services& s, uint64_t cap) : budget(s.message_memory, cap) {}
     std::string message;
     MessageMemory::Reservation budget;
-    bool too_big = false;
-    bool out_of_memory = false;
   };
 
   std::shared_ptr<Connection> conn_;
@@ -216,7 +228,8 @@ class SmtpSession {
   std::unique_ptr<SmtpPolicy> policy_;
   SmtpClient client_;
   std::optional<SmtpTransaction> txn_;
-  std::unique_ptr<BdatState> bdat_;  // set once BDAT was used in this transaction
+  ChunkReceiver chunks_;               // BDAT accounting of this transaction
+  std::unique_ptr<BdatMessage> bdat_;  // set once BDAT was used in this transaction
   unsigned auth_failures_ = 0;
   unsigned bad_commands_ = 0;  // protocol errors so far (is_protocol_error)
 };
@@ -399,7 +412,7 @@ asio::awaitable<bool> SmtpSession::on_starttls(const proto::smtp::Command& cmd) 
   co_return true;
 }
 
-asio::awaitable<std::optional<std::string>> SmtpSession::read_sasl_response(std::string_view challenge) {
+asio::awaitable<std::optional<std::string>> SmtpSession::read_sasl_response(std::string challenge) {
   if (!co_await reply(334, "", challenge)) co_return std::nullopt;
   std::string line;
   auto status = co_await conn_->read_line(line, idle());
@@ -418,55 +431,21 @@ asio::awaitable<bool> SmtpSession::on_auth(const proto::smtp::Command& cmd) {
   auto args = proto::smtp::parse_auth_args(cmd.args);
   if (!args) co_return co_await reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
 
-  auto decode = [](const std::string& b64) -> std::optional<std::string> {
-    if (b64 == "=") return std::string();
-    return base64::decode(b64);
-  };
-  std::string user, password;
-  if (args->mechanism == "PLAIN") {
-    std::string response;
-    if (args->initial_response) {
-      response = *args->initial_response;
-    } else {
-      auto r = co_await read_sasl_response("");
-      if (!r) co_return false;
-      response = *r;
-    }
-    if (response == "*") co_return co_await reply(501, "5.0.0", "Authentication aborted");
-    auto decoded = decode(response);
-    if (!decoded) co_return co_await reply(501, "5.5.2", "Error: invalid base64 data");
-    auto creds = proto::sasl::parse_plain(*decoded);
-    if (!creds) co_return co_await reply(501, "5.5.2", "Error: malformed PLAIN response");
-    if (!creds->authzid.empty() && creds->authzid != creds->authcid) {
-      co_return co_await reply(535, "5.7.8", "Error: authorization identity not permitted");
-    }
-    user = std::move(creds->authcid);
-    password = std::move(creds->password);
-  } else if (args->mechanism == "LOGIN") {
-    std::optional<std::string> u;
-    if (args->initial_response) {
-      u = decode(*args->initial_response);
-    } else {
-      auto r = co_await read_sasl_response("VXNlcm5hbWU6");  // "Username:"
-      if (!r) co_return false;
-      if (*r == "*") co_return co_await reply(501, "5.0.0", "Authentication aborted");
-      u = decode(*r);
-    }
-    if (!u || u->empty()) co_return co_await reply(501, "5.5.2", "Error: invalid base64 data");
-    auto r = co_await read_sasl_response("UGFzc3dvcmQ6");  // "Password:"
-    if (!r) co_return false;
-    if (*r == "*") co_return co_await reply(501, "5.0.0", "Authentication aborted");
-    auto p = decode(*r);
-    if (!p || p->empty()) co_return co_await reply(501, "5.5.2", "Error: invalid base64 data");
-    user = std::move(*u);
-    password = std::move(*p);
-  } else {
-    co_return co_await reply(504, "5.5.4", "Error: unsupported authentication mechanism");
+  proto::sasl::Exchange sasl;
+  auto step = sasl.start(args->mechanism, args->initial_response, proto::sasl::kPlain | proto::sasl::kLogin);
+  while (step.kind == proto::sasl::Step::Kind::Challenge) {
+    auto response = co_await read_sasl_response(step.challenge);
+    if (!response) co_return false;
+    step = sasl.respond(*response);
   }
-  if (user.find('\0') != std::string::npos || user.size() > 320) {
-    co_return co_await verify_login(args->mechanism, std::string(), password);
+  if (step.kind == proto::sasl::Step::Kind::Failed) {
+    co_return co_await reply(sasl_failure_reply(step.failure, sasl.mechanism()));
   }
-  co_return co_await verify_login(args->mechanism, user, password);
+  const auto& creds = step.credentials;
+  if (creds.authcid.find('\0') != std::string::npos || creds.authcid.size() > 320) {
+    co_return co_await verify_login(args->mechanism, std::string(), creds.password);
+  }
+  co_return co_await verify_login(args->mechanism, creds.authcid, creds.password);
 }
 
 asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const std::string& user,
@@ -502,65 +481,33 @@ asio::awaitable<bool> SmtpSession::verify_login(const std::string& mech, const s
 asio::awaitable<bool> SmtpSession::on_mail(const proto::smtp::Command& cmd) {
   if (client_.helo.empty()) co_return co_await reply(503, "5.5.1", "Error: send HELO/EHLO first");
   if (txn_) co_return co_await reply(503, "5.5.1", "Error: nested MAIL command");
-  auto parsed = proto::smtp::parse_path_args(cmd.args, "FROM");
-  if (parsed.error != proto::smtp::PathError::None)
-    co_return co_await reply(path_error_reply(parsed.error, true));
-  const auto& from = parsed.args;
-  if (from.postmaster_only) co_return co_await reply(501, "5.1.7", "Error: bad sender address syntax");
+  auto parsed = proto::smtp::read_mail_from(cmd.args, cfg_->smtp.max_message_size);
+  if (const auto* refusal = std::get_if<SmtpReply>(&parsed)) co_return co_await reply(*refusal);
+  const auto& from = std::get<proto::smtp::MailFrom>(parsed);
   SmtpTransaction txn;
-  for (const auto& p : from.params) {
-    if (p.keyword == "SIZE" && p.has_value) {
-      uint64_t size = 0;
-      auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), size);
-      if (ec != std::errc() || ptr != p.value.data() + p.value.size()) {
-        co_return co_await reply(501, "5.5.4", "Error: bad SIZE value");
-      }
-      if (size > cfg_->smtp.max_message_size) {
-        co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
-      }
-    } else if (p.keyword == "BODY" && p.has_value &&
-               (p.value == "7BIT" || p.value == "8BITMIME" || p.value == "7bit" || p.value == "8bitmime")) {
-      txn.eight_bit = p.value.size() > 4;
-    } else if (p.keyword == "SMTPUTF8" && !p.has_value) {
-      txn.smtputf8 = true;
-    } else if (p.keyword == "AUTH" && p.has_value) {
-      // RFC 4954 5: accepted and not trusted.
-    } else {
-      co_return co_await reply(555, "5.5.4", "Error: unsupported MAIL parameter " + p.keyword);
-    }
-  }
-  if (from.mailbox.non_ascii && !txn.smtputf8) {
-    co_return co_await reply(553, "5.6.7", "Error: non-ASCII address requires SMTPUTF8");
-  }
-  auto verdict = co_await policy_->on_mail(client_, from, txn);
+  txn.smtputf8 = from.smtputf8;
+  txn.eight_bit = from.eight_bit;
+  auto verdict = co_await policy_->on_mail(client_, from.path, txn);
   if (!verdict.ok()) co_return co_await reply(verdict);
-  txn.sender = from.null_path ? std::string() : from.mailbox.str();
+  txn.sender = from.path.null_path ? std::string() : from.path.mailbox.str();
+  reset_transaction();
   txn_ = std::move(txn);
-  bdat_.reset();
   co_return co_await reply(verdict);
 }
 
 asio::awaitable<bool> SmtpSession::on_rcpt(const proto::smtp::Command& cmd) {
   if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
-  if (bdat_) co_return co_await reply(503, "5.5.1", "Error: RCPT not allowed after BDAT");
-  auto parsed = proto::smtp::parse_path_args(cmd.args, "TO");
-  if (parsed.error != proto::smtp::PathError::None)
-    co_return co_await reply(path_error_reply(parsed.error, false));
-  if (parsed.args.null_path) co_return co_await reply(501, "5.1.3", "Error: bad recipient address syntax");
-  if (!parsed.args.params.empty()) {
-    co_return co_await reply(555, "5.5.4",
-                             "Error: unsupported RCPT parameter " + parsed.args.params[0].keyword);
-  }
-  if (parsed.args.mailbox.non_ascii && !txn_->smtputf8) {
-    co_return co_await reply(553, "5.6.7", "Error: non-ASCII address requires SMTPUTF8");
-  }
+  if (chunks_.in_use()) co_return co_await reply(503, "5.5.1", "Error: RCPT not allowed after BDAT");
+  auto parsed = proto::smtp::read_rcpt_to(cmd.args, txn_->smtputf8);
+  if (const auto* refusal = std::get_if<SmtpReply>(&parsed)) co_return co_await reply(*refusal);
+  const auto& to = std::get<proto::smtp::PathArgs>(parsed);
   if (txn_->rcpts.size() >= cfg_->smtp.max_recipients) {
     co_return co_await reply(452, "4.5.3", "Error: too many recipients");
   }
-  auto verdict = co_await policy_->on_rcpt(client_, parsed.args, *txn_);
+  auto verdict = co_await policy_->on_rcpt(client_, to, *txn_);
   if (!verdict.ok()) {
     spdlog::info("smtp rcpt-rejected session={} ip={} rcpt={} reply={}", conn_->id(), conn_->peer_ip(),
-                 log::quote(parsed.args.mailbox.str()), verdict.code);
+                 log::quote(to.mailbox.str()), verdict.code);
   }
   co_return co_await reply(verdict);
 }
@@ -568,13 +515,13 @@ asio::awaitable<bool> SmtpSession::on_rcpt(const proto::smtp::Command& cmd) {
 asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
   if (!cmd.args.empty()) co_return co_await reply(501, "5.5.4", "Syntax: DATA");
   if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
-  if (bdat_) co_return co_await reply(503, "5.5.1", "Error: DATA not allowed after BDAT");
+  if (chunks_.in_use()) co_return co_await reply(503, "5.5.1", "Error: DATA not allowed after BDAT");
   if (txn_->rcpts.empty()) co_return co_await reply(554, "5.5.1", "Error: no valid recipients");
   if (!co_await reply(354, "", "End data with <CR><LF>.<CR><LF>")) co_return false;
 
   proto::smtp::DataReader reader(cfg_->smtp.max_message_size, cfg_->smtp.max_data_line_length);
   MessageMemory::Reservation budget(services_.message_memory, cfg_->smtp.max_inflight_message_bytes);
-  bool out_of_memory = false;
+  bool over_budget = false;
   std::string message, chunk, discard;
   auto deadline = transfer();
   while (!reader.done()) {
@@ -583,24 +530,20 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
       if (st == Connection::ReadStatus::Timeout) co_await timeout_reply();
       co_return false;  // nothing was acknowledged; nothing is kept
     }
-    if (!out_of_memory && !grow_within(message, chunk.size(), budget)) {
-      out_of_memory = true;
+    if (!over_budget && !grow_within(message, chunk.size(), budget)) {
+      over_budget = true;
       give_back(message, budget);
     }
-    std::size_t used = reader.feed(chunk, out_of_memory ? discard : message);
+    std::size_t used = reader.feed(chunk, over_budget ? discard : message);
     discard.clear();  // a refused message keeps draining to the end marker
     if (reader.done()) conn_->unread(std::string_view(chunk).substr(used));
   }
-  if (!out_of_memory && reader.error() == proto::smtp::DataReader::Error::None &&
+  if (!over_budget && reader.error() == proto::smtp::DataReader::Error::None &&
       !budget.cover(message.capacity() + message.size() + kHeaderRoom)) {
-    out_of_memory = true;
+    over_budget = true;
     give_back(message, budget);
   }
-  if (out_of_memory) {
-    spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
-    reset_transaction();
-    co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
-  }
+  if (over_budget) co_return co_await out_of_memory();
   using E = proto::smtp::DataReader::Error;
   switch (reader.error()) {
     case E::None:
@@ -623,73 +566,68 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
   // RFC 3030: "BDAT <size> [LAST]". The chunk bytes follow at once, so they
   // are consumed even when the command is refused, or the session would
   // read message content as commands.
-  std::string_view args = cmd.args;
-  auto sp = args.find(' ');
-  std::string_view size_text = args.substr(0, sp);
-  bool last = false;
-  if (sp != std::string_view::npos) {
-    std::string_view rest = args.substr(sp + 1);
-    if (!iequals(rest, "LAST")) {
-      co_await reply(501, "5.5.4", "Syntax: BDAT size [LAST]");
-      co_return false;  // cannot know where the chunk ends
-    }
-    last = true;
-  }
-  uint64_t size = 0;
-  auto [ptr, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
-  if (size_text.empty() || ec != std::errc() || ptr != size_text.data() + size_text.size()) {
+  auto args = proto::smtp::parse_bdat_args(cmd.args);
+  if (!args) {
     co_await reply(501, "5.5.4", "Syntax: BDAT size [LAST]");
-    co_return false;
+    co_return false;  // cannot know where the chunk ends
   }
-  bool accepting = txn_ && !txn_->rcpts.empty();
-  if (accepting && !bdat_)
-    bdat_ = std::make_unique<BdatState>(services_, cfg_->smtp.max_inflight_message_bytes);
-  uint64_t remaining = size;
+  chunks_.begin_chunk(*args, txn_.has_value(), txn_ && !txn_->rcpts.empty());
+  if (chunks_.in_use() && !bdat_)
+    bdat_ = std::make_unique<BdatMessage>(services_, cfg_->smtp.max_inflight_message_bytes);
   std::string chunk;
   auto deadline = transfer();
-  while (remaining > 0) {
+  while (chunks_.remaining() > 0) {
     auto st = co_await conn_->read_raw(
-        chunk, static_cast<std::size_t>(std::min<uint64_t>(remaining, kRawReadSize)), deadline);
+        chunk, static_cast<std::size_t>(std::min<uint64_t>(chunks_.remaining(), kRawReadSize)), deadline);
     if (st != Connection::ReadStatus::Line) {
       if (st == Connection::ReadStatus::Timeout) co_await timeout_reply();
       co_return false;
     }
-    remaining -= chunk.size();
-    if (accepting && !bdat_->too_big && !bdat_->out_of_memory) {
-      uint64_t next = bdat_->message.size() + chunk.size();
-      if (next > cfg_->smtp.max_message_size) {
-        bdat_->too_big = true;
-      } else if (!grow_within(bdat_->message, chunk.size(), bdat_->budget)) {
-        bdat_->out_of_memory = true;
-      } else {
-        bdat_->message.append(chunk);
-      }
-      if (bdat_->too_big || bdat_->out_of_memory) give_back(bdat_->message, bdat_->budget);
+    switch (chunks_.admit(chunk.size())) {
+      case ChunkReceiver::Admit::Keep:
+        if (grow_within(bdat_->message, chunk.size(), bdat_->budget)) {
+          bdat_->message.append(chunk);
+          break;
+        }
+        chunks_.out_of_memory();
+        give_back(bdat_->message, bdat_->budget);
+        break;
+      case ChunkReceiver::Admit::DropMessage:
+        give_back(bdat_->message, bdat_->budget);
+        break;
+      case ChunkReceiver::Admit::Skip:
+        break;
     }
   }
-  if (!txn_) co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
-  if (txn_->rcpts.empty()) co_return co_await reply(554, "5.5.1", "Error: no valid recipients");
-  if (bdat_->too_big) {
-    reset_transaction();
-    co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
-  }
-  if (bdat_->out_of_memory) {
-    spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
-    reset_transaction();
-    co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
-  }
-  if (!last) {
-    co_return co_await reply(250, "2.0.0", "Ok: " + std::to_string(size) + " octets received");
+  switch (chunks_.end_chunk()) {
+    case ChunkReceiver::Outcome::NeedMail:
+      co_return co_await reply(503, "5.5.1", "Error: need MAIL command");
+    case ChunkReceiver::Outcome::NoRecipients:
+      co_return co_await reply(554, "5.5.1", "Error: no valid recipients");
+    case ChunkReceiver::Outcome::TooBig:
+      reset_transaction();
+      co_return co_await reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    case ChunkReceiver::Outcome::OutOfMemory:
+      co_return co_await out_of_memory();
+    case ChunkReceiver::Outcome::ChunkAccepted:
+      co_return co_await reply(250, "2.0.0",
+                               "Ok: " + std::to_string(chunks_.chunk_size()) + " octets received");
+    case ChunkReceiver::Outcome::Complete:
+      break;
   }
   if (!bdat_->budget.cover(bdat_->message.capacity() + bdat_->message.size() + kHeaderRoom)) {
-    spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
-    reset_transaction();
-    co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
+    co_return co_await out_of_memory();
   }
   // The reservation stays held until the message is committed.
-  std::unique_ptr<BdatState> state = std::move(bdat_);
+  std::unique_ptr<BdatMessage> state = std::move(bdat_);
   std::string message = std::move(state->message);
   co_return co_await finish_message(std::move(message));
+}
+
+asio::awaitable<bool> SmtpSession::out_of_memory() {
+  spdlog::warn("smtp message-memory-exhausted session={} ip={}", conn_->id(), conn_->peer_ip());
+  reset_transaction();
+  co_return co_await reply(452, "4.3.1", "Insufficient system storage; try again later");
 }
 
 asio::awaitable<bool> SmtpSession::finish_message(std::string message) {
@@ -703,11 +641,11 @@ asio::awaitable<bool> SmtpSession::finish_message(std::string message) {
 
 }  // namespace
 
-asio::awaitable<void> run_smtp_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener) {
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener) {
   SmtpSession session(std::move(conn), services, std::move(cfg), listener);
   co_await session.run();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::smtp

@@ -84,6 +84,7 @@ SessionHarness::SessionHarness(const std::string& toml,
 SessionHarness::~SessionHarness() {
   workers_->join();
   auth_workers_->join();
+  ios_.clear();       // sessions cut off by the time limit end before their services
   services_.reset();  // stops the group commit before its files go
   std::error_code ec;
   fs::remove_all(dir_, ec);
@@ -102,7 +103,7 @@ std::shared_ptr<Transcript> SessionHarness::run(SessionFn session, const std::st
   transcript->early_talker = options.early_talker;
   transcript->fail_handshake = options.fail_handshake;
 
-  asio::io_context io(1);
+  auto& io = *ios_.emplace_back(std::make_unique<asio::io_context>(1));
   auto stream = std::make_unique<MemoryStream>(io.get_executor(), transcript);
   auto conn =
       std::make_shared<server::Connection>(std::move(stream), options.peer_ip, 40000,

@@ -14,8 +14,9 @@
 #include "testing/memory_stream.h"
 
 namespace asio {
+class io_context;
 class thread_pool;
-}
+}  // namespace asio
 namespace mailfort::server {
 class Connection;
 struct Services;
@@ -70,6 +71,10 @@ class SessionHarness {
   std::shared_ptr<const config::Config> cfg_;
   std::unique_ptr<asio::thread_pool> workers_, auth_workers_;
   std::unique_ptr<server::Services> services_;
+  // Each run's I/O context, kept until the workers are joined: a worker that
+  // resumed a session still releases its work guard on the context after
+  // the session (and the run) may have ended.
+  std::vector<std::unique_ptr<asio::io_context>> ios_;
   uint64_t next_id_ = 0;
   bool finished_ = false;
 };

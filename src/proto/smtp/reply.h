@@ -6,6 +6,14 @@
 
 namespace mailfort::proto::smtp {
 
+// One reply as the server decides it: code, enhanced status code, text.
+struct Reply {
+  int code = 250;
+  std::string enhanced = "2.0.0";
+  std::string text = "Ok";
+  bool ok() const { return code < 400; }
+};
+
 // "250-first\r\n250-second\r\n250 last\r\n"; the enhanced code (e.g. "2.0.0",
 // may be empty for 220/221 greetings and EHLO lines) prefixes every line.
 // CR and LF inside texts are replaced so a reply can never be split.

@@ -1,5 +1,6 @@
 // SASL PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login) decoding,
-// shared by SMTP, IMAP, POP3 and ManageSieve. Pure; faces untrusted input.
+// shared by SMTP, IMAP, POP3 and ManageSieve; exchange.h runs a whole
+// exchange on them. Pure; faces untrusted input.
 #pragma once
 #include <optional>
 #include <string>
@@ -7,7 +8,7 @@
 
 namespace mailfort::proto::sasl {
 
-// The base64 of SASL responses is base/base64.h's strict decode().
+// The base64 of SASL messages is base/base64.h's strict decode().
 
 struct PlainCredentials {
   std::string authzid;  // usually empty

@@ -1,4 +1,4 @@
-#include "proto/smtp/sasl.h"
+#include "proto/sasl/sasl.h"
 
 #include <cstdint>
 
