@@ -183,8 +183,6 @@ std::string format_date_time(int64_t unix_seconds);
 // Response helpers.
 // A string as IMAP quoted string when safe, else a literal "{n}\r\n...".
 std::string quote(std::string_view s);
-// Quoted or NIL.
-std::string nstring(const std::string* s);
 
 // Modified UTF-7 mailbox names (RFC 3501 5.1.3) <-> UTF-8.
 std::string mutf7_encode(std::string_view utf8);

@@ -956,10 +956,6 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-std::string nstring(const std::string* s) {
-  return s ? quote(*s) : "NIL";
-}
-
 namespace {
 const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
