@@ -211,7 +211,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
     if (out_.size() > 256 * 1024 && !co_await flush()) co_return false;
   }
   co_await updates(false);
-  co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "FETCH completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 }  // namespace mailfort::server::imap_detail

@@ -46,7 +46,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   view_ = std::move(r->view);
   modseq_seen_ = r->status.highest_modseq;
   uidvalidity_ = r->status.uidvalidity;
-  read_only_ = c.name == "EXAMINE";
+  read_only_ = c.kind == CommandKind::Examine;
   state_ = State::Selected;
   std::string kw;
   for (auto& k : r->keywords) kw += " " + k;
@@ -68,8 +68,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   untagged("OK [UIDNEXT " + std::to_string(r->status.uidnext) + "] Predicted next UID");
   untagged("OK [HIGHESTMODSEQ " + std::to_string(modseq_seen_) + "] Highest");
   if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(folder_name_)));
-  co_return co_await tagged(c.tag, "OK",
-                            read_only_ ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
+  co_return co_await tagged(c.tag, "OK", (read_only_ ? "[READ-ONLY] " : "[READ-WRITE] ") + completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
@@ -89,7 +88,7 @@ asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
   auto* mb = mailbox_.get();
   auto r = co_await blocking([&] { return mb->create(name, use); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  co_return co_await tagged(c.tag, "OK", "CREATE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_delete(Command& c) {
@@ -98,7 +97,7 @@ asio::awaitable<bool> ImapSession::cmd_delete(Command& c) {
   auto* mb = mailbox_.get();
   auto r = co_await blocking([&] { return mb->remove(name); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  co_return co_await tagged(c.tag, "OK", "DELETE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_rename(Command& c) {
@@ -107,7 +106,7 @@ asio::awaitable<bool> ImapSession::cmd_rename(Command& c) {
   auto r = co_await blocking([&] { return mb->rename(from, to); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
   if (state_ == State::Selected && (folder_name_ == from || folder_name_.starts_with(from + "/"))) deselect();
-  co_return co_await tagged(c.tag, "OK", "RENAME completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_subscribe(Command& c, bool on) {
@@ -115,7 +114,7 @@ asio::awaitable<bool> ImapSession::cmd_subscribe(Command& c, bool on) {
   auto* mb = mailbox_.get();
   auto r = co_await blocking([&] { return mb->subscribe(name, on); });
   if (!r && on) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + "No such mailbox");
-  co_return co_await tagged(c.tag, "OK", on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 std::string ImapSession::status_line(const store::FolderStatus& f, const StatusItems& s) {
@@ -136,10 +135,10 @@ std::string ImapSession::status_line(const store::FolderStatus& f, const StatusI
 
 asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
   auto& l = c.list;
-  bool lsub = c.name == "LSUB";
+  bool lsub = c.kind == CommandKind::Lsub;
   if (!lsub && l.patterns.size() == 1 && l.patterns[0].empty() && !l.extended) {
     untagged("LIST (\\Noselect) \"/\" \"\"");
-    co_return co_await tagged(c.tag, "OK", "LIST completed");
+    co_return co_await tagged(c.tag, "OK", completed(c));
   }
   auto* mb = mailbox_.get();
   auto folders = co_await blocking([&] {
@@ -176,7 +175,7 @@ asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
     untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(f.name)));
     if (l.return_status) untagged(status_line(f, *l.return_status));
   }
-  co_return co_await tagged(c.tag, "OK", lsub ? "LSUB completed" : "LIST completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
@@ -188,7 +187,7 @@ asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
   });
   if (!st) co_return co_await tagged(c.tag, "NO", error_code(st.error()) + "Mailbox does not exist");
   untagged(status_line(*st, c.status));
-  co_return co_await tagged(c.tag, "OK", "STATUS completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
@@ -210,14 +209,14 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
   if (state_ == State::Selected) co_await updates(false);
   co_return co_await tagged(
       c.tag, "OK",
-      "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] APPEND completed");
+      "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] " + completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {
   auto* mb = mailbox_.get();
   uint64_t used = co_await blocking([&] { return mb->usage(); });
   uint64_t limit = mb->quota();
-  if (c.name == "GETQUOTAROOT") {
+  if (c.kind == CommandKind::GetQuotaRoot) {
     untagged("QUOTAROOT " + quote(c.args[0]) + (limit ? " \"\"" : ""));
   } else if (!c.args[0].empty()) {
     co_return co_await tagged(c.tag, "NO", "[NONEXISTENT] No such quota root");
@@ -225,7 +224,7 @@ asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {
   if (limit)
     untagged("QUOTA \"\" (STORAGE " + std::to_string((used + 1023) / 1024) + " " +
              std::to_string(limit / 1024) + ")");
-  co_return co_await tagged(c.tag, "OK", c.name + " completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 }  // namespace mailfort::server::imap_detail

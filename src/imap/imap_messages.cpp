@@ -119,7 +119,7 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
     std::sort(ids.begin(), ids.end());
     co_return co_await tagged(c.tag, "OK", "[MODIFIED " + seq_set_text(ids) + "] Conditional STORE failed");
   }
-  co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "STORE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
@@ -155,10 +155,10 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
       untagged(std::to_string(s) + " EXPUNGE");
     }
     co_await updates(true);
-    co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "MOVE completed");
+    co_return co_await tagged(c.tag, "OK", completed(c));
   }
   co_await updates(false);
-  co_return co_await tagged(c.tag, "OK", code + (c.uid ? "UID " : "") + "COPY completed");
+  co_return co_await tagged(c.tag, "OK", code + completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_expunge(Command& c) {
@@ -179,7 +179,7 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c) {
     untagged(std::to_string(s) + " EXPUNGE");
   }
   co_await updates(true);
-  co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "EXPUNGE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
@@ -255,7 +255,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
     untagged(line);
   }
   co_await updates(false);
-  co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "SEARCH completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_close(Command& c, bool expunge) {
@@ -265,7 +265,7 @@ asio::awaitable<bool> ImapSession::cmd_close(Command& c, bool expunge) {
     (void)co_await blocking([&] { return mb->expunge(folder, nullptr); });
   }
   deselect();
-  co_return co_await tagged(c.tag, "OK", expunge ? "CLOSE completed" : "UNSELECT completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 // Reads the line that ends IDLE while the session waits for changes.

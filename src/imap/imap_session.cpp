@@ -128,13 +128,16 @@ std::string tag_of(std::string_view line) {
   return std::string(tag);
 }
 
-// Whether the command in `text` is APPEND (plain or UID-less; the only
-// command whose message literal may exceed max_command_size).
-bool is_append_command(std::string_view text) {
+// Whether the command in `text` may carry a message literal (APPEND, not
+// after UID: the only command whose message literal may exceed
+// max_command_size).
+bool is_message_command(std::string_view text) {
   auto sp = text.find(' ');
   if (sp == std::string_view::npos) return false;
-  std::string_view verb = text.substr(sp + 1, 7);
-  return verb.size() == 7 && strncasecmp(verb.data(), "APPEND ", 7) == 0;
+  auto end = text.find(' ', sp + 1);
+  if (end == std::string_view::npos) return false;
+  const CommandSpec* spec = find_command(text.substr(sp + 1, end - sp - 1));
+  return spec && spec->literal == LiteralLimit::Message;
 }
 
 }  // namespace
@@ -212,7 +215,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       if (have_message) split_message(in, marker_at, message_at, message_literal);
       co_return std::move(in);
     }
-    if (in.text.size() == line.size()) is_append = authed && is_append_command(in.text);
+    if (in.text.size() == line.size()) is_append = authed && is_message_command(in.text);
     std::string tag = tag_of(in.text);
     bool fits_command = in.text.size() - message_literal + lit->size <= command_cap;
     if (have_message) co_return co_await refuse(tag, "[TOOBIG] Only one message per APPEND", lit->non_sync);
@@ -316,79 +319,109 @@ asio::awaitable<void> ImapSession::run() {
   co_await conn_->shutdown();
 }
 
+std::string ImapSession::completed(const Command& c) {
+  return std::string(c.uid ? "UID " : "") + std::string(c.name()) + " completed";
+}
+
+SessionState ImapSession::session_state() const {
+  switch (state_) {
+    case State::NotAuthenticated:
+      return SessionState::NotAuthenticated;
+    case State::Selected:
+      return SessionState::Selected;
+    default:
+      return SessionState::Authenticated;
+  }
+}
+
+// The table says in which states a command runs (and what it gets in the
+// others); the kind says which handler runs it.
 asio::awaitable<bool> ImapSession::dispatch(Command& c) {
-  const std::string& n = c.name;
   const std::string& tag = c.tag;
-  // Commands valid in any state.
-  if (n == "CAPABILITY") {
-    untagged("CAPABILITY " + capabilities());
-    co_return co_await tagged(tag, "OK", "CAPABILITY completed");
-  }
-  if (n == "NOOP" || n == "CHECK") {
-    if (n == "CHECK" && state_ != State::Selected)
-      co_return co_await tagged(tag, "BAD", "No mailbox selected");
-    if (state_ == State::Selected) co_await updates(true);
-    co_return co_await tagged(tag, "OK", n + " completed");
-  }
-  if (n == "LOGOUT") {
-    untagged("BYE Logging out");
-    state_ = State::Logout;
-    co_await tagged(tag, "OK", "LOGOUT completed");
-    co_return false;
-  }
-  if (n == "ID") {
-    untagged("ID (\"name\" \"Mailfort\")");
-    co_return co_await tagged(tag, "OK", "ID completed");
-  }
-  if (state_ == State::NotAuthenticated) {
-    if (n == "STARTTLS") co_return co_await cmd_starttls(c);
-    if (n == "LOGIN") co_return co_await cmd_login(c);
-    if (n == "AUTHENTICATE") co_return co_await cmd_authenticate(c);
-    co_return co_await tagged(tag, "BAD", "Log in first");
-  }
-  if (n == "STARTTLS" || n == "LOGIN" || n == "AUTHENTICATE")
-    co_return co_await tagged(tag, "BAD", "Already authenticated");
-  if (n == "ENABLE") {
-    std::string enabled;
-    for (const auto& cap : c.args) {
-      if (cap == "CONDSTORE" && !condstore_) {
-        condstore_ = true;
-        enabled += " CONDSTORE";
-      } else if (cap == "UTF8=ACCEPT" && !utf8_) {
-        utf8_ = true;
-        enabled += " UTF8=ACCEPT";
-      } else if (cap == "IMAP4REV2" && !rev2_) {
-        rev2_ = true;
-        utf8_ = true;
-        enabled += " IMAP4rev2";
+  StateVerdict verdict = command_spec(c.kind).in(session_state());
+  if (verdict != StateVerdict::Run) co_return co_await tagged(tag, "BAD", std::string(verdict_text(verdict)));
+  switch (c.kind) {
+    case CommandKind::Capability:
+      untagged("CAPABILITY " + capabilities());
+      co_return co_await tagged(tag, "OK", completed(c));
+    case CommandKind::Noop:
+    case CommandKind::Check:
+      if (state_ == State::Selected) co_await updates(true);
+      co_return co_await tagged(tag, "OK", completed(c));
+    case CommandKind::Logout:
+      untagged("BYE Logging out");
+      state_ = State::Logout;
+      co_await tagged(tag, "OK", completed(c));
+      co_return false;
+    case CommandKind::Id:
+      untagged("ID (\"name\" \"Mailfort\")");
+      co_return co_await tagged(tag, "OK", completed(c));
+    case CommandKind::Starttls:
+      co_return co_await cmd_starttls(c);
+    case CommandKind::Login:
+      co_return co_await cmd_login(c);
+    case CommandKind::Authenticate:
+      co_return co_await cmd_authenticate(c);
+    case CommandKind::Enable: {
+      std::string enabled;
+      for (const auto& cap : c.args) {
+        if (cap == "CONDSTORE" && !condstore_) {
+          condstore_ = true;
+          enabled += " CONDSTORE";
+        } else if (cap == "UTF8=ACCEPT" && !utf8_) {
+          utf8_ = true;
+          enabled += " UTF8=ACCEPT";
+        } else if (cap == "IMAP4REV2" && !rev2_) {
+          rev2_ = true;
+          utf8_ = true;
+          enabled += " IMAP4rev2";
+        }
       }
+      untagged("ENABLED" + enabled);
+      co_return co_await tagged(tag, "OK", completed(c));
     }
-    untagged("ENABLED" + enabled);
-    co_return co_await tagged(tag, "OK", "ENABLE completed");
+    case CommandKind::Select:
+    case CommandKind::Examine:
+      co_return co_await cmd_select(c);
+    case CommandKind::Create:
+      co_return co_await cmd_create(c);
+    case CommandKind::Delete:
+      co_return co_await cmd_delete(c);
+    case CommandKind::Rename:
+      co_return co_await cmd_rename(c);
+    case CommandKind::Subscribe:
+    case CommandKind::Unsubscribe:
+      co_return co_await cmd_subscribe(c, c.kind == CommandKind::Subscribe);
+    case CommandKind::List:
+    case CommandKind::Lsub:
+      co_return co_await cmd_list(c);
+    case CommandKind::Status:
+      co_return co_await cmd_status(c);
+    case CommandKind::Append:
+      co_return co_await cmd_append(c);
+    case CommandKind::Namespace:
+      untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+      co_return co_await tagged(tag, "OK", completed(c));
+    case CommandKind::GetQuota:
+    case CommandKind::GetQuotaRoot:
+      co_return co_await cmd_quota(c);
+    case CommandKind::Idle:
+      co_return co_await cmd_idle(c);
+    case CommandKind::Fetch:
+      co_return co_await cmd_fetch(c);
+    case CommandKind::Store:
+      co_return co_await cmd_store(c);
+    case CommandKind::Copy:
+    case CommandKind::Move:
+      co_return co_await cmd_copy(c, c.kind == CommandKind::Move);
+    case CommandKind::Expunge:
+      co_return co_await cmd_expunge(c);
+    case CommandKind::Search:
+      co_return co_await cmd_search(c);
+    case CommandKind::Close:
+    case CommandKind::Unselect:
+      co_return co_await cmd_close(c, c.kind == CommandKind::Close);
   }
-  if (n == "SELECT" || n == "EXAMINE") co_return co_await cmd_select(c);
-  if (n == "CREATE") co_return co_await cmd_create(c);
-  if (n == "DELETE") co_return co_await cmd_delete(c);
-  if (n == "RENAME") co_return co_await cmd_rename(c);
-  if (n == "SUBSCRIBE" || n == "UNSUBSCRIBE") co_return co_await cmd_subscribe(c, n == "SUBSCRIBE");
-  if (n == "LIST" || n == "LSUB") co_return co_await cmd_list(c);
-  if (n == "STATUS") co_return co_await cmd_status(c);
-  if (n == "APPEND") co_return co_await cmd_append(c);
-  if (n == "NAMESPACE") {
-    untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
-    co_return co_await tagged(tag, "OK", "NAMESPACE completed");
-  }
-  if (n == "GETQUOTA" || n == "GETQUOTAROOT") co_return co_await cmd_quota(c);
-  if (n == "IDLE") co_return co_await cmd_idle(c);
-  if (state_ != State::Selected) co_return co_await tagged(tag, "BAD", "No mailbox selected");
-  if (n == "FETCH") co_return co_await cmd_fetch(c);
-  if (n == "STORE") co_return co_await cmd_store(c);
-  if (n == "COPY") co_return co_await cmd_copy(c, false);
-  if (n == "MOVE") co_return co_await cmd_copy(c, true);
-  if (n == "EXPUNGE") co_return co_await cmd_expunge(c);
-  if (n == "SEARCH") co_return co_await cmd_search(c);
-  if (n == "CLOSE") co_return co_await cmd_close(c, true);
-  if (n == "UNSELECT") co_return co_await cmd_close(c, false);
   co_return co_await tagged(tag, "BAD", "Unknown command");
 }
 

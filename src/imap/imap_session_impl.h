@@ -97,6 +97,9 @@ class ImapSession {
   }
 
   std::string capabilities() const;
+  // "[UID ]NAME completed"
+  static std::string completed(const Command& c);
+  SessionState session_state() const;
   bool tls_ok() const { return conn_->is_tls(); }
   seconds idle_timeout() const {
     return seconds(state_ == State::NotAuthenticated ? cfg_->limits.idle_timeout_seconds

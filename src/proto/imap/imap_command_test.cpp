@@ -22,7 +22,7 @@ std::string bad(std::string_view text) {
 TEST(ImapCommand, SimpleCommandsAndTags) {
   auto c = ok("a1 noop");
   EXPECT_EQ(c.tag, "a1");
-  EXPECT_EQ(c.name, "NOOP");
+  EXPECT_EQ(c.name(), "NOOP");
   EXPECT_EQ(bad("a1 NOOP extra"), "a1|syntax error in NOOP arguments");
   EXPECT_EQ(bad("a+b NOOP"), "|invalid tag");
   EXPECT_EQ(bad("*"), "|invalid tag");
@@ -84,7 +84,7 @@ TEST(ImapCommand, StoreAndCopy) {
   EXPECT_EQ(c.store.mode, StoreArgs::Mode::Remove);
   EXPECT_EQ(*c.store.unchanged_since, 7u);
   c = ok("a UID MOVE 1:* \"Trash\"");
-  EXPECT_EQ(c.name, "MOVE");
+  EXPECT_EQ(c.name(), "MOVE");
   EXPECT_EQ(c.args[0], "Trash");
 }
 
