@@ -99,182 +99,109 @@ std::string ImapSession::capabilities() const {
   return caps;
 }
 
-namespace {
-
-// Moves APPEND's message literal out of the command text into in.message
-// and leaves "{0}" in its place, so the parser never copies a large message
-// (one copy of it in memory, as the budget counts).
-void split_message(ImapSession::Incoming& in, std::size_t marker_at, std::size_t message_at,
-                   std::size_t size) {
-  std::string stub = in.text.substr(0, marker_at) + "{0}\r\n" + in.text.substr(message_at + size);
-  in.message = std::move(in.text);
-  in.message.erase(0, message_at);
-  in.message.resize(size);
-  in.text = std::move(stub);
-  in.has_message = true;
-}
-
-// The tag of a command line, or "*" when it has none usable (RFC 9051:
-// tag = 1*<any ASTRING-CHAR except "+">).
-std::string tag_of(std::string_view line) {
-  std::string_view tag = line.substr(0, line.find(' '));
-  if (tag.empty() || tag.size() > 64) return "*";
-  for (char ch : tag) {
-    auto u = static_cast<unsigned char>(ch);
-    if (u <= 0x20 || u >= 0x7f || ch == '+' || ch == '(' || ch == ')' || ch == '{' || ch == '%' ||
-        ch == '*' || ch == '"' || ch == '\\')
-      return "*";
-  }
-  return std::string(tag);
-}
-
-// Whether the command in `text` may carry a message literal (APPEND, not
-// after UID: the only command whose message literal may exceed
-// max_command_size).
-bool is_message_command(std::string_view text) {
-  auto sp = text.find(' ');
-  if (sp == std::string_view::npos) return false;
-  auto end = text.find(' ', sp + 1);
-  if (end == std::string_view::npos) return false;
-  const CommandSpec* spec = find_command(text.substr(sp + 1, end - sp - 1));
-  return spec && spec->literal == LiteralLimit::Message;
-}
-
-}  // namespace
-
-// Reads one command with its literals. Limits (CVE-2024-34055 class):
-// before login 64 KiB for the whole command; after it max_command_size for
-// everything except at most one message literal of APPEND (max_literal_size;
-// MULTIAPPEND is not offered, so a second one is refused at once). The
-// message literal's bytes are reserved against the in-flight budget as they
-// arrive, never as announced, and the reservation (append_budget_) is held
-// until the command completes.
+// Reads one command with its literals; the CommandAssembler decides what to
+// read next and enforces the limits (before login 64 KiB for the whole
+// command; after it max_command_size for everything except at most one
+// message literal of APPEND, max_literal_size). This adds the I/O: the
+// continuations and refusals it answers with, the deadlines, and the
+// memory budget: the message literal's bytes are reserved against the
+// in-flight budget as they arrive, never as announced, and the
+// reservation (append_budget_) is held until the command completes.
 asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
   Incoming in;
-  std::string line;
   const bool authed = state_ != State::NotAuthenticated;
-  const uint64_t command_cap =
+  AssemblerLimits limits;
+  limits.max_command =
       authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
-  bool is_append = false;
-  uint64_t message_literal = 0;  // bytes of APPEND's message literal, once read
-  bool have_message = false;
-  std::size_t marker_at = 0, message_at = 0;  // where its "{n}" and its bytes start in in.text
-  // Abandons the command (its text, maybe a whole message, is freed now).
-  auto refuse = [&](std::string tag, std::string text, bool non_sync) -> asio::awaitable<Incoming> {
-    std::string().swap(in.text);
-    if (non_sync) {
-      // The client sends the literal anyway: we cannot stay in sync (RFC 7888 4).
-      untagged("BYE " + text);
-      co_await flush();
-      in.closed = true;
-      co_return std::move(in);
-    }
-    out_ += tag + " NO " + text + "\r\n";
-    in.error = true;
-    if (!co_await flush()) in.closed = true;
-    co_return std::move(in);
-  };
+  limits.max_message = cfg_->imap.max_literal_size;
+  limits.message_literals = authed;
+  CommandAssembler assembler(limits);
+  CommandAssembler::Step step;
+  std::string line, chunk;
   while (true) {
-    auto st = co_await conn_->read_line(line, idle_timeout());
-    if (st == Connection::ReadStatus::Closed) {
-      in.closed = true;
-      co_return std::move(in);
-    }
-    if (st == Connection::ReadStatus::Timeout) {
-      untagged(conn_->login_expired() ? "BYE Login time limit exceeded"
-                                      : "BYE Autologout; idle for too long");
-      co_await flush();
-      in.closed = true;
-      co_return std::move(in);
-    }
-    if (st != Connection::ReadStatus::Line) {
-      // The offending line has been drained through its CRLF; answer with
-      // the command's tag so the client does not wait for it forever.
-      std::string tag = tag_of(in.text.empty() ? line : in.text);
-      std::string text = st == Connection::ReadStatus::TooLong ? "BAD [TOOBIG] Command line too long"
-                                                               : "BAD Lines must end with CRLF";
-      if (tag == "*") {
-        untagged(text);
-      } else {
-        out_ += tag + " " + text + "\r\n";
-      }
-      in.error = true;
-      if (!co_await flush()) in.closed = true;
-      co_return std::move(in);
-    }
-    in.text += line;
-    if (in.text.size() > command_cap + message_literal) {
-      untagged("BAD [TOOBIG] Command too long");
-      untagged("BYE Command too long");
-      co_await flush();
-      in.closed = true;  // cannot resynchronise safely
-      co_return std::move(in);
-    }
-    auto lit = trailing_literal(line);
-    if (!lit) {
-      if (have_message) split_message(in, marker_at, message_at, message_literal);
-      co_return std::move(in);
-    }
-    if (in.text.size() == line.size()) is_append = authed && is_message_command(in.text);
-    std::string tag = tag_of(in.text);
-    bool fits_command = in.text.size() - message_literal + lit->size <= command_cap;
-    if (have_message) co_return co_await refuse(tag, "[TOOBIG] Only one message per APPEND", lit->non_sync);
-    bool as_message = !fits_command && is_append;
-    if (!fits_command && !as_message)
-      co_return co_await refuse(tag, "[TOOBIG] Literal too large", lit->non_sync);
-    if (as_message && lit->size > cfg_->imap.max_literal_size)
-      co_return co_await refuse(tag, "[TOOBIG] Message too large", lit->non_sync);
-    if (!lit->non_sync) {
-      out_ += "+ OK\r\n";
-      if (!co_await flush()) {
-        in.closed = true;
+    switch (step.next) {
+      case CommandAssembler::Next::Complete:
+        in.command = assembler.take();
         co_return std::move(in);
-      }
-    }
-    if (as_message) marker_at = in.text.size() - line.size() + line.rfind('{');
-    in.text += "\r\n";
-    if (as_message) {
-      message_at = in.text.size();
-      // Address space for the whole literal now; memory (and the budget)
-      // only as its bytes arrive.
-      uint64_t smtp_total = cfg_->smtp.max_inflight_message_bytes;
-      MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
-                                   cfg_->imap.max_inflight_append_bytes_per_user,
-                                   cfg_->imap.max_inflight_append_bytes_per_ip};
-      append_budget_ = std::make_unique<MessageMemory::Reservation>(
-          svc_.message_memory, smtp_total, caps, user_,
-          policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
-      in.text.reserve(in.text.size() + lit->size + 1024);
-    }
-    std::size_t want = static_cast<std::size_t>(lit->size);
-    std::string chunk;
-    uint64_t received = 0;
-    auto transfer = literal_transfer();
-    while (want > 0) {
-      auto rs = co_await conn_->read_raw(chunk, std::min<std::size_t>(want, 65536), transfer);
-      if (rs != Connection::ReadStatus::Line) {
-        if (rs == Connection::ReadStatus::Timeout) {
-          untagged("BYE Literal data too slow");
-          co_await flush();
+      case CommandAssembler::Next::Refused:
+        out_ += step.reply;
+        if (!co_await flush() || step.close)
+          in.closed = true;
+        else
+          in.error = true;
+        co_return std::move(in);
+      case CommandAssembler::Next::Line: {
+        auto st = co_await conn_->read_line(line, idle_timeout());
+        switch (st) {
+          case Connection::ReadStatus::Line:
+            step = assembler.line(line);
+            break;
+          case Connection::ReadStatus::Closed:
+            in.closed = true;
+            co_return std::move(in);
+          case Connection::ReadStatus::Timeout:
+            untagged(conn_->login_expired() ? "BYE Login time limit exceeded"
+                                            : "BYE Autologout; idle for too long");
+            co_await flush();
+            in.closed = true;
+            co_return std::move(in);
+          case Connection::ReadStatus::TooLong:
+            step = assembler.bad_line(CommandAssembler::LineProblem::TooLong, line);
+            break;
+          default:  // a bare CR or LF
+            step = assembler.bad_line(CommandAssembler::LineProblem::NoCrlf, line);
+            break;
         }
-        in.closed = true;
-        co_return std::move(in);
+        break;
       }
-      received += chunk.size();
-      if (as_message && !append_budget_->cover(received)) {
-        spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(), conn_->peer_ip(),
-                     user_);
-        untagged("BYE [UNAVAILABLE] Server busy; try again later");
-        co_await flush();
-        in.closed = true;
-        co_return std::move(in);
+      case CommandAssembler::Next::Literal: {
+        if (!step.reply.empty()) {  // the continuation of a synchronising literal
+          out_ += step.reply;
+          if (!co_await flush()) {
+            in.closed = true;
+            co_return std::move(in);
+          }
+        }
+        const bool message = step.message;
+        if (message) {
+          uint64_t smtp_total = cfg_->smtp.max_inflight_message_bytes;
+          MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
+                                       cfg_->imap.max_inflight_append_bytes_per_user,
+                                       cfg_->imap.max_inflight_append_bytes_per_ip};
+          append_budget_ = std::make_unique<MessageMemory::Reservation>(
+              svc_.message_memory, smtp_total, caps, user_,
+              policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
+        }
+        uint64_t received = 0;
+        auto transfer = literal_transfer();
+        do {
+          chunk.clear();
+          if (assembler.literal_left() > 0) {
+            auto rs = co_await conn_->read_raw(
+                chunk, static_cast<std::size_t>(std::min<uint64_t>(assembler.literal_left(), 65536)),
+                transfer);
+            if (rs != Connection::ReadStatus::Line) {
+              if (rs == Connection::ReadStatus::Timeout) {
+                untagged("BYE Literal data too slow");
+                co_await flush();
+              }
+              in.closed = true;
+              co_return std::move(in);
+            }
+            received += chunk.size();
+            if (message && !append_budget_->cover(received)) {
+              spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(),
+                           conn_->peer_ip(), user_);
+              untagged("BYE [UNAVAILABLE] Server busy; try again later");
+              co_await flush();
+              in.closed = true;
+              co_return std::move(in);
+            }
+          }
+          step = assembler.literal(chunk);
+        } while (step.next == CommandAssembler::Next::Literal);
+        break;
       }
-      in.text += chunk;
-      want -= chunk.size();
-    }
-    if (as_message) {
-      have_message = true;
-      message_literal = lit->size;
     }
   }
 }
@@ -300,8 +227,8 @@ asio::awaitable<void> ImapSession::run() {
     auto in = co_await read_command();
     if (in.closed) break;
     if (in.error) continue;
-    auto parsed = parse_command(in.text);
-    if (parsed.command && in.has_message) parsed.command->literal = std::move(in.message);
+    auto parsed = parse_command(in.command.text);
+    if (parsed.command && in.command.has_message) parsed.command->literal = std::move(in.command.message);
     if (!parsed.command) {
       if (parsed.error.tag.empty()) {
         untagged("BAD " + parsed.error.message);

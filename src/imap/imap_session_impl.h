@@ -20,6 +20,7 @@
 #include "imap/imap_render.h"
 #include "imap/imap_view.h"
 #include "proto/imap/command.h"
+#include "proto/imap/command_assembler.h"
 #include "proto/smtp/sasl.h"
 #include "server/auth.h"
 #include "server/blocking.h"
@@ -124,16 +125,11 @@ class ImapSession {
   }
 
   // ---- reading
- public:
   struct Incoming {
-    std::string text;
-    std::string message;       // APPEND's message literal, cut out of `text`
-    bool has_message = false;  // `text` holds "{0}" in its place
+    AssembledCommand command;
     bool closed = false;
-    bool error = false;  // answered already (BAD), continue
+    bool error = false;  // answered already (BAD, NO), continue
   };
-
- private:
   asio::awaitable<Incoming> read_command();
 
   // ---- command handlers
