@@ -9,19 +9,19 @@ using namespace proto::imap;
 using std::chrono::seconds;
 using store::MessageMeta;
 
-std::vector<uint32_t> ImapSession::resolve(const SequenceSet& set, bool uid) const {
+std::vector<uint32_t> ImapSession::resolve(const ImapView& view, const SequenceSet& set, bool uid) {
   std::vector<uint32_t> out;
-  if (view_.empty()) return out;
+  if (view.empty()) return out;
   if (uid) {
-    uint32_t max_uid = view_.last_uid();
+    uint32_t max_uid = view.last_uid();
     uint32_t seq = 0;
-    for (auto& m : view_.entries()) {
+    for (auto& m : view.entries()) {
       ++seq;
       if (set.contains(m.uid, max_uid)) out.push_back(seq);
     }
     return out;
   }
-  uint32_t n = static_cast<uint32_t>(view_.size());
+  uint32_t n = static_cast<uint32_t>(view.size());
   std::vector<bool> in(n + 1, false);
   for (auto r : set.ranges) {
     uint32_t lo = r.lo == SequenceSet::kStar ? n : r.lo, hi = r.hi == SequenceSet::kStar ? n : r.hi;
@@ -33,13 +33,12 @@ std::vector<uint32_t> ImapSession::resolve(const SequenceSet& set, bool uid) con
   return out;
 }
 
-asio::awaitable<void> ImapSession::updates(bool allow_expunge) {
-  if (state_ != State::Selected) co_return;
+asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   wake_->dirty = false;
-  auto* mb = mailbox_.get();
-  int64_t folder = folder_;
-  uint64_t since = modseq_seen_;
-  bool inbox = folder_name_ == "INBOX";
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
+  uint64_t since = sel.modseq_seen;
+  bool inbox = sel.name == "INBOX";
   auto ch = co_await blocking([&] {
     if (inbox) (void)mb->sync_inbox();
     return mb->changes_since(folder, since);
@@ -49,25 +48,25 @@ asio::awaitable<void> ImapSession::updates(bool allow_expunge) {
   if (!ch->expunged.empty()) {
     if (allow_expunge) {
       for (uint32_t uid : ch->expunged) {
-        uint32_t seq = seq_of_uid(uid);
+        uint32_t seq = sel.view.seq_of_uid(uid);
         if (!seq) continue;
-        view_.erase(seq);
+        sel.view.erase(seq);
         untagged(std::to_string(seq) + " EXPUNGE");
       }
     } else {
-      for (uint32_t uid : ch->expunged) expunges_pending = expunges_pending || seq_of_uid(uid) != 0;
+      for (uint32_t uid : ch->expunged) expunges_pending = expunges_pending || sel.view.seq_of_uid(uid) != 0;
     }
   }
-  uint32_t last_uid = view_.last_uid();
-  std::size_t before = view_.size();
+  uint32_t last_uid = sel.view.last_uid();
+  std::size_t before = sel.view.size();
   for (auto& m : ch->changed) {
     if (m.uid > last_uid) {
-      view_.push(m);
+      sel.view.push(m);
       continue;
     }
-    uint32_t seq = seq_of_uid(m.uid);
+    uint32_t seq = sel.view.seq_of_uid(m.uid);
     if (!seq) continue;
-    bool flags_changed = view_.update(seq, m);
+    bool flags_changed = sel.view.update(seq, m);
     if (flags_changed || condstore_) {
       std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
                          flags_text(m.flags, m.keywords);
@@ -75,35 +74,35 @@ asio::awaitable<void> ImapSession::updates(bool allow_expunge) {
       untagged(line + ")");
     }
   }
-  if (view_.size() != before) untagged(std::to_string(view_.size()) + " EXISTS");
-  if (!expunges_pending) modseq_seen_ = ch->highest_modseq;
+  if (sel.view.size() != before) untagged(std::to_string(sel.view.size()) + " EXISTS");
+  if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
 }
 
-asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
-  if (read_only_) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
-  if (!c.uid && !valid_seqs(c.set, view_.size()))
+asio::awaitable<bool> ImapSession::cmd_store(Command& c, Selected& sel) {
+  if (sel.read_only) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+  if (!c.uid && !valid_seqs(c.set, sel.view.size()))
     co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
   uint32_t bits = 0;
   std::vector<std::string> kw;
   if (!split_flags(c.store.flags, bits, kw)) co_return co_await tagged(c.tag, "BAD", "Invalid flag");
-  auto seqs = resolve(c.set, c.uid);
+  auto seqs = resolve(sel.view, c.set, c.uid);
   std::vector<uint32_t> uids;
-  for (uint32_t s : seqs) uids.push_back(view_.uid(s));
+  for (uint32_t s : seqs) uids.push_back(sel.view.uid(s));
   auto mode = c.store.mode == StoreArgs::Mode::Add      ? store::UserMailbox::FlagMode::Add
               : c.store.mode == StoreArgs::Mode::Remove ? store::UserMailbox::FlagMode::Remove
                                                         : store::UserMailbox::FlagMode::Replace;
   if (c.store.unchanged_since) condstore_ = true;
-  auto* mb = mailbox_.get();
-  int64_t folder = folder_;
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
   auto r = co_await blocking(
       [&] { return mb->store_flags(folder, uids, mode, bits, kw, c.store.unchanged_since); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
   for (auto& m : r->updated) {
-    uint32_t s = seq_of_uid(m.uid);
+    uint32_t s = sel.view.seq_of_uid(m.uid);
     if (!s) continue;
     // Only messages whose flags (or modseq) changed are reported, as Dovecot does.
-    bool modseq_changed = view_.at(s).modseq != m.modseq;
-    bool changed = view_.update(s, m) || modseq_changed;
+    bool modseq_changed = sel.view.at(s).modseq != m.modseq;
+    bool changed = sel.view.update(s, m) || modseq_changed;
     if (changed && (!c.store.silent || condstore_)) {
       std::string items;
       if (c.uid) items += "UID " + std::to_string(m.uid) + " ";
@@ -112,26 +111,26 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c) {
       untagged(std::to_string(s) + " FETCH (" + items + ")");
     }
   }
-  co_await updates(false);
+  co_await updates(sel, false);
   if (!r->modified.empty()) {
     std::vector<uint32_t> ids;
-    for (uint32_t uid : r->modified) ids.push_back(c.uid ? uid : seq_of_uid(uid));
+    for (uint32_t uid : r->modified) ids.push_back(c.uid ? uid : sel.view.seq_of_uid(uid));
     std::sort(ids.begin(), ids.end());
     co_return co_await tagged(c.tag, "OK", "[MODIFIED " + seq_set_text(ids) + "] Conditional STORE failed");
   }
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
-  if (move && read_only_) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
-  if (!c.uid && !valid_seqs(c.set, view_.size()))
+asio::awaitable<bool> ImapSession::cmd_copy(Command& c, Selected& sel, bool move) {
+  if (move && sel.read_only) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+  if (!c.uid && !valid_seqs(c.set, sel.view.size()))
     co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
-  auto seqs = resolve(c.set, c.uid);
+  auto seqs = resolve(sel.view, c.set, c.uid);
   std::vector<uint32_t> uids;
-  for (uint32_t s : seqs) uids.push_back(view_.uid(s));
+  for (uint32_t s : seqs) uids.push_back(sel.view.uid(s));
   std::string dest = from_wire(c.args[0]);
-  auto* mb = mailbox_.get();
-  int64_t folder = folder_;
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
   if (uids.empty()) co_return co_await tagged(c.tag, "OK", "No messages");
   auto r = co_await blocking([&] { return mb->copy(folder, uids, dest, move); });
   if (!r) {
@@ -149,47 +148,47 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, bool move) {
     untagged("OK " + code + "Moved");
     std::vector<uint32_t> gone = r->source_uids;
     for (uint32_t uid : gone) {
-      uint32_t s = seq_of_uid(uid);
+      uint32_t s = sel.view.seq_of_uid(uid);
       if (!s) continue;
-      view_.erase(s);
+      sel.view.erase(s);
       untagged(std::to_string(s) + " EXPUNGE");
     }
-    co_await updates(true);
+    co_await updates(sel, true);
     co_return co_await tagged(c.tag, "OK", completed(c));
   }
-  co_await updates(false);
+  co_await updates(sel, false);
   co_return co_await tagged(c.tag, "OK", code + completed(c));
 }
 
-asio::awaitable<bool> ImapSession::cmd_expunge(Command& c) {
-  if (read_only_) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
+asio::awaitable<bool> ImapSession::cmd_expunge(Command& c, Selected& sel) {
+  if (sel.read_only) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
   std::vector<uint32_t> only;
   if (c.uid) {
-    for (uint32_t s : resolve(c.set, true)) only.push_back(view_.uid(s));
+    for (uint32_t s : resolve(sel.view, c.set, true)) only.push_back(sel.view.uid(s));
   }
-  auto* mb = mailbox_.get();
-  int64_t folder = folder_;
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
   bool uid = c.uid;
   auto r = co_await blocking([&] { return mb->expunge(folder, uid ? &only : nullptr); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
   for (uint32_t u : *r) {
-    uint32_t s = seq_of_uid(u);
+    uint32_t s = sel.view.seq_of_uid(u);
     if (!s) continue;
-    view_.erase(s);
+    sel.view.erase(s);
     untagged(std::to_string(s) + " EXPUNGE");
   }
-  co_await updates(true);
+  co_await updates(sel, true);
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
+asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
   bool text = imap::search_needs_text(c.search);
-  auto* mb = mailbox_.get();
-  int64_t folder = folder_;
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
   // The session's message numbers and UIDs; size, date and the current
   // flags come from the index (the session view keeps UIDs and flags only).
-  std::vector<ImapView::Entry> view = view_.entries();
-  uint32_t max_uid = view_.last_uid();
+  std::vector<ImapView::Entry> view = sel.view.entries();
+  uint32_t max_uid = sel.view.last_uid();
   const SearchKey& key = c.search;
   auto hits = co_await blocking([&]() -> std::vector<std::pair<uint32_t, uint32_t>> {
     std::vector<std::pair<uint32_t, uint32_t>> out;  // (seq, uid)
@@ -225,7 +224,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
   uint64_t max_modseq = 0;
   for (auto& [s, u] : hits) {
     ids.push_back(c.uid ? u : s);
-    max_modseq = std::max(max_modseq, view_.at(s).modseq);
+    max_modseq = std::max(max_modseq, sel.view.at(s).modseq);
   }
   bool modseq_key = false;
   std::function<void(const SearchKey&)> scan = [&](const SearchKey& k) {
@@ -254,14 +253,14 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c) {
     if (modseq_key && !ids.empty()) line += " (MODSEQ " + std::to_string(max_modseq) + ")";
     untagged(line);
   }
-  co_await updates(false);
+  co_await updates(sel, false);
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-asio::awaitable<bool> ImapSession::cmd_close(Command& c, bool expunge) {
-  if (expunge && !read_only_) {
-    auto* mb = mailbox_.get();
-    int64_t folder = folder_;
+asio::awaitable<bool> ImapSession::cmd_close(Command& c, Selected& sel, bool expunge) {
+  if (expunge && !sel.read_only) {
+    auto* mb = sel.account->mailbox.get();
+    int64_t folder = sel.folder;
     (void)co_await blocking([&] { return mb->expunge(folder, nullptr); });
   }
   deselect();
@@ -278,7 +277,7 @@ asio::awaitable<void> read_idle_done(std::shared_ptr<IdleReader> reader, std::sh
 
 asio::awaitable<bool> ImapSession::cmd_idle(Command& c) {
   out_ += "+ idling\r\n";
-  if (state_ == State::Selected) co_await updates(true);
+  if (auto* sel = selected()) co_await updates(*sel, true);
   if (!co_await flush()) co_return false;
   auto reader = std::make_shared<IdleReader>();
   auto ex = co_await asio::this_coro::executor;
@@ -297,8 +296,8 @@ asio::awaitable<bool> ImapSession::cmd_idle(Command& c) {
         continue;
       }
     }
-    if (wake_->dirty && state_ == State::Selected) {
-      co_await updates(true);
+    if (auto* sel = selected(); wake_->dirty && sel) {
+      co_await updates(*sel, true);
       if (!co_await flush()) co_return false;
     }
     wake_->dirty = false;

@@ -83,7 +83,7 @@ bool valid_seqs(const SequenceSet& set, std::size_t n) {
 
 std::string ImapSession::capabilities() const {
   std::string caps = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE";
-  if (state_ == State::NotAuthenticated) {
+  if (!logged_in()) {
     if (!tls_ok()) {
       caps += " STARTTLS LOGINDISABLED";
     } else {
@@ -109,7 +109,7 @@ std::string ImapSession::capabilities() const {
 // reservation (append_budget_) is held until the command completes.
 asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
   Incoming in;
-  const bool authed = state_ != State::NotAuthenticated;
+  const bool authed = logged_in();
   AssemblerLimits limits;
   limits.max_command =
       authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
@@ -169,7 +169,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
                                        cfg_->imap.max_inflight_append_bytes_per_user,
                                        cfg_->imap.max_inflight_append_bytes_per_ip};
           append_budget_ = std::make_unique<MessageMemory::Reservation>(
-              svc_.message_memory, smtp_total, caps, user_,
+              svc_.message_memory, smtp_total, caps, account().user,
               policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
         }
         uint64_t received = 0;
@@ -191,7 +191,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
             received += chunk.size();
             if (message && !append_budget_->cover(received)) {
               spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(),
-                           conn_->peer_ip(), user_);
+                           conn_->peer_ip(), account().user);
               untagged("BYE [UNAVAILABLE] Server busy; try again later");
               co_await flush();
               in.closed = true;
@@ -222,7 +222,7 @@ asio::awaitable<void> ImapSession::run() {
   wake_ = std::make_shared<Wake>(ex);
   untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_->hostname + " Mailfort IMAP ready");
   if (!co_await flush()) co_return;
-  while (state_ != State::Logout) {
+  while (true) {
     append_budget_.reset();  // the previous command is complete
     auto in = co_await read_command();
     if (in.closed) break;
@@ -250,17 +250,6 @@ std::string ImapSession::completed(const Command& c) {
   return std::string(c.uid ? "UID " : "") + std::string(c.name()) + " completed";
 }
 
-SessionState ImapSession::session_state() const {
-  switch (state_) {
-    case State::NotAuthenticated:
-      return SessionState::NotAuthenticated;
-    case State::Selected:
-      return SessionState::Selected;
-    default:
-      return SessionState::Authenticated;
-  }
-}
-
 // The table says in which states a command runs (and what it gets in the
 // others); the kind says which handler runs it.
 asio::awaitable<bool> ImapSession::dispatch(Command& c) {
@@ -273,11 +262,10 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
       co_return co_await tagged(tag, "OK", completed(c));
     case CommandKind::Noop:
     case CommandKind::Check:
-      if (state_ == State::Selected) co_await updates(true);
+      if (auto* s = selected()) co_await updates(*s, true);
       co_return co_await tagged(tag, "OK", completed(c));
     case CommandKind::Logout:
       untagged("BYE Logging out");
-      state_ = State::Logout;
       co_await tagged(tag, "OK", completed(c));
       co_return false;
     case CommandKind::Id:
@@ -335,19 +323,19 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
     case CommandKind::Idle:
       co_return co_await cmd_idle(c);
     case CommandKind::Fetch:
-      co_return co_await cmd_fetch(c);
+      co_return co_await cmd_fetch(c, std::get<Selected>(state_));
     case CommandKind::Store:
-      co_return co_await cmd_store(c);
+      co_return co_await cmd_store(c, std::get<Selected>(state_));
     case CommandKind::Copy:
     case CommandKind::Move:
-      co_return co_await cmd_copy(c, c.kind == CommandKind::Move);
+      co_return co_await cmd_copy(c, std::get<Selected>(state_), c.kind == CommandKind::Move);
     case CommandKind::Expunge:
-      co_return co_await cmd_expunge(c);
+      co_return co_await cmd_expunge(c, std::get<Selected>(state_));
     case CommandKind::Search:
-      co_return co_await cmd_search(c);
+      co_return co_await cmd_search(c, std::get<Selected>(state_));
     case CommandKind::Close:
     case CommandKind::Unselect:
-      co_return co_await cmd_close(c, c.kind == CommandKind::Close);
+      co_return co_await cmd_close(c, std::get<Selected>(state_), c.kind == CommandKind::Close);
   }
   co_return co_await tagged(tag, "BAD", "Unknown command");
 }
@@ -408,7 +396,8 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
   if (outcome.verdict != LoginVerdict::Ok) {
     spdlog::info("imap auth-failed session={} ip={} login={}", conn_->id(), conn_->peer_ip(),
                  log::quote(login));
-    if (outcome.banned || ++auth_failures_ >= cfg_->limits.max_auth_failures_per_connection) {
+    if (outcome.banned ||
+        ++std::get<NotAuthenticated>(state_).auth_failures >= cfg_->limits.max_auth_failures_per_connection) {
       untagged("BYE Too many authentication failures");
       co_await tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
       co_return false;
@@ -436,9 +425,8 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
     spdlog::error("imap mailbox-open-failed user={} error={}", account, log::quote(opened.error().message));
     co_return co_await tagged(tag, "NO", "[UNAVAILABLE] Mailbox temporarily unavailable");
   }
-  mailbox_ = *opened;
   std::weak_ptr<Wake> weak = wake_;
-  watch_token_ = mailbox_->watch([weak] {
+  uint64_t watch_token = (*opened)->watch([weak] {
     if (auto w = weak.lock()) {
       w->dirty = true;
       asio::post(w->executor, [weak] {
@@ -446,10 +434,9 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
       });
     }
   });
-  user_ = account;
-  state_ = State::Authenticated;
+  state_ = Authenticated{std::make_shared<Account>(account, std::move(*opened), watch_token)};
   conn_->mark_authenticated();
-  spdlog::info("imap login session={} ip={} user={} auth={}", conn_->id(), conn_->peer_ip(), user_,
+  spdlog::info("imap login session={} ip={} user={} auth={}", conn_->id(), conn_->peer_ip(), account,
                outcome.cached ? "cache" : "verified");
   co_return co_await tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
 }

@@ -14,6 +14,7 @@ class Connection;
 struct Services;
 
 asio::awaitable<void> run_imap_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg, const config::Listener& listener);
+                                       std::shared_ptr<const config::Config> cfg,
+                                       const config::Listener& listener);
 
 }  // namespace mailfort::server
