@@ -1,12 +1,9 @@
 #include "imap/imap_session_impl.h"
 
-// Folder commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
-// LIST/LSUB (LIST-EXTENDED, LIST-STATUS), STATUS, APPEND, GETQUOTA(ROOT).
+// Folder commands: SELECT/EXAMINE and CLOSE/UNSELECT (in and out of the
+// selected state), CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST/LSUB
+// (LIST-EXTENDED, LIST-STATUS), STATUS, NAMESPACE, GETQUOTA(ROOT).
 namespace mailfort::server::imap_detail {
-
-using namespace proto::imap;
-using std::chrono::seconds;
-using store::MessageMeta;
 
 void ImapSession::deselect() {
   if (auto* s = selected()) {
@@ -72,6 +69,16 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   untagged("OK [HIGHESTMODSEQ " + std::to_string(s.modseq_seen) + "] Highest");
   if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(s.name)));
   co_return co_await tagged(c.tag, "OK", (s.read_only ? "[READ-ONLY] " : "[READ-WRITE] ") + completed(c));
+}
+
+asio::awaitable<bool> ImapSession::cmd_close(Command& c, Selected& sel, bool expunge) {
+  if (expunge && !sel.read_only) {
+    auto* mb = sel.account->mailbox.get();
+    int64_t folder = sel.folder;
+    (void)co_await blocking([&] { return mb->expunge(folder, nullptr); });
+  }
+  deselect();
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
@@ -193,26 +200,9 @@ asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
-  std::string name = from_wire(c.args[0]);
-  uint32_t bits = 0;
-  std::vector<std::string> kw;
-  if (!split_flags(c.flags, bits, kw)) co_return co_await tagged(c.tag, "BAD", "Invalid flag");
-  if (c.literal.size() > cfg_->imap.max_literal_size)
-    co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
-  auto* mb = account().mailbox.get();
-  int64_t date = c.append_date.value_or(0);
-  std::string message = imap::append_form(std::move(c.literal));  // bare LF -> CRLF: sizes match BODY[]
-  auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
-  if (!r) {
-    if (r.error().code == Errc::NotFound)
-      co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");
-    co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  }
-  if (auto* s = selected()) co_await updates(*s, false);
-  co_return co_await tagged(
-      c.tag, "OK",
-      "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] " + completed(c));
+asio::awaitable<bool> ImapSession::cmd_namespace(Command& c) {
+  untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {

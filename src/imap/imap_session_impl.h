@@ -1,7 +1,12 @@
-// Internal to the IMAP session: the session class and helpers shared by
-// its command files (imap_session.cpp: reading, dispatch, login;
-// imap_folders.cpp: folder commands; imap_fetch.cpp: FETCH;
-// imap_messages.cpp: STORE/COPY/MOVE/EXPUNGE/SEARCH/IDLE and change updates).
+// Internal to the IMAP session: the session class, its states and the
+// helpers its command files share. imap_session.cpp: the read loop and
+// dispatch; imap_auth.cpp: CAPABILITY, NOOP/CHECK, ID, ENABLE, LOGOUT,
+// STARTTLS, LOGIN, AUTHENTICATE; imap_folders.cpp: SELECT/EXAMINE,
+// CLOSE/UNSELECT and the folder commands; imap_append.cpp: APPEND;
+// imap_fetch.cpp: FETCH; imap_search.cpp: SEARCH; imap_messages.cpp:
+// STORE, COPY/MOVE, EXPUNGE; imap_idle.cpp: IDLE; imap_selected.cpp: the
+// selected folder's snapshot kept up to date; imap_common.cpp: flag lists,
+// error codes, sequence sets.
 #pragma once
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
@@ -96,12 +101,6 @@ struct Wake {
   std::atomic<bool> dirty{false};
 };
 
-struct IdleReader {
-  std::string line;
-  Connection::ReadStatus status = Connection::ReadStatus::Closed;
-  bool finished = false;
-};
-
 std::string flags_text(uint32_t flags, const std::vector<std::string>& keywords);
 // Splits client flags into system bits and keywords; false on \Recent or an
 // unknown system flag (RFC 9051: BAD).
@@ -191,8 +190,13 @@ class ImapSession {
   };
   asio::awaitable<Incoming> read_command();
 
-  // ---- command handlers
+  // ---- command handlers, by the command table's kind
   asio::awaitable<bool> dispatch(Command& c);
+  asio::awaitable<bool> cmd_capability(Command& c);
+  asio::awaitable<bool> cmd_noop(Command& c);  // NOOP, CHECK
+  asio::awaitable<bool> cmd_logout(Command& c);
+  asio::awaitable<bool> cmd_id(Command& c);
+  asio::awaitable<bool> cmd_enable(Command& c);
   asio::awaitable<bool> cmd_starttls(Command& c);
   asio::awaitable<bool> cmd_login(Command& c);
   asio::awaitable<bool> cmd_authenticate(Command& c);
@@ -206,6 +210,7 @@ class ImapSession {
   asio::awaitable<bool> cmd_list(Command& c);
   asio::awaitable<bool> cmd_status(Command& c);
   asio::awaitable<bool> cmd_append(Command& c);
+  asio::awaitable<bool> cmd_namespace(Command& c);
   asio::awaitable<bool> cmd_quota(Command& c);
   asio::awaitable<bool> cmd_fetch(Command& c, Selected& s);
   asio::awaitable<bool> cmd_store(Command& c, Selected& s);
