@@ -2,7 +2,7 @@
 
 // APPEND: the message literal (cut out of the command by the assembler,
 // its memory reserved as it arrived) stored with flags and date; APPENDUID.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
   std::string name = from_wire(c.args[0]);
@@ -13,7 +13,7 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
     co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
   auto* mb = account().mailbox.get();
   int64_t date = c.append_date.value_or(0);
-  std::string message = imap::append_form(std::move(c.literal));  // bare LF -> CRLF: sizes match BODY[]
+  std::string message = append_form(std::move(c.literal));  // bare LF -> CRLF: sizes match BODY[]
   auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
   if (!r) {
     if (r.error().code == Errc::NotFound)
@@ -26,4 +26,4 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
       "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] " + completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -3,7 +3,7 @@
 // Session commands: CAPABILITY, NOOP/CHECK, ID, ENABLE, LOGOUT, and logging
 // in: STARTTLS, LOGIN, AUTHENTICATE (PLAIN; LOGIN and AUTHENTICATE only over
 // TLS), the per account+address session cap, failures to the ban service.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 std::string ImapSession::capabilities() const {
   std::string caps = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE";
@@ -165,4 +165,4 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
   co_return co_await tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -2,7 +2,7 @@
 
 // Helpers shared by the command files: flag lists, the response code of a
 // store error, sequence sets.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 const char* kSystemFlags[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
 
@@ -77,4 +77,4 @@ bool valid_seqs(const SequenceSet& set, std::size_t n) {
   return n > 0 || set.ranges.empty();
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -2,7 +2,7 @@
 
 // FETCH and UID FETCH: cached ENVELOPE/BODY/BODYSTRUCTURE, sections,
 // partials, BINARY, \Seen on non-PEEK fetches, CHANGEDSINCE.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 using namespace proto::imap;
 using std::chrono::seconds;
@@ -122,8 +122,8 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
       if (wants_uid) add("UID " + std::to_string(m.uid));
       if (wants_flags) add("FLAGS " + flags_text(m.flags, sel.view.keywords(batch[i])));
       if (wants_modseq || (condstore_ && c.changed_since)) add("MODSEQ (" + std::to_string(m.modseq) + ")");
-      imap::CachedStructure cs;
-      if (needs_cache) cs = imap::parse_cache(d.cache);
+      CachedStructure cs;
+      if (needs_cache) cs = parse_cache(d.cache);
       const std::string& text = loaded[i].text;
       for (auto& it : c.fetch) {
         using K = FetchItem::Kind;
@@ -162,26 +162,26 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
           case K::Rfc822Header: {
             Section s;
             s.kind = Section::Kind::Header;
-            auto h = imap::body_section(text, s).value_or("");
+            auto h = body_section(text, s).value_or("");
             add("RFC822.HEADER {" + std::to_string(h.size()) + "}\r\n" + h);
             break;
           }
           case K::Rfc822Text: {
             Section s;
             s.kind = Section::Kind::Text;
-            auto t = imap::body_section(text, s).value_or("");
+            auto t = body_section(text, s).value_or("");
             add("RFC822.TEXT {" + std::to_string(t.size()) + "}\r\n" + t);
             break;
           }
           case K::BodySection: {
-            auto data = imap::body_section(text, it.section).value_or("");
+            auto data = body_section(text, it.section).value_or("");
             add(partial(std::move(data), "BODY[" + it.section.text + "]"));
             break;
           }
           case K::BinarySection:
           case K::BinarySize: {
             bool unknown = false;
-            auto data = imap::binary_section(text, it.section.part, unknown);
+            auto data = binary_section(text, it.section.part, unknown);
             if (unknown) {
               out_ += c.tag + " NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding\r\n";
               co_return co_await flush();
@@ -214,4 +214,4 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -3,7 +3,7 @@
 // Folder commands: SELECT/EXAMINE and CLOSE/UNSELECT (in and out of the
 // selected state), CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST/LSUB
 // (LIST-EXTENDED, LIST-STATUS), STATUS, NAMESPACE, GETQUOTA(ROOT).
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 void ImapSession::deselect() {
   if (auto* s = selected()) {
@@ -220,4 +220,4 @@ asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

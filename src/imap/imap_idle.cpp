@@ -2,7 +2,7 @@
 
 // IDLE: waits for DONE while the mailbox watcher wakes the session to
 // report changes, with "* OK Still here" to keep NAT state alive.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 namespace {
 
@@ -56,4 +56,4 @@ asio::awaitable<bool> ImapSession::cmd_idle(Command& c) {
   co_return co_await tagged(c.tag, "OK", "IDLE terminated");
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -2,7 +2,7 @@
 
 // Changing messages of the selected folder: STORE (UNCHANGEDSINCE),
 // COPY/MOVE (COPYUID), EXPUNGE and UID EXPUNGE.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 asio::awaitable<bool> ImapSession::cmd_store(Command& c, Selected& sel) {
   if (sel.read_only) co_return co_await tagged(c.tag, "NO", "[READ-ONLY] Mailbox is read-only");
@@ -107,4 +107,4 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c, Selected& sel) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

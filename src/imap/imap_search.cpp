@@ -3,10 +3,10 @@
 // SEARCH and UID SEARCH (ESEARCH RETURN, CONDSTORE MODSEQ): the program is
 // matched on the worker pool against the index's metadata, and the message
 // text only when a key needs it.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
-  bool text = imap::search_needs_text(c.search);
+  bool text = search_needs_text(c.search);
   auto* mb = sel.account->mailbox.get();
   int64_t folder = sel.folder;
   // The session's message numbers and UIDs; size, date and the current
@@ -23,7 +23,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
       // Both in ascending UID order: merge.
       while (meta != all->end() && meta->uid < view[i].uid) ++meta;
       if (meta == all->end() || meta->uid != view[i].uid) continue;  // expunged meanwhile
-      imap::SearchFacts f;
+      SearchFacts f;
       f.seq = static_cast<uint32_t>(i + 1);
       f.uid = view[i].uid;
       f.flags = meta->flags;
@@ -40,7 +40,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
         body = std::move(*r);
         f.message = body;
       }
-      if (imap::search_matches(key, f)) out.emplace_back(f.seq, f.uid);
+      if (search_matches(key, f)) out.emplace_back(f.seq, f.uid);
     }
     return out;
   });
@@ -81,4 +81,4 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -3,7 +3,7 @@
 // The selected state's snapshot: message numbers from sequence sets, and
 // the updates other sessions' changes cause (EXISTS, FETCH flags; EXPUNGE
 // only where RFC 9051 7.5.1 allows).
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 std::vector<uint32_t> ImapSession::resolve(const ImapView& view, const SequenceSet& set, bool uid) {
   std::vector<uint32_t> out;
@@ -74,4 +74,4 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

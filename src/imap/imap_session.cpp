@@ -8,7 +8,7 @@
 // state and handed to its handler (one file per command or family:
 // imap_auth.cpp, imap_folders.cpp, imap_append.cpp, imap_fetch.cpp,
 // imap_search.cpp, imap_messages.cpp, imap_idle.cpp).
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 // Reads one command with its literals; the CommandAssembler decides what to
 // read next and enforces the limits (before login 64 KiB for the whole
@@ -229,15 +229,11 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
   co_return co_await tagged(c.tag, "BAD", "Unknown command");
 }
 
-}  // namespace mailfort::server::imap_detail
-
-namespace mailfort::server {
-
-asio::awaitable<void> run_imap_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener) {
-  imap_detail::ImapSession session(std::move(conn), services, std::move(cfg), listener);
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener) {
+  ImapSession session(std::move(conn), services, std::move(cfg), listener);
   co_await session.run();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::imap

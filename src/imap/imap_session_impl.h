@@ -35,9 +35,15 @@
 #include "store/mailbox.h"
 #include "tls/context.h"
 
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 using namespace proto::imap;
+using server::check_login;
+using server::Connection;
+using server::LoginVerdict;
+using server::MessageMemory;
+using server::run_blocking;
+using server::Services;
 using std::chrono::seconds;
 using store::MessageMeta;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
@@ -243,4 +249,4 @@ class ImapSession {
   bool utf8_ = false, rev2_ = false, condstore_ = false;
 };
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

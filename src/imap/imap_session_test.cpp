@@ -11,8 +11,6 @@
 namespace mailfort::testing {
 namespace {
 
-using server::run_imap_session;
-
 const std::string kLogin =
     std::string("L LOGIN ") + SessionHarness::kUser + " \"" + SessionHarness::kPassword + "\"\r\n";
 
@@ -22,7 +20,7 @@ const char* kConfig = "[imap]\nmax_command_size = 4096\nmax_literal_size = 16384
 
 class ImapSession : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { harness_ = new SessionHarness(kConfig, server::imap::build_cache); }
+  static void SetUpTestSuite() { harness_ = new SessionHarness(kConfig, imap::build_cache); }
   static void TearDownTestSuite() {
     delete harness_;
     harness_ = nullptr;
@@ -30,7 +28,7 @@ class ImapSession : public ::testing::Test {
 
   // One connection on `listener` ("imap": STARTTLS, "imaps": implicit TLS).
   std::string run(const std::string& listener, std::vector<std::string> chunks, RunOptions options = {}) {
-    auto t = harness_->run(run_imap_session, listener, std::move(chunks), options);
+    auto t = harness_->run(imap::run_session, listener, std::move(chunks), options);
     EXPECT_TRUE(harness_->finished()) << t->output;
     transcript_ = t;
     return t->output;

@@ -53,7 +53,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& se
       co_await run_smtp_session(std::move(conn), services, std::move(cfg), listener);
       break;
     case config::Protocol::imap:
-      co_await run_imap_session(std::move(conn), services, std::move(cfg), listener);
+      co_await imap::run_session(std::move(conn), services, std::move(cfg), listener);
       break;
     case config::Protocol::pop3:
       co_await run_pop3_session(std::move(conn), services, std::move(cfg), listener);
