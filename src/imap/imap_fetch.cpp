@@ -2,16 +2,16 @@
 
 // FETCH and UID FETCH: cached ENVELOPE/BODY/BODYSTRUCTURE, sections,
 // partials, BINARY, \Seen on non-PEEK fetches, CHANGEDSINCE.
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 using namespace proto::imap;
 using std::chrono::seconds;
 using store::MessageMeta;
 
-asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
-  if (!c.uid && !valid_seqs(c.set, view_.size()))
+asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
+  if (!c.uid && !valid_seqs(c.set, sel.view.size()))
     co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
-  auto seqs = resolve(c.set, c.uid);
+  auto seqs = resolve(sel.view, c.set, c.uid);
   bool needs_text = false, needs_cache = false, needs_details = false, sets_seen = false, wants_flags = false,
        wants_uid = c.uid;
   bool wants_modseq = c.changed_since.has_value();
@@ -51,14 +51,14 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
     }
   }
   if (wants_modseq) condstore_ = true;
-  if (read_only_) sets_seen = false;
-  auto* mb = mailbox_.get();
-  int64_t folder = folder_;
+  if (sel.read_only) sets_seen = false;
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
   // Mark \Seen first so the FETCH responses carry the new flags.
   if (sets_seen) {
     std::vector<uint32_t> unseen;
     for (uint32_t s : seqs)
-      if (!(view_.at(s).flags & store::kSeen)) unseen.push_back(view_.uid(s));
+      if (!(sel.view.at(s).flags & store::kSeen)) unseen.push_back(sel.view.uid(s));
     if (!unseen.empty()) {
       auto r = co_await blocking([&] {
         return mb->store_flags(folder, unseen, store::UserMailbox::FlagMode::Add, store::kSeen, {},
@@ -66,8 +66,8 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
       });
       if (r) {
         for (auto& m : r->updated) {
-          uint32_t s = seq_of_uid(m.uid);
-          if (s) view_.update(s, m);
+          uint32_t s = sel.view.seq_of_uid(m.uid);
+          if (s) sel.view.update(s, m);
         }
         wants_flags = true;
       }
@@ -79,7 +79,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
   for (std::size_t b = 0; b < seqs.size(); b += kBatch) {
     std::vector<uint32_t> batch(seqs.begin() + b, seqs.begin() + std::min(seqs.size(), b + kBatch));
     std::vector<uint32_t> uids;
-    for (uint32_t s : batch) uids.push_back(view_.uid(s));
+    for (uint32_t s : batch) uids.push_back(sel.view.uid(s));
     struct Loaded {
       store::MessageDetails details;
       std::string text;
@@ -110,7 +110,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
       return out;
     });
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const ImapView::Entry& m = view_.at(batch[i]);
+      const ImapView::Entry& m = sel.view.at(batch[i]);
       const store::MessageDetails& d = loaded[i].details;
       if (c.changed_since && m.modseq <= *c.changed_since) continue;
       if (!loaded[i].ok) continue;  // expunged meanwhile by another session
@@ -120,10 +120,10 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
         items += s;
       };
       if (wants_uid) add("UID " + std::to_string(m.uid));
-      if (wants_flags) add("FLAGS " + flags_text(m.flags, view_.keywords(batch[i])));
+      if (wants_flags) add("FLAGS " + flags_text(m.flags, sel.view.keywords(batch[i])));
       if (wants_modseq || (condstore_ && c.changed_since)) add("MODSEQ (" + std::to_string(m.modseq) + ")");
-      imap::CachedStructure cs;
-      if (needs_cache) cs = imap::parse_cache(d.cache);
+      CachedStructure cs;
+      if (needs_cache) cs = parse_cache(d.cache);
       const std::string& text = loaded[i].text;
       for (auto& it : c.fetch) {
         using K = FetchItem::Kind;
@@ -162,26 +162,26 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
           case K::Rfc822Header: {
             Section s;
             s.kind = Section::Kind::Header;
-            auto h = imap::body_section(text, s).value_or("");
+            auto h = body_section(text, s).value_or("");
             add("RFC822.HEADER {" + std::to_string(h.size()) + "}\r\n" + h);
             break;
           }
           case K::Rfc822Text: {
             Section s;
             s.kind = Section::Kind::Text;
-            auto t = imap::body_section(text, s).value_or("");
+            auto t = body_section(text, s).value_or("");
             add("RFC822.TEXT {" + std::to_string(t.size()) + "}\r\n" + t);
             break;
           }
           case K::BodySection: {
-            auto data = imap::body_section(text, it.section).value_or("");
+            auto data = body_section(text, it.section).value_or("");
             add(partial(std::move(data), "BODY[" + it.section.text + "]"));
             break;
           }
           case K::BinarySection:
           case K::BinarySize: {
             bool unknown = false;
-            auto data = imap::binary_section(text, it.section.part, unknown);
+            auto data = binary_section(text, it.section.part, unknown);
             if (unknown) {
               out_ += c.tag + " NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding\r\n";
               co_return co_await flush();
@@ -210,8 +210,8 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c) {
     }
     if (out_.size() > 256 * 1024 && !co_await flush()) co_return false;
   }
-  co_await updates(false);
-  co_return co_await tagged(c.tag, "OK", std::string(c.uid ? "UID " : "") + "FETCH completed");
+  co_await updates(sel, false);
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

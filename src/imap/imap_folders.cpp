@@ -1,36 +1,33 @@
 #include "imap/imap_session_impl.h"
 
-// Folder commands: SELECT/EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE,
-// LIST/LSUB (LIST-EXTENDED, LIST-STATUS), STATUS, APPEND, GETQUOTA(ROOT).
-namespace mailfort::server::imap_detail {
-
-using namespace proto::imap;
-using std::chrono::seconds;
-using store::MessageMeta;
+// Folder commands: SELECT/EXAMINE and CLOSE/UNSELECT (in and out of the
+// selected state), CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST/LSUB
+// (LIST-EXTENDED, LIST-STATUS), STATUS, NAMESPACE, GETQUOTA(ROOT).
+namespace mailfort::imap {
 
 void ImapSession::deselect() {
-  folder_ = 0;
-  view_.clear();
-  folder_name_.clear();
-  state_ = State::Authenticated;
+  if (auto* s = selected()) {
+    auto account = s->account;
+    state_ = Authenticated{std::move(account)};
+  }
 }
 
 asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
-  bool had = state_ == State::Selected;
+  bool had = selected() != nullptr;
   deselect();
   if (had) untagged("OK [CLOSED] Previous mailbox closed");
   std::string name = from_wire(c.args[0]);
-  auto* mb = mailbox_.get();
-  struct Selected {
+  auto* mb = account().mailbox.get();
+  struct Opened {
     store::FolderStatus status;
     ImapView view;
     std::vector<std::string> keywords;
   };
-  auto r = co_await blocking([&]() -> Result<Selected> {
+  auto r = co_await blocking([&]() -> Result<Opened> {
     if (strcasecmp(name.c_str(), "INBOX") == 0) (void)mb->sync_inbox();
     auto st = mb->status(name);
     if (!st) return st.error();
-    Selected s;
+    Opened s;
     s.status = *st;
     auto msgs = mb->messages(st->id);
     if (!msgs) return msgs.error();
@@ -41,35 +38,47 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + "Mailbox does not exist");
   if (c.condstore) condstore_ = true;
-  folder_ = r->status.id;
-  folder_name_ = r->status.name;
-  view_ = std::move(r->view);
-  modseq_seen_ = r->status.highest_modseq;
-  uidvalidity_ = r->status.uidvalidity;
-  read_only_ = c.name == "EXAMINE";
-  state_ = State::Selected;
+  Selected opened;
+  opened.account = std::get<Authenticated>(state_).account;
+  opened.folder = r->status.id;
+  opened.name = r->status.name;
+  opened.view = std::move(r->view);
+  opened.modseq_seen = r->status.highest_modseq;
+  opened.uidvalidity = r->status.uidvalidity;
+  opened.read_only = c.kind == CommandKind::Examine;
+  state_ = std::move(opened);
+  const Selected& s = std::get<Selected>(state_);
   std::string kw;
   for (auto& k : r->keywords) kw += " " + k;
-  untagged(std::to_string(view_.size()) + " EXISTS");
+  untagged(std::to_string(s.view.size()) + " EXISTS");
   if (!rev2_) untagged("0 RECENT");
   untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
   untagged(std::string("OK [PERMANENTFLAGS (") +
-           (read_only_ ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*") +
+           (s.read_only ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*") +
            ")] Flags permitted");
   if (!rev2_) {
-    for (uint32_t s = 1; s <= view_.size(); ++s) {
-      if (!(view_.at(s).flags & store::kSeen)) {
-        untagged("OK [UNSEEN " + std::to_string(s) + "] First unseen");
+    for (uint32_t seq = 1; seq <= s.view.size(); ++seq) {
+      if (!(s.view.at(seq).flags & store::kSeen)) {
+        untagged("OK [UNSEEN " + std::to_string(seq) + "] First unseen");
         break;
       }
     }
   }
-  untagged("OK [UIDVALIDITY " + std::to_string(uidvalidity_) + "] UIDs valid");
+  untagged("OK [UIDVALIDITY " + std::to_string(s.uidvalidity) + "] UIDs valid");
   untagged("OK [UIDNEXT " + std::to_string(r->status.uidnext) + "] Predicted next UID");
-  untagged("OK [HIGHESTMODSEQ " + std::to_string(modseq_seen_) + "] Highest");
-  if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(folder_name_)));
-  co_return co_await tagged(c.tag, "OK",
-                            read_only_ ? "[READ-ONLY] EXAMINE completed" : "[READ-WRITE] SELECT completed");
+  untagged("OK [HIGHESTMODSEQ " + std::to_string(s.modseq_seen) + "] Highest");
+  if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(s.name)));
+  co_return co_await tagged(c.tag, "OK", (s.read_only ? "[READ-ONLY] " : "[READ-WRITE] ") + completed(c));
+}
+
+asio::awaitable<bool> ImapSession::cmd_close(Command& c, Selected& sel, bool expunge) {
+  if (expunge && !sel.read_only) {
+    auto* mb = sel.account->mailbox.get();
+    int64_t folder = sel.folder;
+    (void)co_await blocking([&] { return mb->expunge(folder, nullptr); });
+  }
+  deselect();
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
@@ -86,36 +95,36 @@ asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
   }
   if (strcasecmp(name.c_str(), "INBOX") == 0)
     co_return co_await tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX always exists");
-  auto* mb = mailbox_.get();
+  auto* mb = account().mailbox.get();
   auto r = co_await blocking([&] { return mb->create(name, use); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  co_return co_await tagged(c.tag, "OK", "CREATE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_delete(Command& c) {
   std::string name = from_wire(c.args[0]);
-  if (state_ == State::Selected && name == folder_name_) deselect();
-  auto* mb = mailbox_.get();
+  if (auto* s = selected(); s && name == s->name) deselect();
+  auto* mb = account().mailbox.get();
   auto r = co_await blocking([&] { return mb->remove(name); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  co_return co_await tagged(c.tag, "OK", "DELETE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_rename(Command& c) {
   std::string from = from_wire(c.args[0]), to = from_wire(c.args[1]);
-  auto* mb = mailbox_.get();
+  auto* mb = account().mailbox.get();
   auto r = co_await blocking([&] { return mb->rename(from, to); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  if (state_ == State::Selected && (folder_name_ == from || folder_name_.starts_with(from + "/"))) deselect();
-  co_return co_await tagged(c.tag, "OK", "RENAME completed");
+  if (auto* s = selected(); s && (s->name == from || s->name.starts_with(from + "/"))) deselect();
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_subscribe(Command& c, bool on) {
   std::string name = from_wire(c.args[0]);
-  auto* mb = mailbox_.get();
+  auto* mb = account().mailbox.get();
   auto r = co_await blocking([&] { return mb->subscribe(name, on); });
   if (!r && on) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + "No such mailbox");
-  co_return co_await tagged(c.tag, "OK", on ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 std::string ImapSession::status_line(const store::FolderStatus& f, const StatusItems& s) {
@@ -136,12 +145,12 @@ std::string ImapSession::status_line(const store::FolderStatus& f, const StatusI
 
 asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
   auto& l = c.list;
-  bool lsub = c.name == "LSUB";
+  bool lsub = c.kind == CommandKind::Lsub;
   if (!lsub && l.patterns.size() == 1 && l.patterns[0].empty() && !l.extended) {
     untagged("LIST (\\Noselect) \"/\" \"\"");
-    co_return co_await tagged(c.tag, "OK", "LIST completed");
+    co_return co_await tagged(c.tag, "OK", completed(c));
   }
-  auto* mb = mailbox_.get();
+  auto* mb = account().mailbox.get();
   auto folders = co_await blocking([&] {
     (void)mb->sync_inbox();
     return mb->folders();
@@ -176,48 +185,31 @@ asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
     untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(f.name)));
     if (l.return_status) untagged(status_line(f, *l.return_status));
   }
-  co_return co_await tagged(c.tag, "OK", lsub ? "LSUB completed" : "LIST completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
   std::string name = from_wire(c.args[0]);
-  auto* mb = mailbox_.get();
+  auto* mb = account().mailbox.get();
   auto st = co_await blocking([&] {
     if (strcasecmp(name.c_str(), "INBOX") == 0) (void)mb->sync_inbox();
     return mb->status(name);
   });
   if (!st) co_return co_await tagged(c.tag, "NO", error_code(st.error()) + "Mailbox does not exist");
   untagged(status_line(*st, c.status));
-  co_return co_await tagged(c.tag, "OK", "STATUS completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
-  std::string name = from_wire(c.args[0]);
-  uint32_t bits = 0;
-  std::vector<std::string> kw;
-  if (!split_flags(c.flags, bits, kw)) co_return co_await tagged(c.tag, "BAD", "Invalid flag");
-  if (c.literal.size() > cfg_->imap.max_literal_size)
-    co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
-  auto* mb = mailbox_.get();
-  int64_t date = c.append_date.value_or(0);
-  std::string message = imap::append_form(std::move(c.literal));  // bare LF -> CRLF: sizes match BODY[]
-  auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
-  if (!r) {
-    if (r.error().code == Errc::NotFound)
-      co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");
-    co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  }
-  if (state_ == State::Selected) co_await updates(false);
-  co_return co_await tagged(
-      c.tag, "OK",
-      "[APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) + "] APPEND completed");
+asio::awaitable<bool> ImapSession::cmd_namespace(Command& c) {
+  untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {
-  auto* mb = mailbox_.get();
+  auto* mb = account().mailbox.get();
   uint64_t used = co_await blocking([&] { return mb->usage(); });
   uint64_t limit = mb->quota();
-  if (c.name == "GETQUOTAROOT") {
+  if (c.kind == CommandKind::GetQuotaRoot) {
     untagged("QUOTAROOT " + quote(c.args[0]) + (limit ? " \"\"" : ""));
   } else if (!c.args[0].empty()) {
     co_return co_await tagged(c.tag, "NO", "[NONEXISTENT] No such quota root");
@@ -225,7 +217,7 @@ asio::awaitable<bool> ImapSession::cmd_quota(Command& c) {
   if (limit)
     untagged("QUOTA \"\" (STORAGE " + std::to_string((used + 1023) / 1024) + " " +
              std::to_string(limit / 1024) + ")");
-  co_return co_await tagged(c.tag, "OK", c.name + " completed");
+  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

@@ -7,7 +7,7 @@
 #include "base/text.h"
 #include "proto/mime/mime.h"
 
-namespace mailfort::server::imap {
+namespace mailfort::imap {
 namespace {
 
 using proto::imap::SearchKey;
@@ -299,4 +299,4 @@ std::optional<int64_t> rfc5322_day(std::string_view v) {
   return proto::imap::parse_date(tok[0] + "-" + tok[1] + "-" + year);
 }
 
-}  // namespace mailfort::server::imap
+}  // namespace mailfort::imap

@@ -11,7 +11,7 @@
 
 #include "proto/imap/command.h"
 
-namespace mailfort::server::imap {
+namespace mailfort::imap {
 
 // Cache blob <-> its three IMAP strings.
 std::string build_cache(std::string_view message);
@@ -48,4 +48,4 @@ bool search_matches(const proto::imap::SearchKey& key, const SearchFacts& m);
 // as SENTBEFORE/SENTON/SENTSINCE ask).
 std::optional<int64_t> rfc5322_day(std::string_view value);
 
-}  // namespace mailfort::server::imap
+}  // namespace mailfort::imap

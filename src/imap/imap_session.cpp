@@ -1,278 +1,118 @@
 #include "imap/imap_session_impl.h"
 
-#include "base/base64.h"
 #include "policy/client_key.h"
 
-namespace mailfort::server::imap_detail {
+// The IMAP session's read loop and dispatch: a command is assembled
+// (proto/imap CommandAssembler, with the I/O and the memory budget here),
+// parsed, checked against the command table's verdict for the current
+// state and handed to its handler (one file per command or family:
+// imap_auth.cpp, imap_folders.cpp, imap_append.cpp, imap_fetch.cpp,
+// imap_search.cpp, imap_messages.cpp, imap_idle.cpp).
+namespace mailfort::imap {
 
-using namespace proto::imap;
-using std::chrono::seconds;
-using store::MessageMeta;
-
-const char* kSystemFlags[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
-
-std::string flags_text(uint32_t flags, const std::vector<std::string>& keywords) {
-  std::string out = "(";
-  for (int i = 0; i < 5; ++i) {
-    if (flags & (1u << i)) {
-      if (out.size() > 1) out += ' ';
-      out += kSystemFlags[i];
-    }
-  }
-  for (const auto& k : keywords) {
-    if (out.size() > 1) out += ' ';
-    out += k;
-  }
-  return out + ")";
-}
-
-// Splits client flags into system bits and keywords; false on \Recent or an
-// unknown system flag (RFC 9051: BAD).
-bool split_flags(const std::vector<std::string>& in, uint32_t& bits, std::vector<std::string>& keywords) {
-  bits = 0;
-  for (const auto& f : in) {
-    if (!f.empty() && f[0] == '\\') {
-      bool found = false;
-      for (int i = 0; i < 5; ++i) {
-        if (strcasecmp(f.c_str(), kSystemFlags[i]) == 0) {
-          bits |= 1u << i;
-          found = true;
-        }
-      }
-      if (!found) return false;
-    } else if (std::find(keywords.begin(), keywords.end(), f) == keywords.end()) {
-      keywords.push_back(f);
-    }
-  }
-  return true;
-}
-
-std::string error_code(const Error& e) {
-  switch (e.code) {
-    case Errc::NotFound:
-      return "[NONEXISTENT] ";
-    case Errc::Exists:
-      return "[ALREADYEXISTS] ";
-    case Errc::OverQuota:
-      return "[OVERQUOTA] ";
-    case Errc::Temp:
-      return "[UNAVAILABLE] ";
-    default:
-      return "[CANNOT] ";
-  }
-}
-
-std::string seq_set_text(const std::vector<uint32_t>& sorted) {
-  std::string out;
-  for (std::size_t i = 0; i < sorted.size();) {
-    std::size_t j = i;
-    while (j + 1 < sorted.size() && sorted[j + 1] == sorted[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += std::to_string(sorted[i]);
-    if (j > i) out += ':' + std::to_string(sorted[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
-bool valid_seqs(const SequenceSet& set, std::size_t n) {
-  for (auto r : set.ranges) {
-    if ((r.lo != SequenceSet::kStar && r.lo > n) || (r.hi != SequenceSet::kStar && r.hi > n)) return false;
-  }
-  return n > 0 || set.ranges.empty();
-}
-
-std::string ImapSession::capabilities() const {
-  std::string caps = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE";
-  if (state_ == State::NotAuthenticated) {
-    if (!tls_ok()) {
-      caps += " STARTTLS LOGINDISABLED";
-    } else {
-      caps += " AUTH=PLAIN";
-    }
-    return caps;
-  }
-  caps +=
-      " NAMESPACE UIDPLUS MOVE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA "
-      "QUOTA=RES-STORAGE"
-      " UNSELECT CHILDREN ESEARCH CONDSTORE BINARY STATUS=SIZE UTF8=ACCEPT APPENDLIMIT=" +
-      std::to_string(cfg_->imap.max_literal_size);
-  return caps;
-}
-
-namespace {
-
-// Moves APPEND's message literal out of the command text into in.message
-// and leaves "{0}" in its place, so the parser never copies a large message
-// (one copy of it in memory, as the budget counts).
-void split_message(ImapSession::Incoming& in, std::size_t marker_at, std::size_t message_at,
-                   std::size_t size) {
-  std::string stub = in.text.substr(0, marker_at) + "{0}\r\n" + in.text.substr(message_at + size);
-  in.message = std::move(in.text);
-  in.message.erase(0, message_at);
-  in.message.resize(size);
-  in.text = std::move(stub);
-  in.has_message = true;
-}
-
-// The tag of a command line, or "*" when it has none usable (RFC 9051:
-// tag = 1*<any ASTRING-CHAR except "+">).
-std::string tag_of(std::string_view line) {
-  std::string_view tag = line.substr(0, line.find(' '));
-  if (tag.empty() || tag.size() > 64) return "*";
-  for (char ch : tag) {
-    auto u = static_cast<unsigned char>(ch);
-    if (u <= 0x20 || u >= 0x7f || ch == '+' || ch == '(' || ch == ')' || ch == '{' || ch == '%' ||
-        ch == '*' || ch == '"' || ch == '\\')
-      return "*";
-  }
-  return std::string(tag);
-}
-
-// Whether the command in `text` is APPEND (plain or UID-less; the only
-// command whose message literal may exceed max_command_size).
-bool is_append_command(std::string_view text) {
-  auto sp = text.find(' ');
-  if (sp == std::string_view::npos) return false;
-  std::string_view verb = text.substr(sp + 1, 7);
-  return verb.size() == 7 && strncasecmp(verb.data(), "APPEND ", 7) == 0;
-}
-
-}  // namespace
-
-// Reads one command with its literals. Limits (CVE-2024-34055 class):
-// before login 64 KiB for the whole command; after it max_command_size for
-// everything except at most one message literal of APPEND (max_literal_size;
-// MULTIAPPEND is not offered, so a second one is refused at once). The
-// message literal's bytes are reserved against the in-flight budget as they
-// arrive, never as announced, and the reservation (append_budget_) is held
-// until the command completes.
+// Reads one command with its literals; the CommandAssembler decides what to
+// read next and enforces the limits (before login 64 KiB for the whole
+// command; after it max_command_size for everything except at most one
+// message literal of APPEND, max_literal_size). This adds the I/O: the
+// continuations and refusals it answers with, the deadlines, and the
+// memory budget: the message literal's bytes are reserved against the
+// in-flight budget as they arrive, never as announced, and the
+// reservation (append_budget_) is held until the command completes.
 asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
   Incoming in;
-  std::string line;
-  const bool authed = state_ != State::NotAuthenticated;
-  const uint64_t command_cap =
+  const bool authed = logged_in();
+  AssemblerLimits limits;
+  limits.max_command =
       authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
-  bool is_append = false;
-  uint64_t message_literal = 0;  // bytes of APPEND's message literal, once read
-  bool have_message = false;
-  std::size_t marker_at = 0, message_at = 0;  // where its "{n}" and its bytes start in in.text
-  // Abandons the command (its text, maybe a whole message, is freed now).
-  auto refuse = [&](std::string tag, std::string text, bool non_sync) -> asio::awaitable<Incoming> {
-    std::string().swap(in.text);
-    if (non_sync) {
-      // The client sends the literal anyway: we cannot stay in sync (RFC 7888 4).
-      untagged("BYE " + text);
-      co_await flush();
-      in.closed = true;
-      co_return std::move(in);
-    }
-    out_ += tag + " NO " + text + "\r\n";
-    in.error = true;
-    if (!co_await flush()) in.closed = true;
-    co_return std::move(in);
-  };
+  limits.max_message = cfg_->imap.max_literal_size;
+  limits.message_literals = authed;
+  CommandAssembler assembler(limits);
+  CommandAssembler::Step step;
+  std::string line, chunk;
   while (true) {
-    auto st = co_await conn_->read_line(line, idle_timeout());
-    if (st == Connection::ReadStatus::Closed) {
-      in.closed = true;
-      co_return std::move(in);
-    }
-    if (st == Connection::ReadStatus::Timeout) {
-      untagged(conn_->login_expired() ? "BYE Login time limit exceeded"
-                                      : "BYE Autologout; idle for too long");
-      co_await flush();
-      in.closed = true;
-      co_return std::move(in);
-    }
-    if (st != Connection::ReadStatus::Line) {
-      // The offending line has been drained through its CRLF; answer with
-      // the command's tag so the client does not wait for it forever.
-      std::string tag = tag_of(in.text.empty() ? line : in.text);
-      std::string text = st == Connection::ReadStatus::TooLong ? "BAD [TOOBIG] Command line too long"
-                                                               : "BAD Lines must end with CRLF";
-      if (tag == "*") {
-        untagged(text);
-      } else {
-        out_ += tag + " " + text + "\r\n";
-      }
-      in.error = true;
-      if (!co_await flush()) in.closed = true;
-      co_return std::move(in);
-    }
-    in.text += line;
-    if (in.text.size() > command_cap + message_literal) {
-      untagged("BAD [TOOBIG] Command too long");
-      untagged("BYE Command too long");
-      co_await flush();
-      in.closed = true;  // cannot resynchronise safely
-      co_return std::move(in);
-    }
-    auto lit = trailing_literal(line);
-    if (!lit) {
-      if (have_message) split_message(in, marker_at, message_at, message_literal);
-      co_return std::move(in);
-    }
-    if (in.text.size() == line.size()) is_append = authed && is_append_command(in.text);
-    std::string tag = tag_of(in.text);
-    bool fits_command = in.text.size() - message_literal + lit->size <= command_cap;
-    if (have_message) co_return co_await refuse(tag, "[TOOBIG] Only one message per APPEND", lit->non_sync);
-    bool as_message = !fits_command && is_append;
-    if (!fits_command && !as_message)
-      co_return co_await refuse(tag, "[TOOBIG] Literal too large", lit->non_sync);
-    if (as_message && lit->size > cfg_->imap.max_literal_size)
-      co_return co_await refuse(tag, "[TOOBIG] Message too large", lit->non_sync);
-    if (!lit->non_sync) {
-      out_ += "+ OK\r\n";
-      if (!co_await flush()) {
-        in.closed = true;
+    switch (step.next) {
+      case CommandAssembler::Next::Complete:
+        in.command = assembler.take();
         co_return std::move(in);
-      }
-    }
-    if (as_message) marker_at = in.text.size() - line.size() + line.rfind('{');
-    in.text += "\r\n";
-    if (as_message) {
-      message_at = in.text.size();
-      // Address space for the whole literal now; memory (and the budget)
-      // only as its bytes arrive.
-      uint64_t smtp_total = cfg_->smtp.max_inflight_message_bytes;
-      MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
-                                   cfg_->imap.max_inflight_append_bytes_per_user,
-                                   cfg_->imap.max_inflight_append_bytes_per_ip};
-      append_budget_ = std::make_unique<MessageMemory::Reservation>(
-          svc_.message_memory, smtp_total, caps, user_,
-          policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
-      in.text.reserve(in.text.size() + lit->size + 1024);
-    }
-    std::size_t want = static_cast<std::size_t>(lit->size);
-    std::string chunk;
-    uint64_t received = 0;
-    auto transfer = literal_transfer();
-    while (want > 0) {
-      auto rs = co_await conn_->read_raw(chunk, std::min<std::size_t>(want, 65536), transfer);
-      if (rs != Connection::ReadStatus::Line) {
-        if (rs == Connection::ReadStatus::Timeout) {
-          untagged("BYE Literal data too slow");
-          co_await flush();
+      case CommandAssembler::Next::Refused:
+        out_ += step.reply;
+        if (!co_await flush() || step.close)
+          in.closed = true;
+        else
+          in.error = true;
+        co_return std::move(in);
+      case CommandAssembler::Next::Line: {
+        auto st = co_await conn_->read_line(line, idle_timeout());
+        switch (st) {
+          case Connection::ReadStatus::Line:
+            step = assembler.line(line);
+            break;
+          case Connection::ReadStatus::Closed:
+            in.closed = true;
+            co_return std::move(in);
+          case Connection::ReadStatus::Timeout:
+            untagged(conn_->login_expired() ? "BYE Login time limit exceeded"
+                                            : "BYE Autologout; idle for too long");
+            co_await flush();
+            in.closed = true;
+            co_return std::move(in);
+          case Connection::ReadStatus::TooLong:
+            step = assembler.bad_line(CommandAssembler::LineProblem::TooLong, line);
+            break;
+          default:  // a bare CR or LF
+            step = assembler.bad_line(CommandAssembler::LineProblem::NoCrlf, line);
+            break;
         }
-        in.closed = true;
-        co_return std::move(in);
+        break;
       }
-      received += chunk.size();
-      if (as_message && !append_budget_->cover(received)) {
-        spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(), conn_->peer_ip(),
-                     user_);
-        untagged("BYE [UNAVAILABLE] Server busy; try again later");
-        co_await flush();
-        in.closed = true;
-        co_return std::move(in);
+      case CommandAssembler::Next::Literal: {
+        if (!step.reply.empty()) {  // the continuation of a synchronising literal
+          out_ += step.reply;
+          if (!co_await flush()) {
+            in.closed = true;
+            co_return std::move(in);
+          }
+        }
+        const bool message = step.message;
+        if (message) {
+          uint64_t smtp_total = cfg_->smtp.max_inflight_message_bytes;
+          MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
+                                       cfg_->imap.max_inflight_append_bytes_per_user,
+                                       cfg_->imap.max_inflight_append_bytes_per_ip};
+          append_budget_ = std::make_unique<MessageMemory::Reservation>(
+              svc_.message_memory, smtp_total, caps, account().user,
+              policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
+        }
+        uint64_t received = 0;
+        auto transfer = literal_transfer();
+        do {
+          chunk.clear();
+          if (assembler.literal_left() > 0) {
+            auto rs = co_await conn_->read_raw(
+                chunk, static_cast<std::size_t>(std::min<uint64_t>(assembler.literal_left(), 65536)),
+                transfer);
+            if (rs != Connection::ReadStatus::Line) {
+              if (rs == Connection::ReadStatus::Timeout) {
+                untagged("BYE Literal data too slow");
+                co_await flush();
+              }
+              in.closed = true;
+              co_return std::move(in);
+            }
+            received += chunk.size();
+            if (message && !append_budget_->cover(received)) {
+              spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(),
+                           conn_->peer_ip(), account().user);
+              untagged("BYE [UNAVAILABLE] Server busy; try again later");
+              co_await flush();
+              in.closed = true;
+              co_return std::move(in);
+            }
+          }
+          step = assembler.literal(chunk);
+        } while (step.next == CommandAssembler::Next::Literal);
+        break;
       }
-      in.text += chunk;
-      want -= chunk.size();
-    }
-    if (as_message) {
-      have_message = true;
-      message_literal = lit->size;
     }
   }
 }
@@ -293,13 +133,13 @@ asio::awaitable<void> ImapSession::run() {
   wake_ = std::make_shared<Wake>(ex);
   untagged("OK [CAPABILITY " + capabilities() + "] " + cfg_->hostname + " Mailfort IMAP ready");
   if (!co_await flush()) co_return;
-  while (state_ != State::Logout) {
+  while (true) {
     append_budget_.reset();  // the previous command is complete
     auto in = co_await read_command();
     if (in.closed) break;
     if (in.error) continue;
-    auto parsed = parse_command(in.text);
-    if (parsed.command && in.has_message) parsed.command->literal = std::move(in.message);
+    auto parsed = parse_command(in.command.text);
+    if (parsed.command && in.command.has_message) parsed.command->literal = std::move(in.command.message);
     if (!parsed.command) {
       if (parsed.error.tag.empty()) {
         untagged("BAD " + parsed.error.message);
@@ -317,193 +157,83 @@ asio::awaitable<void> ImapSession::run() {
   co_await conn_->shutdown();
 }
 
+std::string ImapSession::completed(const Command& c) {
+  return std::string(c.uid ? "UID " : "") + std::string(c.name()) + " completed";
+}
+
+// The table says in which states a command runs (and what it gets in the
+// others); the kind says which handler runs it.
 asio::awaitable<bool> ImapSession::dispatch(Command& c) {
-  const std::string& n = c.name;
-  const std::string& tag = c.tag;
-  // Commands valid in any state.
-  if (n == "CAPABILITY") {
-    untagged("CAPABILITY " + capabilities());
-    co_return co_await tagged(tag, "OK", "CAPABILITY completed");
+  StateVerdict verdict = command_spec(c.kind).in(session_state());
+  if (verdict != StateVerdict::Run)
+    co_return co_await tagged(c.tag, "BAD", std::string(verdict_text(verdict)));
+  switch (c.kind) {
+    case CommandKind::Capability:
+      co_return co_await cmd_capability(c);
+    case CommandKind::Noop:
+    case CommandKind::Check:
+      co_return co_await cmd_noop(c);
+    case CommandKind::Logout:
+      co_return co_await cmd_logout(c);
+    case CommandKind::Id:
+      co_return co_await cmd_id(c);
+    case CommandKind::Starttls:
+      co_return co_await cmd_starttls(c);
+    case CommandKind::Login:
+      co_return co_await cmd_login(c);
+    case CommandKind::Authenticate:
+      co_return co_await cmd_authenticate(c);
+    case CommandKind::Enable:
+      co_return co_await cmd_enable(c);
+    case CommandKind::Select:
+    case CommandKind::Examine:
+      co_return co_await cmd_select(c);
+    case CommandKind::Create:
+      co_return co_await cmd_create(c);
+    case CommandKind::Delete:
+      co_return co_await cmd_delete(c);
+    case CommandKind::Rename:
+      co_return co_await cmd_rename(c);
+    case CommandKind::Subscribe:
+    case CommandKind::Unsubscribe:
+      co_return co_await cmd_subscribe(c, c.kind == CommandKind::Subscribe);
+    case CommandKind::List:
+    case CommandKind::Lsub:
+      co_return co_await cmd_list(c);
+    case CommandKind::Status:
+      co_return co_await cmd_status(c);
+    case CommandKind::Append:
+      co_return co_await cmd_append(c);
+    case CommandKind::Namespace:
+      co_return co_await cmd_namespace(c);
+    case CommandKind::GetQuota:
+    case CommandKind::GetQuotaRoot:
+      co_return co_await cmd_quota(c);
+    case CommandKind::Idle:
+      co_return co_await cmd_idle(c);
+    case CommandKind::Fetch:
+      co_return co_await cmd_fetch(c, std::get<Selected>(state_));
+    case CommandKind::Store:
+      co_return co_await cmd_store(c, std::get<Selected>(state_));
+    case CommandKind::Copy:
+    case CommandKind::Move:
+      co_return co_await cmd_copy(c, std::get<Selected>(state_), c.kind == CommandKind::Move);
+    case CommandKind::Expunge:
+      co_return co_await cmd_expunge(c, std::get<Selected>(state_));
+    case CommandKind::Search:
+      co_return co_await cmd_search(c, std::get<Selected>(state_));
+    case CommandKind::Close:
+    case CommandKind::Unselect:
+      co_return co_await cmd_close(c, std::get<Selected>(state_), c.kind == CommandKind::Close);
   }
-  if (n == "NOOP" || n == "CHECK") {
-    if (n == "CHECK" && state_ != State::Selected)
-      co_return co_await tagged(tag, "BAD", "No mailbox selected");
-    if (state_ == State::Selected) co_await updates(true);
-    co_return co_await tagged(tag, "OK", n + " completed");
-  }
-  if (n == "LOGOUT") {
-    untagged("BYE Logging out");
-    state_ = State::Logout;
-    co_await tagged(tag, "OK", "LOGOUT completed");
-    co_return false;
-  }
-  if (n == "ID") {
-    untagged("ID (\"name\" \"Mailfort\")");
-    co_return co_await tagged(tag, "OK", "ID completed");
-  }
-  if (state_ == State::NotAuthenticated) {
-    if (n == "STARTTLS") co_return co_await cmd_starttls(c);
-    if (n == "LOGIN") co_return co_await cmd_login(c);
-    if (n == "AUTHENTICATE") co_return co_await cmd_authenticate(c);
-    co_return co_await tagged(tag, "BAD", "Log in first");
-  }
-  if (n == "STARTTLS" || n == "LOGIN" || n == "AUTHENTICATE")
-    co_return co_await tagged(tag, "BAD", "Already authenticated");
-  if (n == "ENABLE") {
-    std::string enabled;
-    for (const auto& cap : c.args) {
-      if (cap == "CONDSTORE" && !condstore_) {
-        condstore_ = true;
-        enabled += " CONDSTORE";
-      } else if (cap == "UTF8=ACCEPT" && !utf8_) {
-        utf8_ = true;
-        enabled += " UTF8=ACCEPT";
-      } else if (cap == "IMAP4REV2" && !rev2_) {
-        rev2_ = true;
-        utf8_ = true;
-        enabled += " IMAP4rev2";
-      }
-    }
-    untagged("ENABLED" + enabled);
-    co_return co_await tagged(tag, "OK", "ENABLE completed");
-  }
-  if (n == "SELECT" || n == "EXAMINE") co_return co_await cmd_select(c);
-  if (n == "CREATE") co_return co_await cmd_create(c);
-  if (n == "DELETE") co_return co_await cmd_delete(c);
-  if (n == "RENAME") co_return co_await cmd_rename(c);
-  if (n == "SUBSCRIBE" || n == "UNSUBSCRIBE") co_return co_await cmd_subscribe(c, n == "SUBSCRIBE");
-  if (n == "LIST" || n == "LSUB") co_return co_await cmd_list(c);
-  if (n == "STATUS") co_return co_await cmd_status(c);
-  if (n == "APPEND") co_return co_await cmd_append(c);
-  if (n == "NAMESPACE") {
-    untagged("NAMESPACE ((\"\" \"/\")) NIL NIL");
-    co_return co_await tagged(tag, "OK", "NAMESPACE completed");
-  }
-  if (n == "GETQUOTA" || n == "GETQUOTAROOT") co_return co_await cmd_quota(c);
-  if (n == "IDLE") co_return co_await cmd_idle(c);
-  if (state_ != State::Selected) co_return co_await tagged(tag, "BAD", "No mailbox selected");
-  if (n == "FETCH") co_return co_await cmd_fetch(c);
-  if (n == "STORE") co_return co_await cmd_store(c);
-  if (n == "COPY") co_return co_await cmd_copy(c, false);
-  if (n == "MOVE") co_return co_await cmd_copy(c, true);
-  if (n == "EXPUNGE") co_return co_await cmd_expunge(c);
-  if (n == "SEARCH") co_return co_await cmd_search(c);
-  if (n == "CLOSE") co_return co_await cmd_close(c, true);
-  if (n == "UNSELECT") co_return co_await cmd_close(c, false);
-  co_return co_await tagged(tag, "BAD", "Unknown command");
+  co_return co_await tagged(c.tag, "BAD", "Unknown command");
 }
 
-asio::awaitable<bool> ImapSession::cmd_starttls(Command& c) {
-  if (listener_.tls != config::TlsMode::starttls || tls_ok() || !svc_.tls)
-    co_return co_await tagged(c.tag, "BAD", "STARTTLS not available");
-  if (!co_await tagged(c.tag, "OK", "Begin TLS negotiation now")) co_return false;
-  std::size_t discarded = 0;
-  if (!co_await conn_->start_tls(svc_.tls->current(), seconds(cfg_->limits.tls_handshake_timeout_seconds),
-                                 discarded)) {
-    spdlog::info("imap tls-failed session={} ip={}", conn_->id(), conn_->peer_ip());
-    co_return false;
-  }
-  if (discarded)
-    spdlog::warn("imap starttls-injection session={} ip={} discarded_bytes={}", conn_->id(), conn_->peer_ip(),
-                 discarded);
-  co_return true;
-}
-
-asio::awaitable<bool> ImapSession::cmd_login(Command& c) {
-  if (!tls_ok())
-    co_return co_await tagged(c.tag, "NO", "[PRIVACYREQUIRED] LOGIN requires TLS (use STARTTLS)");
-  co_return co_await login_done(c.tag, c.args[0], c.args[1]);
-}
-
-asio::awaitable<bool> ImapSession::cmd_authenticate(Command& c) {
-  if (!tls_ok()) co_return co_await tagged(c.tag, "NO", "[PRIVACYREQUIRED] Authentication requires TLS");
-  if (c.args[0] != "PLAIN") co_return co_await tagged(c.tag, "NO", "Unsupported authentication mechanism");
-  std::string response;
-  if (c.args.size() > 1) {
-    response = c.args[1];
-  } else {
-    out_ += "+ \r\n";
-    if (!co_await flush()) co_return false;
-    auto st = co_await conn_->read_line(response, idle_timeout());
-    if (st == Connection::ReadStatus::Timeout) {
-      untagged("BYE Autologout; authentication took too long");
-      co_await flush();
-    }
-    if (st != Connection::ReadStatus::Line) co_return false;
-  }
-  if (response == "*") co_return co_await tagged(c.tag, "BAD", "Authentication cancelled");
-  std::optional<proto::sasl::PlainCredentials> creds;
-  if (auto decoded = base64::decode(response == "=" ? "" : response))
-    creds = proto::sasl::parse_plain(*decoded);
-  if (!creds) co_return co_await tagged(c.tag, "BAD", "Invalid SASL PLAIN response");
-  if (!creds->authzid.empty() && creds->authzid != creds->authcid)
-    co_return co_await tagged(c.tag, "NO", "[AUTHORIZATIONFAILED] Authorization identity not allowed");
-  co_return co_await login_done(c.tag, creds->authcid, creds->password);
-}
-
-asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std::string& login,
-                                              const std::string& password) {
-  auto outcome = co_await check_login(svc_, "imap", *conn_, login, password);
-  if (outcome.verdict == LoginVerdict::Temp)
-    co_return co_await tagged(tag, "NO", "[UNAVAILABLE] Authentication temporarily unavailable");
-  if (outcome.verdict != LoginVerdict::Ok) {
-    spdlog::info("imap auth-failed session={} ip={} login={}", conn_->id(), conn_->peer_ip(),
-                 log::quote(login));
-    if (outcome.banned || ++auth_failures_ >= cfg_->limits.max_auth_failures_per_connection) {
-      untagged("BYE Too many authentication failures");
-      co_await tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
-      co_return false;
-    }
-    co_return co_await tagged(tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
-  }
-  std::string key = outcome.account + "|" + conn_->peer_ip();
-  if (!svc_.acquire_user_ip(key, cfg_->imap.max_connections_per_user_ip)) {
-    spdlog::info("imap user-ip-limit session={} ip={} user={}", conn_->id(), conn_->peer_ip(),
-                 outcome.account);
-    co_return co_await tagged(tag, "NO", "[LIMIT] Too many connections from your address for this account");
-  }
-  user_ip_key_ = key;
-  auto* dir = svc_.directory.get();
-  auto* reg = svc_.mailboxes.get();
-  std::string account = outcome.account;
-  auto opened = co_await blocking([&]() -> Result<std::shared_ptr<store::UserMailbox>> {
-    auto mb = reg->open(account);
-    if (!mb) return mb;
-    auto acc = dir->find_account(account);
-    if (acc && acc.value()) (*mb)->set_quota(acc.value()->quota_mb * 1024 * 1024);
-    return mb;
-  });
-  if (!opened) {
-    spdlog::error("imap mailbox-open-failed user={} error={}", account, log::quote(opened.error().message));
-    co_return co_await tagged(tag, "NO", "[UNAVAILABLE] Mailbox temporarily unavailable");
-  }
-  mailbox_ = *opened;
-  std::weak_ptr<Wake> weak = wake_;
-  watch_token_ = mailbox_->watch([weak] {
-    if (auto w = weak.lock()) {
-      w->dirty = true;
-      asio::post(w->executor, [weak] {
-        if (auto w2 = weak.lock()) w2->timer.cancel();
-      });
-    }
-  });
-  user_ = account;
-  state_ = State::Authenticated;
-  conn_->mark_authenticated();
-  spdlog::info("imap login session={} ip={} user={} auth={}", conn_->id(), conn_->peer_ip(), user_,
-               outcome.cached ? "cache" : "verified");
-  co_return co_await tagged(tag, "OK", "[CAPABILITY " + capabilities() + "] Logged in");
-}
-
-}  // namespace mailfort::server::imap_detail
-
-namespace mailfort::server {
-
-asio::awaitable<void> run_imap_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg,
-                                       const config::Listener& listener) {
-  imap_detail::ImapSession session(std::move(conn), services, std::move(cfg), listener);
+asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener) {
+  ImapSession session(std::move(conn), services, std::move(cfg), listener);
   co_await session.run();
 }
 
-}  // namespace mailfort::server
+}  // namespace mailfort::imap

@@ -9,11 +9,16 @@
 #include "base/config.h"
 
 namespace mailfort::server {
-
 class Connection;
 struct Services;
-
-asio::awaitable<void> run_imap_session(std::shared_ptr<Connection> conn, Services& services,
-                                       std::shared_ptr<const config::Config> cfg, const config::Listener& listener);
-
 }  // namespace mailfort::server
+
+namespace mailfort::imap {
+
+// One IMAP connection on `listener`, from the greeting (after the TLS
+// handshake on an implicit-TLS listener) to its end.
+asio::awaitable<void> run_session(std::shared_ptr<server::Connection> conn, server::Services& services,
+                                  std::shared_ptr<const config::Config> cfg,
+                                  const config::Listener& listener);
+
+}  // namespace mailfort::imap

@@ -1,7 +1,12 @@
-// Internal to the IMAP session: the session class and helpers shared by
-// its command files (imap_session.cpp: reading, dispatch, login;
-// imap_folders.cpp: folder commands; imap_fetch.cpp: FETCH;
-// imap_messages.cpp: STORE/COPY/MOVE/EXPUNGE/SEARCH/IDLE and change updates).
+// Internal to the IMAP session: the session class, its states and the
+// helpers its command files share. imap_session.cpp: the read loop and
+// dispatch; imap_auth.cpp: CAPABILITY, NOOP/CHECK, ID, ENABLE, LOGOUT,
+// STARTTLS, LOGIN, AUTHENTICATE; imap_folders.cpp: SELECT/EXAMINE,
+// CLOSE/UNSELECT and the folder commands; imap_append.cpp: APPEND;
+// imap_fetch.cpp: FETCH; imap_search.cpp: SEARCH; imap_messages.cpp:
+// STORE, COPY/MOVE, EXPUNGE; imap_idle.cpp: IDLE; imap_selected.cpp: the
+// selected folder's snapshot kept up to date; imap_common.cpp: flag lists,
+// error codes, sequence sets.
 #pragma once
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
@@ -14,13 +19,15 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <variant>
 
 #include "base/log.h"
 #include "directory/directory.h"
 #include "imap/imap_render.h"
 #include "imap/imap_view.h"
 #include "proto/imap/command.h"
-#include "proto/sasl/sasl.h"
+#include "proto/imap/command_assembler.h"
+#include "proto/sasl/exchange.h"
 #include "server/auth.h"
 #include "server/blocking.h"
 #include "server/connection.h"
@@ -28,14 +35,68 @@
 #include "store/mailbox.h"
 #include "tls/context.h"
 
-namespace mailfort::server::imap_detail {
+namespace mailfort::imap {
 
 using namespace proto::imap;
+using server::check_login;
+using server::Connection;
+using server::LoginVerdict;
+using server::MessageMemory;
+using server::run_blocking;
+using server::Services;
 using std::chrono::seconds;
 using store::MessageMeta;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-enum class State { NotAuthenticated, Authenticated, Selected, Logout };
+// ---- Session state (RFC 9051 3). LOGOUT ends the session instead of
+// being a state commands are read in.
+
+// A login: the account and its mailbox, shared by the Authenticated and
+// Selected states (and kept until the session ends).
+struct Account {
+  Account(std::string user, std::shared_ptr<store::UserMailbox> mailbox, uint64_t watch_token)
+      : user(std::move(user)), mailbox(std::move(mailbox)), watch_token(watch_token) {}
+  ~Account() {
+    if (watch_token) mailbox->unwatch(watch_token);
+  }
+  Account(const Account&) = delete;
+  Account& operator=(const Account&) = delete;
+
+  const std::string user;
+  const std::shared_ptr<store::UserMailbox> mailbox;
+  const uint64_t watch_token;  // the watch that wakes IDLE
+};
+
+struct NotAuthenticated {
+  uint32_t auth_failures = 0;  // on this connection
+};
+
+struct Authenticated {
+  std::shared_ptr<Account> account;
+};
+
+// A folder selected (SELECT) or examined (EXAMINE): the session's snapshot
+// of it, brought up to date from the index's MODSEQ changes.
+struct Selected {
+  std::shared_ptr<Account> account;
+  int64_t folder = 0;
+  std::string name;
+  bool read_only = false;  // EXAMINE
+  ImapView view;           // by ascending UID
+  uint64_t modseq_seen = 0;
+  uint32_t uidvalidity = 0;
+};
+
+// In SessionState order, so that index() is the command table's state.
+using State = std::variant<NotAuthenticated, Authenticated, Selected>;
+static_assert(
+    std::is_same_v<
+        std::variant_alternative_t<static_cast<std::size_t>(SessionState::NotAuthenticated), State>,
+        NotAuthenticated> &&
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(SessionState::Authenticated), State>,
+                   Authenticated> &&
+    std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(SessionState::Selected), State>,
+                   Selected>);
 
 // Wakes an IDLE session when its mailbox changes; outlives the session's
 // watch registration safely (the watcher holds a weak reference).
@@ -44,12 +105,6 @@ struct Wake {
   asio::steady_timer timer;
   asio::any_io_executor executor;
   std::atomic<bool> dirty{false};
-};
-
-struct IdleReader {
-  std::string line;
-  Connection::ReadStatus status = Connection::ReadStatus::Closed;
-  bool finished = false;
 };
 
 std::string flags_text(uint32_t flags, const std::vector<std::string>& keywords);
@@ -70,7 +125,6 @@ class ImapSession {
       : conn_(std::move(conn)), svc_(services), cfg_(std::move(cfg)), listener_(l) {}
 
   ~ImapSession() {
-    if (mailbox_ && watch_token_) mailbox_->unwatch(watch_token_);
     if (!user_ip_key_.empty()) svc_.release_user_ip(user_ip_key_);
   }
 
@@ -97,10 +151,11 @@ class ImapSession {
   }
 
   std::string capabilities() const;
+  // "[UID ]NAME completed"
+  static std::string completed(const Command& c);
   bool tls_ok() const { return conn_->is_tls(); }
   seconds idle_timeout() const {
-    return seconds(state_ == State::NotAuthenticated ? cfg_->limits.idle_timeout_seconds
-                                                     : cfg_->imap.idle_timeout_seconds);
+    return seconds(logged_in() ? cfg_->imap.idle_timeout_seconds : cfg_->limits.idle_timeout_seconds);
   }
   // A literal's bytes: a minimum rate, not a deadline per read (slowloris).
   Connection::Transfer literal_transfer() const {
@@ -120,21 +175,34 @@ class ImapSession {
     return run_blocking(*svc_.workers, std::move(fn));
   }
 
-  // ---- reading
- public:
-  struct Incoming {
-    std::string text;
-    std::string message;       // APPEND's message literal, cut out of `text`
-    bool has_message = false;  // `text` holds "{0}" in its place
-    bool closed = false;
-    bool error = false;  // answered already (BAD), continue
-  };
+  // ---- state
+  SessionState session_state() const { return static_cast<SessionState>(state_.index()); }
+  bool logged_in() const { return !std::holds_alternative<NotAuthenticated>(state_); }
+  // The login, in the Authenticated and Selected states (the only ones the
+  // command table lets a command that asks for it run in).
+  Account& account() const {
+    if (auto* s = std::get_if<Selected>(&state_)) return *s->account;
+    return *std::get<Authenticated>(state_).account;
+  }
+  Selected* selected() { return std::get_if<Selected>(&state_); }
+  // Selected -> Authenticated (the snapshot goes); nothing otherwise.
+  void deselect();
 
- private:
+  // ---- reading
+  struct Incoming {
+    AssembledCommand command;
+    bool closed = false;
+    bool error = false;  // answered already (BAD, NO), continue
+  };
   asio::awaitable<Incoming> read_command();
 
-  // ---- command handlers
+  // ---- command handlers, by the command table's kind
   asio::awaitable<bool> dispatch(Command& c);
+  asio::awaitable<bool> cmd_capability(Command& c);
+  asio::awaitable<bool> cmd_noop(Command& c);  // NOOP, CHECK
+  asio::awaitable<bool> cmd_logout(Command& c);
+  asio::awaitable<bool> cmd_id(Command& c);
+  asio::awaitable<bool> cmd_enable(Command& c);
   asio::awaitable<bool> cmd_starttls(Command& c);
   asio::awaitable<bool> cmd_login(Command& c);
   asio::awaitable<bool> cmd_authenticate(Command& c);
@@ -148,23 +216,22 @@ class ImapSession {
   asio::awaitable<bool> cmd_list(Command& c);
   asio::awaitable<bool> cmd_status(Command& c);
   asio::awaitable<bool> cmd_append(Command& c);
+  asio::awaitable<bool> cmd_namespace(Command& c);
   asio::awaitable<bool> cmd_quota(Command& c);
-  asio::awaitable<bool> cmd_fetch(Command& c);
-  asio::awaitable<bool> cmd_store(Command& c);
-  asio::awaitable<bool> cmd_copy(Command& c, bool move);
-  asio::awaitable<bool> cmd_expunge(Command& c);
-  asio::awaitable<bool> cmd_search(Command& c);
+  asio::awaitable<bool> cmd_fetch(Command& c, Selected& s);
+  asio::awaitable<bool> cmd_store(Command& c, Selected& s);
+  asio::awaitable<bool> cmd_copy(Command& c, Selected& s, bool move);
+  asio::awaitable<bool> cmd_expunge(Command& c, Selected& s);
+  asio::awaitable<bool> cmd_search(Command& c, Selected& s);
   asio::awaitable<bool> cmd_idle(Command& c);
-  asio::awaitable<bool> cmd_close(Command& c, bool expunge);
+  asio::awaitable<bool> cmd_close(Command& c, Selected& s, bool expunge);
 
   // ---- selected-state helpers
-  void deselect();
   // Reports other sessions' changes (new mail, flags; expunges only when
   // `allow_expunge`, RFC 9051 7.5.1).
-  asio::awaitable<void> updates(bool allow_expunge);
+  asio::awaitable<void> updates(Selected& s, bool allow_expunge);
   // Message numbers (1-based) addressed by a set; UIDs when `uid`.
-  std::vector<uint32_t> resolve(const SequenceSet& set, bool uid) const;
-  uint32_t seq_of_uid(uint32_t uid) const { return view_.seq_of_uid(uid); }
+  static std::vector<uint32_t> resolve(const ImapView& view, const SequenceSet& set, bool uid);
   std::string status_line(const store::FolderStatus& f, const StatusItems& items);
 
   std::shared_ptr<Connection> conn_;
@@ -172,23 +239,14 @@ class ImapSession {
   std::shared_ptr<const config::Config> cfg_;
   const config::Listener& listener_;
   std::string out_;
-  State state_ = State::NotAuthenticated;
-  std::string user_, user_ip_key_;
-  std::shared_ptr<store::UserMailbox> mailbox_;
+  State state_;
+  // The account+address session slot (LOGIN took it; held to the end).
+  std::string user_ip_key_;
   std::shared_ptr<Wake> wake_;
-  uint64_t watch_token_ = 0;
-  uint32_t auth_failures_ = 0;
   // This command's share of the in-flight message budget (APPEND's message).
   std::unique_ptr<MessageMemory::Reservation> append_budget_;
+  // ENABLEd (and implied) extensions.
   bool utf8_ = false, rev2_ = false, condstore_ = false;
-
-  // Selected folder
-  int64_t folder_ = 0;
-  std::string folder_name_;
-  bool read_only_ = false;
-  ImapView view_;  // by ascending UID
-  uint64_t modseq_seen_ = 0;
-  uint32_t uidvalidity_ = 0;
 };
 
-}  // namespace mailfort::server::imap_detail
+}  // namespace mailfort::imap

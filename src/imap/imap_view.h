@@ -13,7 +13,7 @@
 
 #include "store/mailbox.h"
 
-namespace mailfort::server {
+namespace mailfort::imap {
 
 class ImapView {
  public:
@@ -82,4 +82,4 @@ class ImapView {
   std::map<uint32_t, std::vector<std::string>> keywords_;  // by UID, only messages that have any
 };
 
-}  // namespace mailfort::server
+}  // namespace mailfort::imap

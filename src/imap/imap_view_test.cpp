@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 using namespace mailfort;
-using server::ImapView;
+using imap::ImapView;
 
 namespace {
 store::MessageMeta meta(uint32_t uid, uint32_t flags, uint64_t modseq, std::vector<std::string> kw = {}) {

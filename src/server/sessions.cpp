@@ -12,9 +12,10 @@
 namespace mailfort::server {
 namespace {
 
-// Protocols whose sessions have not landed yet still bind their listeners
-// (ports reserved, TLS proven) and answer with their protocol's own
-// "unavailable" reply, so clients fail clearly instead of hanging.
+// Protocols whose sessions have not landed yet (ManageSieve, the admin API)
+// still bind their listeners (ports reserved, TLS proven) and answer with
+// their protocol's own "unavailable" reply, so clients fail clearly instead
+// of hanging.
 asio::awaitable<void> run_unavailable(std::shared_ptr<Connection> conn, Services& services,
                                       const config::Config& cfg, const config::Listener& l) {
   if (l.tls == config::TlsMode::implicit) {
@@ -27,12 +28,6 @@ asio::awaitable<void> run_unavailable(std::shared_ptr<Connection> conn, Services
   }
   std::string text;
   switch (l.protocol) {
-    case config::Protocol::imap:
-      text = "* BYE [UNAVAILABLE] IMAP is not available in this build yet\r\n";
-      break;
-    case config::Protocol::pop3:
-      text = "-ERR [SYS/PERM] POP3 is not available in this build yet\r\n";
-      break;
     case config::Protocol::managesieve:
       text = "BYE (TRYLATER) \"ManageSieve is not available in this build yet\"\r\n";
       break;
@@ -58,7 +53,7 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& se
       co_await smtp::run_session(std::move(conn), services, std::move(cfg), listener);
       break;
     case config::Protocol::imap:
-      co_await run_imap_session(std::move(conn), services, std::move(cfg), listener);
+      co_await imap::run_session(std::move(conn), services, std::move(cfg), listener);
       break;
     case config::Protocol::pop3:
       co_await pop3::run_session(std::move(conn), services, std::move(cfg), listener);

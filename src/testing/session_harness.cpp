@@ -117,6 +117,14 @@ std::shared_ptr<Transcript> SessionHarness::run(SessionFn session, const std::st
                  });
   auto guard = asio::make_work_guard(io);
   io.run_for(std::chrono::seconds(20));
+  // A worker-pool job (run_blocking) that resumed the session still counts
+  // as work on `io` until its closure is destroyed on the worker thread,
+  // which may be just after the session ended: let it go before `io` does.
+  guard.reset();
+  if (finished_) {
+    io.restart();
+    io.run_for(std::chrono::seconds(5));  // returns as soon as no work is left
+  }
   return transcript;
 }
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/imap/command_table.h"
+
 namespace mailfort::proto::imap {
 
 // A sequence set: ranges of message numbers or UIDs. kStar stands for "*"
@@ -131,8 +133,10 @@ struct ListArgs {
 
 struct Command {
   std::string tag;
-  std::string name;  // upper-cased, e.g. "FETCH"
+  CommandKind kind = CommandKind::Noop;
   bool uid = false;  // UID FETCH/STORE/COPY/MOVE/SEARCH/EXPUNGE
+  // The command's name from the table, upper case, e.g. "FETCH".
+  std::string_view name() const { return command_spec(kind).name; }
 
   std::vector<std::string> args;  // astrings: LOGIN user pass, mailbox names, ENABLE/ID items, AUTH mech+ir
   SequenceSet set;

@@ -32,10 +32,12 @@ bool is_atom_char(char c) {
   }
 }
 
+}  // namespace
+
 // Recursive-descent reader over one command's text.
-class Reader {
+class ArgReader {
  public:
-  explicit Reader(std::string_view t) : t_(t) {}
+  explicit ArgReader(std::string_view t) : t_(t) {}
 
   bool at_end() const { return p_ >= t_.size(); }
   char peek() const { return at_end() ? '\0' : t_[p_]; }
@@ -164,8 +166,10 @@ class Reader {
   std::size_t p_ = 0;
 };
 
+namespace {
+
 // flag-list "(" [flag *(SP flag)] ")"
-bool parse_flag_list(Reader& r, std::vector<std::string>& out) {
+bool parse_flag_list(ArgReader& r, std::vector<std::string>& out) {
   if (!r.eat('(')) return false;
   if (r.eat(')')) return true;
   do {
@@ -185,7 +189,7 @@ bool parse_flag_list(Reader& r, std::vector<std::string>& out) {
   return r.eat(')');
 }
 
-bool parse_section(Reader& r, Section& s, bool binary) {
+bool parse_section(ArgReader& r, Section& s, bool binary) {
   // after '['
   std::size_t start = r.pos();
   if (r.eat(']')) return true;
@@ -240,7 +244,7 @@ bool parse_section(Reader& r, Section& s, bool binary) {
   return true;
 }
 
-bool parse_partial(Reader& r, FetchItem& item) {
+bool parse_partial(ArgReader& r, FetchItem& item) {
   if (!r.eat('<')) return true;
   auto o = r.number();
   if (!o || *o > UINT32_MAX || !r.eat('.')) return false;
@@ -251,7 +255,7 @@ bool parse_partial(Reader& r, FetchItem& item) {
   return true;
 }
 
-bool parse_fetch_att(Reader& r, std::vector<FetchItem>& out) {
+bool parse_fetch_att(ArgReader& r, std::vector<FetchItem>& out) {
   auto a = r.atom("[]");
   if (!a) return false;
   // The atom may have swallowed "BODY[...": split at '['.
@@ -316,9 +320,9 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-bool parse_search_key(Reader& r, SearchKey& key, int depth);
+bool parse_search_key(ArgReader& r, SearchKey& key, int depth);
 
-bool parse_search_program(Reader& r, std::vector<SearchKey>& out, int depth, bool in_parens) {
+bool parse_search_program(ArgReader& r, std::vector<SearchKey>& out, int depth, bool in_parens) {
   do {
     if (in_parens && r.peek() == ')') break;
     SearchKey k;
@@ -329,7 +333,7 @@ bool parse_search_program(Reader& r, std::vector<SearchKey>& out, int depth, boo
   return true;
 }
 
-bool parse_search_key(Reader& r, SearchKey& key, int depth) {
+bool parse_search_key(ArgReader& r, SearchKey& key, int depth) {
   using Op = SearchKey::Op;
   if (depth > kMaxDepth) return false;
   if (r.eat('(')) {
@@ -463,7 +467,7 @@ bool parse_search_key(Reader& r, SearchKey& key, int depth) {
   return false;
 }
 
-bool parse_status_items(Reader& r, StatusItems& s) {
+bool parse_status_items(ArgReader& r, StatusItems& s) {
   if (!r.eat('(')) return false;
   do {
     auto a = r.atom();
@@ -491,7 +495,7 @@ bool parse_status_items(Reader& r, StatusItems& s) {
   return r.eat(')');
 }
 
-bool parse_list(Reader& r, ListArgs& l) {
+bool parse_list(ArgReader& r, ListArgs& l) {
   if (r.eat('(')) {
     l.extended = true;
     if (!r.eat(')')) {
@@ -558,257 +562,369 @@ bool parse_list(Reader& r, ListArgs& l) {
   return true;
 }
 
-// Arguments after the command name; `r` is just past the name.
-bool parse_args(Reader& r, Command& c, std::string& why) {
-  const std::string& n = c.name;
-  auto need_sp = [&] {
-    if (r.sp()) return true;
-    why = "missing argument";
-    return false;
-  };
-  auto one_astring = [&] {
-    if (!need_sp()) return false;
-    auto a = r.astring();
-    if (!a) return false;
-    c.args.push_back(std::move(*a));
-    return true;
-  };
-  if (n == "CAPABILITY" || n == "NOOP" || n == "LOGOUT" || n == "STARTTLS" || n == "CHECK" || n == "CLOSE" ||
-      n == "UNSELECT" || n == "IDLE" || n == "NAMESPACE" || (n == "EXPUNGE" && !c.uid)) {
-    return true;
-  }
-  if (n == "LOGIN") return one_astring() && one_astring();
-  if (n == "AUTHENTICATE") {
-    if (!need_sp()) return false;
-    auto mech = r.atom();
-    if (!mech) return false;
-    c.args.push_back(to_upper(*mech));
-    if (r.sp()) {
-      auto ir = r.atom("=");
-      if (!ir) return false;
-      c.args.push_back(std::move(*ir));
-    }
-    return true;
-  }
-  if (n == "SELECT" || n == "EXAMINE") {
-    if (!one_astring()) return false;
-    if (r.sp()) {
-      if (!r.eat('(')) return false;
-      do {
-        auto a = r.atom();
-        if (!a) return false;
-        if (to_upper(*a) == "CONDSTORE")
-          c.condstore = true;
-        else
-          return false;
-      } while (r.sp());
-      return r.eat(')');
-    }
-    return true;
-  }
-  if (n == "DELETE" || n == "SUBSCRIBE" || n == "UNSUBSCRIBE" || n == "GETQUOTAROOT" || n == "GETQUOTA") {
-    return one_astring();
-  }
-  if (n == "CREATE") {
-    if (!one_astring()) return false;
-    if (r.sp()) {
-      // (USE (\Sent ...))
-      if (!r.eat('(')) return false;
-      auto a = r.atom();
-      if (!a || to_upper(*a) != "USE" || !r.sp()) return false;
-      std::vector<std::string> flags;
-      if (!parse_flag_list(r, flags)) return false;
-      c.special_use = std::move(flags);
-      return r.eat(')');
-    }
-    return true;
-  }
-  if (n == "RENAME") return one_astring() && one_astring();
-  if (n == "LSUB") {
-    if (!need_sp()) return false;
-    auto ref = r.astring();
-    if (!ref || !r.sp()) return false;
-    auto p = r.list_mailbox();
-    if (!p) return false;
-    c.list.reference = std::move(*ref);
-    c.list.patterns.push_back(std::move(*p));
-    c.list.subscribed = true;
-    return true;
-  }
-  if (n == "LIST") return need_sp() && parse_list(r, c.list);
-  if (n == "STATUS") return one_astring() && need_sp() && parse_status_items(r, c.status);
-  if (n == "ENABLE") {
-    if (!need_sp()) return false;
-    do {
-      auto a = r.atom();
-      if (!a) return false;
-      c.args.push_back(to_upper(*a));
-    } while (r.sp() && c.args.size() < 100);
-    return true;
-  }
-  if (n == "ID") {
-    if (!need_sp()) return false;
-    if (r.eat('(')) {
-      if (r.eat(')')) return true;
-      do {
-        auto a = r.string();
-        if (!a || c.args.size() >= 60) return false;
-        c.args.push_back(std::move(*a));
-      } while (r.sp());
-      if (!r.eat(')')) return false;
-      return true;
-    }
-    auto a = r.atom();
-    return a && to_upper(*a) == "NIL";
-  }
-  if (n == "APPEND") {
-    if (!one_astring() || !need_sp()) return false;
-    if (r.peek() == '(') {
-      if (!parse_flag_list(r, c.flags) || !need_sp()) return false;
-    }
-    if (r.peek() == '"') {
-      auto d = r.quoted();
-      if (!d) return false;
-      auto t = parse_date_time(*d);
-      if (!t) {
-        why = "invalid date-time";
-        return false;
-      }
-      c.append_date = *t;
-      if (!need_sp()) return false;
-    }
-    auto lit = r.literal(true);
-    if (!lit) return false;
-    c.literal = std::move(*lit);
-    return true;
-  }
-  if (n == "FETCH") {
-    if (!need_sp()) return false;
-    auto set = r.sequence_set();
-    if (!set || set->saved || !need_sp()) return false;
-    c.set = std::move(*set);
-    if (r.eat('(')) {
-      do {
-        if (c.fetch.size() >= 1000 || !parse_fetch_att(r, c.fetch)) return false;
-      } while (r.sp());
-      if (!r.eat(')')) return false;
-    } else if (!parse_fetch_att(r, c.fetch)) {
-      return false;
-    }
-    if (r.sp()) {
-      if (!r.eat('(')) return false;
-      do {
-        auto a = r.atom();
-        if (!a) return false;
-        std::string w = to_upper(*a);
-        if (w == "CHANGEDSINCE") {
-          if (!r.sp()) return false;
-          auto v = r.number();
-          if (!v) return false;
-          c.changed_since = *v;
-        } else if (w == "VANISHED") {
-          c.vanished = true;
-        } else {
-          return false;
-        }
-      } while (r.sp());
-      return r.eat(')');
-    }
-    return true;
-  }
-  if (n == "STORE") {
-    if (!need_sp()) return false;
-    auto set = r.sequence_set();
-    if (!set || set->saved || !need_sp()) return false;
-    c.set = std::move(*set);
-    if (r.eat('(')) {
-      auto a = r.atom();
-      if (!a || to_upper(*a) != "UNCHANGEDSINCE" || !r.sp()) return false;
-      auto v = r.number();
-      if (!v || !r.eat(')') || !need_sp()) return false;
-      c.store.unchanged_since = *v;
-    }
-    auto a = r.atom();
-    if (!a) return false;
-    std::string w = to_upper(*a);
-    if (w.starts_with("+")) {
-      c.store.mode = StoreArgs::Mode::Add;
-      w.erase(0, 1);
-    } else if (w.starts_with("-")) {
-      c.store.mode = StoreArgs::Mode::Remove;
-      w.erase(0, 1);
-    }
-    if (w == "FLAGS.SILENT")
-      c.store.silent = true;
-    else if (w != "FLAGS")
-      return false;
-    if (!need_sp()) return false;
-    if (r.peek() == '(') return parse_flag_list(r, c.store.flags);
-    // flag *(SP flag) without parentheses
-    do {
-      bool sys = r.eat('\\');
-      auto f = r.atom();
-      if (!f || c.store.flags.size() >= kMaxItems) return false;
-      c.store.flags.push_back((sys ? "\\" : "") + *f);
-    } while (r.sp());
-    return true;
-  }
-  if (n == "COPY" || n == "MOVE") {
-    if (!need_sp()) return false;
-    auto set = r.sequence_set();
-    if (!set || set->saved) return false;
-    c.set = std::move(*set);
-    return one_astring();
-  }
-  if (n == "EXPUNGE" && c.uid) {
-    if (!need_sp()) return false;
-    auto set = r.sequence_set();
-    if (!set || set->saved) return false;
-    c.set = std::move(*set);
-    return true;
-  }
-  if (n == "SEARCH") {
-    if (!need_sp()) return false;
-    std::size_t save = r.pos();
-    auto a = r.atom();
-    if (a && to_upper(*a) == "RETURN") {
-      c.search_esearch = true;
-      if (!r.sp() || !r.eat('(')) return false;
-      if (!r.eat(')')) {
-        do {
-          auto o = r.atom();
-          if (!o) return false;
-          std::string w = to_upper(*o);
-          if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") return false;
-          c.search_return.push_back(w);
-        } while (r.sp());
-        if (!r.eat(')')) return false;
-      }
-      if (!r.sp()) return false;
-      save = r.pos();
-      a = r.atom();
-    }
-    if (a && to_upper(*a) == "CHARSET") {
-      if (!r.sp()) return false;
-      auto cs = r.astring();
-      if (!cs) return false;
-      std::string u = to_upper(*cs);
-      if (u != "UTF-8" && u != "US-ASCII") {
-        why = "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset";
-        return false;
-      }
-      if (!r.sp()) return false;
-    } else {
-      r.set_pos(save);
-    }
-    c.search.op = SearchKey::Op::And;
-    return parse_search_program(r, c.search.children, 0, false);
-  }
-  why = "unknown command";
+// ---- Arguments of each command (the table's grammar); `r` stands just past
+// the command name.
+
+bool need_sp(ArgReader& r, std::string& why) {
+  if (r.sp()) return true;
+  why = "missing argument";
   return false;
 }
 
+bool one_astring(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto a = r.astring();
+  if (!a) return false;
+  c.args.push_back(std::move(*a));
+  return true;
+}
+
+bool parse_nothing(ArgReader&, Command&, std::string&) {
+  return true;
+}
+
+// LOGIN user password, RENAME from to
+bool parse_two_astrings(ArgReader& r, Command& c, std::string& why) {
+  return one_astring(r, c, why) && one_astring(r, c, why);
+}
+
+// DELETE, (UN)SUBSCRIBE, GETQUOTA, GETQUOTAROOT
+bool parse_one_astring(ArgReader& r, Command& c, std::string& why) {
+  return one_astring(r, c, why);
+}
+
+bool parse_authenticate(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto mech = r.atom();
+  if (!mech) return false;
+  c.args.push_back(to_upper(*mech));
+  if (r.sp()) {
+    auto ir = r.atom("=");
+    if (!ir) return false;
+    c.args.push_back(std::move(*ir));
+  }
+  return true;
+}
+
+// SELECT, EXAMINE: mailbox [(CONDSTORE)]
+bool parse_select(ArgReader& r, Command& c, std::string& why) {
+  if (!one_astring(r, c, why)) return false;
+  if (r.sp()) {
+    if (!r.eat('(')) return false;
+    do {
+      auto a = r.atom();
+      if (!a) return false;
+      if (to_upper(*a) == "CONDSTORE")
+        c.condstore = true;
+      else
+        return false;
+    } while (r.sp());
+    return r.eat(')');
+  }
+  return true;
+}
+
+bool parse_create(ArgReader& r, Command& c, std::string& why) {
+  if (!one_astring(r, c, why)) return false;
+  if (r.sp()) {
+    // (USE (\Sent ...))
+    if (!r.eat('(')) return false;
+    auto a = r.atom();
+    if (!a || to_upper(*a) != "USE" || !r.sp()) return false;
+    std::vector<std::string> flags;
+    if (!parse_flag_list(r, flags)) return false;
+    c.special_use = std::move(flags);
+    return r.eat(')');
+  }
+  return true;
+}
+
+bool parse_lsub(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto ref = r.astring();
+  if (!ref || !r.sp()) return false;
+  auto p = r.list_mailbox();
+  if (!p) return false;
+  c.list.reference = std::move(*ref);
+  c.list.patterns.push_back(std::move(*p));
+  c.list.subscribed = true;
+  return true;
+}
+
+bool parse_list_args(ArgReader& r, Command& c, std::string& why) {
+  return need_sp(r, why) && parse_list(r, c.list);
+}
+
+bool parse_status(ArgReader& r, Command& c, std::string& why) {
+  return one_astring(r, c, why) && need_sp(r, why) && parse_status_items(r, c.status);
+}
+
+bool parse_enable(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  do {
+    auto a = r.atom();
+    if (!a) return false;
+    c.args.push_back(to_upper(*a));
+  } while (r.sp() && c.args.size() < 100);
+  return true;
+}
+
+bool parse_id(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  if (r.eat('(')) {
+    if (r.eat(')')) return true;
+    do {
+      auto a = r.string();
+      if (!a || c.args.size() >= 60) return false;
+      c.args.push_back(std::move(*a));
+    } while (r.sp());
+    if (!r.eat(')')) return false;
+    return true;
+  }
+  auto a = r.atom();
+  return a && to_upper(*a) == "NIL";
+}
+
+bool parse_append(ArgReader& r, Command& c, std::string& why) {
+  if (!one_astring(r, c, why) || !need_sp(r, why)) return false;
+  if (r.peek() == '(') {
+    if (!parse_flag_list(r, c.flags) || !need_sp(r, why)) return false;
+  }
+  if (r.peek() == '"') {
+    auto d = r.quoted();
+    if (!d) return false;
+    auto t = parse_date_time(*d);
+    if (!t) {
+      why = "invalid date-time";
+      return false;
+    }
+    c.append_date = *t;
+    if (!need_sp(r, why)) return false;
+  }
+  auto lit = r.literal(true);
+  if (!lit) return false;
+  c.literal = std::move(*lit);
+  return true;
+}
+
+bool parse_fetch(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto set = r.sequence_set();
+  if (!set || set->saved || !need_sp(r, why)) return false;
+  c.set = std::move(*set);
+  if (r.eat('(')) {
+    do {
+      if (c.fetch.size() >= 1000 || !parse_fetch_att(r, c.fetch)) return false;
+    } while (r.sp());
+    if (!r.eat(')')) return false;
+  } else if (!parse_fetch_att(r, c.fetch)) {
+    return false;
+  }
+  if (r.sp()) {
+    if (!r.eat('(')) return false;
+    do {
+      auto a = r.atom();
+      if (!a) return false;
+      std::string w = to_upper(*a);
+      if (w == "CHANGEDSINCE") {
+        if (!r.sp()) return false;
+        auto v = r.number();
+        if (!v) return false;
+        c.changed_since = *v;
+      } else if (w == "VANISHED") {
+        c.vanished = true;
+      } else {
+        return false;
+      }
+    } while (r.sp());
+    return r.eat(')');
+  }
+  return true;
+}
+
+bool parse_store(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto set = r.sequence_set();
+  if (!set || set->saved || !need_sp(r, why)) return false;
+  c.set = std::move(*set);
+  if (r.eat('(')) {
+    auto a = r.atom();
+    if (!a || to_upper(*a) != "UNCHANGEDSINCE" || !r.sp()) return false;
+    auto v = r.number();
+    if (!v || !r.eat(')') || !need_sp(r, why)) return false;
+    c.store.unchanged_since = *v;
+  }
+  auto a = r.atom();
+  if (!a) return false;
+  std::string w = to_upper(*a);
+  if (w.starts_with("+")) {
+    c.store.mode = StoreArgs::Mode::Add;
+    w.erase(0, 1);
+  } else if (w.starts_with("-")) {
+    c.store.mode = StoreArgs::Mode::Remove;
+    w.erase(0, 1);
+  }
+  if (w == "FLAGS.SILENT")
+    c.store.silent = true;
+  else if (w != "FLAGS")
+    return false;
+  if (!need_sp(r, why)) return false;
+  if (r.peek() == '(') return parse_flag_list(r, c.store.flags);
+  // flag *(SP flag) without parentheses
+  do {
+    bool sys = r.eat('\\');
+    auto f = r.atom();
+    if (!f || c.store.flags.size() >= kMaxItems) return false;
+    c.store.flags.push_back((sys ? "\\" : "") + *f);
+  } while (r.sp());
+  return true;
+}
+
+// COPY, MOVE: sequence-set mailbox
+bool parse_copy(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto set = r.sequence_set();
+  if (!set || set->saved) return false;
+  c.set = std::move(*set);
+  return one_astring(r, c, why);
+}
+
+// EXPUNGE takes nothing; UID EXPUNGE a UID set.
+bool parse_expunge(ArgReader& r, Command& c, std::string& why) {
+  if (!c.uid) return true;
+  if (!need_sp(r, why)) return false;
+  auto set = r.sequence_set();
+  if (!set || set->saved) return false;
+  c.set = std::move(*set);
+  return true;
+}
+
+bool parse_search(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  std::size_t save = r.pos();
+  auto a = r.atom();
+  if (a && to_upper(*a) == "RETURN") {
+    c.search_esearch = true;
+    if (!r.sp() || !r.eat('(')) return false;
+    if (!r.eat(')')) {
+      do {
+        auto o = r.atom();
+        if (!o) return false;
+        std::string w = to_upper(*o);
+        if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") return false;
+        c.search_return.push_back(w);
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+    }
+    if (!r.sp()) return false;
+    save = r.pos();
+    a = r.atom();
+  }
+  if (a && to_upper(*a) == "CHARSET") {
+    if (!r.sp()) return false;
+    auto cs = r.astring();
+    if (!cs) return false;
+    std::string u = to_upper(*cs);
+    if (u != "UTF-8" && u != "US-ASCII") {
+      why = "[BADCHARSET (UTF-8 US-ASCII)] unsupported charset";
+      return false;
+    }
+    if (!r.sp()) return false;
+  } else {
+    r.set_pos(save);
+  }
+  c.search.op = SearchKey::Op::And;
+  return parse_search_program(r, c.search.children, 0, false);
+}
+
+// ---- The table
+
+using K = CommandKind;
+using L = LiteralLimit;
+constexpr auto kRun = StateVerdict::Run;
+// By SessionState: not authenticated, authenticated, selected.
+constexpr std::array<StateVerdict, 3> kAnyState{kRun, kRun, kRun};
+constexpr std::array<StateVerdict, 3> kBeforeLogin{kRun, StateVerdict::AlreadyAuthenticated,
+                                                   StateVerdict::AlreadyAuthenticated};
+constexpr std::array<StateVerdict, 3> kLoggedIn{StateVerdict::LogInFirst, kRun, kRun};
+constexpr std::array<StateVerdict, 3> kSelected{StateVerdict::LogInFirst, StateVerdict::NoMailboxSelected,
+                                                kRun};
+// CHECK is answered like NOOP in every state, but runs only with a mailbox.
+constexpr std::array<StateVerdict, 3> kCheck{StateVerdict::NoMailboxSelected, StateVerdict::NoMailboxSelected,
+                                             kRun};
+
+// In CommandKind order.
+constexpr CommandSpec kCommands[] = {
+    {K::Capability, "CAPABILITY", kAnyState, false, L::CommandText, parse_nothing},
+    {K::Noop, "NOOP", kAnyState, false, L::CommandText, parse_nothing},
+    {K::Logout, "LOGOUT", kAnyState, false, L::CommandText, parse_nothing},
+    {K::Id, "ID", kAnyState, false, L::CommandText, parse_id},
+    {K::Starttls, "STARTTLS", kBeforeLogin, false, L::CommandText, parse_nothing},
+    {K::Login, "LOGIN", kBeforeLogin, false, L::CommandText, parse_two_astrings},
+    {K::Authenticate, "AUTHENTICATE", kBeforeLogin, false, L::CommandText, parse_authenticate},
+    {K::Enable, "ENABLE", kLoggedIn, false, L::CommandText, parse_enable},
+    {K::Select, "SELECT", kLoggedIn, false, L::CommandText, parse_select},
+    {K::Examine, "EXAMINE", kLoggedIn, false, L::CommandText, parse_select},
+    {K::Create, "CREATE", kLoggedIn, false, L::CommandText, parse_create},
+    {K::Delete, "DELETE", kLoggedIn, false, L::CommandText, parse_one_astring},
+    {K::Rename, "RENAME", kLoggedIn, false, L::CommandText, parse_two_astrings},
+    {K::Subscribe, "SUBSCRIBE", kLoggedIn, false, L::CommandText, parse_one_astring},
+    {K::Unsubscribe, "UNSUBSCRIBE", kLoggedIn, false, L::CommandText, parse_one_astring},
+    {K::List, "LIST", kLoggedIn, false, L::CommandText, parse_list_args},
+    {K::Lsub, "LSUB", kLoggedIn, false, L::CommandText, parse_lsub},
+    {K::Status, "STATUS", kLoggedIn, false, L::CommandText, parse_status},
+    {K::Append, "APPEND", kLoggedIn, false, L::Message, parse_append},
+    {K::Namespace, "NAMESPACE", kLoggedIn, false, L::CommandText, parse_nothing},
+    {K::GetQuota, "GETQUOTA", kLoggedIn, false, L::CommandText, parse_one_astring},
+    {K::GetQuotaRoot, "GETQUOTAROOT", kLoggedIn, false, L::CommandText, parse_one_astring},
+    {K::Idle, "IDLE", kLoggedIn, false, L::CommandText, parse_nothing},
+    {K::Check, "CHECK", kCheck, false, L::CommandText, parse_nothing},
+    {K::Fetch, "FETCH", kSelected, true, L::CommandText, parse_fetch},
+    {K::Store, "STORE", kSelected, true, L::CommandText, parse_store},
+    {K::Copy, "COPY", kSelected, true, L::CommandText, parse_copy},
+    {K::Move, "MOVE", kSelected, true, L::CommandText, parse_copy},
+    {K::Expunge, "EXPUNGE", kSelected, true, L::CommandText, parse_expunge},
+    {K::Search, "SEARCH", kSelected, true, L::CommandText, parse_search},
+    {K::Close, "CLOSE", kSelected, false, L::CommandText, parse_nothing},
+    {K::Unselect, "UNSELECT", kSelected, false, L::CommandText, parse_nothing},
+};
+
+constexpr bool table_in_kind_order() {
+  if (std::size(kCommands) != kCommandKinds) return false;
+  for (std::size_t i = 0; i < std::size(kCommands); ++i)
+    if (static_cast<std::size_t>(kCommands[i].kind) != i) return false;
+  return true;
+}
+static_assert(table_in_kind_order(), "kCommands must list every CommandKind once, in enum order");
+
+// The prefix of UID FETCH, UID STORE, ... (the entries with `uid`).
+constexpr std::string_view kUidPrefix = "UID";
+
 }  // namespace
+
+std::string_view verdict_text(StateVerdict v) {
+  switch (v) {
+    case StateVerdict::Run:
+      break;
+    case StateVerdict::LogInFirst:
+      return "Log in first";
+    case StateVerdict::AlreadyAuthenticated:
+      return "Already authenticated";
+    case StateVerdict::NoMailboxSelected:
+      return "No mailbox selected";
+  }
+  return "";
+}
+
+const CommandSpec& command_spec(CommandKind kind) {
+  return kCommands[static_cast<std::size_t>(kind)];
+}
+
+const CommandSpec* find_command(std::string_view name) {
+  for (const auto& spec : kCommands)
+    if (iequals(spec.name, name)) return &spec;
+  return nullptr;
+}
 
 bool SequenceSet::contains(uint32_t n, uint32_t star) const {
   for (const auto& r : ranges) {
@@ -822,7 +938,7 @@ bool SequenceSet::contains(uint32_t n, uint32_t star) const {
 
 ParseResult parse_command(std::string_view text) {
   ParseResult res;
-  Reader r(text);
+  ArgReader r(text);
   auto tag = r.atom();
   if (!tag || tag->find('+') != std::string::npos || tag->size() > 64) {
     res.error = {"", "invalid tag"};
@@ -837,19 +953,19 @@ ParseResult parse_command(std::string_view text) {
   c.tag = *tag;
   auto name = r.sp() ? r.atom() : std::nullopt;
   if (!name) return bad("missing command");
-  c.name = to_upper(*name);
-  if (c.name == "UID") {
+  const CommandSpec* spec = find_command(*name);
+  if (!spec && iequals(*name, kUidPrefix)) {
     c.uid = true;
     auto sub = r.sp() ? r.atom() : std::nullopt;
     if (!sub) return bad("UID needs a command");
-    c.name = to_upper(*sub);
-    if (c.name != "FETCH" && c.name != "STORE" && c.name != "COPY" && c.name != "MOVE" &&
-        c.name != "SEARCH" && c.name != "EXPUNGE")
-      return bad("unknown UID command");
+    spec = find_command(*sub);
+    if (!spec || !spec->uid) return bad("unknown UID command");
   }
+  if (!spec) return bad("unknown command");
+  c.kind = spec->kind;
   std::string why;
-  if (!parse_args(r, c, why) || !r.at_end())
-    return bad(why.empty() ? "syntax error in " + c.name + " arguments" : why);
+  if (!spec->parse(r, c, why) || !r.at_end())
+    return bad(why.empty() ? "syntax error in " + std::string(spec->name) + " arguments" : why);
   res.command = std::move(c);
   return res;
 }

@@ -26,7 +26,7 @@ std::string bad(std::string_view text) {
 TEST(ImapCommand, SimpleCommandsAndTags) {
   auto c = ok("a1 noop");
   EXPECT_EQ(c.tag, "a1");
-  EXPECT_EQ(c.name, "NOOP");
+  EXPECT_EQ(c.name(), "NOOP");
   EXPECT_EQ(bad("a1 NOOP extra"), "a1|syntax error in NOOP arguments");
   EXPECT_EQ(bad("a+b NOOP"), "|invalid tag");
   EXPECT_EQ(bad("*"), "|invalid tag");
@@ -88,7 +88,7 @@ TEST(ImapCommand, StoreAndCopy) {
   EXPECT_EQ(c.store.mode, StoreArgs::Mode::Remove);
   EXPECT_EQ(*c.store.unchanged_since, 7u);
   c = ok("a UID MOVE 1:* \"Trash\"");
-  EXPECT_EQ(c.name, "MOVE");
+  EXPECT_EQ(c.name(), "MOVE");
   EXPECT_EQ(c.args[0], "Trash");
 }
 
@@ -206,7 +206,7 @@ TEST(ImapCommand, ByteAtATimePrefixesAreRefusedOrCommandsOfTheirOwn) {
   auto r = expect_prefixes_refused(fetch, "a", {fetch_items});
   ASSERT_TRUE(r.command) << r.error.message;
   EXPECT_EQ(r.command->tag, "a");
-  EXPECT_EQ(r.command->name, "FETCH");
+  EXPECT_EQ(r.command->name(), "FETCH");
   EXPECT_TRUE(r.command->uid);
   ASSERT_EQ(r.command->set.ranges.size(), 1u);
   EXPECT_EQ(r.command->set.ranges[0].lo, 1u);
@@ -229,13 +229,13 @@ TEST(ImapCommand, ByteAtATimePrefixesAreRefusedOrCommandsOfTheirOwn) {
 
   r = expect_prefixes_refused("a LOGIN {5}\r\nalice {3+}\r\npwd", "a");
   ASSERT_TRUE(r.command) << r.error.message;
-  EXPECT_EQ(r.command->name, "LOGIN");
+  EXPECT_EQ(r.command->name(), "LOGIN");
   EXPECT_EQ(r.command->args, (std::vector<std::string>{"alice", "pwd"}));
 
   r = expect_prefixes_refused("ab APPEND INBOX (\\Seen) {5+}\r\nhello", "ab");
   ASSERT_TRUE(r.command) << r.error.message;
   EXPECT_EQ(r.command->tag, "ab");
-  EXPECT_EQ(r.command->name, "APPEND");
+  EXPECT_EQ(r.command->name(), "APPEND");
   EXPECT_EQ(r.command->args, (std::vector<std::string>{"INBOX"}));
   EXPECT_EQ(r.command->flags, (std::vector<std::string>{"\\Seen"}));
   EXPECT_EQ(r.command->literal, "hello");

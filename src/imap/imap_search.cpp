@@ -1,0 +1,84 @@
+#include "imap/imap_session_impl.h"
+
+// SEARCH and UID SEARCH (ESEARCH RETURN, CONDSTORE MODSEQ): the program is
+// matched on the worker pool against the index's metadata, and the message
+// text only when a key needs it.
+namespace mailfort::imap {
+
+asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
+  bool text = search_needs_text(c.search);
+  auto* mb = sel.account->mailbox.get();
+  int64_t folder = sel.folder;
+  // The session's message numbers and UIDs; size, date and the current
+  // flags come from the index (the session view keeps UIDs and flags only).
+  std::vector<ImapView::Entry> view = sel.view.entries();
+  uint32_t max_uid = sel.view.last_uid();
+  const SearchKey& key = c.search;
+  auto hits = co_await blocking([&]() -> std::vector<std::pair<uint32_t, uint32_t>> {
+    std::vector<std::pair<uint32_t, uint32_t>> out;  // (seq, uid)
+    auto all = mb->messages(folder);
+    if (!all) return out;
+    auto meta = all->begin();
+    for (std::size_t i = 0; i < view.size(); ++i) {
+      // Both in ascending UID order: merge.
+      while (meta != all->end() && meta->uid < view[i].uid) ++meta;
+      if (meta == all->end() || meta->uid != view[i].uid) continue;  // expunged meanwhile
+      SearchFacts f;
+      f.seq = static_cast<uint32_t>(i + 1);
+      f.uid = view[i].uid;
+      f.flags = meta->flags;
+      f.keywords = meta->keywords;
+      f.internal_date = meta->internal_date;
+      f.size = meta->size;
+      f.modseq = meta->modseq;
+      f.max_seq = static_cast<uint32_t>(view.size());
+      f.max_uid = max_uid;
+      std::string body;
+      if (text) {
+        auto r = mb->read(folder, view[i].uid);
+        if (!r) continue;
+        body = std::move(*r);
+        f.message = body;
+      }
+      if (search_matches(key, f)) out.emplace_back(f.seq, f.uid);
+    }
+    return out;
+  });
+  std::vector<uint32_t> ids;
+  uint64_t max_modseq = 0;
+  for (auto& [s, u] : hits) {
+    ids.push_back(c.uid ? u : s);
+    max_modseq = std::max(max_modseq, sel.view.at(s).modseq);
+  }
+  bool modseq_key = false;
+  std::function<void(const SearchKey&)> scan = [&](const SearchKey& k) {
+    if (k.op == SearchKey::Op::ModSeq) modseq_key = true;
+    for (auto& ch : k.children) scan(ch);
+  };
+  scan(c.search);
+  if (modseq_key) condstore_ = true;
+  if (c.search_esearch || rev2_) {
+    std::string line = "ESEARCH (TAG " + quote(c.tag) + ")";
+    if (c.uid) line += " UID";
+    std::vector<std::string> ret = c.search_return;
+    if (ret.empty()) ret.push_back("ALL");
+    for (auto& r : ret) {
+      if (ids.empty() && r != "COUNT") continue;
+      if (r == "MIN") line += " MIN " + std::to_string(ids.front());
+      if (r == "MAX") line += " MAX " + std::to_string(ids.back());
+      if (r == "COUNT") line += " COUNT " + std::to_string(ids.size());
+      if (r == "ALL") line += " ALL " + seq_set_text(ids);
+    }
+    if (modseq_key && !ids.empty()) line += " MODSEQ " + std::to_string(max_modseq);
+    untagged(line);
+  } else {
+    std::string line = "SEARCH";
+    for (uint32_t id : ids) line += " " + std::to_string(id);
+    if (modseq_key && !ids.empty()) line += " (MODSEQ " + std::to_string(max_modseq) + ")";
+    untagged(line);
+  }
+  co_await updates(sel, false);
+  co_return co_await tagged(c.tag, "OK", completed(c));
+}
+
+}  // namespace mailfort::imap
