@@ -12,8 +12,9 @@
 // - Transaction: BEGIN IMMEDIATE (or a deferred read transaction) that
 //   rolls back unless committed.
 // - errc_of(): the one mapping from SQLite result codes to Errc: a busy or
-//   locked database, I/O, a full disk, memory -> Temp (a retry may
-//   succeed), a constraint -> Exists, anything else (corruption, SQL
+//   locked database, I/O, a full disk, no memory, a file that cannot be
+//   opened, an interrupted or aborted statement -> Temp (a retry may
+//   succeed); a constraint -> Exists; anything else (corruption, SQL
 //   errors, read-only files) -> Perm.
 //
 // Not thread-safe by itself: the owner serialises use of one Database (its
