@@ -41,6 +41,13 @@ bool is_atext(unsigned char c) {
   return std::strchr("()<>[]:;@\\,.\"", c) == nullptr;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 bool is_valid_domain(std::string_view d, bool allow_utf8) {
   if (d.empty() || d.size() > 253) return false;
   std::size_t label = 0;

@@ -14,6 +14,9 @@ bool iequals(std::string_view a, std::string_view b);
 // ASCII check that themselves).
 bool is_atext(unsigned char c);
 
+// The value of one hexadecimal digit (either case); -1 for anything else.
+int hex_value(char c);
+
 // Labels of letters, digits and hyphens (not first or last), 1..63 octets,
 // 253 in all, no trailing dot. With allow_utf8, bytes >= 0x80 count as
 // letters (U-labels of SMTPUTF8 domains).

@@ -22,7 +22,7 @@ bool icontains(std::string_view hay, std::string_view needle) {
 }
 
 std::string_view header_block(std::string_view message) {
-  mime::Part root = mime::parse(message);
+  proto::mime::Part root = proto::mime::parse(message);
   return message.substr(0, root.body_begin);
 }
 
@@ -32,7 +32,7 @@ std::string_view header_block(std::string_view message) {
 // subject, runs of blanks collapsed and the ends trimmed as ENVELOPE shows
 // it. The same text Dovecot searches.
 std::string searchable_value(std::string_view raw, bool collapse) {
-  std::string v = mime::decode_header_value(raw);
+  std::string v = proto::mime::decode_header_value(raw);
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
@@ -52,7 +52,7 @@ std::string searchable_value(std::string_view raw, bool collapse) {
 bool header_contains(std::string_view message, std::string_view field, std::string_view text) {
   auto hdr = header_block(message);
   bool subject = field == "Subject";
-  for (auto& v : mime::header_values(hdr, field))
+  for (auto& v : proto::mime::header_values(hdr, field))
     if (icontains(searchable_value(v, subject), text)) return true;
   return false;
 }
@@ -64,12 +64,12 @@ int64_t day_of(int64_t seconds) {
 }  // namespace
 
 std::string build_cache(std::string_view message) {
-  mime::Part root = mime::parse(message);
-  std::string out = mime::imap_envelope(message, root);
+  proto::mime::Part root = proto::mime::parse(message);
+  std::string out = proto::mime::imap_envelope(message, root);
   out.push_back('\0');
-  out += mime::imap_bodystructure(message, root, false);
+  out += proto::mime::imap_bodystructure(message, root, false);
   out.push_back('\0');
-  out += mime::imap_bodystructure(message, root, true);
+  out += proto::mime::imap_bodystructure(message, root, true);
   return out;
 }
 
@@ -96,42 +96,42 @@ std::string append_form(std::string message) {
       clean = i > 0 && message[i - 1] == '\r';
   }
   if (clean) return message;
-  return mime::with_crlf(message);
+  return proto::mime::with_crlf(message);
 }
 
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& s) {
-  mime::Part root = mime::parse(message);
-  mime::Section ms;
+  proto::mime::Part root = proto::mime::parse(message);
+  proto::mime::Section ms;
   ms.part = s.part;
   ms.fields = s.fields;
   using K = proto::imap::Section::Kind;
   switch (s.kind) {
     case K::Full:
-      ms.kind = mime::SectionKind::Full;
+      ms.kind = proto::mime::SectionKind::Full;
       break;
     case K::Header:
-      ms.kind = mime::SectionKind::Header;
+      ms.kind = proto::mime::SectionKind::Header;
       break;
     case K::HeaderFields:
-      ms.kind = mime::SectionKind::HeaderFields;
+      ms.kind = proto::mime::SectionKind::HeaderFields;
       break;
     case K::HeaderFieldsNot:
-      ms.kind = mime::SectionKind::HeaderFieldsNot;
+      ms.kind = proto::mime::SectionKind::HeaderFieldsNot;
       break;
     case K::Text:
-      ms.kind = mime::SectionKind::Text;
+      ms.kind = proto::mime::SectionKind::Text;
       break;
     case K::Mime:
-      ms.kind = mime::SectionKind::Mime;
+      ms.kind = proto::mime::SectionKind::Mime;
       break;
   }
-  return mime::section(message, root, ms);
+  return proto::mime::section(message, root, ms);
 }
 
 std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& path,
                                           bool& unknown_cte) {
-  mime::Part root = mime::parse(message);
-  auto data = mime::binary(message, root, path, unknown_cte);
+  proto::mime::Part root = proto::mime::parse(message);
+  auto data = proto::mime::binary(message, root, path, unknown_cte);
   if (!data && !unknown_cte) return std::string();  // no such part: empty, like BODY[] (and Dovecot)
   return data;
 }
@@ -223,22 +223,22 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
     case Op::Subject:
       return header_contains(m.message, "Subject", k.text);
     case Op::Header: {
-      auto values = mime::header_values(header_block(m.message), k.field);
+      auto values = proto::mime::header_values(header_block(m.message), k.field);
       if (k.text.empty()) return !values.empty();
       for (auto& v : values)
         if (icontains(searchable_value(v, false), k.text)) return true;
       return false;
     }
     case Op::Body: {
-      mime::Part root = mime::parse(m.message);
-      return icontains(mime::searchable_body(m.message, root), k.text);
+      proto::mime::Part root = proto::mime::parse(m.message);
+      return icontains(proto::mime::searchable_body(m.message, root), k.text);
     }
     case Op::Text: {
       // The header of the message and of every part and embedded message,
       // then the text bodies (RFC 3501: "in the header or body").
-      mime::Part root = mime::parse(m.message);
-      return icontains(mime::searchable_headers(m.message, root), k.text) ||
-             icontains(mime::searchable_body(m.message, root), k.text);
+      proto::mime::Part root = proto::mime::parse(m.message);
+      return icontains(proto::mime::searchable_headers(m.message, root), k.text) ||
+             icontains(proto::mime::searchable_body(m.message, root), k.text);
     }
     case Op::Before:
       return day_of(m.internal_date) < k.number;
@@ -249,7 +249,7 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
     case Op::SentBefore:
     case Op::SentOn:
     case Op::SentSince: {
-      auto values = mime::header_values(header_block(m.message), "Date");
+      auto values = proto::mime::header_values(header_block(m.message), "Date");
       std::optional<int64_t> day = values.empty() ? std::nullopt : rfc5322_day(values[0]);
       int64_t d = day ? *day : day_of(m.internal_date);  // RFC 9051: fall back to the internal date
       if (k.op == Op::SentBefore) return d < k.number;

@@ -26,7 +26,7 @@ std::string append_form(std::string message);
 
 // BODY[section] bytes (nullopt: no such part -> the client gets "").
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& section);
-// BINARY[part]: decoded part body (mime::binary); "" when the part does
+// BINARY[part]: decoded part body (proto::mime::binary); "" when the part does
 // not exist; nullopt with `unknown_cte` set when a Content-Transfer-Encoding
 // in it is not known.
 std::optional<std::string> binary_section(std::string_view message, const std::vector<uint32_t>& part,

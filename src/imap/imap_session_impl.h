@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "base/log.h"
+#include "base/use_tuple.h"
 #include "directory/directory.h"
 #include "imap/imap_render.h"
 #include "imap/imap_view.h"
@@ -46,7 +47,6 @@ using server::run_blocking;
 using server::Services;
 using std::chrono::seconds;
 using store::MessageMeta;
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // ---- Session state (RFC 9051 3). LOGOUT ends the session instead of
 // being a state commands are read in.

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "base/log.h"
+#include "base/use_tuple.h"
 #include "directory/directory.h"
 #include "outbound/delivery_route.h"
 #include "outbound/dkim_outbound.h"
@@ -35,7 +36,6 @@ namespace {
 using queue::Envelope;
 using queue::Recipient;
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Messages loaded in memory at once (Postfix qmgr_message_active_limit);
 // the rest wait in the schedule, on disk.
 constexpr std::size_t kMaxActive = 5000;

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/use_tuple.h"
 #include "outbound/delivery_route.h"
 #include "server/blocking.h"
 #include "server/services.h"
@@ -25,7 +26,6 @@ namespace {
 
 using queue::Envelope;
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Every recipient of a job gets the route's error when there is no route.
 std::vector<RecipientOutcome> route_failure(const Route& route, std::size_t recipients) {

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/use_tuple.h"
 #include "proto/smtp/client_reply.h"
 #include "proto/smtp/data_reader.h"
 #include "server/connection.h"
@@ -19,7 +20,6 @@ using server::Connection;
 
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using proto::smtp::ServerReply;
 
 // A remote server's reply is bounded (RFC 5321 4.5.3.1.5: 512-octet reply

@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "base/use_tuple.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
 #include "server/connection.h"
@@ -17,7 +18,6 @@
 namespace mailfort::server {
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Refusal text in the listener's own protocol (plaintext listeners only; an
 // implicit-TLS client would not understand plaintext, so it is just closed).

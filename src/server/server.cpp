@@ -21,6 +21,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
+#include "base/use_tuple.h"
 #include "imap/imap_render.h"
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
@@ -38,7 +39,6 @@
 namespace mailfort::server {
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // How often a running server re-reads the bans table, so `mailfort ban
 // remove` takes effect without a restart.
 constexpr auto kBanRefreshInterval = std::chrono::seconds(2);

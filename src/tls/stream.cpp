@@ -17,13 +17,13 @@
 #include <asio/write.hpp>
 
 #include "base/log.h"
+#include "base/use_tuple.h"
 #include "tls/client.h"
 #include "tls/context.h"
 #include "tls/stream.h"
 
 namespace mailfort::tls {
 namespace {
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // OpenSSL's verification result as a report category (RFC 8460 4.3).
 VerifyError verify_error_of(long vr) {

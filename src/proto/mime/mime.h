@@ -32,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mailfort::mime {
+namespace mailfort::proto::mime {
 
 struct Limits {
   std::size_t max_depth = 32;  // containers nested deeper become leaves; capped at 256
@@ -143,4 +143,4 @@ std::string searchable_headers(std::string_view message, const Part& root, std::
 // start continuation lines stay, as RFC 5322 unfolding says).
 std::vector<std::string> header_values(std::string_view header_block, std::string_view name);
 
-}  // namespace mailfort::mime
+}  // namespace mailfort::proto::mime

@@ -10,7 +10,7 @@
 #include "base/text.h"
 #include "proto/mime/mime_internal.h"
 
-namespace mailfort::mime {
+namespace mailfort::proto::mime {
 namespace detail {
 namespace {
 
@@ -120,13 +120,6 @@ std::optional<std::string> iconv_to_utf8(std::string_view bytes, const std::stri
   std::string valid;
   append_valid_utf8(valid, out);
   return valid;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Decodes s[i..i+3) if it is "=XX"; returns the byte or -1.
@@ -401,4 +394,4 @@ std::vector<std::string> header_values(std::string_view header_block, std::strin
   return values;
 }
 
-}  // namespace mailfort::mime
+}  // namespace mailfort::proto::mime

@@ -12,7 +12,7 @@
 
 #include "proto/mime/mime.h"
 
-using namespace mailfort::mime;
+using namespace mailfort::proto::mime;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include "base/text.h"
 #include "proto/mime/mime_internal.h"
 
-namespace mailfort::mime {
+namespace mailfort::proto::mime {
 namespace {
 
 using detail::HeaderField;
@@ -694,4 +694,4 @@ std::optional<std::string> section(std::string_view message, const Part& root, c
   return out;
 }
 
-}  // namespace mailfort::mime
+}  // namespace mailfort::proto::mime

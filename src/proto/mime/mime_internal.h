@@ -11,7 +11,7 @@
 #include "base/text.h"
 #include "proto/mime/mime.h"
 
-namespace mailfort::mime::detail {
+namespace mailfort::proto::mime::detail {
 
 inline bool is_wsp(char c) {
   return c == ' ' || c == '\t';
@@ -137,4 +137,4 @@ void append_valid_utf8(std::string& out, std::string_view s);
 // line structure).
 void qp_decode(std::string_view in, std::string& out, bool header);
 
-}  // namespace mailfort::mime::detail
+}  // namespace mailfort::proto::mime::detail

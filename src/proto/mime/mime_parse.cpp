@@ -7,7 +7,7 @@
 #include "base/text.h"
 #include "proto/mime/mime_internal.h"
 
-namespace mailfort::mime {
+namespace mailfort::proto::mime {
 namespace {
 
 using detail::HeaderField;
@@ -349,4 +349,4 @@ Part parse(std::string_view message, const Limits& limits) {
   return p.run();
 }
 
-}  // namespace mailfort::mime
+}  // namespace mailfort::proto::mime

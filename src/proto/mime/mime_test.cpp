@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-namespace mailfort::mime {
+namespace mailfort::proto::mime {
 namespace {
 
 using namespace std::string_literals;
@@ -274,7 +274,8 @@ TEST(MimeMultipart, HeaderFieldsMatchCaseInsensitivelyInOrder) {
   EXPECT_EQ(header_values(m, "Subject"), (std::vector<std::string>{"s"}));
   EXPECT_TRUE(header_values(m, "body").empty());
   // RFC 5322 unfolding removes line breaks only.
-  EXPECT_EQ(header_values(crlf("Message-ID:\n <id@x>\n\n"), "message-id"), (std::vector<std::string>{" <id@x>"}));
+  EXPECT_EQ(header_values(crlf("Message-ID:\n <id@x>\n\n"), "message-id"),
+            (std::vector<std::string>{" <id@x>"}));
 }
 
 TEST(MimeSearch, HeadersOfAllPartsAreSearchableDecoded) {
@@ -291,7 +292,8 @@ TEST(MimeSearch, HeadersOfAllPartsAreSearchableDecoded) {
       "--b--\n");
   Part p = parse(m);
   EXPECT_EQ(searchable_headers(m, p),
-            "Subject: Gr\xC3\xBC\xC3\x9F" "e\nContent-Type: multipart/mixed; boundary=b\n"
+            "Subject: Gr\xC3\xBC\xC3\x9F"
+            "e\nContent-Type: multipart/mixed; boundary=b\n"
             "Content-Type: message/rfc822\nFrom: inner@example.org");
   EXPECT_EQ(searchable_headers(m, p, 7), "Subject");
 }
@@ -952,4 +954,4 @@ TEST(MimeDecode, SearchableBodyDecodesCharsetsAndIsBounded) {
 }
 
 }  // namespace
-}  // namespace mailfort::mime
+}  // namespace mailfort::proto::mime

@@ -5,7 +5,7 @@
 #include "base/text.h"
 #include "proto/mime/mime_internal.h"
 
-namespace mailfort::mime::detail {
+namespace mailfort::proto::mime::detail {
 namespace {
 
 constexpr std::size_t npos = std::string_view::npos;
@@ -418,4 +418,4 @@ std::size_t count_lf(std::string_view s) {
   return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
-}  // namespace mailfort::mime::detail
+}  // namespace mailfort::proto::mime::detail
