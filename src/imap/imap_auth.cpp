@@ -145,7 +145,6 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
                  outcome.account);
     co_return co_await tagged(tag, "NO", "[LIMIT] Too many connections from your address for this account");
   }
-  user_ip_key_ = key;
   auto* dir = svc_.directory.get();
   auto* reg = svc_.mailboxes.get();
   std::string account = outcome.account;
@@ -157,9 +156,11 @@ asio::awaitable<bool> ImapSession::login_done(const std::string& tag, const std:
     return mb;
   });
   if (!opened) {
+    svc_.release_user_ip(key);  // this login never happened: a later one takes its own slot
     spdlog::error("imap mailbox-open-failed user={} error={}", account, log::quote(opened.error().message));
     co_return co_await tagged(tag, "NO", "[UNAVAILABLE] Mailbox temporarily unavailable");
   }
+  user_ip_key_ = key;  // released when the session ends
   std::weak_ptr<Wake> weak = wake_;
   uint64_t watch_token = (*opened)->watch([weak] {
     if (auto w = weak.lock()) {
