@@ -158,19 +158,7 @@ TEST_F(ImapSession, SyntaxErrorsAndUnknownCommands) {
 
 TEST_F(ImapSession, AuthenticatePlain) {
   // "\0user@example.test\0password", base64, as a continuation.
-  std::string creds =
-      std::string("\0", 1) + SessionHarness::kUser + std::string("\0", 1) + SessionHarness::kPassword;
-  static const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string enc;
-  for (std::size_t i = 0; i < creds.size(); i += 3) {
-    uint32_t n = static_cast<unsigned char>(creds[i]) << 16;
-    if (i + 1 < creds.size()) n |= static_cast<unsigned char>(creds[i + 1]) << 8;
-    if (i + 2 < creds.size()) n |= static_cast<unsigned char>(creds[i + 2]);
-    enc += b64[(n >> 18) & 63];
-    enc += b64[(n >> 12) & 63];
-    enc += i + 1 < creds.size() ? b64[(n >> 6) & 63] : '=';
-    enc += i + 2 < creds.size() ? b64[n & 63] : '=';
-  }
+  std::string enc = sasl_plain("", SessionHarness::kUser, SessionHarness::kPassword);
   auto out = run("imaps", {"a AUTHENTICATE PLAIN\r\n", "*\r\n", "b AUTHENTICATE PLAIN\r\n", enc + "\r\n",
                            "c LOGOUT\r\n"});
   auto lines = lines_of(out);

@@ -6,36 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include "base/base64.h"
+
 #include "server/services.h"
 #include "store/mail_store.h"
 #include "testing/session_harness.h"
 
 namespace mailfort::testing {
 namespace {
-
-std::string b64(std::string_view in) {
-  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += abc[(n >> s) & 63];
-  }
-  if (i < in.size()) {
-    unsigned n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += abc[(n >> 18) & 63];
-    out += abc[(n >> 12) & 63];
-    out += i + 1 < in.size() ? abc[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string plain(std::string_view authzid, std::string_view authcid, std::string_view password) {
-  return b64(std::string(authzid) + '\0' + std::string(authcid) + '\0' + std::string(password));
-}
 
 const std::string kUserCmd = std::string("USER ") + SessionHarness::kUser + "\r\n";
 const std::string kPassCmd = std::string("PASS ") + SessionHarness::kPassword + "\r\n";
@@ -72,9 +50,9 @@ class Pop3SessionTest : public ::testing::Test {
 SessionHarness* Pop3SessionTest::h_ = nullptr;
 
 TEST_F(Pop3SessionTest, PlaintextLoginsRefusedBeforeStls) {
-  auto t =
-      run({"CAPA\r\n", kUserCmd, kPassCmd, "AUTH PLAIN " + plain("", SessionHarness::kUser, "x") + "\r\n",
-           "AUTH\r\n", "STAT\r\n", "NOOP\r\n", "QUIT\r\n"});
+  auto t = run({"CAPA\r\n", kUserCmd, kPassCmd,
+                "AUTH PLAIN " + sasl_plain("", SessionHarness::kUser, "x") + "\r\n", "AUTH\r\n", "STAT\r\n",
+                "NOOP\r\n", "QUIT\r\n"});
   const std::string refused = "-ERR [SYS/PERM] Use STLS first: no plaintext logins\r\n";
   EXPECT_EQ(t->output,
             "+OK mail.example.test Mailfort POP3 ready\r\n"
@@ -100,13 +78,13 @@ TEST_F(Pop3SessionTest, StlsDropsPipelinedPlaintext) {
 TEST_F(Pop3SessionTest, AuthPlain) {
   RunOptions o;
   o.peer_ip = "192.0.2.30";
-  auto t = run(
-      {"STLS\r\n", "AUTH\r\n", "AUTH LOGIN\r\n", "AUTH PLAIN\r\n", "*\r\n", "AUTH PLAIN !!!!\r\n",
-       "AUTH PLAIN =\r\n", "AUTH PLAIN " + plain("other@example.test", SessionHarness::kUser, "pw") + "\r\n",
-       "AUTH PLAIN " + plain("", SessionHarness::kUser, "wrong") + "\r\n", "AUTH plain\r\n",
-       plain(SessionHarness::kUser, SessionHarness::kUser, SessionHarness::kPassword) + "\r\n",
-       "AUTH PLAIN\r\n", "QUIT\r\n"},
-      o);
+  auto t = run({"STLS\r\n", "AUTH\r\n", "AUTH LOGIN\r\n", "AUTH PLAIN\r\n", "*\r\n", "AUTH PLAIN !!!!\r\n",
+                "AUTH PLAIN =\r\n",
+                "AUTH PLAIN " + sasl_plain("other@example.test", SessionHarness::kUser, "pw") + "\r\n",
+                "AUTH PLAIN " + sasl_plain("", SessionHarness::kUser, "wrong") + "\r\n", "AUTH plain\r\n",
+                sasl_plain(SessionHarness::kUser, SessionHarness::kUser, SessionHarness::kPassword) + "\r\n",
+                "AUTH PLAIN\r\n", "QUIT\r\n"},
+               o);
   EXPECT_EQ(t->after_tls(),
             "+OK\r\nPLAIN\r\n.\r\n"
             "-ERR Unsupported mechanism\r\n"

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/base64.h"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,30 +22,6 @@ namespace mailfort::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string b64(std::string_view in) {
-  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += abc[(n >> s) & 63];
-  }
-  if (i < in.size()) {
-    unsigned n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += abc[(n >> 18) & 63];
-    out += abc[(n >> 12) & 63];
-    out += i + 1 < in.size() ? abc[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string plain(std::string_view authzid, std::string_view authcid, std::string_view password) {
-  return b64(std::string(authzid) + '\0' + std::string(authcid) + '\0' + std::string(password));
-}
 
 // The replies after the greeting and the EHLO answer, one per line.
 std::vector<std::string> after_ehlo(const std::string& out) {
@@ -251,7 +229,7 @@ TEST_F(SmtpSessionTest, StartTlsDropsPipelinedPlaintext) {
 }
 
 TEST_F(SmtpSessionTest, SubmissionOffersAuthOnlyAfterTlsAndOnlyOneStartTls) {
-  auto t = run("submission", {kEhlo, "AUTH PLAIN " + plain("", "user@example.test", "x") + "\r\n",
+  auto t = run("submission", {kEhlo, "AUTH PLAIN " + sasl_plain("", "user@example.test", "x") + "\r\n",
                               "MAIL FROM:<user@example.test>\r\n", "STARTTLS\r\n", kEhlo, "STARTTLS\r\n"});
   std::string before = t->before_tls(), after = t->after_tls();
   EXPECT_TRUE(has_capability(before, "STARTTLS")) << before;
@@ -292,7 +270,7 @@ TEST_F(SmtpSessionTest, HeloIsNotEhlo) {
   auto msgs = added(before);
   ASSERT_EQ(msgs.size(), 1u);
   EXPECT_NE(msgs.back().find(" with SMTP id "), std::string::npos) << msgs.back();
-  t = run("submissions", {"HELO client.example.org\r\n", "AUTH PLAIN " + plain("", "u", "p") + "\r\n"});
+  t = run("submissions", {"HELO client.example.org\r\n", "AUTH PLAIN " + sasl_plain("", "u", "p") + "\r\n"});
   expect_replies(lines_of(t->output), {"220 ", "250 mail.example.test", "503 5.5.1 Error: send EHLO first"},
                  t->output);
 }
@@ -388,9 +366,10 @@ TEST_F(SmtpSessionTest, AuthRefusals) {
   o.peer_ip = "192.0.2.20";
   auto t = run(
       "submissions",
-      {kEhlo, "AUTH PLAIN\r\n", "*\r\n", "AUTH PLAIN !!!!\r\n", "AUTH PLAIN " + b64("no-nuls") + "\r\n",
-       "AUTH PLAIN " + plain("other@example.test", "user@example.test", "pw") + "\r\n", "AUTH CRAM-MD5\r\n",
-       "AUTH PLAIN a b\r\n", "AUTH LOGIN\r\n", "*\r\n", "AUTH LOGIN =\r\n", "QUIT\r\n"},
+      {kEhlo, "AUTH PLAIN\r\n", "*\r\n", "AUTH PLAIN !!!!\r\n",
+       "AUTH PLAIN " + base64::encode("no-nuls") + "\r\n",
+       "AUTH PLAIN " + sasl_plain("other@example.test", "user@example.test", "pw") + "\r\n",
+       "AUTH CRAM-MD5\r\n", "AUTH PLAIN a b\r\n", "AUTH LOGIN\r\n", "*\r\n", "AUTH LOGIN =\r\n", "QUIT\r\n"},
       o);
   expect_replies(
       after_ehlo(t->output),
@@ -402,8 +381,8 @@ TEST_F(SmtpSessionTest, AuthRefusals) {
       t->output);
   EXPECT_EQ(t->output.find("334 \r\n"), t->output.find("334 ")) << "PLAIN's challenge is empty";
   t = run("submissions",
-          {kEhlo, "AUTH LOGIN *\r\n", "AUTH LOGIN\r\n", b64("user@example.test") + "\r\n", "\r\n",
-           "AUTH LOGIN " + b64("user@example.test") + "\r\n", "*\r\n", "QUIT\r\n"},
+          {kEhlo, "AUTH LOGIN *\r\n", "AUTH LOGIN\r\n", base64::encode("user@example.test") + "\r\n", "\r\n",
+           "AUTH LOGIN " + base64::encode("user@example.test") + "\r\n", "*\r\n", "QUIT\r\n"},
           o);
   expect_replies(
       after_ehlo(t->output),
@@ -417,20 +396,21 @@ TEST_F(SmtpSessionTest, AuthLogsInAndSubmits) {
   o.peer_ip = "192.0.2.21";
   auto before = stored();
   // The wrong password first: the right one is then verified (and cached).
-  auto t = run("submissions",
-               {kEhlo, "AUTH PLAIN " + plain("", "user@example.test", "wrong") + "\r\n", "AUTH PLAIN\r\n",
-                plain("user@example.test", "user@example.test", SessionHarness::kPassword) + "\r\n",
-                "AUTH LOGIN\r\n", "MAIL FROM:<user@example.test>\r\n", kRcpt, "DATA\r\n",
-                "From: <user@example.test>\r\nSubject: s\r\n\r\nsubmitted\r\n.\r\n", "QUIT\r\n"},
-               o);
+  auto t =
+      run("submissions",
+          {kEhlo, "AUTH PLAIN " + sasl_plain("", "user@example.test", "wrong") + "\r\n", "AUTH PLAIN\r\n",
+           sasl_plain("user@example.test", "user@example.test", SessionHarness::kPassword) + "\r\n",
+           "AUTH LOGIN\r\n", "MAIL FROM:<user@example.test>\r\n", kRcpt, "DATA\r\n",
+           "From: <user@example.test>\r\nSubject: s\r\n\r\nsubmitted\r\n.\r\n", "QUIT\r\n"},
+          o);
   expect_replies(after_ehlo(t->output),
                  {"535 5.7.8 Authentication credentials invalid", "334 ",
                   "235 2.7.0 Authentication successful", "503 5.5.1 Error: already authenticated",
                   "250 2.1.0", "250 2.1.5", "354 ", "250 2.0.0 Ok: queued as ", "221"},
                  t->output);
   t = run("submissions",
-          {kEhlo, "AUTH LOGIN " + b64("user@example.test") + "\r\n", b64(SessionHarness::kPassword) + "\r\n",
-           "QUIT\r\n"},
+          {kEhlo, "AUTH LOGIN " + base64::encode("user@example.test") + "\r\n",
+           base64::encode(SessionHarness::kPassword) + "\r\n", "QUIT\r\n"},
           o);
   expect_replies(after_ehlo(t->output), {"334 UGFzc3dvcmQ6", "235 2.7.0 Authentication successful", "221"},
                  t->output);
@@ -466,11 +446,12 @@ TEST_F(SmtpSessionTest, RemoteRecipientsAreQueued) {
   RunOptions o;
   o.peer_ip = "192.0.2.21";  // logged in before: the password check is cached
   auto before = stored();
-  auto t = run("submissions",
-               {kEhlo, "AUTH PLAIN " + plain("", "user@example.test", SessionHarness::kPassword) + "\r\n",
-                "MAIL FROM:<user@example.test>\r\n", "RCPT TO:<friend@example.org>\r\n", kRcpt, "DATA\r\n",
-                "From: <user@example.test>\r\nSubject: out\r\n\r\nto the queue\r\n.\r\n", "QUIT\r\n"},
-               o);
+  auto t =
+      run("submissions",
+          {kEhlo, "AUTH PLAIN " + sasl_plain("", "user@example.test", SessionHarness::kPassword) + "\r\n",
+           "MAIL FROM:<user@example.test>\r\n", "RCPT TO:<friend@example.org>\r\n", kRcpt, "DATA\r\n",
+           "From: <user@example.test>\r\nSubject: out\r\n\r\nto the queue\r\n.\r\n", "QUIT\r\n"},
+          o);
   auto replies = after_ehlo(t->output);
   expect_replies(replies,
                  {"235 ", "250 2.1.0", "250 2.1.5", "250 2.1.5", "354 ", "250 2.0.0 Ok: queued as ", "221"},

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "base/base64.h"
 #include "directory/directory.h"
 #include "server/connection.h"
 #include "server/listener.h"
@@ -126,6 +127,10 @@ std::shared_ptr<Transcript> SessionHarness::run(SessionFn session, const std::st
     io.run_for(std::chrono::seconds(5));  // returns as soon as no work is left
   }
   return transcript;
+}
+
+std::string sasl_plain(std::string_view authzid, std::string_view authcid, std::string_view password) {
+  return base64::encode(std::string(authzid) + '\0' + std::string(authcid) + '\0' + std::string(password));
 }
 
 std::vector<std::string> lines_of(const std::string& output) {

@@ -79,6 +79,9 @@ class SessionHarness {
   bool finished_ = false;
 };
 
+// A SASL PLAIN response, base64 ("authzid NUL authcid NUL password").
+std::string sasl_plain(std::string_view authzid, std::string_view authcid, std::string_view password);
+
 // Lines of `output` (CRLF-split, without the CRLF).
 std::vector<std::string> lines_of(const std::string& output);
 

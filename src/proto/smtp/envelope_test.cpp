@@ -5,16 +5,9 @@
 namespace mailfort::proto::smtp {
 namespace {
 
-void expect_refused(const std::variant<MailFrom, Reply>& r, int code, const std::string& enhanced,
-                    const std::string& text) {
-  const auto* reply = std::get_if<Reply>(&r);
-  ASSERT_NE(reply, nullptr);
-  EXPECT_EQ(reply->code, code);
-  EXPECT_EQ(reply->enhanced, enhanced);
-  EXPECT_EQ(reply->text, text);
-}
-
-void expect_refused(const std::variant<PathArgs, Reply>& r, int code, const std::string& enhanced,
+// A MAIL FROM or RCPT TO line that must be refused with this reply.
+template <typename Accepted>
+void expect_refused(const std::variant<Accepted, Reply>& r, int code, const std::string& enhanced,
                     const std::string& text) {
   const auto* reply = std::get_if<Reply>(&r);
   ASSERT_NE(reply, nullptr);
