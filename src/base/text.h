@@ -14,6 +14,9 @@ bool iequals(std::string_view a, std::string_view b);
 // ASCII check that themselves).
 bool is_atext(unsigned char c);
 
+// Appends code point `cp` (at most 0x10FFFF) as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+
 // The value of one hexadecimal digit (either case); -1 for anything else.
 int hex_value(char c);
 
