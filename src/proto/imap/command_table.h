@@ -13,7 +13,7 @@
 namespace mailfort::proto::imap {
 
 struct Command;
-class ArgReader;  // the argument reader of imap_command.cpp
+class ArgReader;  // the argument reader of command.cpp
 
 enum class CommandKind : uint8_t {
   // any state
