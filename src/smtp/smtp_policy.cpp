@@ -168,8 +168,8 @@ class BasePolicy : public SmtpPolicy {
     co_return SmtpReply{250, "2.1.5", "Ok"};
   }
 
-  // End of data in two jobs: the decision (what the message becomes, or
-  // the reply that refuses it), then the commit (durable before the 250).
+  // End of data: the decision (what the message becomes, or the reply
+  // that refuses it), then the commit (durable before the 250).
   asio::awaitable<SmtpReply> on_message(const SmtpClient& c, const SmtpTransaction& txn,
                                         std::string message) override {
     auto decision = co_await decide(c, txn, std::move(message));
@@ -192,10 +192,9 @@ class BasePolicy : public SmtpPolicy {
     std::string message;
   };
 
-  // Everything that can refuse a message at end of data, in order: header
-  // size, the header From/Sender of an authenticated client (S6), then the
-  // recipients' quota now that the size is known (D8: the whole message is
-  // refused, nothing partial is stored). No writes.
+  // What the message becomes, or the reply that refuses it: header size,
+  // the header From/Sender of an authenticated client (S6), then the final
+  // bytes with our trace header. No writes.
   asio::awaitable<std::variant<Delivery, SmtpReply>> decide(const SmtpClient& c, const SmtpTransaction& txn,
                                                             std::string message) {
     auto header = proto::mail::parse_header_block(message);
@@ -207,77 +206,82 @@ class BasePolicy : public SmtpPolicy {
     Delivery d;
     d.id = random_hex(8);
     d.message = build_message(c, txn, message, header, d.id);
-    std::string full = co_await over_quota(txn.mailboxes, d.message.size());
-    if (!full.empty()) {
-      spdlog::info("smtp rejected session={} id={} reason=over-quota mailbox={}", c.session, d.id,
-                   log::quote(full));
-      co_return SmtpReply{552, "5.2.2", "Mailbox full; message exceeds the recipient's quota"};
-    }
     co_return std::move(d);
   }
 
-  // The first of `mailboxes` that `size` more bytes would take over its
-  // quota, "" when the message fits everywhere.
-  asio::awaitable<std::string> over_quota(const std::vector<std::string>& mailboxes, std::size_t size) {
-    if (mailboxes.empty()) co_return std::string();
-    auto* dir = services_.directory.get();
-    auto* store = services_.store.get();
-    std::string full = co_await run_blocking(*services_.workers, [&]() -> std::string {
-      for (const auto& mb : mailboxes) {
-        auto acct = dir->find_account(mb);
-        if (!acct.ok() || !acct.value() || acct.value()->quota_mb == 0) continue;
-        auto used = store->usage(mb);
-        if (used.ok() && used.value() + size > acct.value()->quota_mb * 1024 * 1024) return mb;
-      }
-      return std::string();
-    });
-    co_return full;
-  }
-
-  // The writes: the local copies and the queue file of the remote
-  // recipients in one GroupCommit transaction (all or nothing), then quota
-  // usage and the delivery engine told. The 250 names the queue id.
+  // One hop to the worker pool: the last check, which needs the mailboxes'
+  // usage right before the write (quota now that the size is known, D8:
+  // the whole message is refused, nothing partial is stored), then the
+  // writes. The 250 names the queue id.
   asio::awaitable<SmtpReply> commit(const SmtpClient& c, const SmtpTransaction& txn, const Delivery& d) {
-    auto* store = services_.store.get();
-    auto* queue = services_.queue.get();
-    auto* group = services_.commit.get();
-    Result<void> result = co_await run_blocking(*services_.workers, [&]() -> Result<void> {
-      std::vector<store::RenameStep> steps;
-      if (!txn.mailboxes.empty()) {
-        auto s = store->prepare(txn.mailboxes, d.message);
-        if (!s) return s.error();
-        steps = std::move(s.value());
-      }
-      if (!txn.forwards.empty()) {
-        queue::Envelope env;
-        env.id = d.id;
-        env.sender = txn.sender;
-        env.smtputf8 = txn.smtputf8;
-        env.eight_bit = txn.eight_bit;
-        env.authenticated_user = c.auth_user;
-        for (const auto& f : txn.forwards)
-          env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
-        auto q = queue->prepare(env, d.message);
-        if (!q) {
-          for (auto& st : steps) ::unlink(st.from.c_str());
-          return q.error();
-        }
-        steps.push_back(std::move(q.value()));
-      }
-      auto r = group->commit(std::move(steps));
-      if (r.ok()) store->delivered(txn.mailboxes, d.message.size());
-      if (r.ok() && !txn.forwards.empty()) queue->notify(d.id);  // the delivery engine starts at once
-      return r;
+    struct Done {
+      std::string over_quota;  // the mailbox the message does not fit in
+      Result<void> result;
+    };
+    Done done = co_await run_blocking(*services_.workers, [&]() -> Done {
+      if (std::string full = over_quota(txn.mailboxes, d.message.size()); !full.empty()) return {full, {}};
+      return {"", write(c, txn, d)};
     });
-    if (!result.ok()) {
+    if (!done.over_quota.empty()) {
+      spdlog::info("smtp rejected session={} id={} reason=over-quota mailbox={}", c.session, d.id,
+                   log::quote(done.over_quota));
+      co_return SmtpReply{552, "5.2.2", "Mailbox full; message exceeds the recipient's quota"};
+    }
+    if (!done.result.ok()) {
       spdlog::error("smtp delivery-failed session={} id={} error={}", c.session, d.id,
-                    log::quote(result.error().message));
+                    log::quote(done.result.error().message));
       co_return SmtpReply{451, "4.3.0", "Local error in processing; try again later"};
     }
     spdlog::info("smtp accepted session={} id={} from={} rcpts={} mailboxes={} forwards={} size={}",
                  c.session, d.id, log::quote(txn.sender.empty() ? "<>" : txn.sender), txn.rcpts.size(),
                  txn.mailboxes.size(), txn.forwards.size(), d.message.size());
     co_return SmtpReply{250, "2.0.0", "Ok: queued as " + d.id};
+  }
+
+  // Blocking: the first of `mailboxes` that `size` more bytes would take
+  // over its quota, "" when the message fits everywhere.
+  std::string over_quota(const std::vector<std::string>& mailboxes, std::size_t size) {
+    for (const auto& mb : mailboxes) {
+      auto acct = services_.directory->find_account(mb);
+      if (!acct.ok() || !acct.value() || acct.value()->quota_mb == 0) continue;
+      auto used = services_.store->usage(mb);
+      if (used.ok() && used.value() + size > acct.value()->quota_mb * 1024 * 1024) return mb;
+    }
+    return "";
+  }
+
+  // Blocking, the commit: the local copies and the queue file of the
+  // remote recipients in one GroupCommit transaction (all or nothing), then
+  // quota usage and the delivery engine told.
+  Result<void> write(const SmtpClient& c, const SmtpTransaction& txn, const Delivery& d) {
+    auto& store = *services_.store;
+    auto& queue = *services_.queue;
+    std::vector<store::RenameStep> steps;
+    if (!txn.mailboxes.empty()) {
+      auto s = store.prepare(txn.mailboxes, d.message);
+      if (!s) return s.error();
+      steps = std::move(s.value());
+    }
+    if (!txn.forwards.empty()) {
+      queue::Envelope env;
+      env.id = d.id;
+      env.sender = txn.sender;
+      env.smtputf8 = txn.smtputf8;
+      env.eight_bit = txn.eight_bit;
+      env.authenticated_user = c.auth_user;
+      for (const auto& f : txn.forwards)
+        env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
+      auto q = queue.prepare(env, d.message);
+      if (!q) {
+        for (auto& st : steps) ::unlink(st.from.c_str());
+        return q.error();
+      }
+      steps.push_back(std::move(q.value()));
+    }
+    auto r = services_.commit->commit(std::move(steps));
+    if (r.ok()) store.delivered(txn.mailboxes, d.message.size());
+    if (r.ok() && !txn.forwards.empty()) queue.notify(d.id);  // the delivery engine starts at once
+    return r;
   }
 
   // The postmaster of the primary domain: our host name's parent domain or
