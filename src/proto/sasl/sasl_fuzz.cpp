@@ -18,9 +18,9 @@ using namespace mailfort::proto::sasl;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  if (auto decoded = base64::decode(in)) {
+  if (auto decoded = mailfort::base64::decode(in)) {
     (void)parse_plain(*decoded);
-    if (base64::encode(*decoded) != in) std::abort();
+    if (mailfort::base64::encode(*decoded) != in) std::abort();
   }
 
   std::vector<std::string_view> lines;
