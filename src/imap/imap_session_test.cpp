@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "imap/imap_render.h"
 #include "testing/session_harness.h"
 
@@ -292,6 +295,20 @@ TEST_F(ImapSession, IdleEndsWithDone) {
   EXPECT_EQ(line(out, "b "), "b OK IDLE terminated") << out;
   EXPECT_EQ(line(out, "c "), "c BAD Expected DONE") << out;
   EXPECT_EQ(line(out, "d "), "d OK LOGOUT completed") << out;
+}
+
+// A LOGIN whose mailbox cannot be opened gives its account+IP slot back:
+// with one slot, a second attempt meets the same failure, not [LIMIT].
+TEST(ImapSessionSlots, FailedMailboxOpenFreesTheSlot) {
+  SessionHarness h("[imap]\nmax_connections_per_user_ip = 1\n", imap::build_cache);
+  // A file where the account's mailbox directory belongs: opening fails.
+  std::filesystem::create_directories(h.dir() + "/data/mailboxes/example.test");
+  std::ofstream(h.dir() + "/data/mailboxes/example.test/user") << "not a directory";
+  auto t =
+      h.run(imap::run_session, "imaps", {"a" + kLogin.substr(1), "b" + kLogin.substr(1), "c LOGOUT\r\n"});
+  ASSERT_TRUE(h.finished()) << t->output;
+  EXPECT_EQ(line(t->output, "a ").rfind("a NO [UNAVAILABLE]", 0), 0u) << t->output;
+  EXPECT_EQ(line(t->output, "b ").rfind("b NO [UNAVAILABLE]", 0), 0u) << t->output;
 }
 
 }  // namespace
