@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Local compliance check (not run in CI, which has no network): Dovecot's
+# imaptest scripted tests against a fresh Mailfort instance on loopback.
+#
+#   scripts/imaptest.sh [TEST...]     TEST = a file name under src/tests (default: all)
+#
+# IMAPTEST_DIR  a built imaptest checkout (dovecot/imaptest, branch release-2.3;
+#               needs dovecot-dev: add a trailing NULL to the three
+#               imap_parser_create(...) calls, then
+#               ./autogen.sh && ./configure --with-dovecot=/usr/lib/dovecot && make)
+#               default /work/imaptest
+# MAILFORT_BIN  the binary (default build/mailfort)
+# PORT_BASE     first of the ports the instance uses (default 39000)
+# KEEP=1        leave the instance running (its directory is printed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IMAPTEST_DIR=${IMAPTEST_DIR:-/work/imaptest}
+BIN=${MAILFORT_BIN:-$PWD/build/mailfort}
+PORT_BASE=${PORT_BASE:-39000}
+PASS='Pw1234567890ab'
+inst=$(mktemp -d /tmp/mailfort-imaptest.XXXXXX)
+"$BIN" init --dir "$inst" --hostname mail.example.test --domain example.test --dev >/dev/null
+# Own ports, so several checks can run at once; no limit imaptest's
+# connection bursts would trip.
+/usr/bin/python3 - "$inst/mailfort.toml" "$PORT_BASE" <<'PY'
+import re, sys
+path, base = sys.argv[1], int(sys.argv[2])
+text = open(path).read()
+n = iter(range(base, base + 100))
+text = re.sub(r'address = "127\.0\.0\.1:\d+"', lambda m: f'address = "127.0.0.1:{next(n)}"', text)
+text = text.replace('# max_connections_per_user_ip = 20', 'max_connections_per_user_ip = 500')
+text = text.replace('# auth_failures_before_ban = 10', 'auth_failures_before_ban = 1000')
+open(path, 'w').write(text)
+PY
+for u in u1 u2; do
+  echo "$PASS" | "$BIN" -c "$inst/mailfort.toml" user add "$u@example.test" --password-stdin >/dev/null
+done
+imaps=$(grep -A3 'name = "imaps"' "$inst/mailfort.toml" | sed -n 's/.*127.0.0.1:\([0-9]*\)".*/\1/p')
+"$BIN" serve -c "$inst/mailfort.toml" >"$inst/serve.log" 2>&1 &
+pid=$!
+trap '[ -n "${KEEP:-}" ] || { kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$inst"; }' EXIT
+for _ in $(seq 50); do
+  (exec 3<>/dev/tcp/127.0.0.1/$imaps) 2>/dev/null && break
+  sleep 0.1
+done
+tests=()
+if [ $# -eq 0 ]; then tests=("$IMAPTEST_DIR/src/tests"); else
+  for t in "$@"; do tests+=("$IMAPTEST_DIR/src/tests/$t"); done
+fi
+rc=0
+for t in "${tests[@]}"; do
+  LD_LIBRARY_PATH=/usr/lib/dovecot timeout 900 "$IMAPTEST_DIR/src/imaptest" host=127.0.0.1 port="$imaps" \
+    ssl=any-cert user=u1@example.test user2=u2@example.test pass="$PASS" test="$t" || rc=1
+done
+echo "instance: $inst (imaps $imaps)"
+exit $rc
