@@ -134,6 +134,12 @@ class Roundcube:
             self.close()
             raise
 
+    def log(self, name):
+        try:
+            return open(os.path.join(self.dir, "logs", name), errors="replace").read()
+        except FileNotFoundError:
+            return ""
+
     def logs(self):
         out = []
         logs = os.path.join(self.dir, "logs")
@@ -419,8 +425,11 @@ def test_roundcube_mail_workflow(server, webmail):
 
 
 def test_roundcube_thread_view(server, webmail):
-    """Needs THREAD=REFERENCES (RFC 5256): Roundcube offers the threaded list
-    mode only when the server advertises it, and builds threads with THREAD."""
+    """A reply chain (root, reply, reply to the reply) beside an unrelated
+    message, in Roundcube's threaded list: one thread with its children.
+    Needs THREAD=REFERENCES (RFC 5256): Roundcube offers the threaded list
+    mode only when the server advertises it and builds threads from the
+    server's THREAD answer, so without it this test fails (by design)."""
     rc, driver = webmail({"autoexpand_threads": "2"})  # threads listed expanded
     deliver(server, "th-root", "Garden party", "Who brings the chairs?")
     deliver(server, "th-other", "Unrelated note", "Not part of any thread.")
@@ -435,8 +444,9 @@ def test_roundcube_thread_view(server, webmail):
 
     # List options: List mode "Threads", Save.
     driver.find_element(By.CSS_SELECTOR, "#messagelist-header a.options").click()
-    mode = until(driver, lambda d: [e for e in d.find_elements(By.ID, "listoptions-threads") if e.is_displayed()],
-                 "the list options dialog")[0]
+    # (the dialog shows a clone of #listoptions-menu, ids suffixed -clone)
+    mode = until(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, ".ui-dialog select[name=mode]")
+                                    if e.is_displayed()], "the list options dialog")[0]
     Select(mode).select_by_value("threads")
     dialog_save = driver.find_element(By.CSS_SELECTOR, ".ui-dialog .ui-dialog-buttonset .mainaction")
     dialog_save.click()
@@ -461,6 +471,14 @@ def test_roundcube_thread_view(server, webmail):
     assert [r["depth"] for r in replies] == [1, 2], rows
     assert replies[0]["parent"] == root["uid"] and replies[1]["parent"] == replies[0]["uid"], rows
     assert all(r["shown"] for r in rows), rows
-    # The root row carries the expand/collapse toggle; its children are indented.
-    root_row = driver.find_element(By.ID, f"rcmrow{root['uid']}")
-    assert root_row.find_elements(By.CSS_SELECTOR, ".treetoggle"), root_row.get_attribute("outerHTML")
+    assert re.search(r"C: A\d+ UID THREAD (REFERENCES|REFS) ", rc.log("imap.log")), "Roundcube sent no THREAD command"
+    # The root row carries the thread's expand/collapse toggle: collapsing
+    # hides both replies (at any depth) and nothing else.
+    toggle = driver.execute_script("return $(rcmail.message_list.rows[arguments[0]].obj)"
+                                   ".find('[id^=rcmexpando]').get(0)", root["uid"])
+    assert toggle is not None, driver.execute_script(
+        "return rcmail.message_list.rows[arguments[0]].obj.outerHTML", root["uid"])
+    toggle.click()
+    shown = "return $.map(arguments[0], function(uid) { return $(rcmail.message_list.rows[uid].obj).is(':visible'); })"
+    uids = [root["uid"], other["uid"], replies[0]["uid"], replies[1]["uid"]]
+    until(driver, lambda d: d.execute_script(shown, uids) == [True, True, False, False], "the thread to collapse")
