@@ -224,6 +224,14 @@ def webmail(server, request):
 
 # ---------------------------------------------------------------- mail
 
+def imap(server):
+    """Alice's IMAPS session (imaplib), to check what Roundcube did."""
+    m = imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=server.server_hostname_context(),
+                          timeout=10)
+    m.login(ALICE, PASSWORD)
+    return m
+
+
 def deliver(server, mid, subject, body, refs=()):
     """Delivers a message from bob@example.org to Alice over SMTP (MX)."""
     head = (f"From: Bob <bob@example.org>\r\nTo: Alice <{ALICE}>\r\nSubject: {subject}\r\n"
@@ -238,10 +246,8 @@ def deliver(server, mid, subject, body, refs=()):
 
 def wait_delivered(server, count):
     def n():
-        m = imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=server.server_hostname_context(),
-                              timeout=10)
+        m = imap(server)
         try:
-            m.login(ALICE, PASSWORD)
             typ, data = m.select("INBOX", readonly=True)
             return int(data[0]) >= count
         finally:
@@ -253,10 +259,8 @@ def wait_delivered(server, count):
 
 
 def message_ids(server, folder):
-    m = imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=server.server_hostname_context(),
-                          timeout=10)
+    m = imap(server)
     try:
-        m.login(ALICE, PASSWORD)
         typ, data = m.select(f'"{folder}"', readonly=True)
         assert typ == "OK", (folder, data)
         if int(data[0]) == 0:
@@ -325,12 +329,12 @@ def folder_list(driver):
         "}).get();")
 
 
-def in_preview(driver, pred, what):
-    """Waits for `pred` inside the preview pane (an iframe Roundcube loads by
+def in_preview(driver, pred, what, frame="messagecontframe"):
+    """Waits for `pred` inside the content frame (an iframe Roundcube loads by
     setting its location, not its src); returns with the driver in the frame."""
     def probe(d):
         d.switch_to.default_content()
-        frames = d.find_elements(By.ID, "messagecontframe")
+        frames = d.find_elements(By.ID, frame)
         if not frames:
             return None
         d.switch_to.frame(frames[0])
@@ -360,9 +364,7 @@ def row_by_subject(driver, subject):
 
 def test_roundcube_mail_workflow(server, webmail):
     rc, driver = webmail()
-    m = imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=server.server_hostname_context(),
-                          timeout=10)
-    m.login(ALICE, PASSWORD)
+    m = imap(server)
     assert m.create("Projects")[0] == "OK"
     assert m.subscribe("Projects")[0] == "OK"
     m.logout()
@@ -373,14 +375,35 @@ def test_roundcube_mail_workflow(server, webmail):
 
     login(driver, rc)
 
+    # A folder created in Settings > Folders (CREATE and SUBSCRIBE).
+    driver.get(rc.url + "?_task=settings&_action=folders")
+    idle(driver)
+    click_command(driver, "create-folder")
+    name = in_preview(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=_name]"),
+                      "the new folder form", frame="preferences-frame")[0]
+    name.send_keys("Receipts")
+    driver.find_element(By.CSS_SELECTOR, ".formbuttons button.submit").click()  # Save
+    driver.switch_to.default_content()
+    until(driver, lambda d: d.execute_script("return rcmail.subscription_list && "
+                                             "!!rcmail.subscription_list.get_item('Receipts')"),
+          "Receipts in the folder settings")
+    idle(driver)
+    m = imap(server)
+    typ, data = m.lsub('""', "Receipts")
+    m.logout()
+    assert typ == "OK" and len([d for d in data if d]) == 1, ("Receipts is not subscribed", data)
+    driver.get(rc.url + "?_task=mail&_mbox=INBOX")
+    idle(driver)
+
     # Folder list: the special-use folders (Mailfort's \Junk folder is named
     # Spam: Roundcube learns that from SPECIAL-USE and shows it as Junk) and
     # the folder created over IMAP.
     folders = folder_list(driver)
     by_name = {name: (label, cls) for name, label, cls in folders}
-    assert set(by_name) == {"INBOX", "Sent", "Drafts", "Trash", "Spam", "Projects"}, folders
+    assert set(by_name) == {"INBOX", "Sent", "Drafts", "Trash", "Spam", "Projects", "Receipts"}, folders
     for name, label, cls in (("INBOX", "Inbox", "inbox"), ("Sent", "Sent", "sent"), ("Drafts", "Drafts", "drafts"),
-                             ("Trash", "Trash", "trash"), ("Spam", "Junk", "junk"), ("Projects", "Projects", None)):
+                             ("Trash", "Trash", "trash"), ("Spam", "Junk", "junk"), ("Projects", "Projects", None),
+                             ("Receipts", "Receipts", None)):
         shown, classes = by_name[name]
         assert shown == label, (name, shown, folders)
         if cls:
