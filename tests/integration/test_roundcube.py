@@ -6,11 +6,14 @@ which Debian's program/include/iniset.php honours), pointed at the instance's
 IMAPS and submission (STARTTLS) listeners with certificate checks off for the
 self-signed certificate, with its database, temp and log files in a temporary
 directory: nothing under /etc/roundcube or /var/lib/roundcube is written.
-Chromium (headless, through chromedriver and Selenium) logs in, reads the
-folder list, opens a message delivered over SMTP, searches by subject, moves
-a message to Trash (checked afterwards with imaplib) and logs out; a second
-test switches the list to threads, which Roundcube offers only when the
-server advertises THREAD=REFERENCES.
+Chromium (headless, through chromedriver and Selenium) logs in, creates a
+folder in Settings, reads the folder list (special-use folders, a folder
+created over IMAP and the new one), opens a message delivered over SMTP,
+searches by subject, moves a message to Trash, sends a message (submission,
+then APPEND to Sent) and logs out, each effect checked over IMAP with
+imaplib; a second test switches the list to threads, which Roundcube offers
+only when the server advertises THREAD=REFERENCES (or REFS), and fails
+without it. Set ROUNDCUBE_SCREENSHOT=/path.png to keep the page at a timeout.
 
 Everything comes from Debian packages (scripts/install-deps.sh --test) and
 nothing is skipped: a missing package fails the test.
@@ -258,6 +261,20 @@ def wait_delivered(server, count):
     assert n(), f"fewer than {count} messages in INBOX"
 
 
+def subjects(server, folder):
+    m = imap(server)
+    try:
+        typ, data = m.select(f'"{folder}"', readonly=True)
+        assert typ == "OK", (folder, data)
+        if int(data[0]) == 0:
+            return []
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK", data
+        return [part[1].decode().split(":", 1)[1].strip() for part in data if isinstance(part, tuple)]
+    finally:
+        m.logout()
+
+
 def message_ids(server, folder):
     m = imap(server)
     try:
@@ -345,9 +362,9 @@ def in_preview(driver, pred, what, frame="messagecontframe"):
 def click_command(driver, command):
     """Clicks the visible toolbar button of a Roundcube command once it is enabled."""
     def button(d):
-        for a in d.find_elements(By.CSS_SELECTOR, f"a[onclick^=\"return rcmail.command('{command}'\"]"):
-            if a.is_displayed() and "disabled" not in (a.get_attribute("class") or "").split():
-                return a
+        for el in d.find_elements(By.CSS_SELECTOR, f"[onclick^=\"return rcmail.command('{command}'\"]"):
+            if el.is_displayed() and "disabled" not in (el.get_attribute("class") or "").split():
+                return el
         return None
     until(driver, button, f"an enabled {command!r} button").click()
 
@@ -362,11 +379,85 @@ def row_by_subject(driver, subject):
 
 # ---------------------------------------------------------------- tests
 
+def create_folder_in_settings(driver, rc, server, name):
+    """Settings > Folders > Create: Roundcube CREATEs and SUBSCRIBEs."""
+    driver.get(rc.url + "?_task=settings&_action=folders")
+    idle(driver)
+    click_command(driver, "create-folder")
+    field = in_preview(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=_name]"),
+                       "the new folder form", frame="preferences-frame")[0]
+    field.send_keys(name)
+    driver.find_element(By.CSS_SELECTOR, ".formbuttons button.submit").click()  # Save
+    driver.switch_to.default_content()
+    until(driver, lambda d: d.execute_script("return rcmail.subscription_list && "
+                                             "!!rcmail.subscription_list.get_item(arguments[0])", name),
+          f"{name} in the folder settings")
+    idle(driver)
+    m = imap(server)
+    typ, data = m.lsub('""', name)
+    m.logout()
+    assert typ == "OK" and len([d for d in data if d]) == 1, (f"{name} is not subscribed", data)
+
+
+def check_folder_list(driver):
+    """The special-use folders (Mailfort's \\Junk folder is named Spam:
+    Roundcube learns that from SPECIAL-USE and shows it as Junk), the folder
+    created over IMAP and the one created in Roundcube."""
+    folders = folder_list(driver)
+    by_name = {name: (label, cls) for name, label, cls in folders}
+    expected = (("INBOX", "Inbox", "inbox"), ("Drafts", "Drafts", "drafts"), ("Sent", "Sent", "sent"),
+                ("Spam", "Junk", "junk"), ("Trash", "Trash", "trash"), ("Projects", "Projects", None),
+                ("Receipts", "Receipts", None))
+    assert set(by_name) == {name for name, _, _ in expected}, folders
+    for name, label, cls in expected:
+        shown, classes = by_name[name]
+        assert shown == label, (name, shown, folders)
+        if cls:
+            assert cls in classes.split(), (name, classes)
+
+
+def open_message(driver, subject, text):
+    """Clicks a row; the preview pane shows the message's subject and body."""
+    row_by_subject(driver, subject).click()
+    body = in_preview(driver, lambda d: (lambda b: b if b and text in b[0].text else None)(
+        d.find_elements(By.ID, "messagebody")), f"the body of {subject!r}")[0]
+    assert text in body.text
+    assert subject in driver.find_element(By.CSS_SELECTOR, "h2.subject").text
+    driver.switch_to.default_content()
+    idle(driver)  # Roundcube ignores commands while the preview loads
+
+
+def search_subject(driver, term, expected, total):
+    """The quick search box (subject is in its default scope), then reset."""
+    driver.find_element(By.CSS_SELECTOR, "#mailsearchform").send_keys(term, Keys.ENTER)
+    rows = wait_list(driver, lambda r: len(r) == len(expected), f"{len(expected)} search result(s)")
+    assert sorted(rows.values()) == sorted(expected), rows
+    driver.find_element(By.CSS_SELECTOR, ".searchbar a.reset").click()
+    wait_list(driver, lambda r: len(r) == total, "the full list after resetting the search")
+    idle(driver)
+
+
+def send_message(driver, rc, to, subject, text):
+    """Compose and Send: Roundcube submits over SMTP (STARTTLS, AUTH) and
+    APPENDs a copy to Sent."""
+    driver.get(rc.url + "?_task=mail&_action=compose")
+    to_box = until(driver, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, ".recipient-input input")
+                                      if e.is_displayed()], "the compose form")[0]
+    to_box.send_keys(to + ",")
+    driver.find_element(By.ID, "compose-subject").send_keys(subject)
+    driver.find_element(By.ID, "composebody").send_keys(text)
+    idle(driver)
+    click_command(driver, "send")
+    until(driver, lambda d: d.execute_script("return rcmail.env.action == '' && rcmail.task == 'mail'"),
+          "the message list after sending")
+    idle(driver)
+
+
 def test_roundcube_mail_workflow(server, webmail):
+    """Log in, folders, open, search, send, move to Trash, log out."""
     rc, driver = webmail()
     m = imap(server)
-    assert m.create("Projects")[0] == "OK"
-    assert m.subscribe("Projects")[0] == "OK"
+    assert m.create("Projects")[0] == "OK" and m.subscribe("Projects")[0] == "OK"
     m.logout()
     deliver(server, "rc-lunch", "Lunch on Friday", "Shall we try the new place by the river?")
     deliver(server, "rc-report", "Quarterly report draft", "The figures are in the attached sheet.")
@@ -374,71 +465,29 @@ def test_roundcube_mail_workflow(server, webmail):
     wait_delivered(server, 3)
 
     login(driver, rc)
-
-    # A folder created in Settings > Folders (CREATE and SUBSCRIBE).
-    driver.get(rc.url + "?_task=settings&_action=folders")
-    idle(driver)
-    click_command(driver, "create-folder")
-    name = in_preview(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=_name]"),
-                      "the new folder form", frame="preferences-frame")[0]
-    name.send_keys("Receipts")
-    driver.find_element(By.CSS_SELECTOR, ".formbuttons button.submit").click()  # Save
-    driver.switch_to.default_content()
-    until(driver, lambda d: d.execute_script("return rcmail.subscription_list && "
-                                             "!!rcmail.subscription_list.get_item('Receipts')"),
-          "Receipts in the folder settings")
-    idle(driver)
-    m = imap(server)
-    typ, data = m.lsub('""', "Receipts")
-    m.logout()
-    assert typ == "OK" and len([d for d in data if d]) == 1, ("Receipts is not subscribed", data)
+    create_folder_in_settings(driver, rc, server, "Receipts")
     driver.get(rc.url + "?_task=mail&_mbox=INBOX")
     idle(driver)
+    check_folder_list(driver)
 
-    # Folder list: the special-use folders (Mailfort's \Junk folder is named
-    # Spam: Roundcube learns that from SPECIAL-USE and shows it as Junk) and
-    # the folder created over IMAP.
-    folders = folder_list(driver)
-    by_name = {name: (label, cls) for name, label, cls in folders}
-    assert set(by_name) == {"INBOX", "Sent", "Drafts", "Trash", "Spam", "Projects", "Receipts"}, folders
-    for name, label, cls in (("INBOX", "Inbox", "inbox"), ("Sent", "Sent", "sent"), ("Drafts", "Drafts", "drafts"),
-                             ("Trash", "Trash", "trash"), ("Spam", "Junk", "junk"), ("Projects", "Projects", None),
-                             ("Receipts", "Receipts", None)):
-        shown, classes = by_name[name]
-        assert shown == label, (name, shown, folders)
-        if cls:
-            assert cls in classes.split(), (name, classes)
-
-    # The message list, then one message opened in the preview pane.
     rows = wait_list(driver, lambda r: len(r) == 3, "three messages in the list")
     assert sorted(rows.values()) == ["Lunch on Friday", "Old newsletter", "Quarterly report draft"], rows
-    row_by_subject(driver, "Lunch on Friday").click()
-    body = in_preview(driver, lambda d: d.find_elements(By.ID, "messagebody"), "the message body")[0]
-    assert "Shall we try the new place by the river?" in body.text
-    assert "Lunch on Friday" in driver.find_element(By.CSS_SELECTOR, "h2.subject").text
-    driver.switch_to.default_content()
-    idle(driver)
+    open_message(driver, "Lunch on Friday", "Shall we try the new place by the river?")
+    search_subject(driver, "quarterly", ["Quarterly report draft"], total=3)
 
-    # Search by subject (the quick search box; subject is a default scope).
-    box = driver.find_element(By.CSS_SELECTOR, "#mailsearchform")
-    box.send_keys("quarterly", Keys.ENTER)
-    rows = wait_list(driver, lambda r: len(r) == 1, "one search result")
-    assert list(rows.values()) == ["Quarterly report draft"], rows
-    driver.find_element(By.CSS_SELECTOR, "#mailsearchlist a.reset, .searchbar a.reset").click()
-    wait_list(driver, lambda r: len(r) == 3, "the full list after resetting the search")
-    idle(driver)
-
-    # Move to Trash: select, Delete (Roundcube moves to its Trash folder).
-    row_by_subject(driver, "Old newsletter").click()
-    in_preview(driver, lambda d: "Nothing to see here." in d.find_element(By.TAG_NAME, "body").text,
-               "the preview of the selected message")  # Roundcube ignores commands while it loads
-    driver.switch_to.default_content()
-    idle(driver)
+    # Move to Trash: select, Delete (Roundcube MOVEs to its Trash folder).
+    open_message(driver, "Old newsletter", "Nothing to see here.")
     click_command(driver, "delete")
     wait_list(driver, lambda r: "Old newsletter" not in r.values() and len(r) == 2, "the deleted message to leave")
     idle(driver)
     assert message_ids(server, "INBOX") == {"rc-lunch", "rc-report"}
     assert message_ids(server, "Trash") == {"rc-old"}
+
+    # Send one to herself: it arrives, and Sent holds the copy.
+    send_message(driver, rc, ALICE, "Note to self", "Remember the milk.")
+    wait_delivered(server, 3)
+    assert subjects(server, "Sent") == ["Note to self"]
+    assert "Note to self" in subjects(server, "INBOX")
 
     # Log out: back to the login form, and the session is gone.
     driver.find_element(By.CSS_SELECTOR, "#taskmenu a.logout").click()
