@@ -494,6 +494,8 @@ def test_roundcube_mail_workflow(server, webmail):
     until(driver, lambda d: d.find_elements(By.ID, "rcmloginuser"), "the login form after logout")
     driver.get(rc.url + "?_task=mail&_mbox=INBOX")
     until(driver, lambda d: d.find_elements(By.ID, "rcmloginuser"), "the login form for a logged-out session")
+    # Roundcube logs IMAP/SMTP errors and unexpected server answers here.
+    assert rc.log("errors.log") == "", rc.log("errors.log")[-3000:]
 
 
 def test_roundcube_thread_view(server, webmail):
@@ -554,3 +556,4 @@ def test_roundcube_thread_view(server, webmail):
     shown = "return $.map(arguments[0], function(uid) { return $(rcmail.message_list.rows[uid].obj).is(':visible'); })"
     uids = [root["uid"], other["uid"], replies[0]["uid"], replies[1]["uid"]]
     until(driver, lambda d: d.execute_script(shown, uids) == [True, True, False, False], "the thread to collapse")
+    assert rc.log("errors.log") == "", rc.log("errors.log")[-3000:]
