@@ -87,6 +87,9 @@ class Roundcube:
     """A private Roundcube on http://127.0.0.1:<port>/ for one Mailfort instance."""
 
     def __init__(self, server, extra=None):
+        for path in (os.path.join(RC_PUBLIC, "index.php"), os.path.join(RC_CONFIG, "defaults.inc.php")):
+            assert os.path.isfile(path), f"{path} missing: run scripts/install-deps.sh --test (roundcube-core)"
+        assert shutil.which("php"), "php missing: run scripts/install-deps.sh --test (php-cli)"
         self.dir = tempfile.mkdtemp(prefix="mailfort-roundcube-")
         self.proc = None
         conf = os.path.join(self.dir, "config")
