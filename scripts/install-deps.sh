@@ -60,8 +60,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if [ "$own_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; own_policy=0; fi
-  # Should a system Postfix have been started anyway, it stays off for tests.
+  # Should a system Postfix have been started anyway, it stays off for tests;
+  # so do roundcube-core's daily timers (there is no system Roundcube database).
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now roundcube-gc.timer roundcube-cleandb.timer >/dev/null 2>&1 || true
   fi
 fi
