@@ -39,7 +39,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import PASSWORD
+from conftest import PASSWORD, wait_for
 from ports import free_port
 
 ALICE = "alice@example.test"
@@ -255,17 +255,8 @@ def deliver(server, mid, subject, body, refs=()):
 
 
 def wait_delivered(server, count):
-    def n():
-        m = imap(server)
-        try:
-            typ, data = m.select("INBOX", readonly=True)
-            return int(data[0]) >= count
-        finally:
-            m.logout()
-    deadline = time.time() + 10
-    while time.time() < deadline and not n():
-        time.sleep(0.1)
-    assert n(), f"fewer than {count} messages in INBOX"
+    assert wait_for(lambda: len(message_ids(server, "INBOX")) >= count, timeout=10), \
+        f"fewer than {count} messages in INBOX: {message_ids(server, 'INBOX')}"
 
 
 def subjects(server, folder):
@@ -282,16 +273,22 @@ def subjects(server, folder):
         m.logout()
 
 
-def message_ids(server, folder):
+def message_ids(server, folder, seen=None):
+    """Message-IDs (local parts) in a folder; only the \\Seen ones (True) or
+    the unseen ones (False) if `seen` is given."""
     m = imap(server)
     try:
         typ, data = m.select(f'"{folder}"', readonly=True)
         assert typ == "OK", (folder, data)
         if int(data[0]) == 0:
             return set()
-        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
         assert typ == "OK", data
-        return {re.search(rb"<([^@>]+)@", part[1]).group(1).decode() for part in data if isinstance(part, tuple)}
+        out = set()
+        for part in data:
+            if isinstance(part, tuple) and (seen is None or (b"\\Seen" in part[0]) == seen):
+                out.add(re.search(rb"<([^@>]+)@", part[1]).group(1).decode())
+        return out
     finally:
         m.logout()
 
@@ -480,6 +477,9 @@ def test_roundcube_mail_workflow(server, webmail):
     rows = wait_list(driver, lambda r: len(r) == 3, "three messages in the list")
     assert sorted(rows.values()) == ["Lunch on Friday", "Old newsletter", "Quarterly report draft"], rows
     open_message(driver, "Lunch on Friday", "Shall we try the new place by the river?")
+    # Marked read when previewed.
+    assert wait_for(lambda: message_ids(server, "INBOX", seen=True) == {"rc-lunch"}, timeout=5), \
+        message_ids(server, "INBOX", seen=True)
     search_subject(driver, "quarterly", ["Quarterly report draft"], total=3)
 
     # Move to Trash: select, Delete (Roundcube MOVEs to its Trash folder).
