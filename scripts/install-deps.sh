@@ -16,7 +16,12 @@ TEST_PKGS=(
   python3 python3-pytest python3-dnslib python3-dkim python3-spf
   openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd ldnsutils
   postfix
+  roundcube-core roundcube-sqlite3 php-cli php-cgi chromium chromium-driver python3-selenium
 )
+# Installed first, in their own apt-get call: roundcube-core depends on `php`,
+# whose first alternative is Apache's mod_php. With php-cgi already there the
+# dependency is met and neither apache2 nor php-fpm (daemons) come in.
+FIRST_PKGS=(php-cgi)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
@@ -32,6 +37,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   # package neither configures nor starts a system daemon that would take
   # port 25.
   echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  # roundcube-core (webmail driven by tests/integration/test_roundcube.py from
+  # a private config and database): no dbconfig-common database, no web
+  # server configuration.
+  printf '%s\n' "roundcube-core roundcube/dbconfig-install boolean false" \
+    "roundcube-core roundcube/reconfigure-webserver multiselect" \
+    "roundcube-core roundcube/restart-webserver boolean false" | $SUDO debconf-set-selections
   own_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\n# temporary, mailfort install-deps.sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -40,10 +51,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   trap '[ "$own_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   $SUDO apt-get update -qq
+  first=()
+  for p in "${FIRST_PKGS[@]}"; do
+    [[ " ${missing[*]} " == *" $p "* ]] && first+=("$p")
+  done
+  if [ ${#first[@]} -gt 0 ]; then
+    $SUDO apt-get install -y -qq --no-install-recommends "${first[@]}"
+  fi
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if [ "$own_policy" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; own_policy=0; fi
-  # Should a system Postfix have been started anyway, it stays off for tests.
+  # Should a system Postfix have been started anyway, it stays off for tests;
+  # so do roundcube-core's daily timers (there is no system Roundcube database).
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now roundcube-gc.timer roundcube-cleandb.timer >/dev/null 2>&1 || true
   fi
 fi
