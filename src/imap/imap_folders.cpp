@@ -60,7 +60,8 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   state_ = std::move(opened);
   Selected& s = std::get<Selected>(state_);
   untagged(std::to_string(s.view.size()) + " EXISTS");
-  if (!rev2_) untagged(std::to_string(s.recent.size()) + " RECENT");
+  s.recent_reported = static_cast<uint32_t>(s.recent.size());
+  if (!rev2_) untagged(std::to_string(s.recent_reported) + " RECENT");
   announce_flags(s);
   if (!rev2_) {
     for (uint32_t seq = 1; seq <= s.view.size(); ++seq) {

@@ -81,9 +81,12 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
       untagged(line + ")");
     }
   }
-  if (sel.view.size() != before) {
-    untagged(std::to_string(sel.view.size()) + " EXISTS");
-    if (!rev2_) untagged(std::to_string(recent_count(sel)) + " RECENT");
+  if (sel.view.size() != before) untagged(std::to_string(sel.view.size()) + " EXISTS");
+  // RECENT whenever the count changed: new mail, or recent messages
+  // expunged (by this command or reported here), as Dovecot does.
+  if (!rev2_ && (sel.view.size() != before || recent_count(sel) != sel.recent_reported)) {
+    sel.recent_reported = recent_count(sel);
+    untagged(std::to_string(sel.recent_reported) + " RECENT");
   }
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
 }

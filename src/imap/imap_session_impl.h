@@ -88,6 +88,7 @@ struct Selected {
   // IMAP4rev1's \Recent: the UIDs this session owns (UserMailbox::take_recent;
   // may keep UIDs expunged since). Empty in IMAP4rev2 sessions.
   std::set<uint32_t> recent;
+  uint32_t recent_reported = 0;  // the last RECENT count sent
   // The keywords announced in FLAGS (RFC 9051 7.3.5): a FETCH never shows
   // a keyword the client has not been told about first.
   std::set<std::string> keywords;
