@@ -203,6 +203,7 @@ asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
     return mb->status(name);
   });
   if (!st) co_return co_await tagged(c.tag, "NO", error_code(st.error()) + "Mailbox does not exist");
+  if (c.status.highestmodseq) enable_condstore();  // RFC 7162 3.1
   untagged(status_line(*st, c.status));
   co_return co_await tagged(c.tag, "OK", completed(c));
 }

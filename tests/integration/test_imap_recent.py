@@ -290,11 +290,16 @@ def test_condstore_enabling_command_sends_highestmodseq_once(server):
     c = Session(server)
     c.ok("SELECT Box")
     assert len(find(c.ok("STORE 1 (UNCHANGEDSINCE 1000) +FLAGS (\\Seen)"), rb"^\* OK \[HIGHESTMODSEQ")) == 1
+    e = Session(server)
+    e.ok("SELECT Box")
+    assert len(find(e.ok("STATUS INBOX (HIGHESTMODSEQ)"), rb"^\* OK \[HIGHESTMODSEQ \d+\]")) == 1
+    # CONDSTORE on: a flag change's FETCH carries MODSEQ (RFC 7162 3.1).
+    assert find(e.ok("STORE 1 +FLAGS (\\Draft)"), rb"^\* 1 FETCH \(.*MODSEQ \(\d+\)")
     # Already enabled at SELECT: no second one.
     d = Session(server)
     d.ok("SELECT Box (CONDSTORE)")
     assert not find(d.ok("FETCH 1 (MODSEQ)"), rb"HIGHESTMODSEQ")
-    for cl in (setup, a, b, c, d):
+    for cl in (setup, a, b, c, d, e):
         cl.close()
 
 
