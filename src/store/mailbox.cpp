@@ -245,12 +245,12 @@ Result<void> UserMailbox::init_schema() {
 Result<void> UserMailbox::migrate_recent_uidvalidity() {
   Transaction tx(db_);
   if (!tx.ok()) return db_.error("cannot lock mailbox index");
-  auto has = db_.prepare("SELECT 1 FROM pragma_table_info('folder') WHERE name = 'first_recent'");
+  bool has = db_.prepare("SELECT 1 FROM pragma_table_info('folder') WHERE name = 'first_recent'").step();
   // Folders of an index older than this column start with nothing recent
   // (their messages were seen before); a new folder's default, 1, makes all
   // of its messages recent until a session claims them.
-  if (!has.step() && !db_.exec("ALTER TABLE folder ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;"
-                               "UPDATE folder SET first_recent = uidnext;"))
+  if (!has && !db_.exec("ALTER TABLE folder ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;"
+                        "UPDATE folder SET first_recent = uidnext;"))
     return db_.error("cannot upgrade mailbox index");
   // One row: the last UIDVALIDITY given out. The folder rows alone are not
   // enough: a deleted folder takes its value with it.
