@@ -49,7 +49,7 @@ asio::awaitable<bool> ImapSession::cmd_enable(Command& c) {
   std::string enabled;
   for (const auto& cap : c.args) {
     if (cap == "CONDSTORE" && !condstore_) {
-      condstore_ = true;
+      enable_condstore();
       enabled += " CONDSTORE";
     } else if (cap == "UTF8=ACCEPT" && !utf8_) {
       utf8_ = true;

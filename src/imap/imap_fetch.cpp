@@ -50,7 +50,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
         break;
     }
   }
-  if (wants_modseq) condstore_ = true;
+  if (wants_modseq) enable_condstore();
   if (sel.read_only) sets_seen = false;
   auto* mb = sel.account->mailbox.get();
   int64_t folder = sel.folder;
@@ -120,7 +120,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
         items += s;
       };
       if (wants_uid) add("UID " + std::to_string(m.uid));
-      if (wants_flags) add("FLAGS " + flags_text(m.flags, sel.view.keywords(batch[i])));
+      if (wants_flags) add("FLAGS " + session_flags(sel, m.uid, m.flags, sel.view.keywords(batch[i])));
       if (wants_modseq || (condstore_ && c.changed_since)) add("MODSEQ (" + std::to_string(m.modseq) + ")");
       CachedStructure cs;
       if (needs_cache) cs = parse_cache(d.cache);

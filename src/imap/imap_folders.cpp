@@ -22,7 +22,11 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
     store::FolderStatus status;
     ImapView view;
     std::vector<std::string> keywords;
+    uint32_t first_recent = UINT32_MAX;  // messages from this UID on are recent to the session
   };
+  // \Recent (IMAP4rev1 only): SELECT takes the folder's new messages for
+  // this session, EXAMINE shows them without taking them.
+  bool want_recent = !rev2_, claim_recent = !rev2_ && c.kind == CommandKind::Select;
   auto r = co_await blocking([&]() -> Result<Opened> {
     if (strcasecmp(name.c_str(), "INBOX") == 0) (void)mb->sync_inbox();
     auto st = mb->status(name);
@@ -32,6 +36,10 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
     auto msgs = mb->messages(st->id);
     if (!msgs) return msgs.error();
     s.view.load(*msgs);
+    if (want_recent && !msgs->empty()) {
+      auto first = mb->take_recent(st->id, msgs->back().uid, claim_recent);
+      if (first) s.first_recent = *first;
+    }
     auto kw = mb->keywords(st->id);
     if (kw) s.keywords = std::move(*kw);
     return s;
@@ -46,16 +54,15 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   opened.modseq_seen = r->status.highest_modseq;
   opened.uidvalidity = r->status.uidvalidity;
   opened.read_only = c.kind == CommandKind::Examine;
+  for (auto& e : opened.view.entries())
+    if (e.uid >= r->first_recent) opened.recent.insert(e.uid);
+  opened.keywords.insert(r->keywords.begin(), r->keywords.end());
   state_ = std::move(opened);
-  const Selected& s = std::get<Selected>(state_);
-  std::string kw;
-  for (auto& k : r->keywords) kw += " " + k;
+  Selected& s = std::get<Selected>(state_);
   untagged(std::to_string(s.view.size()) + " EXISTS");
-  if (!rev2_) untagged("0 RECENT");
-  untagged("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + ")");
-  untagged(std::string("OK [PERMANENTFLAGS (") +
-           (s.read_only ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + kw + " \\*") +
-           ")] Flags permitted");
+  s.recent_reported = static_cast<uint32_t>(s.recent.size());
+  if (!rev2_) untagged(std::to_string(s.recent_reported) + " RECENT");
+  announce_flags(s);
   if (!rev2_) {
     for (uint32_t seq = 1; seq <= s.view.size(); ++seq) {
       if (!(s.view.at(seq).flags & store::kSeen)) {
@@ -133,7 +140,7 @@ std::string ImapSession::status_line(const store::FolderStatus& f, const StatusI
     items += (items.empty() ? "" : " ") + std::string(k) + " " + std::to_string(v);
   };
   if (s.messages) add("MESSAGES", f.messages);
-  if (s.recent) add("RECENT", 0);
+  if (s.recent) add("RECENT", f.recent);
   if (s.uidnext) add("UIDNEXT", f.uidnext);
   if (s.uidvalidity) add("UIDVALIDITY", f.uidvalidity);
   if (s.unseen) add("UNSEEN", f.unseen);
@@ -196,6 +203,7 @@ asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
     return mb->status(name);
   });
   if (!st) co_return co_await tagged(c.tag, "NO", error_code(st.error()) + "Mailbox does not exist");
+  if (c.status.highestmodseq) enable_condstore();  // RFC 7162 3.1
   untagged(status_line(*st, c.status));
   co_return co_await tagged(c.tag, "OK", completed(c));
 }

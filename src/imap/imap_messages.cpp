@@ -17,7 +17,7 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c, Selected& sel) {
   auto mode = c.store.mode == StoreArgs::Mode::Add      ? store::UserMailbox::FlagMode::Add
               : c.store.mode == StoreArgs::Mode::Remove ? store::UserMailbox::FlagMode::Remove
                                                         : store::UserMailbox::FlagMode::Replace;
-  if (c.store.unchanged_since) condstore_ = true;
+  if (c.store.unchanged_since) enable_condstore();
   auto* mb = sel.account->mailbox.get();
   int64_t folder = sel.folder;
   auto r = co_await blocking(
@@ -32,7 +32,7 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c, Selected& sel) {
     if (changed && (!c.store.silent || condstore_)) {
       std::string items;
       if (c.uid) items += "UID " + std::to_string(m.uid) + " ";
-      items += "FLAGS " + flags_text(m.flags, m.keywords);
+      items += "FLAGS " + session_flags(sel, m.uid, m.flags, m.keywords);
       if (condstore_) items += " MODSEQ (" + std::to_string(m.modseq) + ")";
       untagged(std::to_string(s) + " FETCH (" + items + ")");
     }
@@ -77,6 +77,7 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, Selected& sel, bool move
       uint32_t s = sel.view.seq_of_uid(uid);
       if (!s) continue;
       sel.view.erase(s);
+      sel.recent.erase(uid);
       untagged(std::to_string(s) + " EXPUNGE");
     }
     co_await updates(sel, true);
@@ -101,6 +102,7 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c, Selected& sel) {
     uint32_t s = sel.view.seq_of_uid(u);
     if (!s) continue;
     sel.view.erase(s);
+    sel.recent.erase(u);
     untagged(std::to_string(s) + " EXPUNGE");
   }
   co_await updates(sel, true);

@@ -193,11 +193,11 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
     case Op::Seen:
       return has(1);
     case Op::New:
-      return false;  // no \Recent
+      return m.recent && !has(1);
     case Op::Old:
-      return true;
+      return !m.recent;
     case Op::Recent:
-      return false;
+      return m.recent;
     case Op::Unanswered:
       return !has(2);
     case Op::Undeleted:

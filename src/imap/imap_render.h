@@ -38,6 +38,7 @@ struct SearchFacts {
   std::vector<std::string> keywords;
   int64_t internal_date = 0;  // seconds
   uint64_t size = 0, modseq = 0;
+  bool recent = false;  // \Recent in this session (IMAP4rev1)
   uint32_t max_seq = 0, max_uid = 0;
   std::string_view message;  // empty unless the program needs the text
 };

@@ -14,6 +14,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
   std::vector<ImapView::Entry> view = sel.view.entries();
   uint32_t max_uid = sel.view.last_uid();
   const SearchKey& key = c.search;
+  const std::set<uint32_t>* recent = rev2_ ? nullptr : &sel.recent;  // IMAP4rev2 has no \Recent
   auto hits = co_await blocking([&]() -> std::vector<std::pair<uint32_t, uint32_t>> {
     std::vector<std::pair<uint32_t, uint32_t>> out;  // (seq, uid)
     auto all = mb->messages(folder);
@@ -31,6 +32,7 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
       f.internal_date = meta->internal_date;
       f.size = meta->size;
       f.modseq = meta->modseq;
+      f.recent = recent && recent->count(f.uid);
       f.max_seq = static_cast<uint32_t>(view.size());
       f.max_uid = max_uid;
       std::string body;
@@ -46,17 +48,21 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
   });
   std::vector<uint32_t> ids;
   uint64_t max_modseq = 0;
-  for (auto& [s, u] : hits) {
-    ids.push_back(c.uid ? u : s);
-    max_modseq = std::max(max_modseq, sel.view.at(s).modseq);
-  }
+  for (auto& [s, u] : hits) ids.push_back(c.uid ? u : s);
+  // MODSEQ: the highest of the messages returned (RFC 7162 3.1.5), so with
+  // only MIN and/or MAX, of those; with ALL, COUNT or plain SEARCH, of all.
+  bool min = false, max = false, others = c.search_return.empty() || !(c.search_esearch || rev2_);
+  for (auto& r : c.search_return) (r == "MIN" ? min : r == "MAX" ? max : others) = true;
+  for (std::size_t i = 0; i < hits.size(); ++i)
+    if (others || (min && i == 0) || (max && i + 1 == hits.size()))
+      max_modseq = std::max(max_modseq, sel.view.at(hits[i].first).modseq);
   bool modseq_key = false;
   std::function<void(const SearchKey&)> scan = [&](const SearchKey& k) {
     if (k.op == SearchKey::Op::ModSeq) modseq_key = true;
     for (auto& ch : k.children) scan(ch);
   };
   scan(c.search);
-  if (modseq_key) condstore_ = true;
+  if (modseq_key) enable_condstore();
   if (c.search_esearch || rev2_) {
     std::string line = "ESEARCH (TAG " + quote(c.tag) + ")";
     if (c.uid) line += " UID";

@@ -35,9 +35,17 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   int64_t folder = sel.folder;
   uint64_t since = sel.modseq_seen;
   bool inbox = sel.name == "INBOX";
+  // New mail is recent to the first IMAP4rev1 session that learns of it
+  // (RFC 3501 2.3.2); an EXAMINE session sees it so without taking it.
+  uint32_t last_seen = sel.view.last_uid(), first_recent = UINT32_MAX;
+  bool want_recent = !rev2_, claim_recent = !rev2_ && !sel.read_only;
   auto ch = co_await blocking([&] {
     if (inbox) (void)mb->sync_inbox();
-    return mb->changes_since(folder, since);
+    auto r = mb->changes_since(folder, since);
+    uint32_t top = r && !r->changed.empty() ? r->changed.back().uid : 0;
+    if (want_recent && top > last_seen)
+      if (auto first = mb->take_recent(folder, top, claim_recent)) first_recent = *first;
+    return r;
   });
   if (!ch) co_return;
   bool expunges_pending = false;
@@ -47,6 +55,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
         uint32_t seq = sel.view.seq_of_uid(uid);
         if (!seq) continue;
         sel.view.erase(seq);
+        sel.recent.erase(uid);
         untagged(std::to_string(seq) + " EXPUNGE");
       }
     } else {
@@ -58,6 +67,8 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   for (auto& m : ch->changed) {
     if (m.uid > last_uid) {
       sel.view.push(m);
+      if (m.uid >= first_recent) sel.recent.insert(m.uid);
+      announce_keywords(sel, m.keywords);
       continue;
     }
     uint32_t seq = sel.view.seq_of_uid(m.uid);
@@ -65,12 +76,18 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
     bool flags_changed = sel.view.update(seq, m);
     if (flags_changed || condstore_) {
       std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
-                         flags_text(m.flags, m.keywords);
+                         session_flags(sel, m.uid, m.flags, m.keywords);
       if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
       untagged(line + ")");
     }
   }
   if (sel.view.size() != before) untagged(std::to_string(sel.view.size()) + " EXISTS");
+  // RECENT whenever the count changed: new mail, or recent messages
+  // expunged (by this command or reported here), as Dovecot does.
+  if (!rev2_ && (sel.view.size() != before || recent_count(sel) != sel.recent_reported)) {
+    sel.recent_reported = recent_count(sel);
+    untagged(std::to_string(sel.recent_reported) + " RECENT");
+  }
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
 }
 

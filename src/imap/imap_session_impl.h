@@ -85,6 +85,13 @@ struct Selected {
   ImapView view;           // by ascending UID
   uint64_t modseq_seen = 0;
   uint32_t uidvalidity = 0;
+  // IMAP4rev1's \Recent: the UIDs this session owns (UserMailbox::take_recent;
+  // may keep UIDs expunged since). Empty in IMAP4rev2 sessions.
+  std::set<uint32_t> recent;
+  uint32_t recent_reported = 0;  // the last RECENT count sent
+  // The keywords announced in FLAGS (RFC 9051 7.3.5): a FETCH never shows
+  // a keyword the client has not been told about first.
+  std::set<std::string> keywords;
 };
 
 // In SessionState order, so that index() is the command table's state.
@@ -233,6 +240,21 @@ class ImapSession {
   // Message numbers (1-based) addressed by a set; UIDs when `uid`.
   static std::vector<uint32_t> resolve(const ImapView& view, const SequenceSet& set, bool uid);
   std::string status_line(const store::FolderStatus& f, const StatusItems& items);
+  // ---- flags as this session shows them (imap_recent.cpp)
+  // A message's FLAGS for a FETCH response: \Recent first when this
+  // IMAP4rev1 session owns it; keywords new to the session are announced
+  // (untagged FLAGS, PERMANENTFLAGS) before, so call it before untagged().
+  std::string session_flags(Selected& s, uint32_t uid, uint32_t flags,
+                            const std::vector<std::string>& keywords);
+  // Announces the list again if one of `keywords` is new to the session.
+  void announce_keywords(Selected& s, const std::vector<std::string>& keywords);
+  // The untagged FLAGS and OK [PERMANENTFLAGS] of the selected folder.
+  void announce_flags(const Selected& s);
+  // Recent messages still in the view (drops expunged UIDs from the set).
+  uint32_t recent_count(Selected& s);
+  // A CONDSTORE-enabling command (RFC 7162 3.1): the first one while a
+  // folder is selected is answered with OK [HIGHESTMODSEQ] as well.
+  void enable_condstore();
 
   std::shared_ptr<Connection> conn_;
   Services& svc_;

@@ -239,7 +239,46 @@ Result<void> UserMailbox::init_schema() {
           " modseq INTEGER NOT NULL);"
           "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"))
     return db_.error("cannot create mailbox index");
+  return migrate_recent_uidvalidity();
+}
+
+Result<void> UserMailbox::migrate_recent_uidvalidity() {
+  Transaction tx(db_);
+  if (!tx.ok()) return db_.error("cannot lock mailbox index");
+  bool has = db_.prepare("SELECT 1 FROM pragma_table_info('folder') WHERE name = 'first_recent'").step();
+  // Folders of an index older than this column start with nothing recent
+  // (their messages were seen before); a new folder's default, 1, makes all
+  // of its messages recent until a session claims them.
+  if (!has && !db_.exec("ALTER TABLE folder ADD COLUMN first_recent INTEGER NOT NULL DEFAULT 1;"
+                        "UPDATE folder SET first_recent = uidnext;"))
+    return db_.error("cannot upgrade mailbox index");
+  // One row: the last UIDVALIDITY given out. The folder rows alone are not
+  // enough: a deleted folder takes its value with it.
+  if (!db_.exec("CREATE TABLE IF NOT EXISTS uidvalidity_last(id INTEGER PRIMARY KEY CHECK (id = 1),"
+                " value INTEGER NOT NULL);"
+                "INSERT OR IGNORE INTO uidvalidity_last(id, value)"
+                " SELECT 1, COALESCE(MAX(uidvalidity), 0) FROM folder;"))
+    return db_.error("cannot upgrade mailbox index");
+  if (!tx.commit()) return db_.error("cannot upgrade mailbox index");
   return {};
+}
+
+int64_t UserMailbox::next_uidvalidity() {
+  // Creation time as the base (as Dovecot does), but always above every
+  // value used before: folders created, deleted and created again within a
+  // second, or a clock set back, still get a new, larger one.
+  int64_t validity =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  auto max = db_.prepare(
+      "SELECT MAX(COALESCE((SELECT value FROM uidvalidity_last WHERE id = 1), 0),"
+      " COALESCE((SELECT MAX(uidvalidity) FROM folder), 0))");
+  if (max.step() && max.i64(0) >= validity) validity = max.i64(0) + 1;
+  validity &= 0xffffffff;  // nz-number; the clock reaches 2^32 in 2106
+  if (validity == 0) validity = 1;
+  auto put = db_.prepare("INSERT OR REPLACE INTO uidvalidity_last(id, value) VALUES(1, ?)");
+  put.bind(1, validity).step();
+  return validity;
 }
 
 Result<void> UserMailbox::ensure_folder(const std::string& name, const std::string& special,
@@ -247,16 +286,12 @@ Result<void> UserMailbox::ensure_folder(const std::string& name, const std::stri
   auto find = db_.prepare("SELECT id FROM folder WHERE name = ?");
   find.bind(1, name);
   if (find.step()) return {};
-  // UIDVALIDITY: creation time, made unique per account so a folder deleted
-  // and re-created never reuses its predecessor's (UID, UIDVALIDITY) pairs.
-  int64_t validity =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-  auto max = db_.prepare("SELECT COALESCE(MAX(uidvalidity), 0) FROM folder");
-  if (max.step() && max.i64(0) >= validity) validity = max.i64(0) + 1;
+  // UIDVALIDITY: unique per account, so a folder deleted and re-created
+  // never reuses its predecessor's (UID, UIDVALIDITY) pairs.
+  int64_t validity = next_uidvalidity();
   auto ins = db_.prepare(
       "INSERT INTO folder(name, uidvalidity, uidnext, modseq, subscribed, special) VALUES(?,?,1,1,?,?)");
-  ins.bind(1, name).bind(2, validity & 0xffffffff).bind(3, subscribed ? 1 : 0).bind(4, special);
+  ins.bind(1, name).bind(2, validity).bind(3, subscribed ? 1 : 0).bind(4, special);
   ins.step();
   if (!ins.done()) return db_.error("cannot create folder");
   if (!make_maildir(dir_for(name))) return Error{Errc::Temp, "cannot create folder directory"};
@@ -392,7 +427,8 @@ Result<std::vector<FolderStatus>> UserMailbox::folders() {
   auto st = db_.cached(
       "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq, f.subscribed, f.special,"
       " COUNT(m.uid), COALESCE(SUM((m.flags & 1) = 0), 0), COALESCE(SUM((m.flags & 8) != 0), 0),"
-      " COALESCE(SUM(m.size), 0) FROM folder f LEFT JOIN message m ON m.folder = f.id"
+      " COALESCE(SUM(m.size), 0), COALESCE(SUM(m.uid >= f.first_recent), 0)"
+      " FROM folder f LEFT JOIN message m ON m.folder = f.id"
       " GROUP BY f.id ORDER BY f.name");
   while (st.step()) {
     FolderStatus f;
@@ -407,6 +443,7 @@ Result<std::vector<FolderStatus>> UserMailbox::folders() {
     f.unseen = static_cast<uint32_t>(st.i64(8));
     f.deleted = static_cast<uint32_t>(st.i64(9));
     f.size = static_cast<uint64_t>(st.i64(10));
+    f.recent = static_cast<uint32_t>(st.i64(11));
     out.push_back(std::move(f));
   }
   return out;
@@ -527,8 +564,11 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
     std::vector<std::pair<std::string, std::string>> dirs;
     for (auto& [id, name] : moving) {
       std::string renamed = to + name.substr(from.size());
-      auto up = db_.prepare("UPDATE folder SET name = ? WHERE id = ?");
-      up.bind(1, renamed).bind(2, id);
+      // A new UIDVALIDITY too: the name may have been used before, and a
+      // client that cached that folder must not take this one's UIDs for
+      // its own (RFC 3501 2.3.1.1: larger than any used with the name).
+      auto up = db_.prepare("UPDATE folder SET name = ?, uidvalidity = ? WHERE id = ?");
+      up.bind(1, renamed).bind(2, next_uidvalidity()).bind(3, id);
       up.step();
       if (!up.done()) return db_.error("cannot rename folder");
       dirs.emplace_back(dir_for(name), dir_for(renamed));
@@ -590,6 +630,21 @@ Result<FolderChanges> UserMailbox::changes_since(int64_t folder, uint64_t modseq
   hm.bind(1, folder);
   ch.highest_modseq = hm.step() ? static_cast<uint64_t>(hm.i64(0)) : modseq;
   return ch;
+}
+
+Result<uint32_t> UserMailbox::take_recent(int64_t folder, uint32_t up_to_uid, bool claim) {
+  std::lock_guard lock(mu_);
+  auto get = db_.cached("SELECT first_recent FROM folder WHERE id = ?");
+  get.bind(1, folder);
+  if (!get.step()) return Error{Errc::NotFound, "no such folder"};
+  auto first = static_cast<uint32_t>(get.i64(0));
+  get.reset();
+  if (claim && up_to_uid >= first) {
+    auto put = db_.cached("UPDATE folder SET first_recent = ? WHERE id = ?");
+    put.bind(1, static_cast<int64_t>(up_to_uid) + 1).bind(2, folder);
+    if (!put.run()) return db_.error("cannot update mailbox index");
+  }
+  return first;
 }
 
 Result<std::vector<std::string>> UserMailbox::keywords(int64_t folder) {

@@ -71,6 +71,7 @@ struct FolderStatus {
   std::string special_use;  // "\\Sent", "\\Trash", ... or ""
   uint32_t messages = 0, unseen = 0, deleted = 0;
   uint64_t size = 0;
+  uint32_t recent = 0;  // messages no session has claimed as \Recent yet (take_recent)
 };
 
 struct FolderChanges {
@@ -127,6 +128,20 @@ class UserMailbox {
   // The folder's messages by UID (for SELECT / POP3).
   Result<std::vector<MessageMeta>> messages(int64_t folder);
   Result<FolderChanges> changes_since(int64_t folder, uint64_t modseq);
+  // IMAP4rev1's \Recent (RFC 3501 2.3.2): a message is recent in exactly
+  // one session, the first to see it after it arrived. The boundary lives
+  // here, as a per-folder "first unclaimed UID" column of the index, because
+  // this object is the one place all of the user's sessions share (one
+  // instance per user, MailboxRegistry), the index serialises them under
+  // mu_, and a column is durable: mail delivered while nobody is connected,
+  // or before a restart, stays recent for the first session that selects
+  // the folder afterwards (Dovecot keeps first_recent_uid in its index
+  // header for the same reason). Returns the first unclaimed UID: the
+  // caller's messages with UIDs from it up to `up_to_uid` are recent to the
+  // caller. With `claim` (a SELECTed session, not EXAMINE or STATUS) they
+  // become the caller's: the boundary moves past `up_to_uid`, so no other
+  // session sees them as recent.
+  Result<uint32_t> take_recent(int64_t folder, uint32_t up_to_uid, bool claim);
   Result<std::vector<std::string>> keywords(int64_t folder);
   Result<std::string> cache(int64_t folder, uint32_t uid);
   // The cache blobs of several messages in one statement / one read
@@ -169,6 +184,12 @@ class UserMailbox {
  private:
   UserMailbox() = default;
   Result<void> init_schema();
+  // Columns and tables added after the first schema: \Recent's boundary
+  // (folder.first_recent) and the last UIDVALIDITY given out.
+  Result<void> migrate_recent_uidvalidity();
+  // A UIDVALIDITY larger than any this account ever used (RFC 3501 2.3.1.1:
+  // never repeated for a name, even after DELETE + CREATE or RENAME).
+  int64_t next_uidvalidity();
   // Finishes or undoes folder deletions a crash interrupted.
   void settle_deleted_folders();
   Result<void> ensure_folder(const std::string& name, const std::string& special, bool subscribed);

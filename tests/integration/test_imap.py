@@ -94,7 +94,7 @@ def test_delivered_mail_is_fetched_with_structure(server):
     typ, data = m.fetch("1", "(UID FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE)")
     resp = data[0] if isinstance(data[0], bytes) else data[0][0]
     text = resp.decode()
-    assert "UID 1" in text and "FLAGS ()" in text
+    assert "UID 1" in text and "FLAGS (\\Recent)" in text  # the first session to see it
     assert f"RFC822.SIZE {len(MSG)}" not in text or True  # Received header added: size differs
     assert '"=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from Bob"' in text
     assert '(("Bob Sender" NIL "bob" "example.org"))' in text
@@ -206,6 +206,7 @@ def test_idle_sees_other_sessions_and_delivery(server):
     deliver(server)
     line = a.readline()
     assert line.strip() == b"* 1 EXISTS", line
+    assert a.readline().strip() == b"* 1 RECENT"  # a, selected and told first, owns it
     b.noop()
     b.store("1", "+FLAGS", "\\Flagged")
     line = a.readline()
@@ -214,6 +215,7 @@ def test_idle_sees_other_sessions_and_delivery(server):
     a.readline()
     b.expunge()
     assert a.readline().strip() == b"* 1 EXPUNGE"
+    assert a.readline().strip() == b"* 0 RECENT"
     a.send(b"DONE\r\n")
     assert a.readline().startswith(tag.encode() + b" OK")
     a.logout()
