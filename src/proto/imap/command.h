@@ -16,9 +16,12 @@
 namespace mailfort::proto::imap {
 
 // A sequence set: ranges of message numbers or UIDs. kStar stands for "*"
-// (the largest number in use), resolved by the session.
+// (the largest number in use), resolved by the session; it is 0, never a
+// number of a set, because 4294967295 is a valid one (`UID SEARCH UID
+// 1:4294967295`). A range keeps kStar in `hi` (`*:3` is {3, kStar}) and
+// numbers in ascending order.
 struct SequenceSet {
-  static constexpr uint32_t kStar = UINT32_MAX;
+  static constexpr uint32_t kStar = 0;
   struct Range {
     uint32_t lo, hi;
   };
