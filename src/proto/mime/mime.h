@@ -137,6 +137,13 @@ std::string searchable_body(std::string_view message, const Part& root, std::siz
 // words decoded ("Name: value"), joined with '\n', cut at max_bytes.
 std::string searchable_headers(std::string_view message, const Part& root, std::size_t max_bytes = 16 << 20);
 
+// Text for IMAP SEARCH FROM/TO/CC/BCC: an address field's value parsed as
+// ENVELOPE parses it and written back normalised as Dovecot matches it
+// ("name <route:local@domain>", "local@domain", "group: a@b, c@d;"),
+// comments dropped (a lone comment after an addr-spec is its name), encoded
+// words decoded.
+std::string searchable_addresses(std::string_view raw);
+
 // All values of the header field `name` (case-insensitive) in the header at
 // the start of header_block, in order: what follows the colon, blanks on
 // the first line skipped, line breaks of folds removed (the blanks that
