@@ -94,7 +94,8 @@ CachedStructure parse_cache(std::string_view blob) {
   return c;
 }
 
-std::string append_form(std::string message) {
+std::string append_form(std::string message, bool literal8) {
+  if (literal8) message = proto::mime::binary_parts_to_base64(std::move(message));
   // Most clients send CRLF already: then the message is kept as it is,
   // without a second copy of a large APPEND in memory.
   bool clean = true;

@@ -711,6 +711,7 @@ bool parse_append(ArgReader& r, Command& c, std::string& why) {
     c.append_date = *t;
     if (!need_sp(r, why)) return false;
   }
+  c.literal8 = r.peek() == '~';
   auto lit = r.literal(true);
   if (!lit) return false;
   c.literal = std::move(*lit);

@@ -156,6 +156,7 @@ struct Command {
   std::vector<std::string> flags;        // APPEND flags
   std::optional<int64_t> append_date;    // APPEND date-time, seconds since epoch (UTC)
   std::string literal;                   // APPEND message
+  bool literal8 = false;                 // APPEND message sent as literal8 "~{n}" (RFC 3516)
   std::vector<std::string> special_use;  // CREATE (USE (\Sent))
 };
 

@@ -120,6 +120,11 @@ std::string with_crlf(std::string_view message);
 // header value. nullopt for an unknown encoding ([UNKNOWN-CTE]).
 std::optional<std::string> decode_transfer(std::string_view body, std::string_view encoding);
 
+// A message APPENDed as literal8 with its binary parts (Content-Transfer-
+// Encoding: binary, not multipart) re-encoded as base64, as Dovecot stores
+// them; unchanged when it has none (mime_binary.cpp).
+std::string binary_parts_to_base64(std::string message);
+
 // RFC 2047 encoded words (B and Q) of a header value decoded to UTF-8. The
 // value is unfolded first; whitespace between adjacent encoded words is
 // dropped; words in unknown charsets stay as written; invalid UTF-8 becomes
