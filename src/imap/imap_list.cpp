@@ -155,7 +155,8 @@ asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
         extra += "))";
       }
     }
-    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(e.name)) + extra);
+    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(e.name)) +
+             extra);
     if (l.return_status && e.exists) untagged(status_line(listing->folders[e.folder], *l.return_status));
   }
   co_return co_await tagged(c.tag, "OK", completed(c));

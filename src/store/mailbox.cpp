@@ -544,7 +544,8 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
     }
     // Subscriptions follow the folders they name.
     auto subs = db_.prepare(
-        "UPDATE OR REPLACE subscription SET name = ? || substr(name, ?) WHERE name = ? OR substr(name, 1, ?) = ?");
+        "UPDATE OR REPLACE subscription SET name = ? || substr(name, ?)"
+        " WHERE name = ? OR substr(name, 1, ?) = ?");
     subs.bind(1, to)
         .bind(2, static_cast<int64_t>(from.size() + 1))
         .bind(3, from)

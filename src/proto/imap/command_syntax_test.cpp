@@ -89,8 +89,9 @@ TEST(ImapSyntax, StarIsKeptAsTheUpperEnd) {
 }
 
 TEST(ImapSyntax, ListExtendedArguments) {
-  auto c = parsed("a LIST (SUBSCRIBED RECURSIVEMATCH remote) \"\" (a% \"b c\" {1}\r\nd) RETURN (CHILDREN "
-                  "SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UIDNEXT))");
+  auto c = parsed(
+      "a LIST (SUBSCRIBED RECURSIVEMATCH remote) \"\" (a% \"b c\" {1}\r\nd) RETURN (CHILDREN "
+      "SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UIDNEXT))");
   EXPECT_TRUE(c.list.extended);
   EXPECT_TRUE(c.list.subscribed);
   EXPECT_TRUE(c.list.recursive_match);

@@ -34,8 +34,7 @@ TEST(BinaryToBase64, OnlyBinaryLeavesOfAMultipartAndLongBodiesInLines) {
       "Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: binary\r\n\r\n"
       "--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
       "--b\r\nContent-Transfer-Encoding: BINARY (comment)\r\n\r\n" +
-      big +
-      "\r\n--b--\r\n";
+      big + "\r\n--b--\r\n";
   std::string out = binary_parts_to_base64(msg);
   std::string enc = base64::encode(big);
   EXPECT_EQ(out,
@@ -49,8 +48,8 @@ TEST(BinaryToBase64, OnlyBinaryLeavesOfAMultipartAndLongBodiesInLines) {
 }
 
 TEST(BinaryToBase64, OtherMessagesUnchanged) {
-  for (std::string m : {"Subject: x\r\n\r\nbody\r\n"s, "Content-Transfer-Encoding: 8bit\r\n\r\n\xe4\r\n"s, ""s,
-                        "Content-Transfer-Encoding: binary\r\n"s})
+  for (std::string m : {"Subject: x\r\n\r\nbody\r\n"s, "Content-Transfer-Encoding: 8bit\r\n\r\n\xe4\r\n"s,
+                        ""s, "Content-Transfer-Encoding: binary\r\n"s})
     EXPECT_EQ(binary_parts_to_base64(m), m);
 }
 
