@@ -938,6 +938,7 @@ const CommandSpec* find_command(std::string_view name) {
 }
 
 bool SequenceSet::contains(uint32_t n, uint32_t star) const {
+  if (star == kStar) star = UINT32_MAX;
   for (const auto& r : ranges) {
     uint32_t lo = r.lo == kStar ? star : r.lo;
     uint32_t hi = r.hi == kStar ? star : r.hi;

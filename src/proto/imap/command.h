@@ -27,7 +27,8 @@ struct SequenceSet {
   };
   std::vector<Range> ranges;
   bool saved = false;  // "$" (SEARCHRES); unsupported, rejected by parser
-  // Whether n is in the set when "*" means `star`.
+  // Whether n is in the set when "*" means `star`; with `star` kStar, "*"
+  // has no bound (4294967295), as for a set of UIDs that may not exist.
   bool contains(uint32_t n, uint32_t star) const;
 };
 

@@ -86,6 +86,10 @@ TEST(ImapSyntax, StarIsKeptAsTheUpperEnd) {
   EXPECT_TRUE(c.set.contains(3, 10));
   EXPECT_FALSE(c.set.contains(1, 10));
   EXPECT_TRUE(c.set.contains(2, 2));  // *:3 with 2 messages is 2:3
+  // With no largest number known, "*" is unbounded.
+  auto open = parsed("a UID FETCH 5:* FLAGS").set;
+  EXPECT_TRUE(open.contains(4294967295u, SequenceSet::kStar));
+  EXPECT_FALSE(open.contains(4, SequenceSet::kStar));
 }
 
 TEST(ImapSyntax, ListExtendedArguments) {
