@@ -190,7 +190,8 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   // Subscriptions live in their own table (a name stays subscribed after
   // its folder is deleted, RFC 9051 6.3.9); the folder column only carries
   // ensure_folder's and older indexes' flags over.
-  if (!mb->db_.exec("INSERT OR IGNORE INTO subscription(name) SELECT name FROM folder WHERE subscribed != 0;"
+  if (!mb->db_.exec("CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"
+                    "INSERT OR IGNORE INTO subscription(name) SELECT name FROM folder WHERE subscribed != 0;"
                     "UPDATE folder SET subscribed = 0 WHERE subscribed != 0;"))
     return mb->db_.error("cannot update subscriptions");
   mb->settle_deleted_folders();
@@ -244,8 +245,6 @@ Result<void> UserMailbox::init_schema() {
           "CREATE TABLE IF NOT EXISTS expunged(folder INTEGER NOT NULL, uid INTEGER NOT NULL,"
           " modseq INTEGER NOT NULL);"
           "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder, modseq);"))
-    return db_.error("cannot create mailbox index");
-  if (!db_.exec("CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"))
     return db_.error("cannot create mailbox index");
   return {};
 }
