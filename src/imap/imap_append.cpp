@@ -13,7 +13,8 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
     co_return co_await tagged(c.tag, "NO", "[TOOBIG] Message too large");
   auto* mb = account().mailbox.get();
   int64_t date = c.append_date.value_or(0);
-  std::string message = append_form(std::move(c.literal));  // bare LF -> CRLF: sizes match BODY[]
+  // bare LF -> CRLF: sizes match BODY[]; a literal8's binary parts as base64
+  std::string message = append_form(std::move(c.literal), c.literal8);
   auto r = co_await blocking([&] { return mb->append(name, message, bits, kw, date); });
   if (!r) {
     if (r.error().code == Errc::NotFound)

@@ -1,8 +1,8 @@
 #include "imap/imap_session_impl.h"
 
 // Folder commands: SELECT/EXAMINE and CLOSE/UNSELECT (in and out of the
-// selected state), CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST/LSUB
-// (LIST-EXTENDED, LIST-STATUS), STATUS, NAMESPACE, GETQUOTA(ROOT).
+// selected state), CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS,
+// NAMESPACE, GETQUOTA(ROOT). LIST/LSUB are in imap_list.cpp.
 namespace mailfort::imap {
 
 void ImapSession::deselect() {
@@ -148,51 +148,6 @@ std::string ImapSession::status_line(const store::FolderStatus& f, const StatusI
   if (s.size) add("SIZE", f.size);
   if (s.highestmodseq) add("HIGHESTMODSEQ", f.highest_modseq);
   return "STATUS " + quote(wire_name(f.name)) + " (" + items + ")";
-}
-
-asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
-  auto& l = c.list;
-  bool lsub = c.kind == CommandKind::Lsub;
-  if (!lsub && l.patterns.size() == 1 && l.patterns[0].empty() && !l.extended) {
-    untagged("LIST (\\Noselect) \"/\" \"\"");
-    co_return co_await tagged(c.tag, "OK", completed(c));
-  }
-  auto* mb = account().mailbox.get();
-  auto folders = co_await blocking([&] {
-    (void)mb->sync_inbox();
-    return mb->folders();
-  });
-  if (!folders) co_return co_await tagged(c.tag, "NO", "[UNAVAILABLE] Cannot list folders");
-  std::set<std::string> names;
-  for (auto& f : *folders) names.insert(f.name);
-  std::string ref = from_wire(l.reference);
-  for (auto& f : *folders) {
-    bool matched = false;
-    for (auto& p : l.patterns) {
-      std::string pat = ref + from_wire(p);
-      if (list_match(pat, f.name, '/') ||
-          (strcasecmp(f.name.c_str(), "INBOX") == 0 && list_match(pat, "INBOX", '/')) ||
-          (f.name == "INBOX" && strcasecmp(pat.c_str(), "inbox") == 0))
-        matched = true;
-    }
-    if (!matched) continue;
-    if ((l.subscribed || lsub) && !f.subscribed) continue;
-    bool children = false;
-    for (auto it = names.upper_bound(f.name); it != names.end() && it->starts_with(f.name + "/"); ++it)
-      children = true;
-    std::string attrs;
-    auto add = [&](const std::string& a) { attrs += (attrs.empty() ? "" : " ") + a; };
-    if (!lsub) add(children ? "\\HasChildren" : "\\HasNoChildren");
-    if (!lsub && l.subscribed && f.subscribed)
-      add("\\Subscribed");
-    else if (!lsub && l.return_subscribed && f.subscribed)
-      add("\\Subscribed");
-    if (!f.special_use.empty() && !lsub) add(f.special_use);
-    if (l.special_use && f.special_use.empty()) continue;
-    untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(f.name)));
-    if (l.return_status) untagged(status_line(f, *l.return_status));
-  }
-  co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
 asio::awaitable<bool> ImapSession::cmd_status(Command& c) {

@@ -57,6 +57,15 @@ bool header_contains(std::string_view message, std::string_view field, std::stri
   return false;
 }
 
+// FROM/TO/CC/BCC: the addresses normalised (proto::mime::searchable_addresses),
+// so "user (comment)@domain" is found as "user@domain", as in Dovecot.
+bool address_contains(std::string_view message, std::string_view field, std::string_view text) {
+  auto hdr = header_block(message);
+  for (auto& v : proto::mime::header_values(hdr, field))
+    if (icontains(proto::mime::searchable_addresses(v), text)) return true;
+  return false;
+}
+
 int64_t day_of(int64_t seconds) {
   return seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
 }
@@ -85,7 +94,8 @@ CachedStructure parse_cache(std::string_view blob) {
   return c;
 }
 
-std::string append_form(std::string message) {
+std::string append_form(std::string message, bool literal8) {
+  if (literal8) message = proto::mime::binary_parts_to_base64(std::move(message));
   // Most clients send CRLF already: then the message is kept as it is,
   // without a second copy of a large APPEND in memory.
   bool clean = true;
@@ -213,13 +223,13 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
     case Op::Unkeyword:
       return !kw(k.field);
     case Op::Bcc:
-      return header_contains(m.message, "Bcc", k.text);
+      return address_contains(m.message, "Bcc", k.text);
     case Op::Cc:
-      return header_contains(m.message, "Cc", k.text);
+      return address_contains(m.message, "Cc", k.text);
     case Op::From:
-      return header_contains(m.message, "From", k.text);
+      return address_contains(m.message, "From", k.text);
     case Op::To:
-      return header_contains(m.message, "To", k.text);
+      return address_contains(m.message, "To", k.text);
     case Op::Subject:
       return header_contains(m.message, "Subject", k.text);
     case Op::Header: {

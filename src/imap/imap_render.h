@@ -21,8 +21,9 @@ struct CachedStructure {
 CachedStructure parse_cache(std::string_view blob);
 
 // The bytes APPEND stores: bare LFs made CRLF, so that RFC822.SIZE, SIZE
-// and quota (file sizes in the store) equal what BODY[] sends.
-std::string append_form(std::string message);
+// and quota (file sizes in the store) equal what BODY[] sends; from a
+// literal8, binary parts as base64 first (their exact bytes kept for BINARY[]).
+std::string append_form(std::string message, bool literal8 = false);
 
 // BODY[section] bytes (nullopt: no such part -> the client gets "").
 std::optional<std::string> body_section(std::string_view message, const proto::imap::Section& section);

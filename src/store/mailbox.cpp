@@ -187,6 +187,13 @@ Result<std::shared_ptr<UserMailbox>> UserMailbox::open(const std::string& maildi
   if (auto r = mb->ensure_folder("INBOX", "", true); !r) return r.error();
   for (const auto& s : special)
     if (auto r = mb->ensure_folder(s.name, s.use, true); !r) return r.error();
+  // Subscriptions live in their own table (a name stays subscribed after
+  // its folder is deleted, RFC 9051 6.3.9); the folder column only carries
+  // ensure_folder's and older indexes' flags over.
+  if (!mb->db_.exec("CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"
+                    "INSERT OR IGNORE INTO subscription(name) SELECT name FROM folder WHERE subscribed != 0;"
+                    "UPDATE folder SET subscribed = 0 WHERE subscribed != 0;"))
+    return mb->db_.error("cannot update subscriptions");
   mb->settle_deleted_folders();
   // Reconcile every folder with its directory (crash recovery, files
   // added by hand); INBOX also imports new/.
@@ -425,7 +432,8 @@ Result<std::vector<FolderStatus>> UserMailbox::folders() {
   std::lock_guard lock(mu_);
   std::vector<FolderStatus> out;
   auto st = db_.cached(
-      "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq, f.subscribed, f.special,"
+      "SELECT f.id, f.name, f.uidvalidity, f.uidnext, f.modseq,"
+      " f.subscribed OR EXISTS(SELECT 1 FROM subscription s WHERE s.name = f.name), f.special,"
       " COUNT(m.uid), COALESCE(SUM((m.flags & 1) = 0), 0), COALESCE(SUM((m.flags & 8) != 0), 0),"
       " COALESCE(SUM(m.size), 0), COALESCE(SUM(m.uid >= f.first_recent), 0)"
       " FROM folder f LEFT JOIN message m ON m.folder = f.id"
@@ -573,6 +581,17 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
       if (!up.done()) return db_.error("cannot rename folder");
       dirs.emplace_back(dir_for(name), dir_for(renamed));
     }
+    // Subscriptions follow the folders they name.
+    auto subs = db_.prepare(
+        "UPDATE OR REPLACE subscription SET name = ? || substr(name, ?)"
+        " WHERE name = ? OR substr(name, 1, ?) = ?");
+    subs.bind(1, to)
+        .bind(2, static_cast<int64_t>(from.size() + 1))
+        .bind(3, from)
+        .bind(4, static_cast<int64_t>(from.size() + 1))
+        .bind(5, from + "/");
+    subs.step();
+    if (!subs.done()) return db_.error("cannot rename subscriptions");
     for (auto& [a, b] : dirs) {
       if (::rename(a.c_str(), b.c_str()) != 0 && errno != ENOENT) {
         for (auto& [x, y] : dirs) ::rename(y.c_str(), x.c_str());
@@ -588,19 +607,30 @@ Result<void> UserMailbox::rename(std::string_view raw_from, std::string_view raw
   return {};
 }
 
-Result<void> UserMailbox::subscribe(std::string_view name, bool on) {
+// Only an existing folder can be subscribed (as Dovecot does); a
+// subscription outlives its folder until it is unsubscribed.
+Result<void> UserMailbox::subscribe(std::string_view raw, bool on) {
+  std::string name = canonical(raw);
   std::lock_guard lock(mu_);
-  auto up = db_.prepare("UPDATE folder SET subscribed = ? WHERE name = ?");
-  up.bind(1, on ? 1 : 0).bind(2, canonical(name));
-  up.step();
-  if (db_.changes() == 0) return Error{Errc::NotFound, "no such folder"};
+  if (on) {
+    if (auto id = folder_id(name); !id) return id.error();
+    auto ins = db_.prepare("INSERT OR IGNORE INTO subscription(name) VALUES(?)");
+    ins.bind(1, name);
+    ins.step();
+    if (!ins.done()) return db_.error("cannot subscribe");
+    return {};
+  }
+  auto del = db_.prepare("DELETE FROM subscription WHERE name = ?");
+  del.bind(1, name);
+  del.step();
+  if (!del.done()) return db_.error("cannot unsubscribe");
   return {};
 }
 
 Result<std::vector<std::string>> UserMailbox::subscriptions() {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  auto st = db_.prepare("SELECT name FROM folder WHERE subscribed != 0 ORDER BY name");
+  auto st = db_.prepare("SELECT name FROM subscription ORDER BY name");
   while (st.step()) out.push_back(st.text(0));
   return out;
 }

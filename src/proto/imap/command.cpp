@@ -99,20 +99,23 @@ class ArgReader {
     return out;
   }
 
+  // string = quoted / literal. A literal8 ("~{n}") is not a string: only
+  // APPEND's message takes one (literal(true)); "~foo" is an atom.
   std::optional<std::string> string() {
     if (peek() == '"') return quoted();
-    if (peek() == '{' || peek() == '~') return literal();
+    if (peek() == '{') return literal();
     return std::nullopt;
   }
 
+  // astring = 1*ASTRING-CHAR / string; ASTRING-CHAR = ATOM-CHAR / "]"
   std::optional<std::string> astring() {
-    if (peek() == '"' || peek() == '{' || peek() == '~') return string();
+    if (peek() == '"' || peek() == '{') return string();
     return atom("]");
   }
 
-  // list-mailbox: astring plus the wildcards
+  // list-mailbox = 1*list-char / string; list-char = ATOM-CHAR / "%" / "*" / "]"
   std::optional<std::string> list_mailbox() {
-    if (peek() == '"' || peek() == '{' || peek() == '~') return string();
+    if (peek() == '"' || peek() == '{') return string();
     return atom("]%*");
   }
 
@@ -128,9 +131,14 @@ class ArgReader {
     return n;
   }
 
+  // nz-number: 1 to 4294967295 (RFC 9051 9: a 32-bit unsigned number).
   std::optional<uint32_t> nz_number32() {
+    std::size_t start = p_;
     auto n = number();
-    if (!n || *n == 0 || *n > UINT32_MAX - 1) return std::nullopt;
+    if (!n || *n == 0 || *n > UINT32_MAX) {
+      p_ = start;
+      return std::nullopt;
+    }
     return static_cast<uint32_t>(*n);
   }
 
@@ -148,7 +156,8 @@ class ArgReader {
         auto two = seq_number();
         if (!two) return std::nullopt;
         hi = *two;
-        if (lo > hi) std::swap(lo, hi);
+        // "*" (kStar) stays the upper end; numbers in ascending order.
+        if (lo == SequenceSet::kStar || (hi != SequenceSet::kStar && lo > hi)) std::swap(lo, hi);
       }
       if (set.ranges.size() >= kMaxItems * 10) return std::nullopt;
       set.ranges.push_back({lo, hi});
@@ -558,7 +567,8 @@ bool parse_list(ArgReader& r, ListArgs& l) {
       if (!r.eat(')')) return false;
     }
   }
-  if (l.recursive_match && !l.subscribed) return false;
+  // RECURSIVEMATCH needs a selection it can recurse on (RFC 5258 3; REMOTE is none).
+  if (l.recursive_match && !l.subscribed && !l.special_use) return false;
   return true;
 }
 
@@ -701,6 +711,7 @@ bool parse_append(ArgReader& r, Command& c, std::string& why) {
     c.append_date = *t;
     if (!need_sp(r, why)) return false;
   }
+  c.literal8 = r.peek() == '~';
   auto lit = r.literal(true);
   if (!lit) return false;
   c.literal = std::move(*lit);
@@ -927,6 +938,7 @@ const CommandSpec* find_command(std::string_view name) {
 }
 
 bool SequenceSet::contains(uint32_t n, uint32_t star) const {
+  if (star == kStar) star = UINT32_MAX;
   for (const auto& r : ranges) {
     uint32_t lo = r.lo == kStar ? star : r.lo;
     uint32_t hi = r.hi == kStar ? star : r.hi;
@@ -939,7 +951,7 @@ bool SequenceSet::contains(uint32_t n, uint32_t star) const {
 ParseResult parse_command(std::string_view text) {
   ParseResult res;
   ArgReader r(text);
-  auto tag = r.atom();
+  auto tag = r.atom("]");  // tag = 1*<any ASTRING-CHAR except "+">
   if (!tag || tag->find('+') != std::string::npos || tag->size() > 64) {
     res.error = {"", "invalid tag"};
     return res;

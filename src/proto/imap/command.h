@@ -16,15 +16,19 @@
 namespace mailfort::proto::imap {
 
 // A sequence set: ranges of message numbers or UIDs. kStar stands for "*"
-// (the largest number in use), resolved by the session.
+// (the largest number in use), resolved by the session; it is 0, never a
+// number of a set, because 4294967295 is a valid one (`UID SEARCH UID
+// 1:4294967295`). A range keeps kStar in `hi` (`*:3` is {3, kStar}) and
+// numbers in ascending order.
 struct SequenceSet {
-  static constexpr uint32_t kStar = UINT32_MAX;
+  static constexpr uint32_t kStar = 0;
   struct Range {
     uint32_t lo, hi;
   };
   std::vector<Range> ranges;
   bool saved = false;  // "$" (SEARCHRES); unsupported, rejected by parser
-  // Whether n is in the set when "*" means `star`.
+  // Whether n is in the set when "*" means `star`; with `star` kStar, "*"
+  // has no bound (4294967295), as for a set of UIDs that may not exist.
   bool contains(uint32_t n, uint32_t star) const;
 };
 
@@ -153,6 +157,7 @@ struct Command {
   std::vector<std::string> flags;        // APPEND flags
   std::optional<int64_t> append_date;    // APPEND date-time, seconds since epoch (UTC)
   std::string literal;                   // APPEND message
+  bool literal8 = false;                 // APPEND message sent as literal8 "~{n}" (RFC 3516)
   std::vector<std::string> special_use;  // CREATE (USE (\Sent))
 };
 

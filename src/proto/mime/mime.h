@@ -120,6 +120,11 @@ std::string with_crlf(std::string_view message);
 // header value. nullopt for an unknown encoding ([UNKNOWN-CTE]).
 std::optional<std::string> decode_transfer(std::string_view body, std::string_view encoding);
 
+// A message APPENDed as literal8 with its binary parts (Content-Transfer-
+// Encoding: binary, not multipart) re-encoded as base64, as Dovecot stores
+// them; unchanged when it has none (mime_binary.cpp).
+std::string binary_parts_to_base64(std::string message);
+
 // RFC 2047 encoded words (B and Q) of a header value decoded to UTF-8. The
 // value is unfolded first; whitespace between adjacent encoded words is
 // dropped; words in unknown charsets stay as written; invalid UTF-8 becomes
@@ -136,6 +141,13 @@ std::string searchable_body(std::string_view message, const Part& root, std::siz
 // message, its parts and embedded messages, each unfolded with its encoded
 // words decoded ("Name: value"), joined with '\n', cut at max_bytes.
 std::string searchable_headers(std::string_view message, const Part& root, std::size_t max_bytes = 16 << 20);
+
+// Text for IMAP SEARCH FROM/TO/CC/BCC: an address field's value parsed as
+// ENVELOPE parses it and written back normalised as Dovecot matches it
+// ("name <route:local@domain>", "local@domain", "group: a@b, c@d;"),
+// comments dropped (a lone comment after an addr-spec is its name), encoded
+// words decoded.
+std::string searchable_addresses(std::string_view raw);
 
 // All values of the header field `name` (case-insensitive) in the header at
 // the start of header_block, in order: what follows the colon, blanks on

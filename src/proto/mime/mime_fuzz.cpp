@@ -52,6 +52,9 @@ void exercise(std::string_view m, const Limits& lim) {
   if (imap_bodystructure(m, root, true).size() > bound) std::abort();
   if (imap_bodystructure(m, root, false).size() > bound) std::abort();
   if (imap_envelope(m, root).size() > bound) std::abort();
+  // base64 is 4/3 of the bytes plus a line break per 76 characters.
+  if (binary_parts_to_base64(std::string(m)).size() > 2 * m.size() + 4096) std::abort();
+  if (searchable_addresses(m).size() > bound) std::abort();
 
   static const std::vector<std::vector<std::uint32_t>> paths = {{},     {1},    {2},      {1, 1},
                                                                 {1, 2}, {2, 1}, {1, 1, 1}};

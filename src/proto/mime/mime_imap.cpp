@@ -655,6 +655,38 @@ std::string imap_envelope(std::string_view message, const Part& part) {
   return out;
 }
 
+std::string searchable_addresses(std::string_view raw) {
+  std::vector<Address> list;
+  std::size_t budget = kMaxAddresses;
+  AddressParser(raw, list, budget).parse_list();
+  std::string out;
+  bool first = true, in_group = false;
+  for (const Address& a : list) {
+    if (!first) out += ", ";
+    first = false;
+    if (!a.domain) {  // a group's start (its name in `mailbox`) or end
+      if (!in_group) {
+        if (a.mailbox) out += *a.mailbox;
+        out += ": ";
+        first = true;
+      } else {
+        if (out.size() >= 2) out.resize(out.size() - 2);  // the ", " or ": " before it
+        out += ';';
+      }
+      in_group = !in_group;
+      continue;
+    }
+    bool angle = (a.name && !a.name->empty()) || a.route;
+    if (a.name && !a.name->empty()) out += *a.name + " ";
+    if (angle) out += '<';
+    if (a.route) out += *a.route + ":";
+    out += a.mailbox.value_or("");
+    if (!a.domain->empty()) out += "@" + *a.domain;
+    if (angle) out += '>';
+  }
+  return decode_header_value(out);
+}
+
 std::string imap_bodystructure(std::string_view message, const Part& part, bool extended) {
   std::string out;
   append_body(out, message, part, extended, 0);
