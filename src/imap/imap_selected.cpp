@@ -46,6 +46,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
       for (uint32_t uid : ch->expunged) {
         uint32_t seq = sel.view.seq_of_uid(uid);
         if (!seq) continue;
+        context_expunged(sel, seq);
         sel.view.erase(seq);
         untagged(std::to_string(seq) + " EXPUNGE");
       }
@@ -72,6 +73,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   }
   if (sel.view.size() != before) untagged(std::to_string(sel.view.size()) + " EXISTS");
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
+  co_await context_refresh(sel);
 }
 
 }  // namespace mailfort::imap
