@@ -103,8 +103,10 @@ asio::awaitable<void> ImapSession::context_refresh(Selected& sel) {
     std::vector<ImapView::Entry> view = entries;
     SearchKey key = sel.contexts.list[k].key;
     NeedFacts need = sel.contexts.list[k].sort.empty() ? NeedFacts::None : NeedFacts::Sort;
-    auto found = co_await blocking(
-        [&] { return evaluate_messages(*mb, folder, view, key, need, &seqs, /*keep_unmatched=*/true); });
+    std::size_t max_header = cfg_->smtp.max_header_size;
+    auto found = co_await blocking([&] {
+      return evaluate_messages(*mb, folder, view, key, need, &seqs, /*keep_unmatched=*/true, max_header);
+    });
     if (k >= sel.contexts.list.size()) break;
     SearchContext& ctx = sel.contexts.list[k];
     ctx.checked_modseq = top;

@@ -41,13 +41,16 @@ struct EvaluatedMessage {
 
 // Blocking (worker pool). Matches `key` against the view's messages (the
 // 1-based positions `seqs`, ascending; all when null) with the index's
-// flags, sizes and dates, reading a message file only when the key or the
-// facts need it. Returns the matching messages with their facts, and with
-// `keep_unmatched` the others too (matched = false).
+// flags, sizes and dates, reading a message file only when the key needs
+// its text; the facts come from the matching messages' header blocks (read
+// in one batch, at most `max_header` bytes each). Returns the matching
+// messages with their facts, and with `keep_unmatched` the others too
+// (matched = false).
 std::vector<EvaluatedMessage> evaluate_messages(store::UserMailbox& mb, int64_t folder,
                                                 const std::vector<ImapView::Entry>& view,
                                                 const proto::imap::SearchKey& key, NeedFacts need,
-                                                const std::vector<uint32_t>* seqs, bool keep_unmatched);
+                                                const std::vector<uint32_t>* seqs, bool keep_unmatched,
+                                                std::size_t max_header);
 
 // "1:3,7" keeping the order given: runs of consecutive ascending numbers
 // become ranges (ESORT ALL and PARTIAL, RFC 5267).

@@ -85,13 +85,16 @@ bool charset_ok(const std::string& charset) {
 std::vector<EvaluatedMessage> evaluate_messages(store::UserMailbox& mb, int64_t folder,
                                                 const std::vector<ImapView::Entry>& view,
                                                 const SearchKey& key, NeedFacts need,
-                                                const std::vector<uint32_t>* seqs, bool keep_unmatched) {
+                                                const std::vector<uint32_t>* seqs, bool keep_unmatched,
+                                                std::size_t max_header) {
   std::vector<EvaluatedMessage> out;
   auto all = mb.messages(folder);
   if (!all) return out;
   bool text = search_needs_text(key);
   uint32_t max_uid = view.empty() ? 0 : view.back().uid;
   auto meta = all->begin();
+  // Matches whose facts come from the batched header read: (out index, meta).
+  std::vector<std::pair<std::size_t, store::MessageMeta>> pending;
   std::size_t count = seqs ? seqs->size() : view.size();
   for (std::size_t k = 0; k < count; ++k) {
     std::size_t i = seqs ? (*seqs)[k] - 1 : k;
@@ -123,17 +126,24 @@ std::vector<EvaluatedMessage> evaluate_messages(store::UserMailbox& mb, int64_t 
     if (!m.matched && !keep_unmatched) continue;
     m.sort.id = m.thread.id = f.uid;
     m.sort.seq = m.thread.seq = f.seq;
-    m.sort.arrival = m.sort.sent = meta->internal_date;
+    m.sort.arrival = m.sort.sent = m.thread.sent = meta->internal_date;
     m.sort.size = meta->size;
     if (m.matched && need != NeedFacts::None) {
-      if (!text) {
-        auto r = mb.read(folder, f.uid);
-        if (r) body = std::move(*r);
-      }
-      fill_facts(m, body, *meta, need);
+      if (text)
+        fill_facts(m, header_block(body), *meta, need);
+      else
+        pending.emplace_back(out.size(), *meta);
     }
     out.push_back(std::move(m));
   }
+  if (pending.empty()) return out;
+  std::vector<uint32_t> uids;
+  uids.reserve(pending.size());
+  for (auto& [at, m] : pending) uids.push_back(m.uid);
+  auto headers = mb.headers(folder, uids, max_header);
+  if (!headers) return out;  // the internal dates stand in
+  for (std::size_t k = 0; k < pending.size(); ++k)
+    if ((*headers)[k]) fill_facts(out[pending[k].first], *(*headers)[k], pending[k].second, need);
   return out;
 }
 
@@ -160,9 +170,10 @@ asio::awaitable<bool> ImapSession::cmd_sort(Command& c, Selected& sel) {
   int64_t folder = sel.folder;
   std::vector<ImapView::Entry> view = sel.view.entries();
   const SearchKey& key = c.search;
+  std::size_t max_header = cfg_->smtp.max_header_size;  // nothing longer is accepted by SMTP
   auto found = co_await blocking([&] {
     return evaluate_messages(*mb, folder, view, key, headers ? NeedFacts::Sort : NeedFacts::None, nullptr,
-                             false);
+                             false, max_header);
   });
   std::vector<SortFacts> facts;
   facts.reserve(found.size());
@@ -189,8 +200,10 @@ asio::awaitable<bool> ImapSession::cmd_thread(Command& c, Selected& sel) {
   int64_t folder = sel.folder;
   std::vector<ImapView::Entry> view = sel.view.entries();
   const SearchKey& key = c.search;
-  auto found = co_await blocking(
-      [&] { return evaluate_messages(*mb, folder, view, key, NeedFacts::Thread, nullptr, false); });
+  std::size_t max_header = cfg_->smtp.max_header_size;
+  auto found = co_await blocking([&] {
+    return evaluate_messages(*mb, folder, view, key, NeedFacts::Thread, nullptr, false, max_header);
+  });
   std::vector<ThreadFacts> facts;
   facts.reserve(found.size());
   for (auto& m : found) {
