@@ -200,3 +200,20 @@ def test_update_contexts_follow_other_sessions(server):
     assert refused == 3  # the SORT context and ten in all
     a.logout()
     b.logout()
+
+
+def test_empty_folder_and_hostile_arguments(server):
+    m = login(server)
+    m.create("Empty")
+    m.select("Empty")
+    status, lines = raw(m, "SORT (DATE) UTF-8 ALL")
+    assert status.startswith("OK") and lines == ["* SORT"], lines
+    status, lines = raw(m, "THREAD REFERENCES UTF-8 ALL")
+    assert status.startswith("OK") and lines == ["* THREAD"], lines
+    status, lines = raw(m, "SORT RETURN (MIN MAX COUNT ALL PARTIAL 1:5) (DATE) UTF-8 ALL")
+    assert status.startswith("OK") and esearch(lines).endswith(" COUNT 0 PARTIAL (1:5 NIL)"), lines
+    status, _ = raw(m, "SORT (" + " ".join(["DATE"] * 40) + ") UTF-8 ALL")
+    assert status.startswith("BAD"), status
+    status, _ = raw(m, "SORT (DATE) UTF-8 " + "(" * 100 + "ALL" + ")" * 100)
+    assert status.startswith("BAD"), status
+    m.logout()
