@@ -76,6 +76,7 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, Selected& sel, bool move
     for (uint32_t uid : gone) {
       uint32_t s = sel.view.seq_of_uid(uid);
       if (!s) continue;
+      context_expunged(sel, s);
       sel.view.erase(s);
       sel.recent.erase(uid);
       untagged(std::to_string(s) + " EXPUNGE");
@@ -101,6 +102,7 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c, Selected& sel) {
   for (uint32_t u : *r) {
     uint32_t s = sel.view.seq_of_uid(u);
     if (!s) continue;
+    context_expunged(sel, s);
     sel.view.erase(s);
     sel.recent.erase(u);
     untagged(std::to_string(s) + " EXPUNGE");

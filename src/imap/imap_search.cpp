@@ -63,6 +63,11 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
   };
   scan(c.search);
   if (modseq_key) enable_condstore();
+  if (c.search_partial || c.search_update) {  // RFC 5267 (imap_context.cpp)
+    std::vector<uint32_t> uids;
+    for (auto& [s, u] : hits) uids.push_back(u);
+    co_return co_await context_result(c, sel, std::move(ids), std::move(uids), {}, false);
+  }
   if (c.search_esearch || rev2_) {
     std::string line = "ESEARCH (TAG " + quote(c.tag) + ")";
     if (c.uid) line += " UID";

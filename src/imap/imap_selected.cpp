@@ -54,6 +54,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
       for (uint32_t uid : ch->expunged) {
         uint32_t seq = sel.view.seq_of_uid(uid);
         if (!seq) continue;
+        context_expunged(sel, seq);
         sel.view.erase(seq);
         sel.recent.erase(uid);
         untagged(std::to_string(seq) + " EXPUNGE");
@@ -89,6 +90,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
     untagged(std::to_string(sel.recent_reported) + " RECENT");
   }
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
+  co_await context_refresh(sel);
 }
 
 }  // namespace mailfort::imap

@@ -222,6 +222,12 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
       co_return co_await cmd_expunge(c, std::get<Selected>(state_));
     case CommandKind::Search:
       co_return co_await cmd_search(c, std::get<Selected>(state_));
+    case CommandKind::Sort:
+      co_return co_await cmd_sort(c, std::get<Selected>(state_));
+    case CommandKind::Thread:
+      co_return co_await cmd_thread(c, std::get<Selected>(state_));
+    case CommandKind::CancelUpdate:
+      co_return co_await cmd_cancelupdate(c, std::get<Selected>(state_));
     case CommandKind::Close:
     case CommandKind::Unselect:
       co_return co_await cmd_close(c, std::get<Selected>(state_), c.kind == CommandKind::Close);

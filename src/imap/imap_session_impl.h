@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "base/use_tuple.h"
 #include "directory/directory.h"
+#include "imap/imap_context.h"
 #include "imap/imap_render.h"
 #include "imap/imap_view.h"
 #include "proto/imap/command.h"
@@ -92,6 +93,7 @@ struct Selected {
   // The keywords announced in FLAGS (RFC 9051 7.3.5): a FETCH never shows
   // a keyword the client has not been told about first.
   std::set<std::string> keywords;
+  SearchContexts contexts;  // RFC 5267 RETURN (UPDATE) results (imap_context.cpp)
 };
 
 // In SessionState order, so that index() is the command table's state.
@@ -230,6 +232,19 @@ class ImapSession {
   asio::awaitable<bool> cmd_copy(Command& c, Selected& s, bool move);
   asio::awaitable<bool> cmd_expunge(Command& c, Selected& s);
   asio::awaitable<bool> cmd_search(Command& c, Selected& s);
+  // SORT, THREAD (imap_sort.cpp); contexts, CANCELUPDATE (imap_context.cpp)
+  asio::awaitable<bool> cmd_sort(Command& c, Selected& s);
+  asio::awaitable<bool> cmd_thread(Command& c, Selected& s);
+  asio::awaitable<bool> cmd_cancelupdate(Command& c, Selected& s);
+  // The ESEARCH answer of SEARCH/SORT with RETURN (PARTIAL / UPDATE / ESORT
+  // options) and the UPDATE context it opens; ends the command. `ids` as
+  // answered, `uids` the same messages; `facts` a SORT's (else empty).
+  asio::awaitable<bool> context_result(Command& c, Selected& s, std::vector<uint32_t> ids,
+                                       std::vector<uint32_t> uids, std::vector<SortFacts> facts, bool sorted);
+  // ESEARCH REMOVEFROM for the message at `seq`, before its EXPUNGE is sent.
+  void context_expunged(Selected& s, uint32_t seq);
+  // ESEARCH ADDTO/REMOVEFROM for messages changed or added since last time.
+  asio::awaitable<void> context_refresh(Selected& s);
   asio::awaitable<bool> cmd_idle(Command& c);
   asio::awaitable<bool> cmd_close(Command& c, Selected& s, bool expunge);
 

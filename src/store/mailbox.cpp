@@ -775,6 +775,55 @@ Result<std::string> UserMailbox::read(int64_t folder, uint32_t uid) {
   return read_file(path);
 }
 
+Result<std::vector<std::optional<std::string>>> UserMailbox::headers(int64_t folder,
+                                                                    const std::vector<uint32_t>& uids,
+                                                                    std::size_t max_bytes) {
+  std::vector<std::optional<std::string>> out(uids.size());
+  std::vector<std::string> paths(uids.size());
+  if (uids.empty()) return out;
+  {
+    std::lock_guard lock(mu_);
+    Transaction tx(db_, Transaction::Kind::Read);
+    if (!tx.ok()) return db_.error("cannot read mailbox index");
+    auto st = db_.cached(
+        "SELECT f.name, m.file FROM message m JOIN folder f ON f.id = m.folder"
+        " WHERE m.folder = ? AND m.uid = ?");
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+      st.reset();
+      st.bind(1, folder).bind(2, uids[i]);
+      if (st.step()) paths[i] = dir_for(st.text(0)) + "/cur/" + st.text(1);
+    }
+  }
+  std::string buf;
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    if (paths[i].empty()) continue;
+    int fd = ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // expunged meanwhile
+    buf.clear();
+    std::size_t scanned = 0;
+    while (buf.size() < max_bytes) {
+      std::size_t at = buf.size();
+      buf.resize(std::min(max_bytes, at + 16384));
+      ssize_t n = ::read(fd, buf.data() + at, buf.size() - at);
+      if (n < 0 && errno == EINTR) n = 0;
+      buf.resize(at + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+      if (n <= 0 && buf.size() == at) break;
+      // The blank line ends the header (CRLF, or bare LF in foreign files).
+      std::size_t from = scanned > 3 ? scanned - 3 : 0;
+      std::size_t crlf = buf.find("\r\n\r\n", from), lf = buf.find("\n\n", from);
+      std::size_t end = std::min(crlf == std::string::npos ? crlf : crlf + 4, lf == std::string::npos ? lf : lf + 2);
+      if (end != std::string::npos) {
+        buf.resize(end);
+        break;
+      }
+      scanned = buf.size();
+    }
+    ::close(fd);
+    out[i] = buf;
+  }
+  return out;
+}
+
 Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vector<uint32_t>& uids,
                                                   FlagMode mode, uint32_t flags,
                                                   const std::vector<std::string>& kw,

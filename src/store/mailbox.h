@@ -155,6 +155,13 @@ class UserMailbox {
                                                              const std::vector<uint32_t>& uids,
                                                              bool with_cache);
   Result<std::string> read(int64_t folder, uint32_t uid);  // the message file
+  // The header blocks (up to and with the blank line, at most `max_bytes`)
+  // of several messages: their files named in one read transaction, then
+  // each read only as far as its header. out[i] belongs to uids[i], nullopt
+  // if that message is gone. For SORT and THREAD, which need a few header
+  // fields of every message and never its body.
+  Result<std::vector<std::optional<std::string>>> headers(int64_t folder, const std::vector<uint32_t>& uids,
+                                                          std::size_t max_bytes);
 
   enum class FlagMode { Replace, Add, Remove };
   Result<StoreFlagsResult> store_flags(int64_t folder, const std::vector<uint32_t>& uids, FlagMode mode,

@@ -810,6 +810,27 @@ bool parse_expunge(ArgReader& r, Command& c, std::string& why) {
   return true;
 }
 
+// The RETURN options of RFC 5267 beside ESEARCH's: PARTIAL lo:hi (either
+// order), UPDATE, and CONTEXT (only a hint). `w` is the option's name.
+bool parse_context_option(ArgReader& r, Command& c, const std::string& w) {
+  if (w == "UPDATE") {
+    c.search_update = true;
+    return true;
+  }
+  if (w == "CONTEXT") return true;
+  if (!r.sp()) return false;
+  auto lo = r.nz_number32();
+  if (!lo || !r.eat(':')) return false;
+  auto hi = r.nz_number32();
+  if (!hi) return false;
+  c.search_partial = std::pair(std::min(*lo, *hi), std::max(*lo, *hi));
+  return true;
+}
+
+bool is_context_option(const std::string& w) {
+  return w == "PARTIAL" || w == "UPDATE" || w == "CONTEXT";
+}
+
 bool parse_search(ArgReader& r, Command& c, std::string& why) {
   if (!need_sp(r, why)) return false;
   std::size_t save = r.pos();
@@ -822,6 +843,10 @@ bool parse_search(ArgReader& r, Command& c, std::string& why) {
         auto o = r.atom();
         if (!o) return false;
         std::string w = to_upper(*o);
+        if (is_context_option(w)) {
+          if (!parse_context_option(r, c, w)) return false;
+          continue;
+        }
         if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") return false;
         c.search_return.push_back(w);
       } while (r.sp());
@@ -846,6 +871,83 @@ bool parse_search(ArgReader& r, Command& c, std::string& why) {
   }
   c.search.op = SearchKey::Op::And;
   return parse_search_program(r, c.search.children, 0, false);
+}
+
+// SORT [RETURN (options)] (criteria) charset search-program (RFC 5256,
+// RFC 5267 ESORT). The charset is checked by the session (NO [BADCHARSET]).
+bool parse_sort(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  std::size_t save = r.pos();
+  auto a = r.atom();
+  if (a && to_upper(*a) == "RETURN") {
+    c.search_esearch = true;
+    if (!r.sp() || !r.eat('(')) return false;
+    if (!r.eat(')')) {
+      do {
+        auto o = r.atom();
+        if (!o) return false;
+        std::string w = to_upper(*o);
+        if (is_context_option(w)) {
+          if (!parse_context_option(r, c, w)) return false;
+          continue;
+        }
+        if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT") return false;
+        c.search_return.push_back(w);
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+    }
+    if (!r.sp()) return false;
+  } else {
+    r.set_pos(save);
+  }
+  if (!r.eat('(')) return false;
+  do {
+    auto k = r.atom();
+    if (!k) return false;
+    bool reverse = iequals(*k, "REVERSE");
+    if (reverse && (!r.sp() || !(k = r.atom()))) return false;
+    auto key = sort_key_named(*k);
+    if (!key) {
+      why = "unknown sort criterion";
+      return false;
+    }
+    if (c.sort.size() >= 32) return false;
+    c.sort.push_back({*key, reverse});
+  } while (r.sp());
+  if (!r.eat(')') || !r.sp()) return false;
+  auto cs = r.astring();
+  if (!cs || !r.sp()) return false;
+  c.charset = to_upper(*cs);
+  c.search.op = SearchKey::Op::And;
+  return parse_search_program(r, c.search.children, 0, false);
+}
+
+// THREAD algorithm charset search-program (RFC 5256).
+bool parse_thread(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto alg = r.atom();
+  if (!alg || !r.sp()) return false;
+  c.thread_algorithm = to_upper(*alg);
+  if (c.thread_algorithm != "REFERENCES" && c.thread_algorithm != "ORDEREDSUBJECT") {
+    why = "unknown threading algorithm";
+    return false;
+  }
+  auto cs = r.astring();
+  if (!cs || !r.sp()) return false;
+  c.charset = to_upper(*cs);
+  c.search.op = SearchKey::Op::And;
+  return parse_search_program(r, c.search.children, 0, false);
+}
+
+// CANCELUPDATE tag-string *(SP tag-string) (RFC 5267 4.3).
+bool parse_cancelupdate(ArgReader& r, Command& c, std::string& why) {
+  do {
+    if (!need_sp(r, why)) return false;
+    auto t = r.astring();
+    if (!t || c.args.size() >= 100) return false;
+    c.args.push_back(std::move(*t));
+  } while (!r.at_end());
+  return true;
 }
 
 // ---- The table
@@ -896,6 +998,9 @@ constexpr CommandSpec kCommands[] = {
     {K::Move, "MOVE", kSelected, true, L::CommandText, parse_copy},
     {K::Expunge, "EXPUNGE", kSelected, true, L::CommandText, parse_expunge},
     {K::Search, "SEARCH", kSelected, true, L::CommandText, parse_search},
+    {K::Sort, "SORT", kSelected, true, L::CommandText, parse_sort},
+    {K::Thread, "THREAD", kSelected, true, L::CommandText, parse_thread},
+    {K::CancelUpdate, "CANCELUPDATE", kSelected, false, L::CommandText, parse_cancelupdate},
     {K::Close, "CLOSE", kSelected, false, L::CommandText, parse_nothing},
     {K::Unselect, "UNSELECT", kSelected, false, L::CommandText, parse_nothing},
 };

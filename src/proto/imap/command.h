@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proto/imap/command_table.h"
+#include "proto/imap/sort.h"
 
 namespace mailfort::proto::imap {
 
@@ -159,6 +160,12 @@ struct Command {
   std::string literal;                   // APPEND message
   bool literal8 = false;                 // APPEND message sent as literal8 "~{n}" (RFC 3516)
   std::vector<std::string> special_use;  // CREATE (USE (\Sent))
+  // SORT / THREAD (RFC 5256), ESORT and CONTEXT=SEARCH/SORT (RFC 5267)
+  std::vector<SortCriterion> sort;                                // SORT (criteria)
+  std::string thread_algorithm;                                   // THREAD: REFERENCES / ORDEREDSUBJECT
+  std::string charset;                                            // SORT/THREAD charset, upper case
+  std::optional<std::pair<uint32_t, uint32_t>> search_partial;  // RETURN (PARTIAL lo:hi)
+  bool search_update = false;                                     // RETURN (UPDATE)
 };
 
 struct ParseError {

@@ -50,6 +50,9 @@ enum class CommandKind : uint8_t {
   Move,
   Expunge,
   Search,
+  Sort,          // RFC 5256
+  Thread,        // RFC 5256
+  CancelUpdate,  // RFC 5267
   Close,
   Unselect,
 };
