@@ -296,6 +296,10 @@ std::vector<Key> make_keys() {
       uint_key("imap.idle_notify_seconds", F(imap.idle_notify_seconds), 10, 3600,
                "Seconds between \"* OK Still here\" lines during IDLE, to keep NAT state alive.",
                "middleboxes drop silent connections"),
+      uint_key("imap.notify_max_pending_bytes", F(imap.notify_max_pending_bytes), 4096, 64 << 20,
+               "Bytes of NOTIFY responses one wake-up may produce; beyond, the session gets "
+               "[NOTIFICATIONOVERFLOW] and NOTIFY is switched off (RFC 5465 5.8).",
+               "a session that falls far behind must not buffer without bound"),
       string_key("imap.junk_folder", F(imap.junk_folder), "Name of the \\Junk special-use folder."),
       string_key("imap.trash_folder", F(imap.trash_folder), "Name of the \\Trash special-use folder."),
       string_key("imap.sent_folder", F(imap.sent_folder), "Name of the \\Sent special-use folder."),

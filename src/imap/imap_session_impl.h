@@ -67,6 +67,8 @@ struct Account {
   const uint64_t watch_token;  // the watch that wakes IDLE
 };
 
+struct NotifyState;  // imap_notify.cpp
+
 struct NotAuthenticated {
   uint32_t auth_failures = 0;  // on this connection
 };
@@ -146,7 +148,7 @@ class ImapSession {
   // Arguments by value: GCC 12 may end a temporary argument's life before
   // the coroutine is done with it.
   asio::awaitable<bool> tagged(std::string tag, std::string status, std::string text) {
-    out_ += tag + " " + status + " " + text + "\r\n";
+    if (!tag.empty()) out_ += tag + " " + status + " " + text + "\r\n";  // empty: NOTIFY's own FETCH
     co_return co_await flush();
   }
 
@@ -225,6 +227,25 @@ class ImapSession {
   asio::awaitable<bool> cmd_search(Command& c, Selected& s);
   asio::awaitable<bool> cmd_idle(Command& c);
   asio::awaitable<bool> cmd_close(Command& c, Selected& s, bool expunge);
+  asio::awaitable<bool> cmd_notify(Command& c);
+
+  // ---- QRESYNC (imap_qresync.cpp)
+  // Takes expunged messages out of the view and reports them: "n EXPUNGE"
+  // each, or one "VANISHED uids" once QRESYNC is enabled.
+  void report_expunged(Selected& s, const std::vector<uint32_t>& uids);
+  // SELECT/EXAMINE (QRESYNC (...)): VANISHED (EARLIER) and the changed
+  // messages' FETCH (UID FLAGS MODSEQ) since the client's MODSEQ.
+  asio::awaitable<void> qresync_select(const QresyncParams& q, Selected& s);
+  // UID FETCH ... (CHANGEDSINCE n VANISHED): the VANISHED (EARLIER) part.
+  asio::awaitable<void> fetch_vanished(const Command& c, Selected& s);
+
+  // ---- NOTIFY (imap_notify.cpp)
+  // Between commands with NOTIFY set: reports changes as they happen until
+  // the next command line arrives, which is kept in pending_line_.
+  asio::awaitable<bool> notify_wait();
+  // Sends what changed since the last report (selected folder per the
+  // selected filter, STATUS/LIST for the others).
+  asio::awaitable<void> notify_poll();
 
   // ---- selected-state helpers
   // Reports other sessions' changes (new mail, flags; expunges only when
@@ -247,6 +268,10 @@ class ImapSession {
   std::unique_ptr<MessageMemory::Reservation> append_budget_;
   // ENABLEd (and implied) extensions.
   bool utf8_ = false, rev2_ = false, condstore_ = false;
+  bool qresync_ = false;                 // ENABLE QRESYNC (implies condstore_)
+  std::shared_ptr<NotifyState> notify_;  // NOTIFY SET; null for NOTIFY NONE
+  // The first line of the next command, read while waiting for NOTIFY events.
+  std::optional<std::pair<Connection::ReadStatus, std::string>> pending_line_;
 };
 
 }  // namespace mailfort::imap

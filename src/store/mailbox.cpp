@@ -437,6 +437,7 @@ Result<void> UserMailbox::create(std::string_view raw, std::string special_use) 
   }
   if (auto r = ensure_folder(name, special_use, false); !r) return r;
   if (!tx.commit()) return db_.error("cannot create folder");
+  notify();  // NOTIFY MailboxName
   return {};
 }
 
@@ -554,6 +555,7 @@ Result<void> UserMailbox::subscribe(std::string_view name, bool on) {
   up.bind(1, on ? 1 : 0).bind(2, canonical(name));
   up.step();
   if (db_.changes() == 0) return Error{Errc::NotFound, "no such folder"};
+  notify();  // NOTIFY SubscriptionChange
   return {};
 }
 
