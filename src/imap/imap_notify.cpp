@@ -110,7 +110,6 @@ asio::awaitable<void> ImapSession::notify_poll() {
   auto st = notify_;  // NOTIFY NONE cannot run meanwhile, but keep it alive anyway
   if (!st) co_return;
   wake_->dirty = false;
-  std::size_t start = out_.size();
   if (auto* sel = selected(); sel && st->selected >= 0) {
     const NotifyFilter& f = st->filters[st->selected];
     if (f.events & kMessageEvents) {
@@ -128,6 +127,10 @@ asio::awaitable<void> ImapSession::notify_poll() {
       }
     }
   }
+  // What follows only reports (the selected folder's updates above change
+  // the session's view and are never dropped): the overflow check below
+  // counts and drops from here.
+  std::size_t start = out_.size();
   auto* mb = account().mailbox.get();
   auto folders = co_await blocking([&] {
     (void)mb->sync_inbox();
@@ -173,7 +176,7 @@ asio::awaitable<void> ImapSession::notify_poll() {
     untagged("STATUS " + quote(wire_name(f.name)) + " (" + items + ")");
   }
   st->known = std::move(now);
-  if (out_.size() - std::min(start, out_.size()) > cfg_->imap.notify_max_pending_bytes) {
+  if (out_.size() > start && out_.size() - start > cfg_->imap.notify_max_pending_bytes) {
     // Too far behind to report it all: say so and stop (RFC 5465 5.8);
     // the client resynchronises and sets NOTIFY again.
     out_.resize(start);

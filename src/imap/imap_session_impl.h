@@ -148,7 +148,8 @@ class ImapSession {
   // Arguments by value: GCC 12 may end a temporary argument's life before
   // the coroutine is done with it.
   asio::awaitable<bool> tagged(std::string tag, std::string status, std::string text) {
-    if (!tag.empty()) out_ += tag + " " + status + " " + text + "\r\n";  // empty: NOTIFY's own FETCH
+    if (tag.empty()) co_return true;  // NOTIFY's own FETCH: no tagged line, the caller flushes
+    out_ += tag + " " + status + " " + text + "\r\n";
     co_return co_await flush();
   }
 

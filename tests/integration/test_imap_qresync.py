@@ -327,3 +327,25 @@ def test_notify_refusals(server):
     a.command("NOTIFY SET (mailboxes NoSuchFolder (MessageNew MessageExpunge))")
     a.command("NOOP")
     a.close()
+
+
+def test_notify_overflow_turns_notify_off(instance):
+    instance.set("imap", "notify_max_pending_bytes", "4096")
+    instance.add_user(ALICE)
+    instance.start()
+    a = Wire(instance)
+    b = Wire(instance)
+    long = "x" * 60
+    for i in range(50):
+        b.command(f"CREATE Tree/{long}{i:02d}")
+    a.command("NOTIFY SET (personal (MailboxName))")
+    # One change renames 51 folders: more than 4 KiB of LIST at once.
+    b.command("RENAME Tree Forest")
+    seen = a.unsolicited(rb"\[NOTIFICATIONOVERFLOW\]")
+    assert not [line for line in seen if b"OLDNAME" in line], seen
+    # NOTIFY is off now; the session goes on.
+    b.command("CREATE Other")
+    a.quiet()
+    a.command("NOOP")
+    a.close()
+    b.close()
