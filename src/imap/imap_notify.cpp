@@ -157,7 +157,7 @@ asio::awaitable<void> ImapSession::notify_poll() {
     if (old.name != f.name && ((ev | events_for(*st, old)) & kNotifyMailboxName)) {
       untagged(std::string("LIST (") + (f.subscribed ? "\\Subscribed" : "") + ") \"/\" " +
                quote(wire_name(f.name)) + " (\"OLDNAME\" (" + quote(wire_name(old.name)) + "))");
-    } else if (old.subscribed != f.subscribed && (ev & kNotifySubscriptionChange)) {
+    } else if (old.subscribed != f.subscribed && ((ev | events_for(*st, old)) & kNotifySubscriptionChange)) {
       untagged(std::string("LIST (") + (f.subscribed ? "\\Subscribed" : "") + ") \"/\" " +
                quote(wire_name(f.name)));
     }

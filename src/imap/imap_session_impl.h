@@ -6,7 +6,8 @@
 // imap_fetch.cpp: FETCH; imap_search.cpp: SEARCH; imap_messages.cpp:
 // STORE, COPY/MOVE, EXPUNGE; imap_idle.cpp: IDLE; imap_selected.cpp: the
 // selected folder's snapshot kept up to date; imap_common.cpp: flag lists,
-// error codes, sequence sets.
+// error codes, sequence sets; imap_qresync.cpp: VANISHED and the QRESYNC
+// resync; imap_notify.cpp: NOTIFY.
 #pragma once
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
