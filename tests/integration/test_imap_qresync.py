@@ -349,3 +349,32 @@ def test_notify_overflow_turns_notify_off(instance):
     a.command("NOOP")
     a.close()
     b.close()
+
+
+def test_notify_selected_delayed_and_subscribed(server):
+    a = Wire(server)
+    b = Wire(server)
+    uid = b.append("INBOX", msg(1))
+    b.command("CREATE Lists")
+    b.command("CREATE Unwatched")
+    b.command("SUBSCRIBE Lists")
+    a.command("SELECT INBOX")
+    a.command("NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (subscribed (MessageNew MessageExpunge))")
+    # New mail in a subscribed folder is reported, in an unsubscribed one not.
+    b.append("Unwatched", msg(2))
+    a.quiet()
+    b.append("Lists", msg(3))
+    a.unsolicited(rb'STATUS "?Lists"? \(MESSAGES 1 ')
+    # selected-delayed: an expunge waits for a command that allows it.
+    b.command("SELECT INBOX")
+    b.command(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)")
+    b.command("EXPUNGE")
+    try:  # what arrives unasked (the \Deleted FETCH may), but no EXPUNGE
+        early = a.unsolicited(rb"EXPUNGE", timeout=1.0)
+    except AssertionError:
+        early = []
+    assert not early, early
+    _, un = a.command("NOOP")
+    assert b"* 1 EXPUNGE" in un, un
+    a.close()
+    b.close()
