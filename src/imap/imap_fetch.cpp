@@ -187,8 +187,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
             bool unknown = false;
             auto data = binary_section(text, it.section.part, unknown);
             if (unknown) {
-              out_ += c.tag + " NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding\r\n";
-              co_return co_await flush();
+              co_return co_await tagged(c.tag, "NO", "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
             }
             std::string label =
                 "BINARY" + std::string(it.kind == K::BinarySize ? ".SIZE" : "") + "[" + it.section.text + "]";
