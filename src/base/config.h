@@ -100,6 +100,7 @@ struct Imap {
   uint32_t idle_timeout_seconds = 1800;       // RFC 9051 5.4: at least 30 minutes
   uint32_t idle_notify_seconds = 120;         // "* OK Still here" during IDLE
   uint32_t max_update_contexts = 10;          // RFC 5267 SEARCH/SORT RETURN (UPDATE) per session
+  uint32_t notify_max_pending_bytes = 1 << 20;  // NOTIFY: beyond, [NOTIFICATIONOVERFLOW]
   std::string junk_folder = "Spam";
   std::string trash_folder = "Trash";
   std::string sent_folder = "Sent";

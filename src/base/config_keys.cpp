@@ -299,6 +299,10 @@ std::vector<Key> make_keys() {
       uint_key("imap.max_update_contexts", F(imap.max_update_contexts), 0, 1000,
                "SEARCH/SORT results one IMAP session may keep updated (RFC 5267 RETURN (UPDATE)).",
                "each one is evaluated again after every change to the folder"),
+      uint_key("imap.notify_max_pending_bytes", F(imap.notify_max_pending_bytes), 4096, 64 << 20,
+               "Bytes of NOTIFY responses one wake-up may produce; beyond, the session gets "
+               "[NOTIFICATIONOVERFLOW] and NOTIFY is switched off (RFC 5465 5.8).",
+               "a session that falls far behind must not buffer without bound"),
       string_key("imap.junk_folder", F(imap.junk_folder), "Name of the \\Junk special-use folder."),
       string_key("imap.trash_folder", F(imap.trash_folder), "Name of the \\Trash special-use folder."),
       string_key("imap.sent_folder", F(imap.sent_folder), "Name of the \\Sent special-use folder."),

@@ -18,7 +18,7 @@ std::string ImapSession::capabilities() const {
   caps +=
       " NAMESPACE UIDPLUS MOVE SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS QUOTA "
       "QUOTA=RES-STORAGE"
-      " UNSELECT CHILDREN ESEARCH CONDSTORE BINARY STATUS=SIZE UTF8=ACCEPT"
+      " UNSELECT CHILDREN ESEARCH CONDSTORE QRESYNC NOTIFY BINARY STATUS=SIZE UTF8=ACCEPT"
       " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT CONTEXT=SEARCH CONTEXT=SORT"
       " APPENDLIMIT=" +
       std::to_string(cfg_->imap.max_literal_size);
@@ -56,6 +56,10 @@ asio::awaitable<bool> ImapSession::cmd_enable(Command& c) {
     } else if (cap == "UTF8=ACCEPT" && !utf8_) {
       utf8_ = true;
       enabled += " UTF8=ACCEPT";
+    } else if (cap == "QRESYNC" && !qresync_) {  // implies CONDSTORE (RFC 7162 3.2.3)
+      enable_condstore();
+      qresync_ = true;
+      enabled += " QRESYNC";
     } else if (cap == "IMAP4REV2" && !rev2_) {
       rev2_ = true;
       utf8_ = true;

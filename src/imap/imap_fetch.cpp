@@ -11,9 +11,13 @@ using store::MessageMeta;
 asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
   if (!c.uid && !valid_seqs(c.set, sel.view.size()))
     co_return co_await tagged(c.tag, "BAD", "Invalid message sequence number");
+  if (c.vanished) {
+    if (!qresync_) co_return co_await tagged(c.tag, "BAD", "QRESYNC not enabled");
+    co_await fetch_vanished(c, sel);
+  }
   auto seqs = resolve(sel.view, c.set, c.uid);
   bool needs_text = false, needs_cache = false, needs_details = false, sets_seen = false, wants_flags = false,
-       wants_uid = c.uid;
+       wants_uid = c.uid || qresync_;  // RFC 7162 3.2.4: UID in every FETCH
   bool wants_modseq = c.changed_since.has_value();
   for (auto& it : c.fetch) {
     using K = FetchItem::Kind;
@@ -183,8 +187,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
             bool unknown = false;
             auto data = binary_section(text, it.section.part, unknown);
             if (unknown) {
-              out_ += c.tag + " NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding\r\n";
-              co_return co_await flush();
+              co_return co_await tagged(c.tag, "NO", "[UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
             }
             std::string label =
                 "BINARY" + std::string(it.kind == K::BinarySize ? ".SIZE" : "") + "[" + it.section.text + "]";

@@ -13,6 +13,7 @@ void ImapSession::deselect() {
 }
 
 asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
+  if (c.qresync && !qresync_) co_return co_await tagged(c.tag, "BAD", "QRESYNC not enabled");
   bool had = selected() != nullptr;
   deselect();
   if (had) untagged("OK [CLOSED] Previous mailbox closed");
@@ -74,6 +75,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   untagged("OK [UIDVALIDITY " + std::to_string(s.uidvalidity) + "] UIDs valid");
   untagged("OK [UIDNEXT " + std::to_string(r->status.uidnext) + "] Predicted next UID");
   untagged("OK [HIGHESTMODSEQ " + std::to_string(s.modseq_seen) + "] Highest");
+  if (c.qresync) co_await qresync_select(*c.qresync, std::get<Selected>(state_));
   if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(s.name)));
   co_return co_await tagged(c.tag, "OK", (s.read_only ? "[READ-ONLY] " : "[READ-WRITE] ") + completed(c));
 }

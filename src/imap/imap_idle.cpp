@@ -43,7 +43,12 @@ asio::awaitable<bool> ImapSession::cmd_idle(Command& c) {
         continue;
       }
     }
-    if (auto* sel = selected(); wake_->dirty && sel) {
+    bool woke = wake_->dirty;
+    if (notify_ && woke) {  // NOTIFY: the other folders' reports too
+      co_await notify_poll();
+      if (!co_await flush()) co_return false;
+    }
+    if (auto* sel = selected(); woke && sel) {
       co_await updates(*sel, true);
       if (!co_await flush()) co_return false;
     }

@@ -31,7 +31,7 @@ asio::awaitable<bool> ImapSession::cmd_store(Command& c, Selected& sel) {
     bool changed = sel.view.update(s, m) || modseq_changed;
     if (changed && (!c.store.silent || condstore_)) {
       std::string items;
-      if (c.uid) items += "UID " + std::to_string(m.uid) + " ";
+      if (c.uid || qresync_) items += "UID " + std::to_string(m.uid) + " ";
       items += "FLAGS " + session_flags(sel, m.uid, m.flags, m.keywords);
       if (condstore_) items += " MODSEQ (" + std::to_string(m.modseq) + ")";
       untagged(std::to_string(s) + " FETCH (" + items + ")");
@@ -72,15 +72,7 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, Selected& sel, bool move
   if (move) {
     // RFC 6851: COPYUID in an untagged OK, then the EXPUNGEs, then OK.
     untagged("OK " + code + "Moved");
-    std::vector<uint32_t> gone = r->source_uids;
-    for (uint32_t uid : gone) {
-      uint32_t s = sel.view.seq_of_uid(uid);
-      if (!s) continue;
-      context_expunged(sel, s);
-      sel.view.erase(s);
-      sel.recent.erase(uid);
-      untagged(std::to_string(s) + " EXPUNGE");
-    }
+    report_expunged(sel, r->source_uids);
     co_await updates(sel, true);
     co_return co_await tagged(c.tag, "OK", completed(c));
   }
@@ -99,14 +91,7 @@ asio::awaitable<bool> ImapSession::cmd_expunge(Command& c, Selected& sel) {
   bool uid = c.uid;
   auto r = co_await blocking([&] { return mb->expunge(folder, uid ? &only : nullptr); });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  for (uint32_t u : *r) {
-    uint32_t s = sel.view.seq_of_uid(u);
-    if (!s) continue;
-    context_expunged(sel, s);
-    sel.view.erase(s);
-    sel.recent.erase(u);
-    untagged(std::to_string(s) + " EXPUNGE");
-  }
+  report_expunged(sel, *r);
   co_await updates(sel, true);
   co_return co_await tagged(c.tag, "OK", completed(c));
 }

@@ -51,14 +51,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   bool expunges_pending = false;
   if (!ch->expunged.empty()) {
     if (allow_expunge) {
-      for (uint32_t uid : ch->expunged) {
-        uint32_t seq = sel.view.seq_of_uid(uid);
-        if (!seq) continue;
-        context_expunged(sel, seq);
-        sel.view.erase(seq);
-        sel.recent.erase(uid);
-        untagged(std::to_string(seq) + " EXPUNGE");
-      }
+      report_expunged(sel, ch->expunged);
     } else {
       for (uint32_t uid : ch->expunged) expunges_pending = expunges_pending || sel.view.seq_of_uid(uid) != 0;
     }

@@ -42,7 +42,14 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
           in.error = true;
         co_return std::move(in);
       case CommandAssembler::Next::Line: {
-        auto st = co_await conn_->read_line(line, idle_timeout());
+        Connection::ReadStatus st;
+        if (pending_line_) {  // read by notify_wait()
+          st = pending_line_->first;
+          line = std::move(pending_line_->second);
+          pending_line_.reset();
+        } else {
+          st = co_await conn_->read_line(line, idle_timeout());
+        }
         switch (st) {
           case Connection::ReadStatus::Line:
             step = assembler.line(line);
@@ -135,6 +142,7 @@ asio::awaitable<void> ImapSession::run() {
   if (!co_await flush()) co_return;
   while (true) {
     append_budget_.reset();  // the previous command is complete
+    if (notify_ && !co_await notify_wait()) break;
     auto in = co_await read_command();
     if (in.closed) break;
     if (in.error) continue;
@@ -211,6 +219,8 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
       co_return co_await cmd_quota(c);
     case CommandKind::Idle:
       co_return co_await cmd_idle(c);
+    case CommandKind::Notify:
+      co_return co_await cmd_notify(c);
     case CommandKind::Fetch:
       co_return co_await cmd_fetch(c, std::get<Selected>(state_));
     case CommandKind::Store:

@@ -6,7 +6,8 @@
 // imap_fetch.cpp: FETCH; imap_search.cpp: SEARCH; imap_messages.cpp:
 // STORE, COPY/MOVE, EXPUNGE; imap_idle.cpp: IDLE; imap_selected.cpp: the
 // selected folder's snapshot kept up to date; imap_common.cpp: flag lists,
-// error codes, sequence sets.
+// error codes, sequence sets; imap_qresync.cpp: VANISHED and the QRESYNC
+// resync; imap_notify.cpp: NOTIFY.
 #pragma once
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
@@ -67,6 +68,8 @@ struct Account {
   const std::shared_ptr<store::UserMailbox> mailbox;
   const uint64_t watch_token;  // the watch that wakes IDLE
 };
+
+struct NotifyState;  // imap_notify.cpp
 
 struct NotAuthenticated {
   uint32_t auth_failures = 0;  // on this connection
@@ -155,6 +158,7 @@ class ImapSession {
   // Arguments by value: GCC 12 may end a temporary argument's life before
   // the coroutine is done with it.
   asio::awaitable<bool> tagged(std::string tag, std::string status, std::string text) {
+    if (tag.empty()) co_return true;  // NOTIFY's own FETCH: no tagged line, the caller flushes
     out_ += tag + " " + status + " " + text + "\r\n";
     co_return co_await flush();
   }
@@ -247,6 +251,25 @@ class ImapSession {
   asio::awaitable<void> context_refresh(Selected& s);
   asio::awaitable<bool> cmd_idle(Command& c);
   asio::awaitable<bool> cmd_close(Command& c, Selected& s, bool expunge);
+  asio::awaitable<bool> cmd_notify(Command& c);
+
+  // ---- QRESYNC (imap_qresync.cpp)
+  // Takes expunged messages out of the view and reports them: "n EXPUNGE"
+  // each, or one "VANISHED uids" once QRESYNC is enabled.
+  void report_expunged(Selected& s, const std::vector<uint32_t>& uids);
+  // SELECT/EXAMINE (QRESYNC (...)): VANISHED (EARLIER) and the changed
+  // messages' FETCH (UID FLAGS MODSEQ) since the client's MODSEQ.
+  asio::awaitable<void> qresync_select(const QresyncParams& q, Selected& s);
+  // UID FETCH ... (CHANGEDSINCE n VANISHED): the VANISHED (EARLIER) part.
+  asio::awaitable<void> fetch_vanished(const Command& c, Selected& s);
+
+  // ---- NOTIFY (imap_notify.cpp)
+  // Between commands with NOTIFY set: reports changes as they happen until
+  // the next command line arrives, which is kept in pending_line_.
+  asio::awaitable<bool> notify_wait();
+  // Sends what changed since the last report (selected folder per the
+  // selected filter, STATUS/LIST for the others).
+  asio::awaitable<void> notify_poll();
 
   // ---- selected-state helpers
   // Reports other sessions' changes (new mail, flags; expunges only when
@@ -284,6 +307,10 @@ class ImapSession {
   std::unique_ptr<MessageMemory::Reservation> append_budget_;
   // ENABLEd (and implied) extensions.
   bool utf8_ = false, rev2_ = false, condstore_ = false;
+  bool qresync_ = false;                 // ENABLE QRESYNC (implies condstore_)
+  std::shared_ptr<NotifyState> notify_;  // NOTIFY SET; null for NOTIFY NONE
+  // The first line of the next command, read while waiting for NOTIFY events.
+  std::optional<std::pair<Connection::ReadStatus, std::string>> pending_line_;
 };
 
 }  // namespace mailfort::imap

@@ -482,6 +482,7 @@ Result<void> UserMailbox::create(std::string_view raw, std::string special_use) 
   }
   if (auto r = ensure_folder(name, special_use, false); !r) return r;
   if (!tx.commit()) return db_.error("cannot create folder");
+  notify();  // NOTIFY MailboxName
   return {};
 }
 
@@ -618,12 +619,13 @@ Result<void> UserMailbox::subscribe(std::string_view raw, bool on) {
     ins.bind(1, name);
     ins.step();
     if (!ins.done()) return db_.error("cannot subscribe");
-    return {};
+  } else {
+    auto del = db_.prepare("DELETE FROM subscription WHERE name = ?");
+    del.bind(1, name);
+    del.step();
+    if (!del.done()) return db_.error("cannot unsubscribe");
   }
-  auto del = db_.prepare("DELETE FROM subscription WHERE name = ?");
-  del.bind(1, name);
-  del.step();
-  if (!del.done()) return db_.error("cannot unsubscribe");
+  notify();  // NOTIFY SubscriptionChange
   return {};
 }
 

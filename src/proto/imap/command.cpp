@@ -616,7 +616,34 @@ bool parse_authenticate(ArgReader& r, Command& c, std::string& why) {
   return true;
 }
 
-// SELECT, EXAMINE: mailbox [(CONDSTORE)]
+// QRESYNC's "(" uidvalidity SP mod-sequence-value [SP known-uids]
+// [SP seq-match-data] ")" (RFC 7162 3.2.5).
+bool parse_qresync(ArgReader& r, QresyncParams& q) {
+  if (!r.eat('(')) return false;
+  auto validity = r.nz_number32();
+  if (!validity || !r.sp()) return false;
+  auto modseq = r.number();
+  if (!modseq || *modseq > INT64_MAX) return false;
+  q.uidvalidity = *validity;
+  q.modseq = *modseq;
+  if (r.sp() && r.peek() != '(') {
+    auto known = r.sequence_set();
+    if (!known || known->saved) return false;
+    q.known_uids = std::move(*known);
+    if (!r.sp()) return r.eat(')');
+  }
+  if (r.eat('(')) {
+    auto seqs = r.sequence_set();
+    if (!seqs || seqs->saved || !r.sp()) return false;
+    auto uids = r.sequence_set();
+    if (!uids || uids->saved || !r.eat(')')) return false;
+    q.match_seqs = std::move(*seqs);
+    q.match_uids = std::move(*uids);
+  }
+  return r.eat(')');
+}
+
+// SELECT, EXAMINE: mailbox [(CONDSTORE / QRESYNC (...))]
 bool parse_select(ArgReader& r, Command& c, std::string& why) {
   if (!one_astring(r, c, why)) return false;
   if (r.sp()) {
@@ -624,10 +651,13 @@ bool parse_select(ArgReader& r, Command& c, std::string& why) {
     do {
       auto a = r.atom();
       if (!a) return false;
-      if (to_upper(*a) == "CONDSTORE")
+      if (to_upper(*a) == "CONDSTORE") {
         c.condstore = true;
-      else
+      } else if (to_upper(*a) == "QRESYNC" && !c.qresync) {
+        if (!r.sp() || !parse_qresync(r, c.qresync.emplace())) return false;
+      } else {
         return false;
+      }
     } while (r.sp());
     return r.eat(')');
   }
@@ -748,6 +778,10 @@ bool parse_fetch(ArgReader& r, Command& c, std::string& why) {
         return false;
       }
     } while (r.sp());
+    if (c.vanished && (!c.uid || !c.changed_since)) {  // RFC 7162 3.2.6
+      why = "VANISHED needs UID FETCH and CHANGEDSINCE";
+      return false;
+    }
     return r.eat(')');
   }
   return true;
@@ -950,6 +984,121 @@ bool parse_cancelupdate(ArgReader& r, Command& c, std::string& why) {
   return true;
 }
 
+// ---- NOTIFY (RFC 5465)
+
+// one-or-more-mailbox: a mailbox or "(" mailbox *(SP mailbox) ")"
+bool parse_notify_mailboxes(ArgReader& r, std::vector<std::string>& out) {
+  if (!r.eat('(')) {
+    auto m = r.astring();
+    if (!m) return false;
+    out.push_back(std::move(*m));
+    return true;
+  }
+  do {
+    auto m = r.astring();
+    if (!m || out.size() >= kMaxItems) return false;
+    out.push_back(std::move(*m));
+  } while (r.sp());
+  return r.eat(')');
+}
+
+// events: "NONE" or "(" event *(SP event) ")"; MessageNew may carry fetch-att
+// in a selected filter.
+bool parse_notify_events(ArgReader& r, NotifyFilter& f, bool selected) {
+  static constexpr std::string_view kNames[] = {"MESSAGENEW",        "MESSAGEEXPUNGE",        "FLAGCHANGE",
+                                                "ANNOTATIONCHANGE",  "MAILBOXNAME",           "SUBSCRIPTIONCHANGE",
+                                                "MAILBOXMETADATACHANGE", "SERVERMETADATACHANGE"};
+  if (!r.eat('(')) {
+    auto a = r.atom();
+    return a && to_upper(*a) == "NONE";
+  }
+  do {
+    auto a = r.atom();
+    if (!a) return false;
+    std::string w = to_upper(*a);
+    uint32_t bit = 0;
+    for (std::size_t i = 0; i < std::size(kNames); ++i)
+      if (w == kNames[i]) bit = 1u << i;
+    if (!bit) return false;
+    f.events |= bit;
+    std::size_t save = r.pos();
+    if (bit == kNotifyMessageNew && selected && r.sp() && r.eat('(')) {
+      do {
+        if (f.fetch.size() >= 100 || !parse_fetch_att(r, f.fetch)) return false;
+      } while (r.sp());
+      if (!r.eat(')')) return false;
+    } else {
+      r.set_pos(save);
+    }
+  } while (r.sp());
+  return r.eat(')') && f.events != 0;
+}
+
+// NOTIFY NONE / NOTIFY SET [STATUS] event-group *(SP event-group), where
+// event-group = "(" filter-mailboxes SP events ")".
+bool parse_notify(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto verb = r.atom();
+  if (!verb) return false;
+  if (to_upper(*verb) == "NONE") return true;
+  if (to_upper(*verb) != "SET" || !need_sp(r, why)) return false;
+  NotifyArgs& n = c.notify;
+  n.set = true;
+  if (r.peek() != '(') {
+    auto s = r.atom();
+    if (!s || to_upper(*s) != "STATUS" || !need_sp(r, why)) return false;
+    n.status = true;
+  }
+  using Kind = NotifyFilter::Kind;
+  bool have_selected = false;
+  do {
+    if (!r.eat('(') || n.filters.size() >= 100) return false;
+    auto k = r.atom();
+    if (!k || !r.sp()) return false;
+    NotifyFilter f;
+    std::string w = to_upper(*k);
+    if (w == "SELECTED")
+      f.kind = Kind::Selected;
+    else if (w == "SELECTED-DELAYED")
+      f.kind = Kind::SelectedDelayed;
+    else if (w == "INBOXES")
+      f.kind = Kind::Inboxes;
+    else if (w == "PERSONAL")
+      f.kind = Kind::Personal;
+    else if (w == "SUBSCRIBED")
+      f.kind = Kind::Subscribed;
+    else if (w == "SUBTREE")
+      f.kind = Kind::Subtree;
+    else if (w == "MAILBOXES")
+      f.kind = Kind::Mailboxes;
+    else
+      return false;
+    if (f.kind == Kind::Subtree || f.kind == Kind::Mailboxes) {
+      if (!parse_notify_mailboxes(r, f.mailboxes) || !r.sp()) return false;
+    }
+    bool selected = f.kind == Kind::Selected || f.kind == Kind::SelectedDelayed;
+    if (!parse_notify_events(r, f, selected) || !r.eat(')')) return false;
+    if (selected) {
+      if (have_selected) {
+        why = "Duplicate selected filter";
+        return false;
+      }
+      have_selected = true;
+      constexpr uint32_t both = kNotifyMessageNew | kNotifyMessageExpunge;
+      if ((f.events & both) != 0 && (f.events & both) != both) {
+        why = "MessageNew and MessageExpunge must be together";
+        return false;
+      }
+      if ((f.events & (kNotifyFlagChange | kNotifyAnnotationChange)) && !(f.events & kNotifyMessageExpunge)) {
+        why = "FlagChange requires MessageNew and MessageExpunge";
+        return false;
+      }
+    }
+    n.filters.push_back(std::move(f));
+  } while (r.sp());
+  return true;
+}
+
 // ---- The table
 
 using K = CommandKind;
@@ -991,6 +1140,7 @@ constexpr CommandSpec kCommands[] = {
     {K::GetQuota, "GETQUOTA", kLoggedIn, false, L::CommandText, parse_one_astring},
     {K::GetQuotaRoot, "GETQUOTAROOT", kLoggedIn, false, L::CommandText, parse_one_astring},
     {K::Idle, "IDLE", kLoggedIn, false, L::CommandText, parse_nothing},
+    {K::Notify, "NOTIFY", kLoggedIn, false, L::CommandText, parse_notify},
     {K::Check, "CHECK", kCheck, false, L::CommandText, parse_nothing},
     {K::Fetch, "FETCH", kSelected, true, L::CommandText, parse_fetch},
     {K::Store, "STORE", kSelected, true, L::CommandText, parse_store},

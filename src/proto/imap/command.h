@@ -136,6 +136,39 @@ struct ListArgs {
   bool extended = false;  // any LIST-EXTENDED syntax used
 };
 
+// SELECT/EXAMINE (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]))
+// (RFC 7162 3.2.5).
+struct QresyncParams {
+  uint32_t uidvalidity = 0;
+  uint64_t modseq = 0;
+  std::optional<SequenceSet> known_uids;
+  std::optional<SequenceSet> match_seqs, match_uids;  // seq-match-data
+};
+
+// NOTIFY (RFC 5465): events as bits, in the RFC's order.
+enum NotifyEvent : uint32_t {
+  kNotifyMessageNew = 1,
+  kNotifyMessageExpunge = 2,
+  kNotifyFlagChange = 4,
+  kNotifyAnnotationChange = 8,
+  kNotifyMailboxName = 16,
+  kNotifySubscriptionChange = 32,
+  kNotifyMailboxMetadataChange = 64,
+  kNotifyServerMetadataChange = 128,
+};
+struct NotifyFilter {
+  enum class Kind { Selected, SelectedDelayed, Inboxes, Personal, Subscribed, Subtree, Mailboxes };
+  Kind kind = Kind::Personal;
+  std::vector<std::string> mailboxes;  // Subtree, Mailboxes: the names as sent
+  uint32_t events = 0;                 // NotifyEvent bits; 0 for NONE
+  std::vector<FetchItem> fetch;        // MessageNew's fetch-att (selected filters only)
+};
+struct NotifyArgs {
+  bool set = false;     // NOTIFY SET; false for NOTIFY NONE
+  bool status = false;  // SET STATUS
+  std::vector<NotifyFilter> filters;
+};
+
 struct Command {
   std::string tag;
   CommandKind kind = CommandKind::Noop;
@@ -166,6 +199,8 @@ struct Command {
   std::string charset;                                            // SORT/THREAD charset, upper case
   std::optional<std::pair<uint32_t, uint32_t>> search_partial;  // RETURN (PARTIAL lo:hi)
   bool search_update = false;                                     // RETURN (UPDATE)
+  std::optional<QresyncParams> qresync;  // SELECT/EXAMINE (QRESYNC (...))
+  NotifyArgs notify;
 };
 
 struct ParseError {

@@ -42,6 +42,7 @@ enum class CommandKind : uint8_t {
   GetQuota,
   GetQuotaRoot,
   Idle,
+  Notify,
   // selected
   Check,
   Fetch,
