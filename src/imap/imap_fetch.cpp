@@ -1,5 +1,7 @@
 #include "imap/imap_session_impl.h"
 
+#include "imap/imap_objectid.h"
+
 // FETCH and UID FETCH: cached ENVELOPE/BODY/BODYSTRUCTURE, sections,
 // partials, BINARY, \Seen on non-PEEK fetches, CHANGEDSINCE.
 namespace mailfort::imap {
@@ -73,6 +75,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
       }
     }
   }
+  const ExtNeeds ext = ext_needs(c.fetch);  // EMAILID, THREADID, SAVEDATE, PREVIEW
   // Work in batches so a FETCH 1:* of a large folder streams out with
   // bounded memory.
   constexpr std::size_t kBatch = 256;
@@ -109,6 +112,8 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
       }
       return out;
     });
+    std::vector<ExtFacts> extf;
+    if (ext.any()) extf = co_await blocking([&] { return load_ext(*mb, folder, uids, ext); });
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const ImapView::Entry& m = sel.view.at(batch[i]);
       const store::MessageDetails& d = loaded[i].details;
@@ -140,6 +145,12 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
           case K::Flags:
           case K::Uid:
           case K::ModSeq:
+            break;
+          case K::EmailId:
+          case K::ThreadId:
+          case K::SaveDate:
+          case K::Preview:
+            add(render_ext(it, extf[i]));
             break;
           case K::InternalDate:
             add("INTERNALDATE \"" + format_date_time(d.internal_date) + "\"");

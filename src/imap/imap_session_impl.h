@@ -225,6 +225,9 @@ class ImapSession {
   asio::awaitable<bool> cmd_search(Command& c, Selected& s);
   asio::awaitable<bool> cmd_idle(Command& c);
   asio::awaitable<bool> cmd_close(Command& c, Selected& s, bool expunge);
+  // imap_ext.cpp: COMPRESS=DEFLATE, UNAUTHENTICATE
+  asio::awaitable<bool> cmd_compress(Command& c);
+  asio::awaitable<bool> cmd_unauthenticate(Command& c);
 
   // ---- selected-state helpers
   // Reports other sessions' changes (new mail, flags; expunges only when
@@ -232,7 +235,8 @@ class ImapSession {
   asio::awaitable<void> updates(Selected& s, bool allow_expunge);
   // Message numbers (1-based) addressed by a set; UIDs when `uid`.
   static std::vector<uint32_t> resolve(const ImapView& view, const SequenceSet& set, bool uid);
-  std::string status_line(const store::FolderStatus& f, const StatusItems& items);
+  std::string status_line(const store::FolderStatus& f, const StatusItems& items,
+                          const std::string& mailboxid = {});
 
   std::shared_ptr<Connection> conn_;
   Services& svc_;
@@ -247,6 +251,7 @@ class ImapSession {
   std::unique_ptr<MessageMemory::Reservation> append_budget_;
   // ENABLEd (and implied) extensions.
   bool utf8_ = false, rev2_ = false, condstore_ = false;
+  bool compressed_ = false;  // COMPRESS=DEFLATE active (for the rest of the connection)
 };
 
 }  // namespace mailfort::imap

@@ -42,6 +42,8 @@ enum class CommandKind : uint8_t {
   GetQuota,
   GetQuotaRoot,
   Idle,
+  Compress,        // RFC 4978
+  Unauthenticate,  // RFC 8437
   // selected
   Check,
   Fetch,
