@@ -269,6 +269,14 @@ Result<void> UserMailbox::migrate_ids() {
                 "ALTER TABLE message ADD COLUMN savedate INTEGER;"
                 "UPDATE message SET emailid = 'M' || lower(hex(randomblob(12))), savedate = internaldate;"))
     return db_.error("cannot add EMAILID to the mailbox index");
+  // This version always sets both; an older binary opening the index again
+  // (a downgrade) does not, and its rows get them here.
+  if (!db_.exec("CREATE TRIGGER IF NOT EXISTS message_ids AFTER INSERT ON message"
+                " WHEN NEW.emailid IS NULL OR NEW.savedate IS NULL BEGIN"
+                " UPDATE message SET emailid = COALESCE(emailid, 'M' || lower(hex(randomblob(12)))),"
+                " savedate = COALESCE(savedate, CAST(strftime('%s', 'now') AS INTEGER))"
+                " WHERE folder = NEW.folder AND uid = NEW.uid; END;"))
+    return db_.error("cannot add EMAILID to the mailbox index");
   if (!tx.commit()) return db_.error("cannot update mailbox index");
   return {};
 }
