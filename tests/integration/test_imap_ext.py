@@ -162,6 +162,18 @@ def test_compress_deflate_round_trip(server):
     # Commands keep working both ways (every reply is flushed at once).
     for i in range(20):
         c.ok("NOOP")
+    # IDLE: the continuation and a later EXISTS arrive without waiting for
+    # more output to fill the compressor.
+    c.send(b"i1 IDLE\r\n")
+    assert c.line().startswith(b"+ ")
+    other = Imap(server)
+    other.login()
+    append(other, "INBOX", PLAIN)
+    other.close()
+    assert re.match(rb"\* 2 EXISTS", c.line())
+    c.send(b"DONE\r\n")
+    _, done = c.until("i1")
+    assert b"OK" in done
     c.ok("LOGOUT")
     c.close()
 
@@ -412,6 +424,7 @@ def test_index_from_older_version_is_upgraded(server):
     # The schema and cache blobs of the version before OBJECTID/SAVEDATE/PREVIEW.
     db.executescript(
         "DROP TRIGGER folder_mailboxid;"
+        "DROP TRIGGER message_ids;"
         "ALTER TABLE folder DROP COLUMN mailboxid;"
         "ALTER TABLE message DROP COLUMN emailid;"
         "ALTER TABLE message DROP COLUMN savedate;")
