@@ -154,7 +154,8 @@ std::string ImapSession::status_line(const store::FolderStatus& f, const StatusI
   if (s.deleted) add("DELETED", f.deleted);
   if (s.size) add("SIZE", f.size);
   if (s.highestmodseq) add("HIGHESTMODSEQ", f.highest_modseq);
-  if (s.mailboxid && !mailboxid.empty()) items += (items.empty() ? "" : " ") + ("MAILBOXID (" + mailboxid + ")");
+  if (s.mailboxid && !mailboxid.empty())
+    items += (items.empty() ? "" : " ") + ("MAILBOXID (" + mailboxid + ")");
   return "STATUS " + quote(wire_name(f.name)) + " (" + items + ")";
 }
 

@@ -58,7 +58,8 @@ class DeflateStream final : public ByteStream {
       if (ended_) co_return std::make_tuple(std::error_code(asio::error::eof), std::size_t{0});
       if (in_z_.avail_in > 0) continue;  // progress without output (block headers, flush markers)
       auto [ec, n] = co_await inner_->read_some(asio::buffer(in_buf_));
-      if (ec || n == 0) co_return std::make_tuple(ec ? ec : std::error_code(asio::error::eof), std::size_t{0});
+      if (ec || n == 0)
+        co_return std::make_tuple(ec ? ec : std::error_code(asio::error::eof), std::size_t{0});
       pending_.clear();
       in_z_.next_in = in_buf_.data();
       in_z_.avail_in = static_cast<uInt>(n);
@@ -100,8 +101,8 @@ class DeflateStream final : public ByteStream {
   asio::awaitable<std::error_code> start_tls(std::shared_ptr<tls::ServerContext>) override {
     co_return asio::error::operation_not_supported;
   }
-  asio::awaitable<std::error_code> start_tls_client(std::shared_ptr<tls::ClientContext>, const tls::ClientParams&,
-                                                    tls::ClientOutcome&) override {
+  asio::awaitable<std::error_code> start_tls_client(std::shared_ptr<tls::ClientContext>,
+                                                    const tls::ClientParams&, tls::ClientOutcome&) override {
     co_return asio::error::operation_not_supported;
   }
   asio::awaitable<void> shutdown() override { co_await inner_->shutdown(); }

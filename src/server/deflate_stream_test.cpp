@@ -62,7 +62,8 @@ struct Fixture {
   asio::io_context io;
   std::shared_ptr<testing::Transcript> t = std::make_shared<testing::Transcript>();
   std::unique_ptr<ByteStream> stream(std::string pending = {}) {
-    return make_deflate_stream(std::make_unique<testing::MemoryStream>(io.get_executor(), t), std::move(pending));
+    return make_deflate_stream(std::make_unique<testing::MemoryStream>(io.get_executor(), t),
+                               std::move(pending));
   }
   template <class F>
   void run(F f) {

@@ -927,7 +927,8 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
     Transaction tx(db_);
     if (!tx.ok()) return db_.error("cannot lock mailbox index");
     for (auto& it : items) {
-      auto uid = insert_message(to_id, it.name, it.size, it.flags, it.keywords, it.date, it.cache, it.emailid);
+      auto uid =
+          insert_message(to_id, it.name, it.size, it.flags, it.keywords, it.date, it.cache, it.emailid);
       if (!uid) return uid.error();
       res.source_uids.push_back(it.uid);
       res.dest_uids.push_back(*uid);

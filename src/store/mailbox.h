@@ -65,8 +65,8 @@ struct MessageDetails {
 // index, copied with it by COPY/MOVE (EMAILID), set when it enters a
 // folder (save date).
 struct MessageIds {
-  std::string emailid;    // "M" + 24 hex digits
-  int64_t savedate = 0;   // seconds since epoch
+  std::string emailid;   // "M" + 24 hex digits
+  int64_t savedate = 0;  // seconds since epoch
 };
 
 struct FolderStatus {
@@ -150,7 +150,8 @@ class UserMailbox {
   Result<std::string> read(int64_t folder, uint32_t uid);  // the message file
   // EMAILID and save date of several messages: out[i] belongs to uids[i],
   // nullopt if that message is gone.
-  Result<std::vector<std::optional<MessageIds>>> object_ids(int64_t folder, const std::vector<uint32_t>& uids);
+  Result<std::vector<std::optional<MessageIds>>> object_ids(int64_t folder,
+                                                            const std::vector<uint32_t>& uids);
   // The folder's MAILBOXID (RFC 8474): made when the folder is created, kept
   // by RENAME, never reused by a folder of the same name created later.
   Result<std::string> mailbox_id(int64_t folder);

@@ -61,7 +61,7 @@ TEST(MailboxIds, EmailIdKeptByCopyAndMoveSaveDateIsNow) {
   auto ia = ids_of(*mb, "INBOX", a->uid), ib = ids_of(*mb, "INBOX", b->uid);
   EXPECT_EQ(ia.emailid.size(), 25u);
   EXPECT_EQ(ia.emailid[0], 'M');
-  EXPECT_NE(ia.emailid, ib.emailid);  // the same bytes, another message
+  EXPECT_NE(ia.emailid, ib.emailid);                         // the same bytes, another message
   EXPECT_LE(std::abs(ia.savedate - std::time(nullptr)), 5);  // not the internal date
   int64_t inbox = mb->status("INBOX")->id;
   auto copied = mb->copy(inbox, {a->uid}, "Keep", false);
@@ -106,7 +106,8 @@ TEST(MailboxIds, RowsWithoutIdsGetThem) {
     ASSERT_TRUE(db);
     std::string sql =
         "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
-        " VALUES(" + std::to_string(inbox) + ", 77, 'x:2,', 0, '', 1, 5, 1, '')";
+        " VALUES(" +
+        std::to_string(inbox) + ", 77, 'x:2,', 0, '', 1, 5, 1, '')";
     ASSERT_TRUE(db->exec(sql.c_str()));
   }
   auto ids = mb->object_ids(inbox, {77});

@@ -69,7 +69,8 @@ TEST(ImapExtCommand, SearchKeys) {
   EXPECT_TRUE(bad("a SEARCH EMAILID"));
   EXPECT_TRUE(bad("a SEARCH EMAILID a.b"));
   EXPECT_TRUE(bad("a SEARCH EMAILID " + std::string(256, 'a')));
-  c = ok("a UID SEARCH SAVEDBEFORE 1-Feb-2024 SAVEDON 2-Feb-2024 SAVEDSINCE \"3-Feb-2024\" SAVEDATESUPPORTED");
+  c = ok(
+      "a UID SEARCH SAVEDBEFORE 1-Feb-2024 SAVEDON 2-Feb-2024 SAVEDSINCE \"3-Feb-2024\" SAVEDATESUPPORTED");
   ASSERT_EQ(c.search.children.size(), 4u);
   EXPECT_EQ(c.search.children[0].op, Op::SavedBefore);
   EXPECT_EQ(c.search.children[0].number, *parse_date("1-Feb-2024"));

@@ -77,8 +77,8 @@ std::size_t entity(std::string_view s, std::size_t amp, std::string& out) {
   }
   static const struct {
     std::string_view name, text;
-  } known[] = {{"amp", "&"},  {"lt", "<"},  {"gt", ">"},  {"quot", "\""}, {"apos", "'"},
-               {"nbsp", " "}, {"AMP", "&"}, {"LT", "<"}, {"GT", ">"},   {"QUOT", "\""}};
+  } known[] = {{"amp", "&"},  {"lt", "<"},  {"gt", ">"}, {"quot", "\""}, {"apos", "'"},
+               {"nbsp", " "}, {"AMP", "&"}, {"LT", "<"}, {"GT", ">"},    {"QUOT", "\""}};
   for (const auto& k : known) {
     if (name == k.name) {
       out += k.text;
@@ -104,7 +104,8 @@ bool append_collapsed(std::string& out, std::size_t& chars, std::string_view tex
         out += ' ';
         ++chars;
       }
-    } else if (c >= 0x20 && c != 0x7f && !(len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0)) {
+    } else if (c >= 0x20 && c != 0x7f &&
+               !(len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0)) {
       if (chars >= max_chars) return false;
       out.append(text.substr(i, len));
       ++chars;
