@@ -119,6 +119,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
       const store::MessageDetails& d = loaded[i].details;
       if (c.changed_since && m.modseq <= *c.changed_since) continue;
       if (!loaded[i].ok) continue;  // expunged meanwhile by another session
+      if (ext.any() && !extf[i].found) continue;  // the same, seen by load_ext
       std::string items;
       auto add = [&](const std::string& s) {
         if (!items.empty()) items += ' ';
