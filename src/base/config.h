@@ -99,6 +99,7 @@ struct Imap {
   uint32_t max_connections_per_user_ip = 20;  // Dovecot mail_max_userip_connections
   uint32_t idle_timeout_seconds = 1800;       // RFC 9051 5.4: at least 30 minutes
   uint32_t idle_notify_seconds = 120;         // "* OK Still here" during IDLE
+  bool compress = true;                       // offer COMPRESS=DEFLATE (RFC 4978)
   std::string junk_folder = "Spam";
   std::string trash_folder = "Trash";
   std::string sent_folder = "Sent";

@@ -296,6 +296,9 @@ std::vector<Key> make_keys() {
       uint_key("imap.idle_notify_seconds", F(imap.idle_notify_seconds), 10, 3600,
                "Seconds between \"* OK Still here\" lines during IDLE, to keep NAT state alive.",
                "middleboxes drop silent connections"),
+      bool_key("imap.compress", F(imap.compress),
+               "Offer COMPRESS=DEFLATE (RFC 4978) after login; a compressed session holds about 200 KiB "
+               "of zlib state."),
       string_key("imap.junk_folder", F(imap.junk_folder), "Name of the \\Junk special-use folder."),
       string_key("imap.trash_folder", F(imap.trash_folder), "Name of the \\Trash special-use folder."),
       string_key("imap.sent_folder", F(imap.sent_folder), "Name of the \\Sent special-use folder."),

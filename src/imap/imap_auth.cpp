@@ -20,7 +20,8 @@ std::string ImapSession::capabilities() const {
       "QUOTA=RES-STORAGE"
       " UNSELECT CHILDREN ESEARCH CONDSTORE BINARY STATUS=SIZE UTF8=ACCEPT APPENDLIMIT=" +
       std::to_string(cfg_->imap.max_literal_size);
-  caps += " COMPRESS=DEFLATE UNAUTHENTICATE OBJECTID SAVEDATE PREVIEW";  // imap_ext.cpp, imap_objectid.cpp
+  if (cfg_->imap.compress) caps += " COMPRESS=DEFLATE";  // imap_ext.cpp
+  caps += " UNAUTHENTICATE OBJECTID SAVEDATE PREVIEW";   // imap_ext.cpp, imap_objectid.cpp
   return caps;
 }
 

@@ -11,6 +11,7 @@ namespace mailfort::imap {
 // deflate. Bytes the client pipelined after the command are already
 // compressed: the connection hands them to the new layer.
 asio::awaitable<bool> ImapSession::cmd_compress(Command& c) {
+  if (!cfg_->imap.compress) co_return co_await tagged(c.tag, "BAD", "Unknown command");  // not offered
   if (compressed_) co_return co_await tagged(c.tag, "NO", "[COMPRESSIONACTIVE] Compression already active");
   if (c.args[0] != "DEFLATE") co_return co_await tagged(c.tag, "NO", "Unsupported compression mechanism");
   if (!co_await tagged(c.tag, "OK", "DEFLATE active")) co_return false;

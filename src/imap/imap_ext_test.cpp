@@ -87,6 +87,15 @@ TEST_F(ImapExt, CompressSwitchesBothDirections) {
   EXPECT_NE(plain.find("* BYE Logging out\r\nd OK LOGOUT completed\r\n"), std::string::npos) << plain;
 }
 
+TEST(ImapExtConfig, CompressCanBeTurnedOff) {
+  SessionHarness h("[imap]\ncompress = false\n", imap::build_cache);
+  auto t = h.run(imap::run_session, "imaps",
+                 {kLogin, "a CAPABILITY\r\n", "b COMPRESS DEFLATE\r\n", "c LOGOUT\r\n"});
+  EXPECT_EQ(t->output.find("COMPRESS=DEFLATE"), std::string::npos) << t->output;
+  EXPECT_NE(t->output.find("b BAD Unknown command\r\n"), std::string::npos) << t->output;
+  EXPECT_NE(t->output.find("c OK LOGOUT completed\r\n"), std::string::npos) << t->output;
+}
+
 TEST_F(ImapExt, UnauthenticateReturnsToNotAuthenticated) {
   auto out = run({"a UNAUTHENTICATE\r\n", kLogin, "b SELECT INBOX\r\n", "c ENABLE CONDSTORE\r\n",
                   "d UNAUTHENTICATE\r\n", "e SELECT INBOX\r\n", "f CAPABILITY\r\n", kLogin,
