@@ -101,6 +101,7 @@ struct Imap {
   uint32_t idle_notify_seconds = 120;         // "* OK Still here" during IDLE
   uint32_t max_update_contexts = 10;          // RFC 5267 SEARCH/SORT RETURN (UPDATE) per session
   uint32_t notify_max_pending_bytes = 1 << 20;  // NOTIFY: beyond, [NOTIFICATIONOVERFLOW]
+  bool compress = true;                       // offer COMPRESS=DEFLATE (RFC 4978)
   std::string junk_folder = "Spam";
   std::string trash_folder = "Trash";
   std::string sent_folder = "Sent";

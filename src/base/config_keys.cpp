@@ -303,6 +303,9 @@ std::vector<Key> make_keys() {
                "Bytes of NOTIFY responses one wake-up may produce; beyond, the session gets "
                "[NOTIFICATIONOVERFLOW] and NOTIFY is switched off (RFC 5465 5.8).",
                "a session that falls far behind must not buffer without bound"),
+      bool_key("imap.compress", F(imap.compress),
+               "Offer COMPRESS=DEFLATE (RFC 4978) after login; a compressed session holds about 200 KiB "
+               "of zlib state."),
       string_key("imap.junk_folder", F(imap.junk_folder), "Name of the \\Junk special-use folder."),
       string_key("imap.trash_folder", F(imap.trash_folder), "Name of the \\Trash special-use folder."),
       string_key("imap.sent_folder", F(imap.sent_folder), "Name of the \\Sent special-use folder."),

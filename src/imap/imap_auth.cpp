@@ -22,6 +22,8 @@ std::string ImapSession::capabilities() const {
       " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT CONTEXT=SEARCH CONTEXT=SORT"
       " APPENDLIMIT=" +
       std::to_string(cfg_->imap.max_literal_size);
+  if (cfg_->imap.compress) caps += " COMPRESS=DEFLATE";  // imap_ext.cpp
+  caps += " UNAUTHENTICATE OBJECTID SAVEDATE PREVIEW";   // imap_ext.cpp, imap_objectid.cpp
   return caps;
 }
 

@@ -1,5 +1,7 @@
 #include "imap/imap_session_impl.h"
 
+#include "imap/imap_objectid.h"
+
 // FETCH and UID FETCH: cached ENVELOPE/BODY/BODYSTRUCTURE, sections,
 // partials, BINARY, \Seen on non-PEEK fetches, CHANGEDSINCE.
 namespace mailfort::imap {
@@ -77,6 +79,7 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
       }
     }
   }
+  const ExtNeeds ext = ext_needs(c.fetch);  // EMAILID, THREADID, SAVEDATE, PREVIEW
   // Work in batches so a FETCH 1:* of a large folder streams out with
   // bounded memory.
   constexpr std::size_t kBatch = 256;
@@ -113,11 +116,14 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
       }
       return out;
     });
+    std::vector<ExtFacts> extf;
+    if (ext.any()) extf = co_await blocking([&] { return load_ext(*mb, folder, uids, ext); });
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const ImapView::Entry& m = sel.view.at(batch[i]);
       const store::MessageDetails& d = loaded[i].details;
       if (c.changed_since && m.modseq <= *c.changed_since) continue;
       if (!loaded[i].ok) continue;  // expunged meanwhile by another session
+      if (ext.any() && !extf[i].found) continue;  // the same, seen by load_ext
       std::string items;
       auto add = [&](const std::string& s) {
         if (!items.empty()) items += ' ';
@@ -144,6 +150,12 @@ asio::awaitable<bool> ImapSession::cmd_fetch(Command& c, Selected& sel) {
           case K::Flags:
           case K::Uid:
           case K::ModSeq:
+            break;
+          case K::EmailId:
+          case K::ThreadId:
+          case K::SaveDate:
+          case K::Preview:
+            add(render_ext(it, extf[i]));
             break;
           case K::InternalDate:
             add("INTERNALDATE \"" + format_date_time(d.internal_date) + "\"");

@@ -24,6 +24,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
     ImapView view;
     std::vector<std::string> keywords;
     uint32_t first_recent = UINT32_MAX;  // messages from this UID on are recent to the session
+    std::string mailboxid;  // RFC 8474
   };
   // \Recent (IMAP4rev1 only): SELECT takes the folder's new messages for
   // this session, EXAMINE shows them without taking them.
@@ -43,6 +44,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
     }
     auto kw = mb->keywords(st->id);
     if (kw) s.keywords = std::move(*kw);
+    if (auto id = mb->mailbox_id(st->id)) s.mailboxid = std::move(*id);
     return s;
   });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + "Mailbox does not exist");
@@ -75,6 +77,7 @@ asio::awaitable<bool> ImapSession::cmd_select(Command& c) {
   untagged("OK [UIDVALIDITY " + std::to_string(s.uidvalidity) + "] UIDs valid");
   untagged("OK [UIDNEXT " + std::to_string(r->status.uidnext) + "] Predicted next UID");
   untagged("OK [HIGHESTMODSEQ " + std::to_string(s.modseq_seen) + "] Highest");
+  if (!r->mailboxid.empty()) untagged("OK [MAILBOXID (" + r->mailboxid + ")] Ok");
   if (c.qresync) co_await qresync_select(*c.qresync, std::get<Selected>(state_));
   if (rev2_) untagged("LIST () \"/\" " + quote(wire_name(s.name)));
   co_return co_await tagged(c.tag, "OK", (s.read_only ? "[READ-ONLY] " : "[READ-WRITE] ") + completed(c));
@@ -105,9 +108,19 @@ asio::awaitable<bool> ImapSession::cmd_create(Command& c) {
   if (strcasecmp(name.c_str(), "INBOX") == 0)
     co_return co_await tagged(c.tag, "NO", "[ALREADYEXISTS] INBOX always exists");
   auto* mb = account().mailbox.get();
-  auto r = co_await blocking([&] { return mb->create(name, use); });
+  auto r = co_await blocking([&]() -> Result<std::string> {
+    if (auto made = mb->create(name, use); !made) return made.error();
+    auto st = mb->status(name);  // its MAILBOXID for the tagged OK (RFC 8474)
+    if (!st) return std::string();
+    auto id = mb->mailbox_id(st->id);
+    return id ? *id : std::string();
+  });
   if (!r) co_return co_await tagged(c.tag, "NO", error_code(r.error()) + r.error().message);
-  co_return co_await tagged(c.tag, "OK", completed(c));
+  // Built outside the co_await: GCC 12 destroys string temporaries of a
+  // conditional expression inside one twice.
+  std::string text = completed(c);
+  if (!r->empty()) text = "[MAILBOXID (" + *r + ")] " + text;
+  co_return co_await tagged(c.tag, "OK", std::move(text));
 }
 
 asio::awaitable<bool> ImapSession::cmd_delete(Command& c) {
@@ -136,7 +149,8 @@ asio::awaitable<bool> ImapSession::cmd_subscribe(Command& c, bool on) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
-std::string ImapSession::status_line(const store::FolderStatus& f, const StatusItems& s) {
+std::string ImapSession::status_line(const store::FolderStatus& f, const StatusItems& s,
+                                     const std::string& mailboxid) {
   std::string items;
   auto add = [&](const char* k, uint64_t v) {
     items += (items.empty() ? "" : " ") + std::string(k) + " " + std::to_string(v);
@@ -149,19 +163,25 @@ std::string ImapSession::status_line(const store::FolderStatus& f, const StatusI
   if (s.deleted) add("DELETED", f.deleted);
   if (s.size) add("SIZE", f.size);
   if (s.highestmodseq) add("HIGHESTMODSEQ", f.highest_modseq);
+  if (s.mailboxid && !mailboxid.empty())
+    items += (items.empty() ? "" : " ") + ("MAILBOXID (" + mailboxid + ")");
   return "STATUS " + quote(wire_name(f.name)) + " (" + items + ")";
 }
 
 asio::awaitable<bool> ImapSession::cmd_status(Command& c) {
   std::string name = from_wire(c.args[0]);
   auto* mb = account().mailbox.get();
+  std::string mailboxid;
   auto st = co_await blocking([&] {
     if (strcasecmp(name.c_str(), "INBOX") == 0) (void)mb->sync_inbox();
-    return mb->status(name);
+    auto r = mb->status(name);
+    if (r && c.status.mailboxid)
+      if (auto id = mb->mailbox_id(r->id)) mailboxid = std::move(*id);
+    return r;
   });
   if (!st) co_return co_await tagged(c.tag, "NO", error_code(st.error()) + "Mailbox does not exist");
   if (c.status.highestmodseq) enable_condstore();  // RFC 7162 3.1
-  untagged(status_line(*st, c.status));
+  untagged(status_line(*st, c.status, mailboxid));
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 

@@ -107,14 +107,19 @@ asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
   struct Listing {
     std::vector<store::FolderStatus> folders;
     std::vector<std::string> subscriptions;
+    std::vector<std::string> mailboxids;  // by folder, for RETURN (STATUS (MAILBOXID)) (RFC 8474)
   };
+  bool want_ids = l.return_status && l.return_status->mailboxid;
   auto listing = co_await blocking([&]() -> Result<Listing> {
     (void)mb->sync_inbox();
     auto folders = mb->folders();
     if (!folders) return folders.error();
     auto subs = mb->subscriptions();
     if (!subs) return subs.error();
-    return Listing{std::move(*folders), std::move(*subs)};
+    std::vector<std::string> ids(want_ids ? folders->size() : 0);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (auto id = mb->mailbox_id((*folders)[i].id)) ids[i] = std::move(*id);
+    return Listing{std::move(*folders), std::move(*subs), std::move(ids)};
   });
   if (!listing) co_return co_await tagged(c.tag, "NO", "[UNAVAILABLE] Cannot list folders");
   std::vector<ListFolder> folders;
@@ -157,7 +162,9 @@ asio::awaitable<bool> ImapSession::cmd_list(Command& c) {
     }
     untagged(std::string(lsub ? "LSUB" : "LIST") + " (" + attrs + ") \"/\" " + quote(wire_name(e.name)) +
              extra);
-    if (l.return_status && e.exists) untagged(status_line(listing->folders[e.folder], *l.return_status));
+    if (l.return_status && e.exists)
+      untagged(status_line(listing->folders[e.folder], *l.return_status,
+                           want_ids ? listing->mailboxids[e.folder] : std::string()));
   }
   co_return co_await tagged(c.tag, "OK", completed(c));
 }

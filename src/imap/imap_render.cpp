@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "base/text.h"
+#include "imap/imap_objectid.h"
 #include "proto/mime/mime.h"
 
 namespace mailfort::imap {
@@ -79,6 +80,8 @@ std::string build_cache(std::string_view message) {
   out += proto::mime::imap_bodystructure(message, root, false);
   out.push_back('\0');
   out += proto::mime::imap_bodystructure(message, root, true);
+  out.push_back('\0');
+  out += cache_extras(message, root);  // THREADID, PREVIEW (imap_objectid.h)
   return out;
 }
 
@@ -90,7 +93,8 @@ CachedStructure parse_cache(std::string_view blob) {
   if (b == std::string_view::npos) return c;
   c.envelope = blob.substr(0, a);
   c.body = blob.substr(a + 1, b - a - 1);
-  c.bodystructure = blob.substr(b + 1);
+  auto e = blob.find('\0', b + 1);  // the extras follow (npos in older blobs)
+  c.bodystructure = blob.substr(b + 1, e == std::string_view::npos ? e : e - b - 1);
   return c;
 }
 
@@ -276,6 +280,18 @@ bool search_matches(const SearchKey& k, const SearchFacts& m) {
       return k.set.contains(m.seq, m.max_seq);
     case Op::ModSeq:
       return m.modseq >= static_cast<uint64_t>(k.number);
+    case Op::EmailId:
+      return !m.emailid.empty() && m.emailid == k.text;  // objectids are case-sensitive
+    case Op::ThreadId:
+      return !m.threadid.empty() && m.threadid == k.text;
+    case Op::SavedBefore:
+      return m.savedate && day_of(*m.savedate) < k.number;
+    case Op::SavedOn:
+      return m.savedate && day_of(*m.savedate) == k.number;
+    case Op::SavedSince:
+      return m.savedate && day_of(*m.savedate) >= k.number;
+    case Op::SaveDateSupported:
+      return true;  // every folder keeps save dates
   }
   return false;
 }

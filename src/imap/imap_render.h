@@ -42,6 +42,9 @@ struct SearchFacts {
   bool recent = false;  // \Recent in this session (IMAP4rev1)
   uint32_t max_seq = 0, max_uid = 0;
   std::string_view message;  // empty unless the program needs the text
+  // OBJECTID / SAVEDATE keys (imap_objectid.h ext_needs): set only when asked.
+  std::string_view emailid, threadid;
+  std::optional<int64_t> savedate;
 };
 bool search_needs_text(const proto::imap::SearchKey& key);
 bool search_matches(const proto::imap::SearchKey& key, const SearchFacts& m);

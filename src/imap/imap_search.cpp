@@ -1,5 +1,7 @@
 #include "imap/imap_session_impl.h"
 
+#include "imap/imap_objectid.h"
+
 // SEARCH and UID SEARCH (ESEARCH RETURN, CONDSTORE MODSEQ): the program is
 // matched on the worker pool against the index's metadata, and the message
 // text only when a key needs it.
@@ -15,12 +17,20 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
   uint32_t max_uid = sel.view.last_uid();
   const SearchKey& key = c.search;
   const std::set<uint32_t>* recent = rev2_ ? nullptr : &sel.recent;  // IMAP4rev2 has no \Recent
+  const ExtNeeds ext = ext_needs(key);  // EMAILID, THREADID, SAVED*
   auto hits = co_await blocking([&]() -> std::vector<std::pair<uint32_t, uint32_t>> {
     std::vector<std::pair<uint32_t, uint32_t>> out;  // (seq, uid)
     auto all = mb->messages(folder);
     if (!all) return out;
     auto meta = all->begin();
+    std::vector<ExtFacts> extf;  // of view[i - i % kExtBatch ...]
+    constexpr std::size_t kExtBatch = 1024;
     for (std::size_t i = 0; i < view.size(); ++i) {
+      if (ext.any() && i % kExtBatch == 0) {
+        std::vector<uint32_t> uids;
+        for (std::size_t k = i; k < std::min(view.size(), i + kExtBatch); ++k) uids.push_back(view[k].uid);
+        extf = load_ext(*mb, folder, uids, ext);
+      }
       // Both in ascending UID order: merge.
       while (meta != all->end() && meta->uid < view[i].uid) ++meta;
       if (meta == all->end() || meta->uid != view[i].uid) continue;  // expunged meanwhile
@@ -35,6 +45,12 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
       f.recent = recent && recent->count(f.uid);
       f.max_seq = static_cast<uint32_t>(view.size());
       f.max_uid = max_uid;
+      if (ext.any()) {
+        const ExtFacts& x = extf[i % kExtBatch];
+        f.emailid = x.emailid;
+        f.threadid = x.threadid;
+        f.savedate = x.savedate;
+      }
       std::string body;
       if (text) {
         auto r = mb->read(folder, view[i].uid);

@@ -221,6 +221,10 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
       co_return co_await cmd_idle(c);
     case CommandKind::Notify:
       co_return co_await cmd_notify(c);
+    case CommandKind::Compress:
+      co_return co_await cmd_compress(c);
+    case CommandKind::Unauthenticate:
+      co_return co_await cmd_unauthenticate(c);
     case CommandKind::Fetch:
       co_return co_await cmd_fetch(c, std::get<Selected>(state_));
     case CommandKind::Store:

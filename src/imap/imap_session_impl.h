@@ -270,6 +270,9 @@ class ImapSession {
   // Sends what changed since the last report (selected folder per the
   // selected filter, STATUS/LIST for the others).
   asio::awaitable<void> notify_poll();
+  // imap_ext.cpp: COMPRESS=DEFLATE, UNAUTHENTICATE
+  asio::awaitable<bool> cmd_compress(Command& c);
+  asio::awaitable<bool> cmd_unauthenticate(Command& c);
 
   // ---- selected-state helpers
   // Reports other sessions' changes (new mail, flags; expunges only when
@@ -277,7 +280,8 @@ class ImapSession {
   asio::awaitable<void> updates(Selected& s, bool allow_expunge);
   // Message numbers (1-based) addressed by a set; UIDs when `uid`.
   static std::vector<uint32_t> resolve(const ImapView& view, const SequenceSet& set, bool uid);
-  std::string status_line(const store::FolderStatus& f, const StatusItems& items);
+  std::string status_line(const store::FolderStatus& f, const StatusItems& items,
+                          const std::string& mailboxid = {});
   // ---- flags as this session shows them (imap_recent.cpp)
   // A message's FLAGS for a FETCH response: \Recent first when this
   // IMAP4rev1 session owns it; keywords new to the session are announced
@@ -311,6 +315,7 @@ class ImapSession {
   std::shared_ptr<NotifyState> notify_;  // NOTIFY SET; null for NOTIFY NONE
   // The first line of the next command, read while waiting for NOTIFY events.
   std::optional<std::pair<Connection::ReadStatus, std::string>> pending_line_;
+  bool compressed_ = false;  // COMPRESS=DEFLATE active (for the rest of the connection)
 };
 
 }  // namespace mailfort::imap

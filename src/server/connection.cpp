@@ -195,6 +195,11 @@ asio::awaitable<bool> Connection::start_tls_client(std::shared_ptr<tls::ClientCo
   co_return !ec && !timed_out_;
 }
 
+void Connection::wrap_stream(const StreamWrapper& wrap) {
+  std::string buffered = reader_.take_buffered();
+  stream_ = wrap(std::move(stream_), std::move(buffered));
+}
+
 void Connection::abort() {
   asio::post(stream_->executor(), [self = shared_from_this()] { self->stream_->close(); });
 }

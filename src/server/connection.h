@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection's executor; authenticated() may be read from any thread.
   void mark_authenticated();
   bool authenticated() const { return authenticated_.load(); }
+  // Back to before login (IMAP UNAUTHENTICATE): a ban closes the session
+  // again; the caller sets a new login deadline with limit_unauthenticated.
+  void mark_unauthenticated() { authenticated_ = false; }
+  // Puts a layer over the stream (IMAP COMPRESS=DEFLATE). `wrap` gets the
+  // stream and the bytes the line reader holds but has not returned: they
+  // came after the command that switched and belong to the new layer.
+  using StreamWrapper = std::function<std::unique_ptr<ByteStream>(std::unique_ptr<ByteStream>, std::string)>;
+  void wrap_stream(const StreamWrapper& wrap);
   bool login_expired() const;
 
   bool is_tls() const { return stream_->is_tls(); }

@@ -267,6 +267,45 @@ Result<void> UserMailbox::migrate_recent_uidvalidity() {
                 " SELECT 1, COALESCE(MAX(uidvalidity), 0) FROM folder;"))
     return db_.error("cannot upgrade mailbox index");
   if (!tx.commit()) return db_.error("cannot upgrade mailbox index");
+  return migrate_ids();
+}
+
+// OBJECTID and SAVEDATE came after the first schema: their columns are
+// added here, to a new index as to one an older version made. Rows that
+// existed before get a new EMAILID each (copies made before cannot be told
+// apart any more) and their internal date as save date (for delivered mail
+// it is the delivery time). A folder's MAILBOXID comes from a trigger, so
+// every way a folder row is made gets one.
+Result<void> UserMailbox::migrate_ids() {
+  auto has_column = [&](const char* table, const char* column) {
+    auto st = db_.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    st.bind(1, table).bind(2, column);
+    return st.step();
+  };
+  Transaction tx(db_);
+  if (!tx.ok()) return db_.error("cannot lock mailbox index");
+  if (!has_column("folder", "mailboxid") &&
+      !db_.exec("ALTER TABLE folder ADD COLUMN mailboxid TEXT;"
+                "UPDATE folder SET mailboxid = 'F' || lower(hex(randomblob(12)));"))
+    return db_.error("cannot add MAILBOXID to the mailbox index");
+  if (!db_.exec("CREATE TRIGGER IF NOT EXISTS folder_mailboxid AFTER INSERT ON folder"
+                " WHEN NEW.mailboxid IS NULL BEGIN"
+                " UPDATE folder SET mailboxid = 'F' || lower(hex(randomblob(12))) WHERE id = NEW.id; END;"))
+    return db_.error("cannot add MAILBOXID to the mailbox index");
+  if (!has_column("message", "emailid") &&
+      !db_.exec("ALTER TABLE message ADD COLUMN emailid TEXT;"
+                "ALTER TABLE message ADD COLUMN savedate INTEGER;"
+                "UPDATE message SET emailid = 'M' || lower(hex(randomblob(12))), savedate = internaldate;"))
+    return db_.error("cannot add EMAILID to the mailbox index");
+  // This version always sets both; an older binary opening the index again
+  // (a downgrade) does not, and its rows get them here.
+  if (!db_.exec("CREATE TRIGGER IF NOT EXISTS message_ids AFTER INSERT ON message"
+                " WHEN NEW.emailid IS NULL OR NEW.savedate IS NULL BEGIN"
+                " UPDATE message SET emailid = COALESCE(emailid, 'M' || lower(hex(randomblob(12)))),"
+                " savedate = COALESCE(savedate, CAST(strftime('%s', 'now') AS INTEGER))"
+                " WHERE folder = NEW.folder AND uid = NEW.uid; END;"))
+    return db_.error("cannot add EMAILID to the mailbox index");
+  if (!tx.commit()) return db_.error("cannot update mailbox index");
   return {};
 }
 
@@ -321,7 +360,8 @@ uint64_t UserMailbox::next_modseq(int64_t folder) {
 
 Result<uint32_t> UserMailbox::insert_message(int64_t folder, const std::string& file, uint64_t size,
                                              uint32_t flags, const std::string& keywords,
-                                             int64_t internal_date, const std::string& cache) {
+                                             int64_t internal_date, const std::string& cache,
+                                             std::string_view emailid) {
   auto next = db_.cached(
       "UPDATE folder SET uidnext = uidnext + 1, modseq = modseq + 1 WHERE id = ? "
       "RETURNING uidnext - 1, modseq");
@@ -329,11 +369,18 @@ Result<uint32_t> UserMailbox::insert_message(int64_t folder, const std::string& 
   if (!next.step()) return db_.error("cannot allocate UID");
   auto uid = static_cast<uint32_t>(next.i64(0));
   int64_t modseq = next.i64(1);
+  // A new EMAILID unless a copy keeps its original's; the save date is now
+  // (RFC 8514: when the message entered this folder).
   auto ins = db_.cached(
-      "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache)"
-      " VALUES(?,?,?,?,?,?,?,?,?)");
+      "INSERT INTO message(folder, uid, file, flags, keywords, modseq, internaldate, size, cache, emailid,"
+      " savedate) VALUES(?,?,?,?,?,?,?,?,?, COALESCE(?, 'M' || lower(hex(randomblob(12)))), ?)");
   ins.bind(1, folder).bind(2, uid).bind(3, file).bind(4, flags).bind(5, keywords).bind(6, modseq);
   ins.bind(7, internal_date).bind(8, static_cast<int64_t>(size)).bind_blob(9, cache);
+  if (emailid.empty())
+    ins.bind_null(10);
+  else
+    ins.bind(10, emailid);
+  ins.bind(11, static_cast<int64_t>(std::time(nullptr)));
   ins.step();
   if (!ins.done()) return db_.error("cannot index message");
   return uid;
@@ -962,6 +1009,7 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
     std::string keywords, cache;
     int64_t date;
     uint64_t size;
+    std::string emailid;  // kept by the copy (RFC 8474)
   };
   std::vector<Item> items;
   std::string to_dir, from_dir;
@@ -977,7 +1025,8 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
     if (!fname.step()) return Error{Errc::NotFound, "no such folder"};
     from_dir = dir_for(fname.text(0));
     auto get = db_.prepare(
-        "SELECT file, flags, keywords, cache, internaldate, size FROM message WHERE folder = ? AND uid = ?");
+        "SELECT file, flags, keywords, cache, internaldate, size, emailid FROM message"
+        " WHERE folder = ? AND uid = ?");
     for (uint32_t uid : uids) {
       get.reset();
       get.bind(1, from).bind(2, uid);
@@ -989,7 +1038,8 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
               get.text(2),
               get.blob(3),
               get.i64(4),
-              static_cast<uint64_t>(get.i64(5))};
+              static_cast<uint64_t>(get.i64(5)),
+              get.text(6)};
       total += it.size;
       items.push_back(std::move(it));
     }
@@ -1013,7 +1063,8 @@ Result<CopyResult> UserMailbox::copy(int64_t from, const std::vector<uint32_t>& 
     Transaction tx(db_);
     if (!tx.ok()) return db_.error("cannot lock mailbox index");
     for (auto& it : items) {
-      auto uid = insert_message(to_id, it.name, it.size, it.flags, it.keywords, it.date, it.cache);
+      auto uid =
+          insert_message(to_id, it.name, it.size, it.flags, it.keywords, it.date, it.cache, it.emailid);
       if (!uid) return uid.error();
       res.source_uids.push_back(it.uid);
       res.dest_uids.push_back(*uid);
@@ -1092,6 +1143,42 @@ Result<std::vector<uint32_t>> UserMailbox::expunge(int64_t folder, const std::ve
   if (store_) store_->adjust_usage(user_, -freed);
   notify();
   return out;
+}
+
+Result<std::vector<std::optional<MessageIds>>> UserMailbox::object_ids(int64_t folder,
+                                                                       const std::vector<uint32_t>& uids) {
+  std::vector<std::optional<MessageIds>> out(uids.size());
+  if (uids.empty()) return out;
+  std::lock_guard lock(mu_);
+  Transaction tx(db_, Transaction::Kind::Read);
+  if (!tx.ok()) return db_.error("cannot read mailbox index");
+  {
+    auto st = db_.cached("SELECT emailid, savedate FROM message WHERE folder = ? AND uid = ?");
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+      st.reset();
+      st.bind(1, folder).bind(2, uids[i]);
+      if (st.step()) out[i] = MessageIds{st.text(0), st.i64(1)};
+    }
+  }
+  (void)tx.commit();
+  return out;
+}
+
+Result<std::string> UserMailbox::mailbox_id(int64_t folder) {
+  std::lock_guard lock(mu_);
+  auto st = db_.cached("SELECT mailboxid FROM folder WHERE id = ?");
+  st.bind(1, folder);
+  if (!st.step()) return Error{Errc::NotFound, "no such folder"};
+  return st.text(0);
+}
+
+Result<void> UserMailbox::set_cache(int64_t folder, uint32_t uid, std::string_view blob) {
+  std::lock_guard lock(mu_);
+  auto st = db_.cached("UPDATE message SET cache = ? WHERE folder = ? AND uid = ?");
+  st.bind_blob(1, blob).bind(2, folder).bind(3, uid);
+  st.step();
+  if (!st.done()) return db_.error("cannot update message cache");
+  return {};
 }
 
 uint64_t UserMailbox::usage() {

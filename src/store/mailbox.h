@@ -61,6 +61,14 @@ struct MessageDetails {
   std::string cache;  // only when asked for
 };
 
+// OBJECTID (RFC 8474) and SAVEDATE (RFC 8514) of a message: kept in the
+// index, copied with it by COPY/MOVE (EMAILID), set when it enters a
+// folder (save date).
+struct MessageIds {
+  std::string emailid;   // "M" + 24 hex digits
+  int64_t savedate = 0;  // seconds since epoch
+};
+
 struct FolderStatus {
   int64_t id = 0;
   std::string name;  // UTF-8, '/' separated, "INBOX" for the inbox
@@ -162,6 +170,16 @@ class UserMailbox {
   // fields of every message and never its body.
   Result<std::vector<std::optional<std::string>>> headers(int64_t folder, const std::vector<uint32_t>& uids,
                                                           std::size_t max_bytes);
+  // EMAILID and save date of several messages: out[i] belongs to uids[i],
+  // nullopt if that message is gone.
+  Result<std::vector<std::optional<MessageIds>>> object_ids(int64_t folder,
+                                                            const std::vector<uint32_t>& uids);
+  // The folder's MAILBOXID (RFC 8474): made when the folder is created, kept
+  // by RENAME, never reused by a folder of the same name created later.
+  Result<std::string> mailbox_id(int64_t folder);
+  // Replaces a message's cache blob (a blob from an older version computed
+  // again with what it lacked).
+  Result<void> set_cache(int64_t folder, uint32_t uid, std::string_view blob);
 
   enum class FlagMode { Replace, Add, Remove };
   Result<StoreFlagsResult> store_flags(int64_t folder, const std::vector<uint32_t>& uids, FlagMode mode,
@@ -197,6 +215,8 @@ class UserMailbox {
   // A UIDVALIDITY larger than any this account ever used (RFC 3501 2.3.1.1:
   // never repeated for a name, even after DELETE + CREATE or RENAME).
   int64_t next_uidvalidity();
+  // Adds the OBJECTID/SAVEDATE columns to an index an older version made.
+  Result<void> migrate_ids();
   // Finishes or undoes folder deletions a crash interrupted.
   void settle_deleted_folders();
   Result<void> ensure_folder(const std::string& name, const std::string& special, bool subscribed);
@@ -205,7 +225,7 @@ class UserMailbox {
   std::string dir_for(std::string_view name) const;
   Result<uint32_t> insert_message(int64_t folder, const std::string& file, uint64_t size, uint32_t flags,
                                   const std::string& keywords, int64_t internal_date,
-                                  const std::string& cache);
+                                  const std::string& cache, std::string_view emailid = {});
   uint64_t next_modseq(int64_t folder);
   std::string unique_name(std::size_t size);  // maildir_unique_name() for cur/
 

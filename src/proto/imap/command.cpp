@@ -264,6 +264,31 @@ bool parse_partial(ArgReader& r, FetchItem& item) {
   return true;
 }
 
+// RFC 8970: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], the only
+// modifier being LAZY. Without parentheses after FETCH's set, a "(" that
+// does not hold preview modifiers is FETCH's own modifier list: left alone.
+bool parse_preview(ArgReader& r, std::vector<FetchItem>& out) {
+  FetchItem item;
+  item.kind = FetchItem::Kind::Preview;
+  std::size_t save = r.pos();
+  if (r.sp() && r.eat('(')) {
+    auto a = r.atom();
+    if (a && to_upper(*a) == "LAZY") {
+      item.lazy = true;
+      while (r.sp()) {
+        auto m = r.atom();
+        if (!m || to_upper(*m) != "LAZY") return false;
+      }
+      if (!r.eat(')')) return false;
+      out.push_back(std::move(item));
+      return true;
+    }
+  }
+  r.set_pos(save);
+  out.push_back(std::move(item));
+  return true;
+}
+
 bool parse_fetch_att(ArgReader& r, std::vector<FetchItem>& out) {
   auto a = r.atom("[]");
   if (!a) return false;
@@ -295,6 +320,10 @@ bool parse_fetch_att(ArgReader& r, std::vector<FetchItem>& out) {
   if (word == "RFC822.HEADER") return push(K::Rfc822Header);
   if (word == "RFC822.TEXT") return push(K::Rfc822Text);
   if (word == "MODSEQ") return push(K::ModSeq);
+  if (word == "EMAILID") return push(K::EmailId);
+  if (word == "THREADID") return push(K::ThreadId);
+  if (word == "SAVEDATE") return push(K::SaveDate);
+  if (word == "PREVIEW") return parse_preview(r, out);
   if (word == "BODY" && r.peek() != '[') return push(K::Body);
   FetchItem item;
   item.kind = K::BodySection;
@@ -461,6 +490,27 @@ bool parse_search_key(ArgReader& r, SearchKey& key, int depth) {
     return r.sp() && parse_search_key(r, key.children[0], depth + 1) && r.sp() &&
            parse_search_key(r, key.children[1], depth + 1);
   }
+  if (w == "EMAILID" || w == "THREADID") {
+    key.op = w == "EMAILID" ? Op::EmailId : Op::ThreadId;
+    auto v = r.sp() ? r.atom() : std::nullopt;  // objectid: letters, digits, "-" and "_"
+    if (!v || v->size() > 255) return false;
+    for (char ch : *v)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') return false;
+    key.text = std::move(*v);
+    return true;
+  }
+  if (w == "SAVEDATESUPPORTED") {
+    key.op = Op::SaveDateSupported;
+    return true;
+  }
+  if (w == "SAVEDBEFORE" || w == "SAVEDON" || w == "SAVEDSINCE") {
+    key.op = w == "SAVEDBEFORE" ? Op::SavedBefore : w == "SAVEDON" ? Op::SavedOn : Op::SavedSince;
+    auto v = r.sp() ? r.astring() : std::nullopt;
+    auto d = v ? parse_date(*v) : std::nullopt;
+    if (!d) return false;
+    key.number = *d;
+    return true;
+  }
   if (w == "MODSEQ") {
     key.op = Op::ModSeq;
     if (!r.sp()) return false;
@@ -498,6 +548,8 @@ bool parse_status_items(ArgReader& r, StatusItems& s) {
       s.size = true;
     else if (w == "HIGHESTMODSEQ")
       s.highestmodseq = true;
+    else if (w == "MAILBOXID")
+      s.mailboxid = true;
     else
       return false;
   } while (r.sp());
@@ -723,6 +775,15 @@ bool parse_id(ArgReader& r, Command& c, std::string& why) {
   }
   auto a = r.atom();
   return a && to_upper(*a) == "NIL";
+}
+
+// COMPRESS mechanism (upper-cased; the session refuses all but DEFLATE).
+bool parse_compress(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  auto a = r.atom();
+  if (!a) return false;
+  c.args.push_back(to_upper(*a));
+  return true;
 }
 
 bool parse_append(ArgReader& r, Command& c, std::string& why) {
@@ -1141,6 +1202,8 @@ constexpr CommandSpec kCommands[] = {
     {K::GetQuotaRoot, "GETQUOTAROOT", kLoggedIn, false, L::CommandText, parse_one_astring},
     {K::Idle, "IDLE", kLoggedIn, false, L::CommandText, parse_nothing},
     {K::Notify, "NOTIFY", kLoggedIn, false, L::CommandText, parse_notify},
+    {K::Compress, "COMPRESS", kLoggedIn, false, L::CommandText, parse_compress},
+    {K::Unauthenticate, "UNAUTHENTICATE", kLoggedIn, false, L::CommandText, parse_nothing},
     {K::Check, "CHECK", kCheck, false, L::CommandText, parse_nothing},
     {K::Fetch, "FETCH", kSelected, true, L::CommandText, parse_fetch},
     {K::Store, "STORE", kSelected, true, L::CommandText, parse_store},

@@ -58,9 +58,14 @@ struct FetchItem {
     Rfc822Header,
     Rfc822Text,
     ModSeq,
+    EmailId,   // RFC 8474
+    ThreadId,  // RFC 8474
+    SaveDate,  // RFC 8514
+    Preview,   // RFC 8970
   };
   Kind kind = Kind::Flags;
   bool peek = false;  // BODY.PEEK / BINARY.PEEK
+  bool lazy = false;  // PREVIEW (LAZY)
   Section section;
   std::optional<uint32_t> partial_offset, partial_length;  // <o.l>
 };
@@ -106,6 +111,12 @@ struct SearchKey {
     Uid,
     SequenceSet,
     ModSeq,
+    EmailId,            // RFC 8474: text
+    ThreadId,           // RFC 8474: text
+    SavedBefore,        // RFC 8514: number (days)
+    SavedOn,            // RFC 8514
+    SavedSince,         // RFC 8514
+    SaveDateSupported,  // RFC 8514
   };
   Op op = Op::All;
   std::string field;   // Header: field name; Keyword: keyword
@@ -125,6 +136,7 @@ struct StoreArgs {
 struct StatusItems {
   bool messages = false, recent = false, uidnext = false, uidvalidity = false, unseen = false,
        deleted = false, size = false, highestmodseq = false;
+  bool mailboxid = false;  // RFC 8474
 };
 
 struct ListArgs {

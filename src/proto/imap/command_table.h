@@ -43,6 +43,8 @@ enum class CommandKind : uint8_t {
   GetQuotaRoot,
   Idle,
   Notify,
+  Compress,        // RFC 4978
+  Unauthenticate,  // RFC 8437
   // selected
   Check,
   Fetch,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proto/mime/mime.h"
+#include "proto/mime/preview.h"
 
 using namespace mailfort::proto::mime;
 
@@ -84,6 +85,9 @@ void exercise(std::string_view m, const Limits& lim) {
   }
   if (searchable_body(m, root, 1000).size() > 1000) std::abort();
   if (searchable_headers(m, root, 1000).size() > 1000) std::abort();
+  // At most 200 characters of at most 4 bytes each.
+  if (preview(m, root).size() > 800) std::abort();
+  (void)html_to_text(m.substr(0, 4096));
 }
 
 }  // namespace
