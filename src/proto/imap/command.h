@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/imap/append_args.h"
 #include "proto/imap/command_table.h"
 
 namespace mailfort::proto::imap {
@@ -153,6 +154,8 @@ struct Command {
   std::vector<std::string> flags;        // APPEND flags
   std::optional<int64_t> append_date;    // APPEND date-time, seconds since epoch (UTC)
   std::string literal;                   // APPEND message
+  std::vector<AppendMessage> appends;    // APPEND's messages (MULTIAPPEND, CATENATE)
+  std::vector<UrlFetchParams> url_fetch;  // URLFETCH: one per URL in args
   std::vector<std::string> special_use;  // CREATE (USE (\Sent))
 };
 
