@@ -43,6 +43,19 @@ for _ in $(seq 50); do
   (exec 3<>/dev/tcp/127.0.0.1/$imaps) 2>/dev/null && break
   sleep 0.1
 done
+# The second user's "imaptest" folder: urlauth2 SELECTs it with both
+# users, but imaptest creates it only for the first (Dovecot's test
+# accounts have it from earlier runs).
+/usr/bin/python3 - "$imaps" "$PASS" <<'PY'
+import imaplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+m = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]), ssl_context=ctx)
+m.login("u2@example.test", sys.argv[2])
+m.create("imaptest")
+m.logout()
+PY
 tests=()
 if [ $# -eq 0 ]; then tests=("$IMAPTEST_DIR/src/tests"); else
   for t in "$@"; do tests+=("$IMAPTEST_DIR/src/tests/$t"); done
