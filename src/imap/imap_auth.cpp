@@ -20,7 +20,7 @@ std::string ImapSession::capabilities() const {
       "QUOTA=RES-STORAGE"
       " UNSELECT CHILDREN ESEARCH CONDSTORE BINARY STATUS=SIZE UTF8=ACCEPT APPENDLIMIT=" +
       std::to_string(cfg_->imap.max_literal_size);
-  caps += " MULTIAPPEND CATENATE URLAUTH";  // imap_append.cpp, imap_urlauth.cpp
+  caps += " MULTIAPPEND CATENATE URLAUTH URLAUTH=BINARY";  // imap_append.cpp, imap_urlauth.cpp
   return caps;
 }
 

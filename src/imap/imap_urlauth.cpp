@@ -3,6 +3,7 @@
 #include "base/text.h"
 #include "imap/imap_session_impl.h"
 #include "imap/imap_urls.h"
+#include "proto/mime/mime.h"
 #include "tls/hmac.h"
 
 // IMAP URLs in the session: CATENATE's URL parts (RFC 4469) and URLAUTH
@@ -43,6 +44,79 @@ bool access_allows(std::string_view access, const std::string& user) {
   if (iequals(access, "authuser") || iequals(access, "anonymous")) return true;
   if (access.size() > 5 && iequals(access.substr(0, 5), "user+")) return iequals(access.substr(5), user);
   return false;
+}
+
+// The URL's section as BINARY and BODYPARTSTRUCTURE take it: part numbers
+// only (the whole message when there are none); nullopt otherwise.
+std::optional<std::vector<uint32_t>> part_path(const ImapUrl& u) {
+  if (u.section.empty()) return std::vector<uint32_t>{};
+  auto s = url_section(u.section);
+  if (!s || s->kind != Section::Kind::Full) return std::nullopt;
+  return s->part;
+}
+
+// The encodings of `orig`'s parts onto `conv`, the same tree parsed from
+// the BINARY form (whose headers say "binary"): BODYPARTSTRUCTURE then
+// names the encodings as stored and the sizes as sent (Dovecot's).
+void keep_encodings(proto::mime::Part& conv, const proto::mime::Part& orig, int depth = 0) {
+  conv.encoding = orig.encoding;
+  if (depth > 300) return;
+  for (std::size_t i = 0; i < conv.children.size() && i < orig.children.size(); ++i)
+    keep_encodings(conv.children[i], orig.children[i], depth + 1);
+}
+
+// "(BODYPARTSTRUCTURE (...) BINARY ~{n}... BODY {n}...)" of RFC 5524 for
+// the message (part) a URL names; `data` is the URL's bytes.
+std::string url_metadata(std::string_view message, const ImapUrl& u, const UrlFetchParams& params,
+                         const std::string& data) {
+  namespace mime = proto::mime;
+  auto path = part_path(u);
+  mime::Part root = mime::parse(message);
+  const mime::Part* part = path ? mime::find_part(root, *path) : nullptr;
+  std::optional<std::string> binary;
+  bool unknown_cte = false;
+  if (params.binary && part) binary = mime::binary(message, root, *path, unknown_cte);
+  std::vector<std::string> items;
+  if (params.bodypartstructure) {
+    std::string bps = "NIL";
+    if (part && binary && (part->is_message_rfc822() || path->empty())) {
+      // The structure of the BINARY form: parsed again, with the stored
+      // encodings' names.
+      mime::Part inner = mime::parse(*binary);
+      keep_encodings(inner, path->empty() ? *part : part->children[0]);
+      if (path->empty()) {
+        bps = mime::imap_bodystructure(*binary, inner, true);
+      } else {
+        mime::Part wrap = *part;
+        wrap.header_begin = wrap.body_begin = 0;
+        wrap.body_end = binary->size();
+        wrap.lines = static_cast<std::size_t>(std::count(binary->begin(), binary->end(), '\n'));
+        wrap.children = {std::move(inner)};
+        bps = mime::imap_bodystructure(*binary, wrap, true);
+      }
+    } else if (part && binary && part->children.empty()) {
+      mime::Part leaf = *part;
+      leaf.header_begin = leaf.body_begin = 0;
+      leaf.body_end = binary->size();
+      leaf.lines = static_cast<std::size_t>(std::count(binary->begin(), binary->end(), '\n'));
+      bps = mime::imap_bodystructure(*binary, leaf, true);
+    } else if (part) {
+      bps = mime::imap_bodystructure(message, *part, true);
+    }
+    items.push_back("BODYPARTSTRUCTURE " + bps);
+  }
+  if (params.binary) {
+    if (!binary)
+      items.push_back("BINARY NIL");
+    else if (binary->find('\0') != std::string::npos)
+      items.push_back("BINARY ~{" + std::to_string(binary->size()) + "}\r\n" + *binary);
+    else
+      items.push_back("BINARY " + quote(*binary));
+  }
+  if (params.body) items.push_back("BODY " + quote(data));
+  std::string out = "(";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? " " : "") + items[i];
+  return out + ")";
 }
 
 }  // namespace
@@ -162,7 +236,7 @@ asio::awaitable<bool> ImapSession::cmd_urlfetch(Command& c) {
   for (std::size_t i = 0; i < c.args.size(); ++i) {
     const std::string& url = c.args[i];
     const UrlFetchParams& params = c.url_fetch[i];
-    std::optional<std::string> data;
+    std::optional<std::string> data, message;
     auto u = parse_imap_url(url);
     // URLFETCH takes only URLAUTH-authorized URLs (RFC 4467 7).
     if (u && u->absolute && u->rump_size > 0) {
@@ -170,6 +244,7 @@ asio::awaitable<bool> ImapSession::cmd_urlfetch(Command& c) {
       if (!msg && msg.error().code == Errc::Temp)
         co_return co_await tagged(c.tag, "NO", "[UNAVAILABLE] " + msg.error().message);
       if (msg) data = url_bytes(*msg, *u);
+      if (data && params.extended) message = std::move(*msg);
     }
     line += " " + quote(url) + " ";
     if (!params.extended) {
@@ -180,9 +255,7 @@ asio::awaitable<bool> ImapSession::cmd_urlfetch(Command& c) {
       line += "NIL";
       continue;
     }
-    std::string items;
-    if (params.body) items += "BODY " + quote(*data);
-    line += "(" + items + ")";
+    line += url_metadata(*message, *u, params, *data);
   }
   untagged(line);
   co_return co_await tagged(c.tag, "OK", completed(c));

@@ -214,3 +214,33 @@ def test_urlauth_across_users_and_resetkey(server):
     assert b"NO" in a.cmd(b"RESETKEY Nope")[0]
     a.close()
     b.close()
+
+
+MIME = (b"From: a@example.org\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nplain part\r\n"
+        b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"AAECAw==\r\n--b--\r\n")
+
+
+def test_urlfetch_binary_and_bodypartstructure(server):
+    server.add_user(BOB)
+    a = Client(server)
+    assert b"URLAUTH=BINARY" in a.cmd(b"CAPABILITY")[1][0]
+    tagged, _ = a.cmd(b"APPEND INBOX ", ("lit", MIME), b"")
+    uid = re.search(rb"APPENDUID \d+ (\d+)", tagged).group(1)
+    _, untagged = a.cmd(b"GENURLAUTH \"imap://alice@example.test/INBOX/;uid=" + uid +
+                        b"/;section=2;urlauth=authuser\" INTERNAL")
+    url = re.match(rb'\* GENURLAUTH "([^"]+)"', untagged[0]).group(1)
+    b = Client(server, BOB)
+    tagged, untagged = b.cmd(b"URLFETCH (\"" + url + b"\" BINARY BODYPARTSTRUCTURE BODY)")
+    assert b" OK " in tagged, tagged
+    # The decoded bytes hold a NUL: literal8. The structure names the stored
+    # encoding with the decoded size.
+    assert (b'(BODYPARTSTRUCTURE ("application" "octet-stream" NIL NIL NIL "base64" 4 NIL NIL NIL NIL) '
+            b'BINARY ~{4}\r\n\x00\x01\x02\x03 BODY "AAECAw=="' in untagged[0]), untagged[0]
+    # Without parameters: the plain form; an invalid URL: NIL either way.
+    tagged, untagged = b.cmd(b"URLFETCH \"" + url + b"\" (\"" + url[:-2] + b"00\" BINARY)")
+    assert untagged[0].endswith(b'"AAECAw==" "' + url[:-2] + b'00" NIL\r\n'), untagged[0]
+    a.close()
+    b.close()
