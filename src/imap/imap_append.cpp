@@ -44,7 +44,10 @@ asio::awaitable<bool> ImapSession::cmd_append(Command& c) {
     if (!m.catenate) out = std::move(m.literal);
     for (auto& p : m.parts) {
       if (!p.url) {
-        out += p.data;
+        if (out.empty())
+          out = std::move(p.data);  // a large TEXT literal is not copied
+        else
+          out += p.data;
         std::string().swap(p.data);
       } else {
         auto u = parse_imap_url(p.data);

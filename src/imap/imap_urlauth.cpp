@@ -231,8 +231,10 @@ asio::awaitable<bool> ImapSession::cmd_resetkey(Command& c) {
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
+// The response is one line with every URL's data; it is written URL by
+// URL, so that at most one message is held at a time.
 asio::awaitable<bool> ImapSession::cmd_urlfetch(Command& c) {
-  std::string line = "URLFETCH";
+  out_ += "* URLFETCH";
   for (std::size_t i = 0; i < c.args.size(); ++i) {
     const std::string& url = c.args[i];
     const UrlFetchParams& params = c.url_fetch[i];
@@ -241,23 +243,19 @@ asio::awaitable<bool> ImapSession::cmd_urlfetch(Command& c) {
     // URLFETCH takes only URLAUTH-authorized URLs (RFC 4467 7).
     if (u && u->absolute && u->rump_size > 0) {
       auto msg = co_await url_message(*u);
-      if (!msg && msg.error().code == Errc::Temp)
-        co_return co_await tagged(c.tag, "NO", "[UNAVAILABLE] " + msg.error().message);
       if (msg) data = url_bytes(*msg, *u);
       if (data && params.extended) message = std::move(*msg);
     }
-    line += " " + quote(url) + " ";
-    if (!params.extended) {
-      line += data ? quote(*data) : "NIL";
-      continue;
-    }
-    if (!data) {
-      line += "NIL";
-      continue;
-    }
-    line += url_metadata(*message, *u, params, *data);
+    out_ += " " + quote(url) + " ";
+    if (!data)
+      out_ += "NIL";
+    else if (!params.extended)
+      out_ += quote(*data);
+    else
+      out_ += url_metadata(*message, *u, params, *data);
+    if (!co_await flush()) co_return false;
   }
-  untagged(line);
+  out_ += "\r\n";
   co_return co_await tagged(c.tag, "OK", completed(c));
 }
 
