@@ -200,7 +200,7 @@ asio::awaitable<bool> ImapSession::cmd_genurlauth(Command& c) {
   for (std::size_t i = 0; i + 1 < c.args.size(); i += 2) {
     const std::string& url = c.args[i];
     if (c.args[i + 1] != kMechanism)
-      co_return co_await tagged(c.tag, "NO", "[BADURL " + std::string("] Unsupported URLAUTH mechanism"));
+      co_return co_await tagged(c.tag, "NO", badurl_code(url) + "Unsupported URLAUTH mechanism");
     auto u = parse_imap_url(url);
     // An absolute URL of this account's that ends in ";URLAUTH=access".
     if (!u || !u->absolute || u->rump_size != url.size() || !u->has_mailbox ||
