@@ -91,6 +91,9 @@ struct Smtp {
 struct Imap {
   uint64_t max_literal_size = 64ull * 1024 * 1024;  // bytes of one literal (APPEND message)
   uint64_t max_command_size = 256ull * 1024;        // bytes of one command without APPEND's message
+  uint32_t max_append_messages = 100;                // messages (and CATENATE TEXT literals) in one APPEND
+  uint64_t max_append_size = 128ull * 1024 * 1024;  // their bytes together (at least max_literal_size)
+  uint32_t max_catenate_urls = 100;                  // URL parts of one APPEND (each reads a message)
   // APPEND messages held in memory while they arrive: all IMAP sessions,
   // one account, one client network (never more than half the SMTP budget).
   uint64_t max_inflight_append_bytes = 512ull * 1024 * 1024;

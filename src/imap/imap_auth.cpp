@@ -24,6 +24,7 @@ std::string ImapSession::capabilities() const {
       std::to_string(cfg_->imap.max_literal_size);
   if (cfg_->imap.compress) caps += " COMPRESS=DEFLATE";  // imap_ext.cpp
   caps += " UNAUTHENTICATE OBJECTID SAVEDATE PREVIEW";   // imap_ext.cpp, imap_objectid.cpp
+  caps += " MULTIAPPEND CATENATE URLAUTH URLAUTH=BINARY";  // imap_append.cpp, imap_urlauth.cpp
   return caps;
 }
 

@@ -26,7 +26,10 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
       authed ? cfg_->imap.max_command_size : std::min<uint64_t>(cfg_->imap.max_command_size, 65536);
   limits.max_message = cfg_->imap.max_literal_size;
   limits.message_literals = authed;
+  limits.max_messages = cfg_->imap.max_append_messages;
+  limits.max_total = std::max(cfg_->imap.max_append_size, cfg_->imap.max_literal_size);
   CommandAssembler assembler(limits);
+  uint64_t message_bytes = 0;  // of every message literal so far (MULTIAPPEND)
   CommandAssembler::Step step;
   std::string line, chunk;
   while (true) {
@@ -81,7 +84,7 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
           }
         }
         const bool message = step.message;
-        if (message) {
+        if (message && !append_budget_) {
           uint64_t smtp_total = cfg_->smtp.max_inflight_message_bytes;
           MessageMemory::ImapCaps caps{std::min(cfg_->imap.max_inflight_append_bytes, smtp_total / 2),
                                        cfg_->imap.max_inflight_append_bytes_per_user,
@@ -90,7 +93,6 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
               svc_.message_memory, smtp_total, caps, account().user,
               policy::client_key(conn_->peer_ip(), cfg_->limits.ipv6_prefix_length));
         }
-        uint64_t received = 0;
         auto transfer = literal_transfer();
         do {
           chunk.clear();
@@ -106,8 +108,8 @@ asio::awaitable<ImapSession::Incoming> ImapSession::read_command() {
               in.closed = true;
               co_return std::move(in);
             }
-            received += chunk.size();
-            if (message && !append_budget_->cover(received)) {
+            if (message) message_bytes += chunk.size();
+            if (message && !append_budget_->cover(message_bytes)) {
               spdlog::warn("imap append-memory-exhausted session={} ip={} user={}", conn_->id(),
                            conn_->peer_ip(), account().user);
               untagged("BYE [UNAVAILABLE] Server busy; try again later");
@@ -147,7 +149,8 @@ asio::awaitable<void> ImapSession::run() {
     if (in.closed) break;
     if (in.error) continue;
     auto parsed = parse_command(in.command.text);
-    if (parsed.command && in.command.has_message) parsed.command->literal = std::move(in.command.message);
+    if (parsed.command && !attach_cut_literals(*parsed.command, in.command.messages))
+      parsed = {std::nullopt, {parsed.command->tag, "syntax error in APPEND arguments"}};
     if (!parsed.command) {
       if (parsed.error.tag.empty()) {
         untagged("BAD " + parsed.error.message);
@@ -245,6 +248,12 @@ asio::awaitable<bool> ImapSession::dispatch(Command& c) {
     case CommandKind::Close:
     case CommandKind::Unselect:
       co_return co_await cmd_close(c, std::get<Selected>(state_), c.kind == CommandKind::Close);
+    case CommandKind::GenUrlAuth:
+      co_return co_await cmd_genurlauth(c);
+    case CommandKind::ResetKey:
+      co_return co_await cmd_resetkey(c);
+    case CommandKind::UrlFetch:
+      co_return co_await cmd_urlfetch(c);
   }
   co_return co_await tagged(c.tag, "BAD", "Unknown command");
 }

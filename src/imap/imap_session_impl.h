@@ -30,6 +30,7 @@
 #include "imap/imap_view.h"
 #include "proto/imap/command.h"
 #include "proto/imap/command_assembler.h"
+#include "proto/imap/imap_url.h"
 #include "proto/sasl/exchange.h"
 #include "server/auth.h"
 #include "server/blocking.h"
@@ -273,6 +274,14 @@ class ImapSession {
   // imap_ext.cpp: COMPRESS=DEFLATE, UNAUTHENTICATE
   asio::awaitable<bool> cmd_compress(Command& c);
   asio::awaitable<bool> cmd_unauthenticate(Command& c);
+  // URLAUTH (imap_urlauth.cpp)
+  asio::awaitable<bool> cmd_genurlauth(Command& c);
+  asio::awaitable<bool> cmd_resetkey(Command& c);
+  asio::awaitable<bool> cmd_urlfetch(Command& c);
+  // The message an IMAP URL names (CATENATE's URL parts, URLFETCH): this
+  // account's, or with a valid URLAUTH another's. Invalid: a bad URL or
+  // one this session may not read; Temp: try again.
+  asio::awaitable<Result<std::string>> url_message(const ImapUrl& url);
 
   // ---- selected-state helpers
   // Reports other sessions' changes (new mail, flags; expunges only when

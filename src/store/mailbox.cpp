@@ -570,6 +570,10 @@ Result<void> UserMailbox::remove(std::string_view raw) {
     d2.bind(1, *id).step();
     auto d3 = db_.prepare("DELETE FROM folder WHERE id = ?");
     d3.bind(1, *id).step();
+    // Its URLAUTH key (mailbox_append.cpp; the table may not exist yet): a
+    // folder created again, maybe with the same id, has none.
+    auto d4 = db_.prepare("DELETE FROM urlauth_key WHERE folder = ?");
+    d4.bind(1, *id).step();
     if (!tx.commit()) {
       (void)::rename(aside.c_str(), dir.c_str());
       return db_.error("cannot delete folder");

@@ -93,6 +93,19 @@ struct AppendResult {
   uint32_t uid = 0;
 };
 
+// One message of append_many().
+struct AppendItem {
+  std::string_view message;
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  int64_t internal_date = 0;  // 0: now
+};
+
+struct AppendManyResult {
+  uint32_t uidvalidity = 0;
+  std::vector<uint32_t> uids;  // one per item, in order
+};
+
 struct CopyResult {
   uint32_t uidvalidity = 0;
   std::vector<uint32_t> source_uids, dest_uids;
@@ -188,6 +201,16 @@ class UserMailbox {
   // Errors: NotFound (folder), OverQuota, Temp.
   Result<AppendResult> append(std::string_view folder, std::string_view message, uint32_t flags,
                               const std::vector<std::string>& keywords, int64_t internal_date);
+  // Several messages, all or none (MULTIAPPEND, RFC 3502): the files are
+  // made durable in one group commit, the rows added in one transaction
+  // (mailbox_append.cpp). Errors as append().
+  Result<AppendManyResult> append_many(std::string_view folder, const std::vector<AppendItem>& items);
+  // The folder's URLAUTH access key (RFC 4467), made (random) when
+  // `create` and there is none; "" when there is none. NotFound: no folder.
+  Result<std::string> urlauth_key(std::string_view folder, bool create);
+  // RESETKEY: forgets the folder's key, or every folder's when `folder` is
+  // null, so the URLs made with it stop working.
+  Result<void> reset_urlauth_keys(const std::string* folder);
   Result<CopyResult> copy(int64_t from, const std::vector<uint32_t>& uids, std::string_view to, bool move);
   // Expunges the \Deleted messages among `uids` (all \Deleted ones when
   // `uids` is null). Returns the expunged UIDs.

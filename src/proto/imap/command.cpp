@@ -6,6 +6,7 @@
 
 #include "base/text.h"
 #include "proto/imap/command.h"
+#include "proto/imap/command_assembler.h"
 
 namespace mailfort::proto::imap {
 namespace {
@@ -786,26 +787,141 @@ bool parse_compress(ArgReader& r, Command& c, std::string& why) {
   return true;
 }
 
-bool parse_append(ArgReader& r, Command& c, std::string& why) {
-  if (!one_astring(r, c, why) || !need_sp(r, why)) return false;
-  if (r.peek() == '(') {
-    if (!parse_flag_list(r, c.flags) || !need_sp(r, why)) return false;
+// A message literal of APPEND (a message, or CATENATE's TEXT): inline, or
+// kCutLiteral for the next literal the assembler cut out.
+bool append_literal(ArgReader& r, std::string& out, int& cut, bool& binary, int& next_cut) {
+  std::size_t start = r.pos();
+  binary = r.eat('~');
+  bool cut_out = true;
+  for (char ch : kCutLiteral) cut_out = cut_out && r.eat(ch);
+  if (cut_out && r.eat('\r') && r.eat('\n')) {
+    cut = next_cut++;
+    return true;
   }
-  if (r.peek() == '"') {
-    auto d = r.quoted();
-    if (!d) return false;
-    auto t = parse_date_time(*d);
-    if (!t) {
-      why = "invalid date-time";
-      return false;
-    }
-    c.append_date = *t;
-    if (!need_sp(r, why)) return false;
-  }
-  c.literal8 = r.peek() == '~';
+  r.set_pos(start);
   auto lit = r.literal(true);
   if (!lit) return false;
-  c.literal = std::move(*lit);
+  out = std::move(*lit);
+  return true;
+}
+
+// CATENATE "(" cat-part *(SP cat-part) ")" (RFC 4469), after "CATENATE".
+bool parse_catenate(ArgReader& r, AppendMessage& m, int& next_cut) {
+  m.catenate = true;
+  if (!r.sp() || !r.eat('(')) return false;
+  do {
+    auto kind = r.atom();
+    if (!kind || !r.sp() || m.parts.size() >= kMaxItems) return false;
+    std::string k = to_upper(*kind);
+    AppendPart& p = m.parts.emplace_back();
+    bool binary = false;
+    if (k == "TEXT") {
+      if (!append_literal(r, p.data, p.cut, binary, next_cut)) return false;
+    } else if (k == "URL") {
+      p.url = true;
+      auto u = r.astring();
+      if (!u) return false;
+      p.data = std::move(*u);
+    } else {
+      return false;
+    }
+  } while (r.sp());
+  return r.eat(')');
+}
+
+// APPEND mailbox 1*(SP [flag-list SP] [date-time SP] (literal / CATENATE (...)))
+// (RFC 3502 MULTIAPPEND, RFC 4469 CATENATE).
+bool parse_append(ArgReader& r, Command& c, std::string& why) {
+  if (!one_astring(r, c, why)) return false;
+  int next_cut = 0;
+  while (r.sp()) {
+    if (c.appends.size() >= kMaxItems) return false;
+    AppendMessage& m = c.appends.emplace_back();
+    if (r.peek() == '(') {
+      if (!parse_flag_list(r, m.flags) || !need_sp(r, why)) return false;
+    }
+    if (r.peek() == '"') {
+      auto d = r.quoted();
+      if (!d) return false;
+      auto t = parse_date_time(*d);
+      if (!t) {
+        why = "invalid date-time";
+        return false;
+      }
+      m.date = *t;
+      if (!need_sp(r, why)) return false;
+    }
+    if (r.peek() == '{' || r.peek() == '~') {
+      if (!append_literal(r, m.literal, m.cut, m.binary, next_cut)) return false;
+      continue;
+    }
+    auto a = r.atom();
+    if (!a || to_upper(*a) != "CATENATE" || !parse_catenate(r, m, next_cut)) return false;
+  }
+  if (c.appends.empty()) {
+    why = "missing argument";
+    return false;
+  }
+  return true;
+}
+
+// GENURLAUTH 1*(SP url-rump SP mechanism) (RFC 4467): args url, mech, ...
+bool parse_genurlauth(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  do {
+    auto url = r.astring();
+    if (!url || !r.sp() || c.args.size() >= 2 * 1000) return false;
+    auto mech = r.atom();
+    if (!mech) return false;
+    c.args.push_back(std::move(*url));
+    c.args.push_back(to_upper(*mech));
+  } while (r.sp());
+  return true;
+}
+
+// RESETKEY [SP mailbox *(SP mechanism)]: args [mailbox, mech, ...]
+bool parse_resetkey(ArgReader& r, Command& c, std::string& why) {
+  (void)why;
+  if (!r.sp()) return true;
+  auto mailbox = r.astring();
+  if (!mailbox) return false;
+  c.args.push_back(std::move(*mailbox));
+  while (r.sp()) {
+    auto mech = r.atom();
+    if (!mech || c.args.size() >= 100) return false;
+    c.args.push_back(to_upper(*mech));
+  }
+  return true;
+}
+
+// URLFETCH 1*(SP (url / "(" url *(SP fetch-param) ")")) (RFC 4467, RFC
+// 5524): args the URLs, url_fetch their parameters.
+bool parse_urlfetch(ArgReader& r, Command& c, std::string& why) {
+  if (!need_sp(r, why)) return false;
+  do {
+    UrlFetchParams params;
+    params.extended = r.eat('(');
+    auto url = r.astring();
+    if (!url || c.args.size() >= 1000) return false;
+    if (params.extended) {
+      while (r.sp()) {
+        auto a = r.atom();
+        if (!a) return false;
+        std::string w = to_upper(*a);
+        if (w == "BODYPARTSTRUCTURE")
+          params.bodypartstructure = true;
+        else if (w == "BINARY")
+          params.binary = true;
+        else if (w == "BODY")
+          params.body = true;
+        else
+          return false;
+      }
+      if (!r.eat(')')) return false;
+    }
+    c.args.push_back(std::move(*url));
+    c.url_fetch.push_back(params);
+  } while (r.sp());
   return true;
 }
 
@@ -1216,6 +1332,9 @@ constexpr CommandSpec kCommands[] = {
     {K::CancelUpdate, "CANCELUPDATE", kSelected, false, L::CommandText, parse_cancelupdate},
     {K::Close, "CLOSE", kSelected, false, L::CommandText, parse_nothing},
     {K::Unselect, "UNSELECT", kSelected, false, L::CommandText, parse_nothing},
+    {K::GenUrlAuth, "GENURLAUTH", kLoggedIn, false, L::CommandText, parse_genurlauth},
+    {K::ResetKey, "RESETKEY", kLoggedIn, false, L::CommandText, parse_resetkey},
+    {K::UrlFetch, "URLFETCH", kLoggedIn, false, L::CommandText, parse_urlfetch},
 };
 
 constexpr bool table_in_kind_order() {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proto/imap/append_args.h"
 #include "proto/imap/command_table.h"
 #include "proto/imap/sort.h"
 
@@ -203,7 +204,8 @@ struct Command {
   std::vector<std::string> flags;        // APPEND flags
   std::optional<int64_t> append_date;    // APPEND date-time, seconds since epoch (UTC)
   std::string literal;                   // APPEND message
-  bool literal8 = false;                 // APPEND message sent as literal8 "~{n}" (RFC 3516)
+  std::vector<AppendMessage> appends;    // APPEND's messages (MULTIAPPEND, CATENATE)
+  std::vector<UrlFetchParams> url_fetch;  // URLFETCH: one per URL in args
   std::vector<std::string> special_use;  // CREATE (USE (\Sent))
   // SORT / THREAD (RFC 5256), ESORT and CONTEXT=SEARCH/SORT (RFC 5267)
   std::vector<SortCriterion> sort;                                // SORT (criteria)

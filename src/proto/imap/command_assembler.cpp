@@ -2,6 +2,8 @@
 
 #include "proto/imap/command.h"
 
+#include <algorithm>
+
 namespace mailfort::proto::imap {
 namespace {
 
@@ -31,7 +33,9 @@ std::string_view refusal_text(CommandAssembler::Refusal why) {
     case R::MessageTooLarge:
       return "[TOOBIG] Message too large";
     case R::SecondMessage:
-      return "[TOOBIG] Only one message per APPEND";
+      return "[LIMIT] Too many messages in one APPEND";
+    case R::TotalTooLarge:
+      return "[TOOBIG] Messages too large together";
     case R::None:
       break;
   }
@@ -74,17 +78,22 @@ CommandAssembler::Step CommandAssembler::line(std::string_view line) {
     return step;
   }
   bool fits_command = text_.size() - message_size_ + lit->size <= limits_.max_command;
-  if (have_message_) return refuse(Refusal::SecondMessage, lit->non_sync);
   bool as_message = !fits_command && may_have_message_;
   if (!fits_command && !as_message) return refuse(Refusal::LiteralTooLarge, lit->non_sync);
-  if (as_message && lit->size > limits_.max_message) return refuse(Refusal::MessageTooLarge, lit->non_sync);
-  if (as_message) marker_at_ = text_.size() - line.size() + line.rfind('{');
-  text_ += "\r\n";
   if (as_message) {
-    message_at_ = text_.size();
+    uint64_t max_total = limits_.max_total ? limits_.max_total : limits_.max_message;
+    if (cuts_.size() >= limits_.max_messages) return refuse(Refusal::SecondMessage, lit->non_sync);
+    if (lit->size > limits_.max_message) return refuse(Refusal::MessageTooLarge, lit->non_sync);
+    if (message_size_ + lit->size > max_total) return refuse(Refusal::TotalTooLarge, lit->non_sync);
+    std::size_t marker_at = text_.size() - line.size() + line.rfind('{');
+    text_ += "\r\n";
+    cuts_.push_back({marker_at, text_.size(), lit->size});
+    message_size_ += lit->size;
     // Address space for the whole literal now; memory only as its bytes
     // arrive.
     text_.reserve(text_.size() + lit->size + 1024);
+  } else {
+    text_ += "\r\n";
   }
   in_message_ = as_message;
   literal_left_ = lit->size;
@@ -119,11 +128,7 @@ CommandAssembler::Step CommandAssembler::literal(std::string_view bytes) {
     step.message = in_message_;
     return step;
   }
-  if (in_message_) {
-    have_message_ = true;
-    message_size_ = text_.size() - message_at_;
-    in_message_ = false;
-  }
+  in_message_ = false;
   step.next = Next::Line;
   return step;
 }
@@ -146,17 +151,34 @@ CommandAssembler::Step CommandAssembler::refuse(Refusal why, bool non_sync) {
 
 AssembledCommand CommandAssembler::take() {
   AssembledCommand out;
-  if (have_message_) {
-    // Moves the message literal out of the text and leaves "{0}" in its
-    // place, so that the parser never copies a large message.
-    out.text = text_.substr(0, marker_at_) + "{0}\r\n" + text_.substr(message_at_ + message_size_);
-    out.message = std::move(text_);
-    out.message.erase(0, message_at_);
-    out.message.resize(message_size_);
-    out.has_message = true;
-  } else {
+  if (cuts_.empty()) {
     out.text = std::move(text_);
+    reset();
+    return out;
   }
+  // Moves the message literals out of the text and leaves kCutLiteral in
+  // each one's place, so that the parser never copies a large message.
+  std::size_t from = 0;
+  out.messages.reserve(cuts_.size());
+  for (const Cut& cut : cuts_) {
+    out.text.append(text_, from, cut.marker_at - from);
+    out.text += kCutLiteral;
+    out.text += "\r\n";
+    from = cut.message_at + cut.size;
+  }
+  out.text.append(text_, from);
+  for (std::size_t i = cuts_.size(); i-- > 0;) {
+    // The last one without a copy, the others copied once.
+    if (i == 0) {
+      text_.erase(0, cuts_[0].message_at);
+      text_.resize(cuts_[0].size);
+      out.messages.push_back(std::move(text_));
+    } else {
+      out.messages.push_back(text_.substr(cuts_[i].message_at, cuts_[i].size));
+      text_.resize(cuts_[i].marker_at);
+    }
+  }
+  std::reverse(out.messages.begin(), out.messages.end());
   reset();
   return out;
 }

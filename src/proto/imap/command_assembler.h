@@ -4,14 +4,17 @@
 // literal bytes), feeds it in, and does what the answer says; it sends
 // `reply` when there is one. The result is the text parse_command() reads:
 // the lines joined by CRLF, every literal's bytes inline after its
-// "{n}\r\n" marker, except APPEND's message literal, which is cut out (and
-// "{0}" left in its place) so that a large message is in memory once.
+// "{n}\r\n" marker, except APPEND's message literals (MULTIAPPEND, RFC 3502,
+// and CATENATE's TEXT parts), which are cut out (and "{*}" left in each
+// one's place, see kCutLiteral) so that a large message is in memory once.
 //
 // Limits: every byte of the command counts against `max_command`, except
-// one message literal of APPEND (LiteralLimit::Message in the command
-// table) when `message_literals` is on (after login), which may be up to
-// `max_message`. MULTIAPPEND is not offered, so a second message literal
-// is refused as soon as it is announced. A refused synchronising literal
+// the message literals of APPEND (LiteralLimit::Message in the command
+// table) when `message_literals` is on (after login): a literal too large
+// for the command text becomes a message literal, each at most
+// `max_message`, at most `max_messages` of them, `max_total` bytes
+// together; one over those is refused as soon as it is announced, so that
+// a MULTIAPPEND is stored whole or not at all. A refused synchronising literal
 // is answered with a tagged NO and the session reads the next command (the
 // client does not send it); a refused LITERAL+ (non-synchronising) one
 // cannot be skipped in step, so the answer is BYE (RFC 7888 4).
@@ -19,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mailfort::proto::imap {
 
@@ -26,13 +30,21 @@ struct AssemblerLimits {
   uint64_t max_command = 0;       // lines and literals but APPEND's message literal
   uint64_t max_message = 0;       // APPEND's message literal
   bool message_literals = false;  // whether APPEND may carry one beyond max_command
+  uint32_t max_messages = 1;      // message literals in one APPEND (MULTIAPPEND, CATENATE)
+  uint64_t max_total = 0;         // their bytes together; 0: max_message
 };
+
+// What is left in the text in place of a message literal's "{n}" marker
+// (after an optional "~"): the parser takes the next of
+// AssembledCommand::messages for it. A client cannot produce it: the
+// assembler ends a command at a line that does not end in a valid
+// marker, and it is never inside a literal the parser skips by length.
+inline constexpr std::string_view kCutLiteral = "{*}";
 
 // One complete command.
 struct AssembledCommand {
-  std::string text;          // for parse_command()
-  std::string message;       // APPEND's message literal, cut out of `text`
-  bool has_message = false;  // `text` holds "{0}" in its place
+  std::string text;                   // for parse_command()
+  std::vector<std::string> messages;  // APPEND's message literals, in order, cut out of `text`
 };
 
 class CommandAssembler {
@@ -50,7 +62,8 @@ class CommandAssembler {
     CommandTooLong,   // the command's lines over max_command: BAD + BYE
     LiteralTooLarge,  // a literal over max_command
     MessageTooLarge,  // APPEND's message literal over max_message
-    SecondMessage,    // a second message literal in one APPEND
+    SecondMessage,    // more than max_messages message literals in one APPEND
+    TotalTooLarge,    // message literals over max_total together
   };
   struct Step {
     Next next = Next::Line;
@@ -88,10 +101,13 @@ class CommandAssembler {
   std::string text_;
   bool first_line_ = true;
   bool may_have_message_ = false;  // the command is APPEND and message literals are allowed
-  bool have_message_ = false;      // its message literal has been announced
-  bool in_message_ = false;        // the literal being read is it
-  uint64_t message_size_ = 0;
-  std::size_t marker_at_ = 0, message_at_ = 0;  // where its "{n}" and its bytes are in text_
+  bool in_message_ = false;        // the literal being read is a message literal
+  uint64_t message_size_ = 0;      // bytes of message literals announced so far
+  struct Cut {
+    std::size_t marker_at, message_at;  // where its "{n}" and its bytes are in text_
+    uint64_t size;
+  };
+  std::vector<Cut> cuts_;
   uint64_t literal_left_ = 0;
 };
 

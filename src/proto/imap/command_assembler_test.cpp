@@ -81,7 +81,7 @@ TEST(CommandAssembler, OneLine) {
   auto o = feed(kLoggedIn, "a NOOP\r\nb NOOP\r\n");
   EXPECT_EQ(o.end, Next::Complete);
   EXPECT_EQ(o.command.text, "a NOOP");
-  EXPECT_FALSE(o.command.has_message);
+  EXPECT_TRUE(o.command.messages.empty());
   EXPECT_EQ(o.consumed, 8u);  // the next command stays unread
   EXPECT_EQ(o.replies, "");
 }
@@ -140,7 +140,7 @@ TEST(CommandAssembler, ByteAtATimeEqualsWhole) {
       auto piecewise = feed(kLoggedIn, input, chunk);
       EXPECT_EQ(piecewise.end, whole.end) << input.substr(0, 40);
       EXPECT_EQ(piecewise.command.text, whole.command.text);
-      EXPECT_EQ(piecewise.command.message, whole.command.message);
+      EXPECT_EQ(piecewise.command.messages, whole.command.messages);
       EXPECT_EQ(piecewise.replies, whole.replies);
       EXPECT_EQ(piecewise.refusal, whole.refusal);
       EXPECT_EQ(piecewise.consumed, whole.consumed);
@@ -167,9 +167,9 @@ TEST(CommandAssembler, AppendMessageLiteralIsCutOut) {
   auto o = feed(kLoggedIn, input);
   ASSERT_EQ(o.end, Next::Complete);
   EXPECT_EQ(o.replies, "+ OK\r\n");
-  EXPECT_TRUE(o.command.has_message);
-  EXPECT_EQ(o.command.message, message);
-  EXPECT_EQ(o.command.text, "a APPEND INBOX (\\Seen) {0}\r\n");
+  EXPECT_EQ(o.command.messages.size(), 1u);
+  EXPECT_EQ(o.command.messages[0], message);
+  EXPECT_EQ(o.command.text, "a APPEND INBOX (\\Seen) {*}\r\n");
   ASSERT_EQ(o.message_reads.size(), 1u);
   EXPECT_TRUE(o.message_reads[0]);  // its bytes count against the memory budget
   auto parsed = parse_command(o.command.text);
@@ -178,15 +178,15 @@ TEST(CommandAssembler, AppendMessageLiteralIsCutOut) {
   // Any case; LITERAL+ too.
   o = feed(kLoggedIn, "a append INBOX {6000+}\r\n" + std::string(6000, 'c') + "\r\n");
   ASSERT_EQ(o.end, Next::Complete);
-  EXPECT_TRUE(o.command.has_message);
-  EXPECT_EQ(o.command.text, "a append INBOX {0}\r\n");
+  EXPECT_EQ(o.command.messages.size(), 1u);
+  EXPECT_EQ(o.command.text, "a append INBOX {*}\r\n");
 }
 
 TEST(CommandAssembler, SmallAppendLiteralStaysInline) {
   // A literal that fits the command limit is command text, APPEND or not.
   auto o = feed(kLoggedIn, "a APPEND INBOX {5}\r\nhello\r\n");
   ASSERT_EQ(o.end, Next::Complete);
-  EXPECT_FALSE(o.command.has_message);
+  EXPECT_TRUE(o.command.messages.empty());
   EXPECT_EQ(o.command.text, "a APPEND INBOX {5}\r\nhello");
   EXPECT_FALSE(o.message_reads.at(0));
 }
@@ -241,18 +241,73 @@ TEST(CommandAssembler, MessageTooLarge) {
   EXPECT_EQ(o.end, Next::Literal);
 }
 
-TEST(CommandAssembler, SecondLiteralAfterTheMessageRefusedWhenAnnounced) {
-  // MULTIAPPEND is not offered: after the message literal any literal is
-  // refused at its marker, before a byte of it is read.
+TEST(CommandAssembler, MessageLiteralOverTheCountRefusedWhenAnnounced) {
+  // One message literal allowed: a second one is refused at its marker,
+  // before a byte of it is read; a small literal after it is command text.
   std::string message(6000, 'm');
   auto o = feed(kLoggedIn, "a APPEND INBOX {6000+}\r\n" + message + " {6000}\r\n" + message + "\r\n");
   EXPECT_EQ(o.refusal, Refusal::SecondMessage);
-  EXPECT_EQ(o.replies, "a NO [TOOBIG] Only one message per APPEND\r\n");
+  EXPECT_EQ(o.replies, "a NO [LIMIT] Too many messages in one APPEND\r\n");
   EXPECT_FALSE(o.close);
   EXPECT_EQ(o.consumed, 24u + 6000u + 9u);
-  o = feed(kLoggedIn, "a APPEND INBOX {6000+}\r\n" + message + " {1+}\r\nx\r\n");
-  EXPECT_EQ(o.replies, "* BYE [TOOBIG] Only one message per APPEND\r\n");
+  o = feed(kLoggedIn, "a APPEND INBOX {6000+}\r\n" + message + " {6000+}\r\nx\r\n");
+  EXPECT_EQ(o.replies, "* BYE [LIMIT] Too many messages in one APPEND\r\n");
   EXPECT_TRUE(o.close);
+  o = feed(kLoggedIn, "a APPEND INBOX {6000+}\r\n" + message + " {1+}\r\nx\r\n");
+  ASSERT_EQ(o.end, Next::Complete);
+  EXPECT_EQ(o.command.text, "a APPEND INBOX {*}\r\n {1+}\r\nx");
+}
+
+// MULTIAPPEND: up to 3 messages of 16 KiB, 20000 bytes together.
+constexpr AssemblerLimits kMulti{4096, 16384, true, 3, 20000};
+
+TEST(CommandAssembler, MultiAppendCutsOutEveryMessage) {
+  std::string m1(6000, '1'), m2(5000, '2'), m3(7000, '3');
+  std::string input = "a APPEND INBOX {6000+}\r\n" + m1 + " (\\Seen) {5000}\r\n" + m2 +
+                      " CATENATE (TEXT {3}\r\nabc TEXT ~{7000+}\r\n" + m3 + ")\r\n";
+  auto whole = feed(kMulti, input);
+  ASSERT_EQ(whole.end, Next::Complete);
+  EXPECT_EQ(whole.command.text,
+            "a APPEND INBOX {*}\r\n (\\Seen) {*}\r\n CATENATE (TEXT {3}\r\nabc TEXT ~{*}\r\n)");
+  EXPECT_EQ(whole.command.messages, (std::vector<std::string>{m1, m2, m3}));
+  EXPECT_EQ(whole.replies, "+ OK\r\n+ OK\r\n");
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{999}}) {
+    auto piecewise = feed(kMulti, input, chunk);
+    EXPECT_EQ(piecewise.command.text, whole.command.text);
+    EXPECT_EQ(piecewise.command.messages, whole.command.messages);
+  }
+  auto parsed = parse_command(whole.command.text);
+  ASSERT_TRUE(parsed.command) << parsed.error.message;
+  auto& c = *parsed.command;
+  ASSERT_EQ(c.appends.size(), 3u);
+  EXPECT_EQ(c.appends[0].cut, 0);
+  EXPECT_EQ(c.appends[1].cut, 1);
+  EXPECT_EQ(c.appends[1].flags, (std::vector<std::string>{"\\Seen"}));
+  ASSERT_TRUE(c.appends[2].catenate);
+  ASSERT_EQ(c.appends[2].parts.size(), 2u);
+  EXPECT_EQ(c.appends[2].parts[0].data, "abc");
+  EXPECT_EQ(c.appends[2].parts[1].cut, 2);
+  auto messages = whole.command.messages;
+  ASSERT_TRUE(attach_cut_literals(c, messages));
+  EXPECT_EQ(c.appends[0].literal, m1);
+  EXPECT_EQ(c.appends[1].literal, m2);
+  EXPECT_EQ(c.appends[2].parts[1].data, m3);
+}
+
+TEST(CommandAssembler, MultiAppendLimits) {
+  std::string m(6000, 'm');
+  // A fourth message literal.
+  auto o = feed(kMulti, "a APPEND INBOX {4500+}\r\n" + std::string(4500, 'x') + " {4500+}\r\n" +
+                            std::string(4500, 'x') + " {4500+}\r\n" + std::string(4500, 'x') + " {4500}\r\n");
+  EXPECT_EQ(o.refusal, Refusal::SecondMessage);
+  EXPECT_EQ(o.replies, "a NO [LIMIT] Too many messages in one APPEND\r\n");
+  // Over the total: refused at the marker, nothing stored (the command is gone).
+  o = feed(kMulti, "a APPEND INBOX {16000+}\r\n" + std::string(16000, 'x') + " {5000}\r\n");
+  EXPECT_EQ(o.refusal, Refusal::TotalTooLarge);
+  EXPECT_EQ(o.replies, "a NO [TOOBIG] Messages too large together\r\n");
+  // One over max_message.
+  o = feed(kMulti, "a APPEND INBOX {6000+}\r\n" + m + " {16385}\r\n");
+  EXPECT_EQ(o.refusal, Refusal::MessageTooLarge);
 }
 
 TEST(CommandAssembler, MessageDoesNotCountAgainstTheCommandLimit) {
@@ -260,7 +315,7 @@ TEST(CommandAssembler, MessageDoesNotCountAgainstTheCommandLimit) {
   std::string tail = " " + std::string(4000, 't');  // with the head, under 4 KiB without the message
   auto o = feed(kLoggedIn, "a APPEND INBOX {10000+}\r\n" + message + tail + "\r\n");
   ASSERT_EQ(o.end, Next::Complete);
-  EXPECT_EQ(o.command.text, "a APPEND INBOX {0}\r\n" + tail);
+  EXPECT_EQ(o.command.text, "a APPEND INBOX {*}\r\n" + tail);
   // But the rest of the command does.
   o = feed(kLoggedIn, "a APPEND INBOX {10000+}\r\n" + message + tail + std::string(100, 't') + "\r\n");
   EXPECT_EQ(o.refusal, Refusal::CommandTooLong);
@@ -298,12 +353,12 @@ TEST(CommandAssembler, StartsOverAfterEachCommand) {
   CommandAssembler a(kLoggedIn);
   std::string message(6000, 'm');
   auto o = feed(a, "a APPEND INBOX {6000+}\r\n" + message + "\r\n");
-  ASSERT_TRUE(o.command.has_message);
+  ASSERT_EQ(o.command.messages.size(), 1u);
   // The next command is an APPEND again, with its own message.
   o = feed(a, "b APPEND INBOX {6000+}\r\n" + message + "\r\n");
   ASSERT_EQ(o.end, Next::Complete);
-  EXPECT_TRUE(o.command.has_message);
-  EXPECT_EQ(o.command.text, "b APPEND INBOX {0}\r\n");
+  EXPECT_EQ(o.command.messages.size(), 1u);
+  EXPECT_EQ(o.command.text, "b APPEND INBOX {*}\r\n");
   // A non-APPEND command after an APPEND gets no message literal.
   o = feed(a, "c SELECT {6000}\r\n");
   EXPECT_EQ(o.refusal, Refusal::LiteralTooLarge);

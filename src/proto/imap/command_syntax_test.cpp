@@ -31,7 +31,10 @@ TEST(ImapSyntax, TildeStartsAnAtomNotALiteral8) {
   EXPECT_EQ(parsed("a LSUB ~ ~%").list.patterns[0], "~%");
   EXPECT_TRUE(refused("a SELECT ~{3}\r\nabc"));
   EXPECT_TRUE(refused("a LOGIN ~{1}\r\nx y"));
-  EXPECT_EQ(parsed("a APPEND x ~{3}\r\na\0b"sv).literal, "a\0b"sv);
+  auto append = parsed("a APPEND x ~{3}\r\na\0b"sv);
+  ASSERT_EQ(append.appends.size(), 1u);
+  EXPECT_EQ(append.appends[0].literal, "a\0b"sv);
+  EXPECT_TRUE(append.appends[0].binary);
 }
 
 TEST(ImapSyntax, EveryAtomCharAndResponseSpecialInAnAstring) {

@@ -58,8 +58,12 @@ enum class CommandKind : uint8_t {
   CancelUpdate,  // RFC 5267
   Close,
   Unselect,
+  // URLAUTH (RFC 4467), authenticated or selected
+  GenUrlAuth,
+  ResetKey,
+  UrlFetch,
 };
-inline constexpr std::size_t kCommandKinds = static_cast<std::size_t>(CommandKind::Unselect) + 1;
+inline constexpr std::size_t kCommandKinds = static_cast<std::size_t>(CommandKind::UrlFetch) + 1;
 
 // The session states of RFC 9051 3 that decide whether a command runs
 // (Logout is the end of the session, not a state commands are read in).

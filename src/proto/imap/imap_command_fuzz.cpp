@@ -72,19 +72,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   (void)mailfort::proto::imap::list_match(text.substr(0, size / 2), text.substr(size / 2), '/');
 
   for (bool logged_in : {false, true}) {
-    AssemblerLimits limits{256, 1024, logged_in};
+    AssemblerLimits limits{256, 1024, logged_in, 3, 2048};
     auto whole = feed(text, limits, SIZE_MAX);
     auto bytes = feed(text, limits, 1);
     if (whole.end != bytes.end || whole.command.text != bytes.command.text ||
-        whole.command.message != bytes.command.message || whole.replies != bytes.replies ||
+        whole.command.messages != bytes.command.messages || whole.replies != bytes.replies ||
         whole.consumed != bytes.consumed)
       std::abort();
     if (whole.end == CommandAssembler::Next::Complete) {
-      if (whole.command.text.size() > limits.max_command + 2 ||
-          whole.command.message.size() > limits.max_message)
+      uint64_t total = 0;
+      for (const auto& m : whole.command.messages) {
+        if (m.size() > limits.max_message) std::abort();
+        total += m.size();
+      }
+      if (whole.command.text.size() > limits.max_command + 2 + 5 * whole.command.messages.size() ||
+          whole.command.messages.size() > limits.max_messages || total > limits.max_total)
         std::abort();
-      if (whole.command.has_message && !logged_in) std::abort();
-      (void)mailfort::proto::imap::parse_command(whole.command.text);
+      if (!whole.command.messages.empty() && !logged_in) std::abort();
+      auto parsed = mailfort::proto::imap::parse_command(whole.command.text);
+      if (parsed.command) (void)mailfort::proto::imap::attach_cut_literals(*parsed.command, whole.command.messages);
     }
   }
   return 0;

@@ -139,9 +139,10 @@ TEST(ImapCommand, ListVariants) {
 TEST(ImapCommand, AppendWithFlagsDateAndLiteral) {
   auto c = ok("a APPEND Drafts (\\Draft \\Seen) \" 5-Mar-2024 10:00:00 +0100\" {11+}\r\nhello\r\nworl");
   EXPECT_EQ(c.args[0], "Drafts");
-  EXPECT_EQ(c.flags.size(), 2u);
-  EXPECT_EQ(*c.append_date, 1709629200);
-  EXPECT_EQ(c.literal, "hello\r\nworl");
+  ASSERT_EQ(c.appends.size(), 1u);
+  EXPECT_EQ(c.appends[0].flags.size(), 2u);
+  EXPECT_EQ(*c.appends[0].date, 1709629200);
+  EXPECT_EQ(c.appends[0].literal, "hello\r\nworl");
   EXPECT_FALSE(parse_command("a APPEND x \"junk\" {1}\r\nx").command);
 }
 
@@ -237,8 +238,9 @@ TEST(ImapCommand, ByteAtATimePrefixesAreRefusedOrCommandsOfTheirOwn) {
   EXPECT_EQ(r.command->tag, "ab");
   EXPECT_EQ(r.command->name(), "APPEND");
   EXPECT_EQ(r.command->args, (std::vector<std::string>{"INBOX"}));
-  EXPECT_EQ(r.command->flags, (std::vector<std::string>{"\\Seen"}));
-  EXPECT_EQ(r.command->literal, "hello");
+  ASSERT_EQ(r.command->appends.size(), 1u);
+  EXPECT_EQ(r.command->appends[0].flags, (std::vector<std::string>{"\\Seen"}));
+  EXPECT_EQ(r.command->appends[0].literal, "hello");
 }
 
 }  // namespace
