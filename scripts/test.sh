@@ -32,8 +32,11 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     tests/integration/test_imap.py tests/integration/test_pop3.py tests/integration/test_outbound_queue.py \
     tests/integration/test_hostile_memory.py tests/integration/test_hostile_auth.py \
     tests/integration/test_hostile_submission.py \
+    tests/integration/test_imap_list_parse.py tests/integration/test_imap_append_ext.py \
+    tests/integration/test_imap_ext.py tests/integration/test_imap_sort_thread.py \
+    tests/integration/test_imap_qresync.py \
     -q -p no:cacheprovider \
-    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue"
+    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue or atoms or sequence_numbers or catenate or urlauth or urlfetch or multiappend or compress_deflate or compress_pipelined or refusals or notify_overflow or thread_references"
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
