@@ -92,6 +92,7 @@ struct Options {
   double cmd_timeout = 60;
   int message_threshold = 30;  // imaptest's MESSAGE_COUNT_THRESHOLD
   uint64_t seed = 1;
+  bool users_in_order = false;  // user lo, lo+1, ... instead of random (e.g. to warm a login cache)
 };
 
 struct Stats {
@@ -121,6 +122,8 @@ struct Shared {
   std::atomic<int> idle_ready{0}, idle_failed{0};
   std::vector<std::string> messages;  // CRLF, for APPEND
   std::atomic<uint64_t> next_message{0};
+  std::atomic<uint32_t> next_user{0};
+  std::atomic<int> workers_done{0};
 };
 
 struct Command {
@@ -226,7 +229,8 @@ void Worker::start(Session& s) {
   s.exists = 0;
   s.pending.clear();
   s.queue.clear();
-  s.user = o_.user_lo + static_cast<int>(rand(static_cast<uint32_t>(o_.user_hi - o_.user_lo + 1)));
+  auto nusers = static_cast<uint32_t>(o_.user_hi - o_.user_lo + 1);
+  s.user = o_.user_lo + static_cast<int>(o_.users_in_order ? sh_.next_user.fetch_add(1) % nusers : rand(nusers));
   s.t_connect = s.last = Clock::now();
   s.restart_at = {};
   uint32_t src = 0;
@@ -585,6 +589,7 @@ void Worker::run() {
   }
   all_.clear();  // closes every connection
   ::close(ep_);
+  sh_.workers_done.fetch_add(1);
 }
 
 // ---- options, messages, report
@@ -596,6 +601,7 @@ void Worker::run() {
                "  [--users user%%d@example.test] [--range 1-100] [--password pass] [--mailbox INBOX]\n"
                "  [--clients 50] [--threads 2] [--seconds 20] [--warmup 0] [--max-sessions N]\n"
                "  [--mbox FILE (messages to APPEND; mixed)] [--pid PID|PIDFILE] [--label NAME] [--seed N]\n"
+               "  [--users-in-order (not random: e.g. --profile login --max-sessions 100 warms a login cache)]\n"
                "  [--source-ips 127.0.0.1-4] [--conns N] [--inflight 64] [--hold 15] [--setup-timeout 900]\n",
                msg);
   std::exit(2);
@@ -642,6 +648,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--mbox") o.mbox = val();
     else if (a == "--pid") o.pid = val();
     else if (a == "--label") o.label = val();
+    else if (a == "--users-in-order") o.users_in_order = true;
     else if (a == "--seed") o.seed = std::strtoull(val().c_str(), nullptr, 10);
     else if (a == "--conns") o.conns = std::atoi(val().c_str());
     else if (a == "--inflight") o.inflight = std::atoi(val().c_str());
@@ -822,7 +829,7 @@ int run(const Options& o) {
     while (Clock::now() < sh.measure_to) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       sample_peak();
-      if (sh.sessions_started.load() > o.max_sessions + total) break;
+      if (sh.workers_done.load() == threads) break;  // --max-sessions reached
     }
     if (mon) proc_sample(o.pid, s1, false);
     double wall = std::chrono::duration<double>(std::min(Clock::now(), sh.measure_to) - wall0).count();
