@@ -13,8 +13,9 @@
 # Mailfort MF_IDLE, Dovecot DC_IDLE (its imap process_limit is 2,048, one process per connection).
 # Server CPU is utime+stime of the server's process tree (children included), memory the PSS sum.
 #
-# Usage: sudo bench/imap_side_by_side.sh [--quick] [--no-peers] [--no-idle] [--no-build]
+# Usage: sudo bench/imap_side_by_side.sh [--quick] [--no-peers] [--no-idle] [--no-build] [--reuse-instance]
 #   --quick    5 s per point, 1 run, clients 1 10 50, 1,000 IDLE connections (smoke run)
+#   --reuse-instance  keep OUT/instance from an earlier run (its 100 Argon2id `user add`s take minutes)
 # Env: OUT (results dir, default build/bench-imap-sbs), PORT_BASE (Mailfort's ports, default 41000),
 #      PEERS (the peers' recipe), CLIENTS, SECS, RUNS, MF_IDLE, DC_IDLE.
 # Loopback only; every load is bounded by time (and the IDLE set-up by --setup-timeout).
@@ -25,10 +26,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
 export PEERS
-QUICK=0; PEERS_TOO=1; IDLE_TOO=1; BUILD=1
+QUICK=0; PEERS_TOO=1; IDLE_TOO=1; BUILD=1; REUSE=0
 for a in "$@"; do
   case $a in
     --quick) QUICK=1 ;; --no-peers) PEERS_TOO=0 ;; --no-idle) IDLE_TOO=0 ;; --no-build) BUILD=0 ;;
+    --reuse-instance) REUSE=1 ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -59,10 +61,12 @@ $PY bench/imapload/make_mbox.py "$MBOX" --messages 500
 
 # ---- Mailfort: a fresh instance on fixed ports (kept for the whole run)
 INST=$OUT/instance
-rm -rf "$INST"
-note "Mailfort instance (100 users, Argon2id)"
-$PY bench/mf_instance.py create --dir "$INST" --range $USERS --password "$MF_PW" --port-base "$PORT_BASE" \
-  --max-connections "$MF_IDLE" > "$OUT/mf.env"
+if [ $REUSE = 0 ] || [ ! -f "$OUT/mf.env" ]; then
+  rm -rf "$INST"
+  note "Mailfort instance (100 users, Argon2id)"
+  $PY bench/mf_instance.py create --dir "$INST" --range $USERS --password "$MF_PW" --port-base "$PORT_BASE" \
+    --max-connections 12000 > "$OUT/mf.env"
+fi
 . "$OUT/mf.env"   # CFG, IMAPS, ...
 MF=""
 mf_start() {
