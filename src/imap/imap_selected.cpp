@@ -30,6 +30,10 @@ std::vector<uint32_t> ImapSession::resolve(const ImapView& view, const SequenceS
 }
 
 asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
+  // Every change to the account's mailbox (this session's, another's, a
+  // delivery) sets the flag after it commits: clean means nothing to look
+  // for, so no worker-pool hop and no query.
+  if (!wake_->dirty) co_return;
   wake_->dirty = false;
   auto* mb = sel.account->mailbox.get();
   int64_t folder = sel.folder;
@@ -39,7 +43,10 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
     if (inbox) (void)mb->sync_inbox();
     return mb->changes_since(folder, since);
   });
-  if (!ch) co_return;
+  if (!ch) {
+    wake_->dirty = true;  // look again after the next command
+    co_return;
+  }
   bool expunges_pending = false;
   if (!ch->expunged.empty()) {
     if (allow_expunge) {
@@ -72,6 +79,7 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
   }
   if (sel.view.size() != before) untagged(std::to_string(sel.view.size()) + " EXISTS");
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
+  else wake_->dirty = true;  // the expunges wait for a command that may announce them
 }
 
 }  // namespace mailfort::imap
