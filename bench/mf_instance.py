@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/mf_instance.py: a throwaway Mailfort instance for the IMAP benchmarks (loopback only).
 
-  mf_instance.py create --dir DIR --range 1-50 --password PW [--max-connections N]
+  mf_instance.py create --dir DIR --range 1-50 --password PW [--max-connections N] [--port-base P]
       mailfort init --dev in DIR, free ports instead of the dev ports, log level warn, connection limits
       raised for one source address (the load comes from 127.0.0.x), then `user add` user1..userN (the
       shipped password hashing: Argon2id). Prints shell assignments: CFG=... IMAPS=... IMAP=... MX=...
@@ -29,15 +29,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def create(d, users, lo, hi, password, max_conns):
+def create(d, users, lo, hi, password, max_conns, port_base=0):
     os.makedirs(os.path.dirname(os.path.abspath(d)), exist_ok=True)
     subprocess.run([BIN, "init", "--dir", d, "--hostname", "mail.example.test", "--domain", "example.test",
                     "--dev"], check=True, capture_output=True)
     cfg = os.path.join(d, "mailfort.toml")
     text = open(cfg).read()
     ports = {}
-    for name, port in re.findall(r'name = "(\w+)"\nprotocol = "\w+"\naddress = "127\.0\.0\.1:(\d+)"', text):
-        ports[name] = free_port()
+    for i, (name, port) in enumerate(
+            re.findall(r'name = "(\w+)"\nprotocol = "\w+"\naddress = "127\.0\.0\.1:(\d+)"', text)):
+        ports[name] = port_base + i if port_base else free_port()
         text = text.replace(f'127.0.0.1:{port}"', f'127.0.0.1:{ports[name]}"')
     text = text.replace("[limits]\n", f"[limits]\nmax_connections = {max_conns + 1000}\n"
                                       f"max_connections_per_ip = {min(100000, max_conns + 1000)}\n", 1)
@@ -80,6 +81,8 @@ def main():
     c.add_argument("--range", default="1-50")
     c.add_argument("--password", required=True)
     c.add_argument("--max-connections", type=int, default=12000)
+    c.add_argument("--port-base", type=int, default=0,
+                   help="fixed ports from here on (one per listener) instead of free ones")
     r = sub.add_parser("rehash")
     r.add_argument("--dir", required=True)
     r.add_argument("--password", required=True)
@@ -87,7 +90,7 @@ def main():
     a = ap.parse_args()
     if a.cmd == "create":
         lo, hi = (int(x) for x in a.range.split("-"))
-        cfg, ports = create(a.dir, a.users, lo, hi, a.password, a.max_connections)
+        cfg, ports = create(a.dir, a.users, lo, hi, a.password, a.max_connections, a.port_base)
         print(f"CFG={cfg}")
         for k, v in ports.items():
             print(f"{k.upper()}={v}")

@@ -49,7 +49,7 @@ asio::awaitable<bool> ImapSession::cmd_idle(Command& c) {
       if (!co_await flush()) co_return false;
     }
     if (auto* sel = selected(); woke && sel) {
-      co_await updates(*sel, true);
+      co_await updates(*sel, true, /*force=*/true);  // notify_poll() may have cleared the flag
       if (!co_await flush()) co_return false;
     }
     wake_->dirty = false;

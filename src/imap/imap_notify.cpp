@@ -114,7 +114,7 @@ asio::awaitable<void> ImapSession::notify_poll() {
     const NotifyFilter& f = st->filters[st->selected];
     if (f.events & kMessageEvents) {
       uint32_t last = sel->view.last_uid();
-      co_await updates(*sel, f.kind == NotifyFilter::Kind::Selected);
+      co_await updates(*sel, f.kind == NotifyFilter::Kind::Selected, /*force=*/true);  // flag cleared above
       if (!f.fetch.empty() && sel->view.last_uid() > last) {
         // MessageNew's fetch attributes: a FETCH of the new messages
         // without a tagged line (tagged() skips an empty tag).

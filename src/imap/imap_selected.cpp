@@ -29,7 +29,11 @@ std::vector<uint32_t> ImapSession::resolve(const ImapView& view, const SequenceS
   return out;
 }
 
-asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
+asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge, bool force) {
+  // Every change to the account's mailbox (this session's, another's, a
+  // delivery) sets the flag after it commits: clean means nothing to look
+  // for, so no worker-pool hop and no query.
+  if (!force && !wake_->dirty) co_return;
   wake_->dirty = false;
   auto* mb = sel.account->mailbox.get();
   int64_t folder = sel.folder;
@@ -47,7 +51,10 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
       if (auto first = mb->take_recent(folder, top, claim_recent)) first_recent = *first;
     return r;
   });
-  if (!ch) co_return;
+  if (!ch) {
+    wake_->dirty = true;  // look again after the next command
+    co_return;
+  }
   bool expunges_pending = false;
   if (!ch->expunged.empty()) {
     if (allow_expunge) {
@@ -83,6 +90,8 @@ asio::awaitable<void> ImapSession::updates(Selected& sel, bool allow_expunge) {
     untagged(std::to_string(sel.recent_reported) + " RECENT");
   }
   if (!expunges_pending) sel.modseq_seen = ch->highest_modseq;
+  else
+    wake_->dirty = true;  // the expunges wait for a command that may announce them
   co_await context_refresh(sel);
 }
 

@@ -286,7 +286,9 @@ class ImapSession {
   // ---- selected-state helpers
   // Reports other sessions' changes (new mail, flags; expunges only when
   // `allow_expunge`, RFC 9051 7.5.1).
-  asio::awaitable<void> updates(Selected& s, bool allow_expunge);
+  // Looks only when the mailbox watcher flagged a change since (wake_),
+  // or when `force` (IDLE and NOTIFY, which clear the flag themselves).
+  asio::awaitable<void> updates(Selected& s, bool allow_expunge, bool force = false);
   // Message numbers (1-based) addressed by a set; UIDs when `uid`.
   static std::vector<uint32_t> resolve(const ImapView& view, const SequenceSet& set, bool uid);
   std::string status_line(const store::FolderStatus& f, const StatusItems& items,

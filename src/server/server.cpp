@@ -66,7 +66,13 @@ class Runtime {
  public:
   Runtime(std::string config_path, std::shared_ptr<const config::Config> cfg)
       : config_path_(std::move(config_path)),
-        workers_(std::max(2u, std::thread::hardware_concurrency())),
+        // The worker pool does CPU work (FETCH rendering, SQLite) but also
+        // waits: an APPEND holds its worker through the group commit's two
+        // syncfs calls. With one thread per core, two APPENDs waiting for
+        // the disk stalled every other session's commands behind them, and
+        // a commit batch never held more than two transactions. Waiting
+        // threads cost no CPU, so the pool is sized for the waits.
+        workers_(std::max(32u, 8 * std::thread::hardware_concurrency())),
         auth_workers_(std::max(1u, std::thread::hardware_concurrency() / 2)) {
     unsigned n = std::max(1u, std::thread::hardware_concurrency());
     // One io_context per core, each run by exactly one thread.

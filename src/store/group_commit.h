@@ -8,7 +8,9 @@
 //   rename() each step  messages become visible (new/, queue/)
 //   syncfs()            the renames durable
 // and then completes them all. Under load, many transactions share the two
-// syncfs calls (group commit); alone, a transaction pays exactly two.
+// syncfs calls (group commit), and the second syncfs of one batch is the
+// first of the next (it makes the renames of one and the data of the other
+// durable); alone, a transaction pays exactly two.
 // A crash before the final syncfs leaves at worst un-acknowledged messages
 // visible; a crash before the renames leaves only tmp/ files, which
 // cleanup_tmp() removes at start-up: a half-written file is never visible.

@@ -342,8 +342,11 @@ def test_huge_header_and_literals_after_login(server):
     s, f = raw(server)
     s.sendall(b"a LOGIN alice@example.test " + PASSWORD.encode() + b"\r\n")
     assert f.readline().startswith(b"a OK")
-    s.sendall(b"b SEARCH TEXT {200000+}\r\n" + b"x" * 200000 + b" TEXT {200000+}\r\n" + b"y" * 200000 + b"\r\n")
-    line = f.readline()
+    try:
+        s.sendall(b"b SEARCH TEXT {200000+}\r\n" + b"x" * 200000 + b" TEXT {200000+}\r\n" + b"y" * 200000 + b"\r\n")
+        line = f.readline()
+    except OSError:  # the server may end the session while the client is still sending
+        line = b"* BYE (closed during the literal)"
     assert b"BYE" in line or b"BAD" in line or b"NO" in line, line
     s.close()
     m = login(server)
