@@ -39,7 +39,8 @@ class DeflateStream final : public ByteStream {
   asio::any_io_executor executor() override { return inner_->executor(); }
 
   asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(asio::mutable_buffer buf) override {
-    if (!in_ok_ || ended_) co_return std::make_tuple(std::error_code(asio::error::eof), std::size_t{0});
+    if (!in_ok_ || in_broken_ || ended_)
+      co_return std::make_tuple(std::error_code(asio::error::eof), std::size_t{0});
     if (buf.size() == 0) co_return std::make_tuple(std::error_code(), std::size_t{0});
     while (true) {
       // Inflate what is buffered first: inflate may hold output from input
@@ -51,7 +52,7 @@ class DeflateStream final : public ByteStream {
       std::size_t produced = room - in_z_.avail_out;
       if (rc == Z_STREAM_END) ended_ = true;  // the client ended compression: nothing follows
       if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
-        in_ok_ = false;  // corrupt data: every later read fails too
+        in_broken_ = true;  // corrupt data: every later read fails too (inflateEnd still runs)
         co_return std::make_tuple(std::error_code(asio::error::invalid_argument), std::size_t{0});
       }
       if (produced > 0) co_return std::make_tuple(std::error_code(), produced);
@@ -116,6 +117,7 @@ class DeflateStream final : public ByteStream {
   std::unique_ptr<ByteStream> inner_;
   z_stream in_z_, out_z_;
   bool in_ok_ = false, out_ok_ = false, ended_ = false;
+  bool in_broken_ = false;  // inflate reported corrupt input
   std::string pending_;
   std::array<Bytef, kChunk> in_buf_;
   std::array<Bytef, kChunk> out_buf_;
