@@ -1042,28 +1042,35 @@ bool is_context_option(const std::string& w) {
   return w == "PARTIAL" || w == "UPDATE" || w == "CONTEXT";
 }
 
+// SEARCH/SORT RETURN "(" [option *(SP option)] ")" SP, after "RETURN"
+// (RFC 4731 ESEARCH, RFC 5267 ESORT and contexts; SAVE, RFC 5182, is
+// SEARCH's only).
+bool parse_return_options(ArgReader& r, Command& c, bool allow_save) {
+  c.search_esearch = true;
+  if (!r.sp() || !r.eat('(')) return false;
+  if (!r.eat(')')) {
+    do {
+      auto o = r.atom();
+      if (!o) return false;
+      std::string w = to_upper(*o);
+      if (is_context_option(w)) {
+        if (!parse_context_option(r, c, w)) return false;
+        continue;
+      }
+      if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && !(allow_save && w == "SAVE")) return false;
+      c.search_return.push_back(w);
+    } while (r.sp());
+    if (!r.eat(')')) return false;
+  }
+  return r.sp();
+}
+
 bool parse_search(ArgReader& r, Command& c, std::string& why) {
   if (!need_sp(r, why)) return false;
   std::size_t save = r.pos();
   auto a = r.atom();
   if (a && to_upper(*a) == "RETURN") {
-    c.search_esearch = true;
-    if (!r.sp() || !r.eat('(')) return false;
-    if (!r.eat(')')) {
-      do {
-        auto o = r.atom();
-        if (!o) return false;
-        std::string w = to_upper(*o);
-        if (is_context_option(w)) {
-          if (!parse_context_option(r, c, w)) return false;
-          continue;
-        }
-        if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && w != "SAVE") return false;
-        c.search_return.push_back(w);
-      } while (r.sp());
-      if (!r.eat(')')) return false;
-    }
-    if (!r.sp()) return false;
+    if (!parse_return_options(r, c, /*allow_save=*/true)) return false;
     save = r.pos();
     a = r.atom();
   }
@@ -1091,23 +1098,7 @@ bool parse_sort(ArgReader& r, Command& c, std::string& why) {
   std::size_t save = r.pos();
   auto a = r.atom();
   if (a && to_upper(*a) == "RETURN") {
-    c.search_esearch = true;
-    if (!r.sp() || !r.eat('(')) return false;
-    if (!r.eat(')')) {
-      do {
-        auto o = r.atom();
-        if (!o) return false;
-        std::string w = to_upper(*o);
-        if (is_context_option(w)) {
-          if (!parse_context_option(r, c, w)) return false;
-          continue;
-        }
-        if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT") return false;
-        c.search_return.push_back(w);
-      } while (r.sp());
-      if (!r.eat(')')) return false;
-    }
-    if (!r.sp()) return false;
+    if (!parse_return_options(r, c, /*allow_save=*/false)) return false;
   } else {
     r.set_pos(save);
   }
