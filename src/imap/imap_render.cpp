@@ -150,6 +150,22 @@ std::optional<std::string> binary_section(std::string_view message, const std::v
   return data;
 }
 
+SearchFacts search_facts(const store::MessageMeta& m, uint32_t seq, uint32_t max_seq, uint32_t max_uid,
+                         const std::set<uint32_t>* recent) {
+  SearchFacts f;
+  f.seq = seq;
+  f.uid = m.uid;
+  f.flags = m.flags;
+  f.keywords = m.keywords;
+  f.internal_date = m.internal_date;
+  f.size = m.size;
+  f.modseq = m.modseq;
+  f.recent = recent && recent->count(m.uid);
+  f.max_seq = max_seq;
+  f.max_uid = max_uid;
+  return f;
+}
+
 bool search_needs_text(const SearchKey& k) {
   using Op = SearchKey::Op;
   switch (k.op) {

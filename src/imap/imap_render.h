@@ -9,7 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include <set>
+
 #include "proto/imap/command.h"
+#include "store/mailbox.h"
 
 namespace mailfort::imap {
 
@@ -46,6 +49,11 @@ struct SearchFacts {
   std::string_view emailid, threadid;
   std::optional<int64_t> savedate;
 };
+// The index's facts of message `seq` (UID m.uid) of a folder of `max_seq`
+// messages, as SEARCH, SORT and THREAD match them; `recent`: the session's
+// \Recent UIDs (null in IMAP4rev2). Text and OBJECTID facts are the caller's.
+SearchFacts search_facts(const store::MessageMeta& m, uint32_t seq, uint32_t max_seq, uint32_t max_uid,
+                         const std::set<uint32_t>* recent);
 bool search_needs_text(const proto::imap::SearchKey& key);
 bool search_matches(const proto::imap::SearchKey& key, const SearchFacts& m);
 

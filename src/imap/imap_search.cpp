@@ -34,17 +34,8 @@ asio::awaitable<bool> ImapSession::cmd_search(Command& c, Selected& sel) {
       // Both in ascending UID order: merge.
       while (meta != all->end() && meta->uid < view[i].uid) ++meta;
       if (meta == all->end() || meta->uid != view[i].uid) continue;  // expunged meanwhile
-      SearchFacts f;
-      f.seq = static_cast<uint32_t>(i + 1);
-      f.uid = view[i].uid;
-      f.flags = meta->flags;
-      f.keywords = meta->keywords;
-      f.internal_date = meta->internal_date;
-      f.size = meta->size;
-      f.modseq = meta->modseq;
-      f.recent = recent && recent->count(f.uid);
-      f.max_seq = static_cast<uint32_t>(view.size());
-      f.max_uid = max_uid;
+      SearchFacts f =
+          search_facts(*meta, static_cast<uint32_t>(i + 1), static_cast<uint32_t>(view.size()), max_uid, recent);
       if (ext.any()) {
         const ExtFacts& x = extf[i % kExtBatch];
         f.emailid = x.emailid;

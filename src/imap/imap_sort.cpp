@@ -102,17 +102,8 @@ std::vector<EvaluatedMessage> evaluate_messages(store::UserMailbox& mb, int64_t 
     // Both in ascending UID order: merge.
     while (meta != all->end() && meta->uid < view[i].uid) ++meta;
     if (meta == all->end() || meta->uid != view[i].uid) continue;  // expunged meanwhile
-    SearchFacts f;
-    f.seq = static_cast<uint32_t>(i + 1);
-    f.uid = view[i].uid;
-    f.flags = meta->flags;
-    f.keywords = meta->keywords;
-    f.internal_date = meta->internal_date;
-    f.size = meta->size;
-    f.modseq = meta->modseq;
-    f.max_seq = static_cast<uint32_t>(view.size());
-    f.max_uid = max_uid;
-    f.recent = recent && recent->count(f.uid);
+    SearchFacts f =
+        search_facts(*meta, static_cast<uint32_t>(i + 1), static_cast<uint32_t>(view.size()), max_uid, recent);
     std::string body;
     if (text) {
       auto r = mb.read(folder, f.uid);
