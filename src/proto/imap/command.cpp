@@ -1057,7 +1057,8 @@ bool parse_return_options(ArgReader& r, Command& c, bool allow_save) {
         if (!parse_context_option(r, c, w)) return false;
         continue;
       }
-      if (w != "MIN" && w != "MAX" && w != "ALL" && w != "COUNT" && !(allow_save && w == "SAVE")) return false;
+      bool known = w == "MIN" || w == "MAX" || w == "ALL" || w == "COUNT" || (allow_save && w == "SAVE");
+      if (!known) return false;
       c.search_return.push_back(w);
     } while (r.sp());
     if (!r.eat(')')) return false;
