@@ -91,20 +91,20 @@ struct Smtp {
 struct Imap {
   uint64_t max_literal_size = 64ull * 1024 * 1024;  // bytes of one literal (APPEND message)
   uint64_t max_command_size = 256ull * 1024;        // bytes of one command without APPEND's message
-  uint32_t max_append_messages = 100;                // messages (and CATENATE TEXT literals) in one APPEND
+  uint32_t max_append_messages = 100;               // messages (and CATENATE TEXT literals) in one APPEND
   uint64_t max_append_size = 128ull * 1024 * 1024;  // their bytes together (at least max_literal_size)
-  uint32_t max_catenate_urls = 100;                  // URL parts of one APPEND (each reads a message)
+  uint32_t max_catenate_urls = 100;                 // URL parts of one APPEND (each reads a message)
   // APPEND messages held in memory while they arrive: all IMAP sessions,
   // one account, one client network (never more than half the SMTP budget).
   uint64_t max_inflight_append_bytes = 512ull * 1024 * 1024;
   uint64_t max_inflight_append_bytes_per_user = 128ull * 1024 * 1024;
   uint64_t max_inflight_append_bytes_per_ip = 128ull * 1024 * 1024;
-  uint32_t max_connections_per_user_ip = 20;  // Dovecot mail_max_userip_connections
-  uint32_t idle_timeout_seconds = 1800;       // RFC 9051 5.4: at least 30 minutes
-  uint32_t idle_notify_seconds = 120;         // "* OK Still here" during IDLE
-  uint32_t max_update_contexts = 10;          // RFC 5267 SEARCH/SORT RETURN (UPDATE) per session
+  uint32_t max_connections_per_user_ip = 20;    // Dovecot mail_max_userip_connections
+  uint32_t idle_timeout_seconds = 1800;         // RFC 9051 5.4: at least 30 minutes
+  uint32_t idle_notify_seconds = 120;           // "* OK Still here" during IDLE
+  uint32_t max_update_contexts = 10;            // RFC 5267 SEARCH/SORT RETURN (UPDATE) per session
   uint32_t notify_max_pending_bytes = 1 << 20;  // NOTIFY: beyond, [NOTIFICATIONOVERFLOW]
-  bool compress = true;                       // offer COMPRESS=DEFLATE (RFC 4978)
+  bool compress = true;                         // offer COMPRESS=DEFLATE (RFC 4978)
   std::string junk_folder = "Spam";
   std::string trash_folder = "Trash";
   std::string sent_folder = "Sent";
@@ -137,6 +137,28 @@ struct Delivery {
   bool tls_reports = true;  // SMTP TLS Reporting (RFC 8460): count sessions, send daily reports
 };
 
+// Inbound mail authentication and pre-acceptance defense (MX listeners
+// only; authenticated submission and smtp.trusted_networks skip it all).
+struct Inbound {
+  std::string authserv_id;  // Authentication-Results authserv-id; empty = hostname
+  bool spf = true;
+  bool dkim = true;
+  bool dmarc = true;
+  bool arc = true;
+  std::vector<std::string> arc_trusted_forwarders;  // domains whose ARC verdict (dmarc=pass) we trust
+  bool spf_reject_fail = false;                     // 550 at MAIL FROM on SPF fail
+  std::vector<std::string> dnsbl;                   // postscreen_dnsbl_sites syntax
+  uint32_t dnsbl_threshold = 2;
+  bool require_fcrdns = false;
+  std::vector<std::string> fcrdns_exceptions;  // CIDRs (Postfix without_ptr)
+  bool greylisting = false;
+  uint32_t greylist_delay_seconds = 300;
+  uint32_t greylist_pass_count = 1;
+  uint32_t greylist_allow_days = 36;
+  bool dmarc_reports = false;   // send RFC 7489 aggregate reports daily
+  std::string srs_secret_file;  // empty = <data_dir>/srs.key
+};
+
 struct Log {
   std::string file;            // empty = stderr
   std::string level = "info";  // trace|debug|info|warn|error
@@ -155,6 +177,7 @@ struct Config {
   Imap imap;
   Queue queue;
   Delivery delivery;
+  Inbound inbound;
   Log log;
   std::vector<Listener> listeners;
   // "tls.cert" -> line, "listener.2.address" -> line: lets later checks
@@ -164,6 +187,8 @@ struct Config {
   int line_of(const std::string& key) const;
   std::string state_db_path() const;      // <data_dir>/state.sqlite (bans)
   std::string directory_db_path() const;  // directory.path or default
+  std::string authserv_id() const;        // inbound.authserv_id or hostname
+  std::string srs_secret_path() const;    // inbound.srs_secret_file or <data_dir>/srs.key
 };
 
 struct Problem {

@@ -375,6 +375,49 @@ std::vector<Key> make_keys() {
                "SMTP TLS Reporting (RFC 8460): count outbound TLS sessions per recipient domain and send "
                "each domain that publishes an _smtp._tls TXT record (mailto: rua) one report per UTC day."),
 
+      string_key("inbound.authserv_id", F(inbound.authserv_id),
+                 "authserv-id of the Authentication-Results header added to mail received on MX listeners "
+                 "(RFC 8601); empty = the hostname. Incoming headers claiming it are removed."),
+      bool_key("inbound.spf", F(inbound.spf), "Check SPF (RFC 7208) of MAIL FROM and HELO on MX listeners."),
+      bool_key("inbound.dkim", F(inbound.dkim),
+               "Verify DKIM signatures (RFC 6376, RFC 8463) of mail received on MX listeners."),
+      bool_key("inbound.dmarc", F(inbound.dmarc),
+               "Evaluate and enforce DMARC (RFC 7489): p=reject is refused 550 5.7.1, p=quarantine goes to "
+               "Junk; messages without exactly one From address are refused."),
+      bool_key("inbound.arc", F(inbound.arc), "Verify ARC chains (RFC 8617) and seal forwarded mail."),
+      string_array_key("inbound.arc_trusted_forwarders", F(inbound.arc_trusted_forwarders),
+                       "Domains whose ARC chain, when it passes and its oldest ARC-Authentication-Results "
+                       "says dmarc=pass, overrides a local DMARC failure (mailing lists)."),
+      bool_key("inbound.spf_reject_fail", F(inbound.spf_reject_fail),
+               "Refuse SPF fail at MAIL FROM with 550 5.7.23 (policyd-spf style); false records it only."),
+      string_array_key("inbound.dnsbl", F(inbound.dnsbl),
+                       "DNS block and allow lists in postscreen_dnsbl_sites syntax, e.g. "
+                       "\"zen.spamhaus.org*2\", \"list.dnswl.org=127.0.[0..255].[0..255]*-2\"; queried at "
+                       "connect, weights summed."),
+      uint_key("inbound.dnsbl_threshold", F(inbound.dnsbl_threshold), 1, 1000,
+               "Summed DNSBL weight at which a client is refused 554 5.7.1 and disconnected.",
+               "one list alone should not decide unless its weight says so"),
+      bool_key("inbound.require_fcrdns", F(inbound.require_fcrdns),
+               "Refuse clients without forward-confirmed reverse DNS with 450 4.7.25 (RFC 8689)."),
+      string_array_key("inbound.fcrdns_exceptions", F(inbound.fcrdns_exceptions),
+                       "CIDRs exempt from require_fcrdns (Postfix without_ptr)."),
+      bool_key("inbound.greylisting", F(inbound.greylisting),
+               "Answer a new (client network, sender, recipient) triplet 451 4.7.1 until "
+               "greylist_delay_seconds have passed."),
+      uint_key("inbound.greylist_delay_seconds", F(inbound.greylist_delay_seconds), 0, 86400,
+               "How long a new triplet is deferred.", "legitimate MTAs retry within minutes"),
+      uint_key("inbound.greylist_pass_count", F(inbound.greylist_pass_count), 1, 1000,
+               "Deliveries that passed greylisting after which the client is allowed without delay.",
+               "a proven retrying MTA need not wait again"),
+      uint_key("inbound.greylist_allow_days", F(inbound.greylist_allow_days), 1, 3650,
+               "How long an allowed client (and a passed triplet) stays allowed.",
+               "state is pruned after it"),
+      bool_key("inbound.dmarc_reports", F(inbound.dmarc_reports),
+               "Send DMARC aggregate reports (RFC 7489) once per UTC day to domains publishing rua=mailto:."),
+      path_key("inbound.srs_secret_file", F(inbound.srs_secret_file),
+               "Secret of the Sender Rewriting Scheme for forwarded mail; empty = <data_dir>/srs.key "
+               "(created at init and at start)."),
+
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
                "Lowest level logged."),
@@ -461,8 +504,8 @@ const std::vector<Key>& listener_keys() {
 }
 
 const std::vector<std::string_view>& sections() {
-  static const std::vector<std::string_view> s{"tls",  "dns",   "directory", "limits", "smtp",
-                                               "imap", "queue", "delivery",  "log"};
+  static const std::vector<std::string_view> s{"tls",  "dns",   "directory", "limits",  "smtp",
+                                               "imap", "queue", "delivery",  "inbound", "log"};
   return s;
 }
 

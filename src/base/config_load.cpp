@@ -302,6 +302,14 @@ std::string Config::directory_db_path() const {
   return directory.path.empty() ? data_dir + "/directory.sqlite" : directory.path;
 }
 
+std::string Config::authserv_id() const {
+  return inbound.authserv_id.empty() ? hostname : inbound.authserv_id;
+}
+
+std::string Config::srs_secret_path() const {
+  return inbound.srs_secret_file.empty() ? data_dir + "/srs.key" : inbound.srs_secret_file;
+}
+
 std::string Problem::to_string() const {
   return line > 0 ? fmt::format("{}:{}: {}", file, line, message) : fmt::format("{}: {}", file, message);
 }
