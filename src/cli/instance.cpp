@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "auth/srs.h"
 #include "base/config.h"
 #include "base/privileges.h"
 #include "directory/directory.h"
@@ -220,6 +221,9 @@ int run_init(const InitOptions& o) {
       dkim_records.push_back(zone.value());
     }
   }
+
+  // The SRS secret of forwarded mail, also as run_as (a re-run keeps it).
+  if (auto srs = auth::load_or_create_srs_secrets(cfg.srs_secret_path()); !srs) return fail(srs.error().message);
 
   std::string spki;
   if (auto s = tls::spki_sha256_hex(cfg.tls.cert)) spki = s.value();

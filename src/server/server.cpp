@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "auth/srs.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
@@ -106,6 +107,10 @@ class Runtime {
 
     if (auto opened = open_local_services(*cfg, services_, imap::build_cache); !opened)
       return fail(opened.error().message);
+    // SRS secret: made here (as run_as) when `mailfort init` did not.
+    auto srs_secrets = auth::load_or_create_srs_secrets(cfg->srs_secret_path());
+    if (!srs_secrets) return fail(srs_secrets.error().message);
+    services_.srs = std::make_shared<const auth::Srs>(std::move(srs_secrets.value()));
     services_.mta_sts = std::make_shared<outbound::MtaStsCache>(cfg->data_dir + "/mta-sts");
     if (auto rpt = outbound::TlsReportStore::open(cfg->data_dir + "/tlsrpt.sqlite"); rpt)
       services_.tlsrpt = rpt.value();

@@ -42,6 +42,9 @@ namespace mailfort::dns {
 class Resolver;
 }
 
+namespace mailfort::auth {
+class Srs;
+}
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -98,6 +101,7 @@ struct Services {
   std::shared_ptr<dns::Resolver> resolver;           // blocking: use on the worker pool
   std::shared_ptr<outbound::MtaStsCache> mta_sts;    // blocking: use on the worker pool
   std::shared_ptr<outbound::TlsReportStore> tlsrpt;  // TLS report counters; blocking; null = off
+  std::shared_ptr<const auth::Srs> srs;              // SRS secret of forwarded mail; null = no rewriting
 
  private:
   std::mutex user_ip_mu;

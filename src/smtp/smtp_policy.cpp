@@ -9,6 +9,7 @@
 #include <optional>
 #include <variant>
 
+#include "auth/srs.h"
 #include "base/cidr.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -19,6 +20,7 @@
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/services.h"
+#include "smtp/smtp_forwarding.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 
@@ -86,6 +88,21 @@ class BasePolicy : public SmtpPolicy {
     } else {
       address = to.mailbox.str();
     }
+    // SRS: a bounce to an address we minted goes back to the original
+    // sender (resolved below like any recipient); forged ones end here.
+    std::string srs_domain;
+    if (!to.postmaster_only && services_.srs && auth::looks_like_srs(to.mailbox.local)) {
+      auto* srs = services_.srs.get();
+      auto* srs_dir = services_.directory.get();
+      auto routed = co_await run_blocking(*services_.workers, [&] {
+        return srs_recipient(srs, *srs_dir, to.mailbox, std::time(nullptr), c.session);
+      });
+      if (routed && !routed->refusal.ok()) co_return routed->refusal;
+      if (routed) {
+        srs_domain = to_lower(to.mailbox.domain);
+        address = routed->original;
+      }
+    }
     if (to.mailbox.ip_literal) {
       // No local mailbox lives at an address literal: it is relaying.
       if (!relay_permitted(c)) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
@@ -103,8 +120,8 @@ class BasePolicy : public SmtpPolicy {
     };
     auto* dir = services_.directory.get();
     auto* store = services_.store.get();
-    std::string domain =
-        to_lower(to.postmaster_only ? address.substr(address.find('@') + 1) : to.mailbox.domain);
+    std::string domain = to_lower(to.postmaster_only || !srs_domain.empty() ? address.substr(address.rfind('@') + 1)
+                                                                           : to.mailbox.domain);
     Outcome o = co_await run_blocking(*services_.workers, [&]() -> Outcome {
       Outcome out;
       out.resolution = dir->resolve_recipient(address);
@@ -134,17 +151,17 @@ class BasePolicy : public SmtpPolicy {
     }
     using Kind = directory::Resolution::Kind;
     const auto& res = o.resolution.value();
-    bool accepting = res.kind == Kind::Deliver || (res.kind == Kind::NotLocal && relay_permitted(c));
+    bool relay = relay_permitted(c) || !srs_domain.empty();  // SRS: we forwarded it, its bounce goes back
+    bool accepting = res.kind == Kind::Deliver || (res.kind == Kind::NotLocal && relay);
     bool quota_ok = res.kind != Kind::Deliver || ((!o.tls_required || c.tls) && o.over_quota.empty());
     if (accepting && quota_ok) {
       if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
     }
     switch (res.kind) {
       case Kind::NotLocal:
-        if (!relay_permitted(c)) {
-          co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
-        }
+        if (!relay) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
         add_unique(txn.forwards, address);
+        if (!srs_domain.empty()) txn.forwarded_by.emplace(address, srs_domain);
         break;
       case Kind::Unknown:
         co_return SmtpReply{550, "5.1.1", "<" + address + ">: Recipient address rejected: User unknown"};
@@ -161,10 +178,13 @@ class BasePolicy : public SmtpPolicy {
           co_return SmtpReply{452, "4.2.2", "<" + address + ">: Mailbox full; over quota"};
         }
         for (const auto& mb : res.mailboxes) add_unique(txn.mailboxes, mb);
-        for (const auto& f : res.forwards) add_unique(txn.forwards, f);
+        for (const auto& f : res.forwards) {
+          add_unique(txn.forwards, f);
+          txn.forwarded_by.emplace(f, srs_domain.empty() ? domain : srs_domain);
+        }
         break;
     }
-    txn.rcpts.push_back(address);
+    txn.rcpts.push_back(srs_domain.empty() ? address : to.mailbox.str());
     co_return SmtpReply{250, "2.1.5", "Ok"};
   }
 
@@ -262,15 +282,17 @@ class BasePolicy : public SmtpPolicy {
       if (!s) return s.error();
       steps = std::move(s.value());
     }
-    if (!txn.forwards.empty()) {
+    // Remote recipients: one queue file per envelope sender (SRS rewrites
+    // it for what our aliases forward from outside).
+    auto copies = forward_copies(services_.srs.get(), txn, !relay_permitted(c), d.id, std::time(nullptr));
+    for (const auto& copy : copies) {
       queue::Envelope env;
-      env.id = d.id;
-      env.sender = txn.sender;
+      env.id = copy.id;
+      env.sender = copy.sender;
       env.smtputf8 = txn.smtputf8;
       env.eight_bit = txn.eight_bit;
       env.authenticated_user = c.auth_user;
-      for (const auto& f : txn.forwards)
-        env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
+      for (const auto& f : copy.recipients) env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
       auto q = queue.prepare(env, d.message);
       if (!q) {
         for (auto& st : steps) ::unlink(st.from.c_str());
@@ -280,7 +302,9 @@ class BasePolicy : public SmtpPolicy {
     }
     auto r = services_.commit->commit(std::move(steps));
     if (r.ok()) store.delivered(txn.mailboxes, d.message.size());
-    if (r.ok() && !txn.forwards.empty()) queue.notify(d.id);  // the delivery engine starts at once
+    if (r.ok()) {
+      for (const auto& copy : copies) queue.notify(copy.id);  // the delivery engine starts at once
+    }
     return r;
   }
 

@@ -7,6 +7,7 @@
 #include <asio/awaitable.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct SmtpTransaction {
   std::vector<std::string> rcpts;      // accepted, as given (for logs)
   std::vector<std::string> mailboxes;  // local delivery, deduplicated
   std::vector<std::string> forwards;   // remote (queue), deduplicated
+  // A forward that an alias or SRS address of ours sends on -> that local
+  // domain (the one SRS rewrites the sender to; smtp_forwarding.h).
+  std::map<std::string, std::string> forwarded_by;
   // Q7: this message counted against the sending limits since MAIL FROM;
   // released with the transaction unless the message is accepted.
   policy::SendLimiter::Reservation send_quota;

@@ -1,0 +1,60 @@
+#include "smtp/smtp_forwarding.h"
+
+#include <spdlog/spdlog.h>
+
+#include "auth/srs.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "directory/directory.h"
+
+namespace mailfort::smtp {
+
+std::optional<SrsRecipient> srs_recipient(const auth::Srs* srs, directory::Directory& dir,
+                                          const proto::smtp::Mailbox& to, int64_t now, uint64_t session) {
+  if (srs == nullptr || to.ip_literal || !auth::looks_like_srs(to.local)) return std::nullopt;
+  auto local = dir.is_local_domain(to.domain);
+  if (!local.ok())
+    return SrsRecipient{"", SmtpReply{451, "4.3.0", "Temporary lookup failure; try again later"}};
+  if (!local.value()) return std::nullopt;  // someone else's SRS address: relaying rules apply
+  auto reversed = srs->reverse(to.local, now);
+  if (reversed.status == auth::SrsStatus::Valid) {
+    spdlog::info("smtp srs-reversed session={} rcpt={} original={}", session, log::quote(to.str()),
+                 log::quote(reversed.address));
+    return SrsRecipient{reversed.address, SmtpReply{}};
+  }
+  spdlog::info("smtp srs-rejected session={} rcpt={} status={} reason={}", session, log::quote(to.str()),
+               auth::srs_status_name(reversed.status), log::quote(reversed.reason));
+  // 5.1.1 "bad destination mailbox address" (RFC 3463): the local part
+  // names no mailbox and no address we minted, exactly as for an unknown
+  // user. Not 5.7.x: nothing the sender could be authorised for would make
+  // the address deliverable, and a permanent 5.1.1 tells a bounce-spraying
+  // (backscatter) sender's MTA to drop it. Expired addresses get the same
+  // code: an SRS address older than its validity is no address any more.
+  return SrsRecipient{"", SmtpReply{550, "5.1.1", "<" + to.str() + ">: invalid SRS address"}};
+}
+
+std::vector<ForwardCopy> forward_copies(const auth::Srs* srs, const SmtpTransaction& txn, bool rewrite,
+                                        const std::string& id, int64_t now) {
+  std::vector<ForwardCopy> copies;
+  auto add = [&](const std::string& sender, const std::string& rcpt) {
+    for (auto& c : copies) {
+      if (c.sender == sender) {
+        c.recipients.push_back(rcpt);
+        return;
+      }
+    }
+    std::string copy_id = copies.empty() ? id : id + std::to_string(copies.size());
+    copies.push_back({copy_id, sender, {rcpt}});
+  };
+  for (const auto& f : txn.forwards) {
+    auto by = txn.forwarded_by.find(f);
+    if (rewrite && srs != nullptr && by != txn.forwarded_by.end()) {
+      add(srs->forward(txn.sender, by->second, now), f);
+    } else {
+      add(txn.sender, f);
+    }
+  }
+  return copies;
+}
+
+}  // namespace mailfort::smtp
