@@ -223,7 +223,8 @@ int run_init(const InitOptions& o) {
   }
 
   // The SRS secret of forwarded mail, also as run_as (a re-run keeps it).
-  if (auto srs = auth::load_or_create_srs_secrets(cfg.srs_secret_path()); !srs) return fail(srs.error().message);
+  if (auto srs = auth::load_or_create_srs_secrets(cfg.srs_secret_path()); !srs)
+    return fail(srs.error().message);
 
   std::string spki;
   if (auto s = tls::spki_sha256_hex(cfg.tls.cert)) spki = s.value();

@@ -120,8 +120,9 @@ class BasePolicy : public SmtpPolicy {
     };
     auto* dir = services_.directory.get();
     auto* store = services_.store.get();
-    std::string domain = to_lower(to.postmaster_only || !srs_domain.empty() ? address.substr(address.rfind('@') + 1)
-                                                                           : to.mailbox.domain);
+    std::string domain =
+        to_lower(to.postmaster_only || !srs_domain.empty() ? address.substr(address.rfind('@') + 1)
+                                                           : to.mailbox.domain);
     Outcome o = co_await run_blocking(*services_.workers, [&]() -> Outcome {
       Outcome out;
       out.resolution = dir->resolve_recipient(address);
@@ -292,7 +293,8 @@ class BasePolicy : public SmtpPolicy {
       env.smtputf8 = txn.smtputf8;
       env.eight_bit = txn.eight_bit;
       env.authenticated_user = c.auth_user;
-      for (const auto& f : copy.recipients) env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
+      for (const auto& f : copy.recipients)
+        env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
       auto q = queue.prepare(env, d.message);
       if (!q) {
         for (auto& st : steps) ::unlink(st.from.c_str());
