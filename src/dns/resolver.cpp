@@ -65,6 +65,23 @@ int pass_local_reverse_zones_to_forwarders(ub_ctx* ctx) {
   return 0;
 }
 
+// unbound parses names in presentation format; callers pass plain text
+// whose only special character is the label-separating dot. Names built
+// from mail data (SPF macros expand %_ to a space) can hold any byte.
+std::string presentation_name(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';') {
+      char esc[5];
+      std::snprintf(esc, sizeof esc, "\\%03u", c);
+      out += esc;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* status_name(Answer::Status s) {
@@ -261,7 +278,7 @@ Answer Resolver::query(const std::string& name, Type type) {
 Answer Resolver::resolve(const std::string& name, Type type, uint32_t& ttl) {
   Answer a;
   ub_result* res = nullptr;
-  int rc = ub_resolve(ctx_, name.c_str(), static_cast<int>(type), 1 /* IN */, &res);
+  int rc = ub_resolve(ctx_, presentation_name(name).c_str(), static_cast<int>(type), 1 /* IN */, &res);
   if (rc != 0 || !res) {
     a.status = Answer::Status::Error;
     a.why_bogus = ub_strerror(rc);
