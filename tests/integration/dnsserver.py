@@ -6,6 +6,10 @@ sends DNS anywhere but 127.0.0.1. Tests fill it with records:
     dns.add("example.test", "MX", "10 mail.example.test.")
     dns.add("mail.example.test", "A", "127.0.0.1")
 
+`text` is zone-file rdata, or a dnslib rdata object (e.g. TXT([b"a", b"b"])
+for a record of several character-strings, served as is under any type,
+so add("x", "SPF", TXT(...)) publishes a type-99 record).
+
 Unknown names answer NXDOMAIN; a known name without the asked type answers
 NOERROR with no records (NODATA).
 
@@ -55,9 +59,14 @@ class _Resolver(BaseResolver):
             return signed.answer(request, reply)
         if not records:
             reply.header.rcode = RCODE.NXDOMAIN
-        for rtype, text in records:
-            if rtype == qtype:
+        # A name with a CNAME and nothing of the asked type answers the
+        # CNAME; the resolver follows it.
+        matching = [r for r in records if r[0] == qtype] or [r for r in records if r[0] == "CNAME"]
+        for rtype, text in matching:
+            if isinstance(text, str):
                 reply.add_answer(*RR.fromZone(f"{qname}. 60 IN {rtype} {text}"))
+            else:
+                reply.add_answer(RR(request.q.qname, getattr(QTYPE, rtype), ttl=60, rdata=text))
         if not reply.rr and self.zone.negative_ttl:
             # An SOA in the authority section makes the denial cacheable
             # (RFC 2308), as on the real Internet; tests leave it off so a
