@@ -1,6 +1,5 @@
-// The `mailfort auth` group: one add_auth_<name>_command() per subcommand,
-// each in its own file, all attached to the group by add_auth_commands()
-// (auth_commands.cpp).
+// The `auth` group (mail authentication): each subcommand registers itself
+// on the group from its own file, with one call in add_auth_commands().
 #pragma once
 
 namespace CLI {
@@ -11,7 +10,7 @@ namespace mailfort::cli {
 
 struct CliContext;
 
-// mailfort auth check [--ip IP] [--helo NAME] [--sender ADDR] [--rcpt ADDR] [--json] MESSAGE|-
-void add_auth_check_command(CLI::App& auth, CliContext& ctx);
+void add_auth_spf_command(CLI::App& auth, CliContext& ctx);  // auth_spf_command.cpp
+void add_auth_check_command(CLI::App& auth, CliContext& ctx);  // auth_check_command.cpp
 
 }  // namespace mailfort::cli
