@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "directory/directory.h"
+#include "dkim/dkim.h"
 
 namespace mailfort::smtp {
 
@@ -36,25 +37,47 @@ std::optional<SrsRecipient> srs_recipient(const auth::Srs* srs, directory::Direc
 std::vector<ForwardCopy> forward_copies(const auth::Srs* srs, const SmtpTransaction& txn, bool rewrite,
                                         const std::string& id, int64_t now) {
   std::vector<ForwardCopy> copies;
-  auto add = [&](const std::string& sender, const std::string& rcpt) {
+  auto add = [&](const std::string& sender, const std::string& rcpt, const std::string& domain) {
     for (auto& c : copies) {
-      if (c.sender == sender) {
+      if (c.sender == sender && c.forwarded_by == domain) {
         c.recipients.push_back(rcpt);
         return;
       }
     }
     std::string copy_id = copies.empty() ? id : id + std::to_string(copies.size());
-    copies.push_back({copy_id, sender, {rcpt}});
+    copies.push_back({copy_id, sender, {rcpt}, domain});
   };
   for (const auto& f : txn.forwards) {
     auto by = txn.forwarded_by.find(f);
     if (rewrite && srs != nullptr && by != txn.forwarded_by.end()) {
-      add(srs->forward(txn.sender, by->second, now), f);
+      add(srs->forward(txn.sender, by->second, now), f, by->second);
     } else {
-      add(txn.sender, f);
+      add(txn.sender, f, "");
     }
   }
   return copies;
+}
+
+std::string arc_set(const std::string& data_dir, const std::string& domain, const auth::Verdict& verdict,
+                    const std::string& authserv_id, std::string_view message, int64_t now) {
+  auto keys = dkim::load_keys(data_dir, domain);
+  if (!keys || keys->empty()) {
+    spdlog::warn("arc seal-skipped domain={} reason={}", domain,
+                 log::quote(keys ? "no DKIM key" : keys.error().message));
+    return "";
+  }
+  const dkim::Key* key = &keys->front();
+  for (const auto& k : *keys)
+    if (k.algorithm == dkim::Algorithm::Rsa2048) key = &k;
+  auto set = auth::arc_seal(message, verdict.arc, authserv_id, verdict.results, *key, now);
+  if (!set) {
+    spdlog::warn("arc seal-failed domain={} selector={} error={}", domain, key->selector,
+                 log::quote(set.error().message));
+    return "";
+  }
+  spdlog::info("arc sealed domain={} selector={} instance={} cv={}", domain, key->selector,
+               verdict.arc.instances + 1, auth::arc_chain_name(verdict.arc.chain));
+  return std::move(set.value());
 }
 
 }  // namespace mailfort::smtp

@@ -13,12 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "auth/message_auth.h"
 #include "proto/smtp/path.h"
 #include "smtp/smtp_policy.h"
 
 namespace mailfort::auth {
 class Srs;
-}
+}  // namespace mailfort::auth
 namespace mailfort::directory {
 class Directory;
 }
@@ -41,6 +42,7 @@ struct ForwardCopy {
   std::string id;  // queue id (the message's id for the first copy)
   std::string sender;
   std::vector<std::string> recipients;
+  std::string forwarded_by;  // our domain that rewrote the sender (SRS) and seals the copy; "" = neither
 };
 
 // Groups `txn.forwards` by envelope sender. With `rewrite` (mail from
@@ -50,5 +52,14 @@ struct ForwardCopy {
 // sender as it came. Pure.
 std::vector<ForwardCopy> forward_copies(const auth::Srs* srs, const SmtpTransaction& txn, bool rewrite,
                                         const std::string& id, int64_t now);
+
+// Blocking (signing). The ARC set (RFC 8617) that `domain` prepends to
+// `message` it forwards: our verification results (`verdict`) sealed with
+// the domain's DKIM key, so the final receiver can trust what we saw
+// before forwarding changed the envelope. RSA is preferred (what ARC
+// verifiers support), else the domain's other key. "" when the domain has
+// no key or sealing fails (logged): the message is forwarded unsealed.
+std::string arc_set(const std::string& data_dir, const std::string& domain, const auth::Verdict& verdict,
+                    const std::string& authserv_id, std::string_view message, int64_t now);
 
 }  // namespace mailfort::smtp

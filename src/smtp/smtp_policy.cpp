@@ -299,7 +299,12 @@ class BasePolicy : public SmtpPolicy {
       env.authenticated_user = c.auth_user;
       for (const auto& f : copy.recipients)
         env.recipients.push_back({f, queue::Recipient::State::Pending, 0, ""});
-      auto q = queue.prepare(env, d.message);
+      // ARC: what an alias forwards carries our verdict, sealed.
+      std::string sealed = copy.forwarded_by.empty() || !txn.verdict
+                               ? std::string()
+                               : arc_set(cfg_->data_dir, copy.forwarded_by, *txn.verdict, cfg_->authserv_id(),
+                                         d.message, std::time(nullptr));
+      auto q = queue.prepare(env, sealed.empty() ? d.message : sealed + d.message);
       if (!q) {
         for (auto& st : steps) ::unlink(st.from.c_str());
         return q.error();

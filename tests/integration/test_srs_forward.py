@@ -158,9 +158,9 @@ def test_forged_and_expired_srs_refused_at_rcpt(forwarder):
     assert refused(a, "SRS0=abcd=AA=x.test=y@elsewhere.test").startswith("554 5.7.1")
 
 
-def test_forwarded_to_b_with_srs_sender(dns):
+def test_forwarded_to_b_passes_spf(dns):
     """A forwards carol's message to bob on B: B sees the SRS sender from
-    A's IP."""
+    A's IP and its SPF check passes."""
     a, b = relay_pair(dns)
     try:
         publish_spf(dns)
@@ -175,5 +175,9 @@ def test_forwarded_to_b_with_srs_sender(dns):
         expected = srs0(a, ORIGIN, "example.test")
         assert re.search(rf"smtp accepted .* from=\"?{re.escape(expected)}", b.log()), b.log()[-3000:]
         assert "Subject: to b" in msg
+        results = re.search(r"^Authentication-Results: [^\r\n]*(?:\r\n[ \t][^\r\n]*)*", msg, re.M)
+        assert results, msg
+        text = re.sub(r"\s+", " ", results.group(0))
+        assert f"spf=pass smtp.mailfrom={expected}" in text, text
     finally:
         close_all(a, b)
