@@ -4,6 +4,7 @@
 
 #include "base/base64.h"
 #include "base/text.h"
+#include "proto/dkim/tag_list.h"
 
 namespace mailfort::proto::arc {
 namespace {
@@ -24,59 +25,14 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-struct Tag {
-  std::string_view name;
-  std::string_view value;  // FWS trimmed at both ends; inner FWS kept
-};
+using proto::dkim::Tag;
+using proto::dkim::TagList;
 
-// RFC 6376 3.2 tag-list: tag-spec *(";" tag-spec) [";"]. Names are
-// ALPHA *(ALPHA / DIGIT / "_") and case-sensitive; a name twice, an empty
-// tag-spec (";;") or a value with bytes outside VALCHAR / FWS is an error.
-Result<std::vector<Tag>> parse_tag_list(std::string_view s) {
-  std::vector<Tag> tags;
-  std::size_t pos = 0;
-  while (true) {
-    std::size_t end = s.find(';', pos);
-    std::string_view spec = s.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    std::string_view t = trim(spec);
-    bool last = end == std::string_view::npos;
-    if (t.empty()) {
-      // Only after the final ";" (or in an entirely empty list) is an empty spec allowed.
-      if (last && (!tags.empty() || pos == 0)) break;
-      return make_error(Errc::Invalid, "empty tag in tag list");
-    }
-    auto eq = t.find('=');
-    if (eq == std::string_view::npos) return make_error(Errc::Invalid, "tag without '='");
-    std::string_view name = trim(t.substr(0, eq));
-    std::string_view value = trim(t.substr(eq + 1));
-    if (name.empty() || !alpha(name[0])) return make_error(Errc::Invalid, "bad tag name");
-    for (char c : name)
-      if (!alpha(c) && !digit(c) && c != '_') return make_error(Errc::Invalid, "bad tag name");
-    for (char c : value) {
-      auto u = static_cast<unsigned char>(c);
-      if (!fws(c) && (u < 0x21 || u == 0x7f)) return make_error(Errc::Invalid, "bad byte in tag value");
-    }
-    for (const auto& other : tags)
-      if (other.name == name) return make_error(Errc::Invalid, "duplicate tag " + std::string(name) + "=");
-    tags.push_back({name, value});
-    if (last) break;
-    pos = end + 1;
-  }
-  return tags;
-}
-
-const Tag* find(const std::vector<Tag>& tags, std::string_view name) {
-  for (const auto& t : tags)
-    if (t.name == name) return &t;
-  return nullptr;
-}
-
-std::string strip_fws(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s)
-    if (!fws(c)) out.push_back(c);
-  return out;
+Result<TagList> tag_list(std::string_view s) {
+  std::string error;
+  auto tags = proto::dkim::parse_tag_list(s, &error);
+  if (!tags) return make_error(Errc::Invalid, error);
+  return std::move(*tags);
 }
 
 std::optional<int> parse_instance(std::string_view v) {
@@ -100,10 +56,10 @@ std::optional<int64_t> parse_timestamp(std::string_view v) {
   return n;
 }
 
-Result<std::string> base64_tag(const std::vector<Tag>& tags, std::string_view name) {
-  const Tag* t = find(tags, name);
+Result<std::string> base64_tag(const TagList& tags, std::string_view name) {
+  const Tag* t = tags.find(name);
   if (!t) return make_error(Errc::Invalid, "missing " + std::string(name) + "=");
-  auto raw = base64::decode(strip_fws(t->value));
+  auto raw = base64::decode(proto::dkim::strip_fws(t->value));
   if (!raw || raw->empty()) return make_error(Errc::Invalid, std::string(name) + "= is not base64");
   return std::move(*raw);
 }
@@ -118,14 +74,14 @@ struct Common {
   std::optional<int64_t> timestamp;
 };
 
-Result<Common> parse_common(const std::vector<Tag>& tags) {
+Result<Common> parse_common(const TagList& tags) {
   Common c;
-  const Tag* i = find(tags, "i");
+  const Tag* i = tags.find("i");
   if (!i) return make_error(Errc::Invalid, "missing i=");
   auto n = parse_instance(i->value);
   if (!n) return make_error(Errc::Invalid, "i= is not an instance 1..50");
   c.instance = *n;
-  const Tag* a = find(tags, "a");
+  const Tag* a = tags.find("a");
   if (!a) return make_error(Errc::Invalid, "missing a=");
   auto alg = parse_algorithm(a->value);
   if (!alg) return make_error(Errc::Invalid, "unsupported algorithm a=" + std::string(a->value));
@@ -133,16 +89,16 @@ Result<Common> parse_common(const std::vector<Tag>& tags) {
   auto b = base64_tag(tags, "b");
   if (!b) return b.error();
   c.signature = std::move(*b);
-  const Tag* d = find(tags, "d");
+  const Tag* d = tags.find("d");
   if (!d || !is_valid_domain(d->value)) return make_error(Errc::Invalid, "missing or invalid d=");
   c.domain = to_lower(d->value);
-  const Tag* s = find(tags, "s");
+  const Tag* s = tags.find("s");
   if (!s || s->value.empty()) return make_error(Errc::Invalid, "missing s=");
   for (char ch : s->value)
     if (!alpha(ch) && !digit(ch) && ch != '-' && ch != '.' && ch != '_')
       return make_error(Errc::Invalid, "invalid s=");
   c.selector = std::string(s->value);
-  if (const Tag* t = find(tags, "t")) {
+  if (const Tag* t = tags.find("t")) {
     c.timestamp = parse_timestamp(t->value);
     if (!c.timestamp) return make_error(Errc::Invalid, "t= is not a number");
   }
@@ -185,19 +141,19 @@ std::optional<int> instance_of(std::string_view field_name, std::string_view val
     if (rest.empty() || rest[0] != '=') return std::nullopt;
     return parse_instance(trim(rest.substr(1)));
   }
-  auto tags = parse_tag_list(value);
+  auto tags = tag_list(value);
   if (!tags) return std::nullopt;
-  const Tag* i = find(*tags, "i");
+  const Tag* i = tags->find("i");
   return i ? parse_instance(i->value) : std::nullopt;
 }
 
 Result<ArcSeal> parse_arc_seal(std::string_view value) {
-  auto tags = parse_tag_list(value);
+  auto tags = tag_list(value);
   if (!tags) return tags.error();
   auto c = parse_common(*tags);
   if (!c) return c.error();
-  if (find(*tags, "h")) return make_error(Errc::Invalid, "h= is not allowed in ARC-Seal");
-  const Tag* cv = find(*tags, "cv");
+  if (tags->find("h")) return make_error(Errc::Invalid, "h= is not allowed in ARC-Seal");
+  const Tag* cv = tags->find("cv");
   if (!cv) return make_error(Errc::Invalid, "missing cv=");
   ArcSeal seal;
   if (cv->value == "none")
@@ -218,7 +174,7 @@ Result<ArcSeal> parse_arc_seal(std::string_view value) {
 }
 
 Result<ArcMessageSignature> parse_arc_message_signature(std::string_view value) {
-  auto tags = parse_tag_list(value);
+  auto tags = tag_list(value);
   if (!tags) return tags.error();
   auto c = parse_common(*tags);
   if (!c) return c.error();
@@ -226,7 +182,7 @@ Result<ArcMessageSignature> parse_arc_message_signature(std::string_view value) 
   auto bh = base64_tag(*tags, "bh");
   if (!bh) return bh.error();
   ams.body_hash = std::move(*bh);
-  if (const Tag* canon = find(*tags, "c")) {
+  if (const Tag* canon = tags->find("c")) {
     std::string_view v = canon->value;
     auto slash = v.find('/');
     auto h = parse_canon(v.substr(0, slash));
@@ -236,18 +192,10 @@ Result<ArcMessageSignature> parse_arc_message_signature(std::string_view value) 
     ams.header_canon = *h;
     ams.body_canon = *b;
   }
-  const Tag* h = find(*tags, "h");
+  const Tag* h = tags->find("h");
   if (!h) return make_error(Errc::Invalid, "missing h=");
-  std::string_view list = h->value;
-  std::size_t pos = 0;
-  while (pos <= list.size()) {
-    auto colon = list.find(':', pos);
-    std::string_view name =
-        trim(list.substr(pos, colon == std::string_view::npos ? std::string_view::npos : colon - pos));
+  for (std::string_view name : proto::dkim::split_colon_list(h->value))
     if (!name.empty()) ams.headers.push_back(to_lower(name));
-    if (colon == std::string_view::npos) break;
-    pos = colon + 1;
-  }
   for (const auto& n : ams.headers)
     if (n == "arc-seal") return make_error(Errc::Invalid, "h= signs ARC-Seal (RFC 8617 4.1.2)");
   ams.instance = c->instance;
@@ -294,26 +242,12 @@ Result<ArcAuthenticationResults> parse_arc_authentication_results(std::string_vi
 }
 
 std::string without_signature(std::string_view value) {
-  // Find the tag named b (not bh): at the start or after ';', FWS allowed
-  // around the name.
-  std::size_t pos = 0;
-  while (pos <= value.size()) {
-    std::size_t p = pos;
-    while (p < value.size() && fws(value[p])) ++p;
-    std::size_t name_begin = p;
-    while (p < value.size() && value[p] != '=' && value[p] != ';') ++p;
-    auto end = value.find(';', pos);
-    if (p < value.size() && value[p] == '=' && trim(value.substr(name_begin, p - name_begin)) == "b") {
-      std::size_t value_begin = p + 1;
-      std::size_t value_end = end == std::string_view::npos ? value.size() : end;
-      std::string out(value.substr(0, value_begin));
-      out += value.substr(value_end);
-      return out;
-    }
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
-  return std::string(value);
+  auto tags = proto::dkim::parse_tag_list(value);
+  const Tag* b = tags ? tags->find("b") : nullptr;
+  if (!b) return std::string(value);
+  std::string out(value.substr(0, b->value_begin));
+  out += value.substr(b->value_end);
+  return out;
 }
 
 }  // namespace mailfort::proto::arc
