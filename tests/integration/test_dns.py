@@ -32,3 +32,13 @@ def test_unresolvable_helo_refused_when_configured(instance, dns):
     assert code == 250
     s.quit()
     assert ("ghost.example.org", "A") in dns.queries
+
+
+def test_fake_dns_servfail_and_timeout(instance, dns):
+    dns.servfail("broken.example.test")
+    dns.timeout("slow.example.test")
+    dns.add("slow.example.test", "TXT", '"still here"')
+    assert "status=servfail" in instance.cli("resolve", "broken.example.test", "A").stdout
+    r = instance.cli("resolve", "slow.example.test", "A")
+    assert r.returncode == 1 and "status=ok" not in r.stdout
+    assert "still here" in instance.cli("resolve", "slow.example.test", "TXT").stdout
