@@ -1,0 +1,33 @@
+// Inside src/auth: the ARC header fields of a header block grouped into
+// sets by instance (RFC 8617 4.2 and 5.2 step 1), shared by chain
+// validation and sealing. Only structure is checked here: each field's
+// i=, one field of each kind per instance, no gaps.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "dkim/canon.h"
+
+namespace mailfort::auth {
+
+struct ArcSetFields {
+  const dkim::HeaderField* results = nullptr;    // ARC-Authentication-Results
+  const dkim::HeaderField* signature = nullptr;  // ARC-Message-Signature
+  const dkim::HeaderField* seal = nullptr;       // ARC-Seal
+};
+
+struct ArcSets {
+  bool any = false;                // at least one ARC header field
+  int newest = 0;                  // highest valid i= seen
+  std::vector<ArcSetFields> sets;  // sets[i - 1]; sized `newest`
+  std::string error;               // the first structural problem; "" = sets 1..newest complete
+};
+
+// At most 3 * 50 ARC fields are looked at; more is itself an error.
+ArcSets collect_arc_sets(const std::vector<dkim::HeaderField>& fields);
+
+// "arc-seal" etc. without the WSP a header name may carry before its colon.
+bool is_arc_field(const dkim::HeaderField& f);
+
+}  // namespace mailfort::auth
