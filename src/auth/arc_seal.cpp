@@ -60,11 +60,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string_view trimmed_name(std::string_view n) {
-  while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
-  return n;
-}
-
 // The field folded from `items` and signed: `prefix_input` then the field
 // itself with b= emptied, relaxed (RFC 6376 3.7). Folding depends on the
 // b= length, so the field is folded around a placeholder of the expected
@@ -148,23 +143,15 @@ Result<std::string> arc_seal(std::string_view message, const ArcOutcome& previou
   if (h.empty()) {
     for (const auto& name : dkim::signed_header_names()) {
       for (const auto& f : split.fields)
-        if (iequals(trimmed_name(f.name), name)) h.push_back(name);
+        if (iequals(bare_name(f), name)) h.push_back(name);
       if (name == "from") h.push_back(name);  // over-signed, as our DKIM signatures are
     }
   }
-  std::string ams_input;
-  std::vector<bool> used(split.fields.size(), false);
   for (auto& name : h) {
     name = to_lower(name);
     if (name == "arc-seal") return make_error(Errc::Invalid, "ARC-Message-Signature must not sign ARC-Seal");
-    for (std::size_t j = split.fields.size(); j-- > 0;) {
-      if (used[j] || !iequals(trimmed_name(split.fields[j].name), name)) continue;
-      used[j] = true;
-      ams_input += dkim::relaxed_header(split.fields[j].name, split.fields[j].value);
-      ams_input += "\r\n";
-      break;
-    }
   }
+  std::string ams_input = signed_fields_input(split.fields, h, true);
   std::string h_value;
   for (const auto& name : h) h_value += (h_value.empty() ? "" : ":") + name;
   std::string bh = base64::encode(dkim::digest(dkim::Digest::Sha256, dkim::relaxed_body(split.body)));

@@ -6,18 +6,18 @@
 namespace mailfort::auth {
 namespace {
 
-std::string_view field_name(const dkim::HeaderField& f) {
+constexpr std::size_t kMaxArcFields = 3 * proto::arc::kMaxInstance;
+
+}  // namespace
+
+std::string_view bare_name(const dkim::HeaderField& f) {
   std::string_view n = f.name;
   while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
   return n;
 }
 
-constexpr std::size_t kMaxArcFields = 3 * proto::arc::kMaxInstance;
-
-}  // namespace
-
 bool is_arc_field(const dkim::HeaderField& f) {
-  std::string_view n = field_name(f);
+  std::string_view n = bare_name(f);
   return iequals(n, "ARC-Seal") || iequals(n, "ARC-Message-Signature") ||
          iequals(n, "ARC-Authentication-Results");
 }
@@ -36,10 +36,10 @@ ArcSets collect_arc_sets(const std::vector<dkim::HeaderField>& fields) {
       note("more than " + std::to_string(kMaxArcFields) + " ARC header fields");
       break;
     }
-    std::string_view name = field_name(f);
+    std::string_view name = bare_name(f);
     auto i = proto::arc::instance_of(name, f.value);
     if (!i) {
-      note(std::string(name) + " without a valid i=");
+      note(std::string(name) + " is malformed or has no i= in 1..50");
       continue;
     }
     ArcSetFields& set = out.sets[static_cast<std::size_t>(*i - 1)];
@@ -59,6 +59,23 @@ ArcSets collect_arc_sets(const std::vector<dkim::HeaderField>& fields) {
     if (!s.results || !s.signature || !s.seal) note("ARC set i=" + std::to_string(i) + " is incomplete");
   }
   return out;
+}
+
+std::string signed_fields_input(const std::vector<dkim::HeaderField>& fields,
+                                const std::vector<std::string>& names, bool relaxed) {
+  std::string data;
+  std::vector<bool> used(fields.size(), false);
+  for (const auto& name : names) {
+    for (std::size_t j = fields.size(); j-- > 0;) {
+      if (used[j] || !iequals(bare_name(fields[j]), name)) continue;
+      used[j] = true;
+      data += relaxed ? dkim::relaxed_header(fields[j].name, fields[j].value)
+                      : dkim::simple_header(fields[j].name, fields[j].value);
+      data += "\r\n";
+      break;
+    }
+  }
+  return data;
 }
 
 }  // namespace mailfort::auth

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dkim/canon.h"
@@ -27,7 +28,16 @@ struct ArcSets {
 // At most 3 * 50 ARC fields are looked at; more is itself an error.
 ArcSets collect_arc_sets(const std::vector<dkim::HeaderField>& fields);
 
-// "arc-seal" etc. without the WSP a header name may carry before its colon.
+// The field's name without the WSP it may carry before its colon.
+std::string_view bare_name(const dkim::HeaderField& f);
+// ARC-Seal, ARC-Message-Signature or ARC-Authentication-Results (any case).
 bool is_arc_field(const dkim::HeaderField& f);
+
+// The signed header fields of an ARC-Message-Signature (RFC 6376 5.4.2):
+// for each name of `names` (lower case) the next instance from the bottom
+// up, canonicalized, each followed by CRLF; a name with no instance left
+// adds nothing.
+std::string signed_fields_input(const std::vector<dkim::HeaderField>& fields,
+                                const std::vector<std::string>& names, bool relaxed);
 
 }  // namespace mailfort::auth

@@ -94,32 +94,16 @@ class KeyCache {
   std::map<std::string, Entry> cache_;
 };
 
-std::string_view trimmed_name(std::string_view n) {
-  while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
-  return n;
-}
-
 std::string canon_header(proto::arc::Canon c, std::string_view name, std::string_view value) {
   return c == proto::arc::Canon::Relaxed ? dkim::relaxed_header(name, value)
                                          : dkim::simple_header(name, value);
 }
 
-// RFC 6376 5.4.2 selection (instances of a name taken bottom-up, a name
-// with no instance left adds nothing), then the signature field itself
-// with b= emptied and no final CRLF (3.7).
+// The signed fields, then the signature field itself with b= emptied and
+// no final CRLF (RFC 6376 3.7).
 std::string ams_header_input(const std::vector<dkim::HeaderField>& fields, const dkim::HeaderField& self,
                              const ArcMessageSignature& ams) {
-  std::string data;
-  std::vector<bool> used(fields.size(), false);
-  for (const auto& name : ams.headers) {
-    for (std::size_t j = fields.size(); j-- > 0;) {
-      if (used[j] || !iequals(trimmed_name(fields[j].name), name)) continue;
-      used[j] = true;
-      data += canon_header(ams.header_canon, fields[j].name, fields[j].value);
-      data += "\r\n";
-      break;
-    }
-  }
+  std::string data = signed_fields_input(fields, ams.headers, ams.header_canon == proto::arc::Canon::Relaxed);
   data += canon_header(ams.header_canon, self.name, proto::arc::without_signature(self.value));
   return data;
 }
