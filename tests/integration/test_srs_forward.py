@@ -18,8 +18,10 @@ import time
 
 import pytest
 
+import dkim
 from conftest import Instance, Raw, close_all, relay_pair, wait_for
 from smtpsink import SmtpSink
+from test_dkim import dns_lookup, publish, zone_records
 
 ORIGIN_IP = "127.0.0.5"  # the original sender's server
 ORIGIN = "carol@sender.test"
@@ -158,15 +160,17 @@ def test_forged_and_expired_srs_refused_at_rcpt(forwarder):
     assert refused(a, "SRS0=abcd=AA=x.test=y@elsewhere.test").startswith("554 5.7.1")
 
 
-def test_forwarded_to_b_passes_spf(dns):
+def test_forwarded_to_b_passes_spf_and_arc(dns):
     """A forwards carol's message to bob on B: B sees the SRS sender from
-    A's IP and its SPF check passes."""
+    A's IP and its SPF check passes; A sealed its verdict (carol's SPF pass
+    at A) with ARC, and B (and dkimpy) verify the seal with A's DKIM key."""
     a, b = relay_pair(dns)
     try:
         publish_spf(dns)
         dns.add("b.test", "MX", "10 mx.b.test.")
         dns.add("mx.b.test", "A", "127.0.0.3")
         a.cli("alias", "add", "fwd@example.test", "bob@b.test", check=True)
+        publish(dns, zone_records(a.cli("dkim", "dns", "example.test", check=True).stdout))
         a.start()
         b.start()
         send_from_origin(a, "fwd@example.test", "to b")
@@ -178,6 +182,17 @@ def test_forwarded_to_b_passes_spf(dns):
         results = re.search(r"^Authentication-Results: [^\r\n]*(?:\r\n[ \t][^\r\n]*)*", msg, re.M)
         assert results, msg
         text = re.sub(r"\s+", " ", results.group(0))
-        assert f"spf=pass smtp.mailfrom={expected}" in text, text
+        assert f'spf=pass smtp.mailfrom="{expected}"' in text, text  # quoted: "=" is a tspecial
+        assert "arc=pass" in text, text
+        # A's ARC set: instance 1, its domain, its verdict on carol's mail.
+        seal = re.search(r"^ARC-Seal: ([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", msg, re.M)
+        assert seal, msg
+        seal_tags = re.sub(r"\s+", "", seal.group(1))
+        assert "i=1;" in seal_tags and "cv=none" in seal_tags and "d=example.test" in seal_tags, seal_tags
+        aar = re.search(r"^ARC-Authentication-Results: ([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", msg, re.M)
+        assert aar and f"spf=pass smtp.mailfrom={ORIGIN}" in re.sub(r"\s+", " ", aar.group(1)), msg
+        # An independent verifier agrees.
+        cv, _, reason = dkim.arc_verify(msg.encode(), dnsfunc=dns_lookup(dns))
+        assert cv == dkim.CV_Pass, reason
     finally:
         close_all(a, b)
