@@ -47,8 +47,9 @@ TEST(Evaluate, SpfAlignedPassDelivers) {
       v.results,
       "spf=pass smtp.mailfrom=bounce@sender.test; dkim=none; dmarc=pass header.from=sender.test; arc=none");
   EXPECT_EQ(v.header,
-            "Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=bounce@sender.test;\r\n"
-            "\tdkim=none; dmarc=pass header.from=sender.test; arc=none\r\n");
+            "Authentication-Results: mx.example.test; spf=pass\r\n"
+            "\tsmtp.mailfrom=bounce@sender.test; dkim=none; dmarc=pass\r\n"
+            "\theader.from=sender.test; arc=none\r\n");
 }
 
 TEST(Evaluate, RejectAndQuarantine) {
