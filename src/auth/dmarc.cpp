@@ -192,7 +192,8 @@ DmarcOutcome check_dmarc(DnsSource& dns, const std::string& from_domain, const S
   out.spf_aligned = spf != nullptr && spf->result == SpfResult::Pass && spf->identity == "mailfrom" &&
                     aligned(spf->domain, out.from_domain, strict_spf);
   out.dkim_aligned = std::any_of(dkim.begin(), dkim.end(), [&](const DkimResult& d) {
-    return d.status == DkimStatus::Pass && aligned(d.domain, out.from_domain, strict_dkim);
+    // RFC 6376 3.6.1 t=y: a testing key's signature counts as no signature.
+    return d.status == DkimStatus::Pass && !d.testing && aligned(d.domain, out.from_domain, strict_dkim);
   });
   if (out.spf_aligned || out.dkim_aligned) {
     out.result = DmarcResult::Pass;

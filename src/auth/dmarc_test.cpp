@@ -1,38 +1,13 @@
 #include "auth/dmarc.h"
 
-#include <gtest/gtest.h>
+#include "auth/test_dns.h"
 
-#include <map>
-#include <utility>
+#include <gtest/gtest.h>
 
 namespace mailfort::auth {
 namespace {
 
-// DNS from a map; names not in it are NXDOMAIN. Counts queries.
-class MapDns final : public DnsSource {
- public:
-  std::map<std::pair<std::string, dns::Type>, dns::Answer> answers;
-  std::vector<std::string> asked;
-  void txt(const std::string& name, std::vector<std::string> records) {
-    dns::Answer a;
-    a.status = dns::Answer::Status::Ok;
-    a.txt = std::move(records);
-    answers[{name, dns::Type::TXT}] = a;
-  }
-  void status(const std::string& name, dns::Type t, dns::Answer::Status s) {
-    dns::Answer a;
-    a.status = s;
-    answers[{name, t}] = a;
-  }
-  dns::Answer query(const std::string& name, dns::Type type) override {
-    asked.push_back(name);
-    auto it = answers.find({name, type});
-    if (it != answers.end()) return it->second;
-    dns::Answer a;
-    a.status = dns::Answer::Status::NxDomain;
-    return a;
-  }
-};
+using test_support::MapDns;
 
 SpfOutcome spf_pass(const std::string& domain) {
   SpfOutcome o;
@@ -102,6 +77,9 @@ TEST(Dmarc, AlignedBySpfOrDkim) {
       check_dmarc(dns, "example.test", nullptr, {dkim("other.test"), dkim("news.example.test")}, 0);
   EXPECT_EQ(by_dkim.result, DmarcResult::Pass);
   EXPECT_TRUE(by_dkim.dkim_aligned);
+  DkimResult testing = dkim("example.test");
+  testing.testing = true;
+  EXPECT_EQ(check_dmarc(dns, "example.test", nullptr, {testing}, 0).result, DmarcResult::Fail);
   auto failing = check_dmarc(dns, "example.test", nullptr, {dkim("example.test", DkimStatus::Fail)}, 0);
   EXPECT_EQ(failing.result, DmarcResult::Fail);
   EXPECT_EQ(failing.policy, DmarcPolicy::Reject);

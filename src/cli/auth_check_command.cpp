@@ -148,9 +148,10 @@ int check(const std::string& config_path, CheckArgs a) {
 
 void add_auth_check_command(CLI::App& auth, CliContext& ctx) {
   auto a = std::make_shared<CheckArgs>();
-  auto* cmd = auth.add_subcommand(
-      "check", "Run SPF, DKIM, DMARC and ARC on MESSAGE as if received on the MX; print the "
-               "Authentication-Results header and the disposition");
+  auto* cmd =
+      auth.add_subcommand("check",
+                          "Run SPF, DKIM, DMARC and ARC on MESSAGE as if received on the MX; print the "
+                          "Authentication-Results header and the disposition");
   cmd->add_option("--ip", a->ip, "client IP address (default 127.0.0.1)");
   cmd->add_option("--helo", a->helo, "EHLO name (default: the configured hostname)");
   cmd->add_option("--sender", a->sender, "envelope sender (MAIL FROM); none: SPF is not checked");

@@ -1,5 +1,5 @@
 // mailfort auth ...: mail authentication from the command line (SPF,
-// message checks, ARC, DMARC reports). The subcommands live in auth_*_command.cpp.
+// message checks, DMARC reports). The subcommands live in auth_*_command.cpp.
 #include "cli/auth_commands.h"
 
 #include <CLI/CLI.hpp>
@@ -9,7 +9,7 @@
 namespace mailfort::cli {
 
 void add_auth_commands(CLI::App& app, CliContext& ctx) {
-  auto* auth = app.add_subcommand("auth", "Mail authentication: check a message, SPF, ARC, DMARC reports");
+  auto* auth = app.add_subcommand("auth", "Mail authentication: check a message, SPF, DMARC reports");
   auth->require_subcommand(1);
   add_auth_spf_command(*auth, ctx);
   add_auth_check_command(*auth, ctx);
