@@ -75,6 +75,10 @@ std::string arc_set(const std::string& data_dir, const std::string& domain, cons
                  log::quote(set.error().message));
     return "";
   }
+  if (set->empty()) {
+    spdlog::info("arc seal-skipped domain={} reason={}", domain, log::quote("the chain already failed"));
+    return "";
+  }
   spdlog::info("arc sealed domain={} selector={} instance={} cv={}", domain, key->selector,
                verdict.arc.instances + 1, auth::arc_chain_name(verdict.arc.chain));
   return std::move(set.value());

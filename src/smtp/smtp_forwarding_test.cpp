@@ -38,7 +38,8 @@ TEST(ForwardCopies, OneQueueFilePerSrsSenderFromOutside) {
 
 TEST(ForwardCopies, NoRewriteForOurOwnClientsOrWithoutSecret) {
   auth::Srs srs({"secret"});
-  for (const auth::Srs* s : {static_cast<const auth::Srs*>(nullptr), &srs}) {
+  const auth::Srs* cases[] = {nullptr, &srs};
+  for (const auth::Srs* s : cases) {
     auto copies = forward_copies(s, forwarding_txn(), s == nullptr, "id1", kNow);
     ASSERT_EQ(copies.size(), 1u);
     EXPECT_EQ(copies[0].sender, "carol@sender.test");
