@@ -14,6 +14,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "auth/srs.h"
 #include "base/log.h"
 #include "base/use_tuple.h"
 #include "directory/directory.h"
@@ -61,9 +62,23 @@ std::vector<DsnRecipient> dsn_recipients(const Envelope& env, Recipient::State s
   return out;
 }
 
+// A notice about mail an alias of ours forwarded goes to its SRS sender:
+// straight back to the original sender, not out and in through our own MX
+// (where the SRS address would be reversed the same way). Blocking.
+std::string notice_destination(Services& svc, const std::string& to) {
+  auto at = to.rfind('@');
+  if (!svc.srs || at == std::string::npos || !auth::looks_like_srs(std::string_view(to).substr(0, at)))
+    return to;
+  auto local = svc.directory->is_local_domain(to.substr(at + 1));
+  if (!local.ok() || !local.value()) return to;
+  auto reversed = svc.srs->reverse(std::string_view(to).substr(0, at), std::time(nullptr));
+  return reversed.status == auth::SrsStatus::Valid ? reversed.address : to;
+}
+
 // A notice to `to`: into the local mailbox when `to` is ours, else queued
 // with the null sender. Blocking.
-void send_notice(Services& svc, const std::string& to, const std::string& dsn) {
+void send_notice(Services& svc, const std::string& original_to, const std::string& dsn) {
+  std::string to = notice_destination(svc, original_to);
   auto res = svc.directory->resolve_recipient(to);
   if (res && res->kind == directory::Resolution::Kind::Deliver && !res->mailboxes.empty()) {
     if (svc.store->deliver(res->mailboxes, dsn).ok()) return;

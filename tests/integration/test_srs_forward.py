@@ -116,6 +116,19 @@ def test_forward_rewrites_sender_and_bounce_returns(forwarder, sink):
     assert bounce.subject() == "bounce one"
 
 
+def test_our_own_bounce_of_a_forward_returns_to_the_original_sender(forwarder, sink):
+    """The destination refuses the forwarded copy: A's delivery notice to
+    the SRS sender goes straight back to carol."""
+    a = forwarder
+    sink.rcpt_reply = lambda addr, n: "550 5.1.1 no such user" if addr == "dest@sink.test" else None
+    send_from_origin(a, "fwd@example.test", "refused forward")
+    assert wait_for(lambda: len(sink.transactions) == 1, timeout=15), a.log()[-3000:]
+    notice = sink.transactions[0]
+    assert notice.sender == ""
+    assert [x.lower() for x in notice.rcpts] == [ORIGIN]
+    assert b"dest@sink.test" in notice.data
+
+
 def test_mail_from_a_local_account_is_not_rewritten(forwarder, sink):
     """An authenticated user's mail to the alias keeps its sender: SRS is
     for mail that came from outside."""
