@@ -421,3 +421,34 @@ def test_auth_check_cli(instance, dns):
     assert j["dmarc"]["result"] == "pass" and j["dmarc"]["dkim_aligned"] is True
     assert j["dmarc"]["policy"] == "reject" and j["arc"]["result"] == "none"
     assert j["authentication_results"].startswith(f"Authentication-Results: {AUTHSERV};")
+
+
+# ---- ARC: a trusted forwarder's verdict ----
+
+def arc_forwarded(dns, from_addr="ceo@bank.test", forwarder="lists.test"):
+    """A message as a mailing list forwards it: its own AR says dmarc=pass
+    for the author (its check, before it changed the mail), then an ARC set
+    made by dkimpy's arc_sign with the list's RSA key."""
+    publish_rsa(dns, forwarder, selector="arc")
+    msg = (f"Authentication-Results: {forwarder}; spf=pass smtp.mailfrom={from_addr}; "
+           f"dkim=pass header.d=bank.test; dmarc=pass header.from=bank.test\r\n").encode() + \
+        message(from_addr, subject="[list] news")
+    sealed = dkim.arc_sign(msg, b"arc", forwarder.encode(), RSA_PRIVATE, forwarder.encode())
+    return b"".join(sealed) + msg
+
+
+def test_trusted_arc_forwarder_overrides_dmarc_failure(instance, dns):
+    instance.set("inbound", "arc_trusted_forwarders", '["lists.test"]')
+    instance.add_user(ALICE)
+    instance.start()
+    txt(dns, "_dmarc.bank.test", "v=DMARC1; p=reject")
+    code, text = send(instance, arc_forwarded(dns), "bounces@lists.test")
+    assert code == 250, text
+    ours = [a for a in auth_results(only_message(instance)) if a.startswith(AUTHSERV)]
+    assert len(ours) == 1
+    assert "dmarc=fail" in ours[0] and "trusted ARC forwarder lists.test" in ours[0], ours
+    assert ours[0].endswith("arc=pass"), ours
+    assert instance.wait_log(r"smtp auth session=\d+ .* arc=pass disposition=deliver arc_override=true")
+    # Another forwarder, not trusted: the DMARC policy stands.
+    code, text = send(instance, arc_forwarded(dns, forwarder="other-list.test"), "bounces@other-list.test")
+    assert code == 550 and text.startswith("5.7.1"), text
