@@ -1,8 +1,11 @@
 // DKIM verification, one DkimResult per DKIM-Signature field from the top:
-// parse (permerror), RFC 8301 rsa-sha1 (fail), x= expiry (permerror), key
-// lookup at <s>._domainkey.<d> (NXDOMAIN/no TXT: permerror "no key";
-// SERVFAIL/timeout: temperror), key record checks (permerror), body hash
-// from the InboundMessage (fail), then the header signature (fail).
+// parse (permerror), x= expiry (permerror), key lookup at
+// <s>._domainkey.<d> (NXDOMAIN/no TXT: permerror "no key"; SERVFAIL or
+// timeout: temperror), key record checks (permerror), the header
+// signature (fail; an unusable key is permerror), the body hash from the
+// InboundMessage (fail), and last the RFC 8301 rules (rsa-sha1, RSA under
+// 1024 bits: fail). Those come last so a log says "rsa-sha1" only about a
+// signature that was otherwise good, and any other fault is named first.
 #include "auth/dkim_verify.h"
 
 #include <map>
@@ -129,11 +132,6 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
   r.b = sig->b_text.substr(0, 8);
   r.length_limited = sig->length >= 0;
 
-  if (sig->hash == pd::Hash::Sha1) {
-    r.status = DkimStatus::Fail;
-    r.reason = "rsa-sha1 is not accepted (RFC 8301)";
-    return r;
-  }
   if (sig->expiration >= 0 && now > sig->expiration + kClockSkewSeconds) {
     r.status = DkimStatus::PermError;
     r.reason = "signature expired";
@@ -177,6 +175,21 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
     }
   }
 
+  auto outcome = dkim::verify_signature(
+      key.type == pd::KeyType::Ed25519 ? dkim::PublicKeyType::Ed25519 : dkim::PublicKeyType::Rsa,
+      sig->hash == pd::Hash::Sha1 ? dkim::Digest::Sha1 : dkim::Digest::Sha256, key.public_key,
+      signed_header_data(fields, self, *sig), sig->b);
+  using V = dkim::VerifyOutcome::Status;
+  if (outcome.status == V::BadKey) {
+    r.reason = "bad public key";
+    return r;
+  }
+  r.status = DkimStatus::Fail;
+  if (outcome.status == V::BadSignature) {
+    r.reason = "signature did not verify";
+    return r;
+  }
+
   BodyHashSpec spec{sig->body_canon == pd::Canon::Relaxed ? BodyCanon::Relaxed : BodyCanon::Simple,
                     sig->hash == pd::Hash::Sha1 ? HashAlg::Sha1 : HashAlg::Sha256, sig->length};
   const BodyHash* body = message.body_hash(spec);
@@ -185,7 +198,6 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
     r.reason = "body was not hashed";
     return r;
   }
-  r.status = DkimStatus::Fail;
   if (body->short_body) {
     r.reason = "l= longer than the body";
     return r;
@@ -194,28 +206,15 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
     r.reason = "body hash mismatch";
     return r;
   }
-
-  auto outcome = dkim::verify_signature(
-      key.type == pd::KeyType::Ed25519 ? dkim::PublicKeyType::Ed25519 : dkim::PublicKeyType::Rsa,
-      sig->hash == pd::Hash::Sha1 ? dkim::Digest::Sha1 : dkim::Digest::Sha256, key.public_key,
-      signed_header_data(fields, self, *sig), sig->b);
-  using V = dkim::VerifyOutcome::Status;
-  switch (outcome.status) {
-    case V::Ok:
-      r.status = DkimStatus::Pass;
-      r.reason.clear();
-      break;
-    case V::BadSignature:
-      r.reason = "signature did not verify";
-      break;
-    case V::KeyTooShort:
-      r.reason = "RSA key of " + std::to_string(outcome.key_bits) + " bits, under 1024 (RFC 8301)";
-      break;
-    case V::BadKey:
-      r.status = DkimStatus::PermError;
-      r.reason = "bad public key";
-      break;
+  if (sig->hash == pd::Hash::Sha1) {
+    r.reason = "rsa-sha1 is not accepted (RFC 8301)";
+    return r;
   }
+  if (outcome.status == V::KeyTooShort) {
+    r.reason = "RSA key of " + std::to_string(outcome.key_bits) + " bits, under 1024 (RFC 8301)";
+    return r;
+  }
+  r.status = DkimStatus::Pass;
   return r;
 }
 
