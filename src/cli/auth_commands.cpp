@@ -1,4 +1,4 @@
-// mailfort auth ...: the group; its commands live in auth_*_command.cpp.
+// The `auth` group: its subcommands live in auth_<name>_command.cpp.
 #include "cli/auth_commands.h"
 
 #include <CLI/CLI.hpp>
@@ -8,9 +8,9 @@
 namespace mailfort::cli {
 
 void add_auth_commands(CLI::App& app, CliContext& ctx) {
-  auto* auth =
-      app.add_subcommand("auth", "Check mail authentication (SPF, DKIM, DMARC, ARC) and seal with ARC");
+  auto* auth = app.add_subcommand("auth", "Verify mail authentication (SPF, DKIM, DMARC, ARC) by hand");
   auth->require_subcommand(1);
+  add_auth_dkim_command(*auth, ctx);
   add_auth_arc_command(*auth, ctx);
 }
 
