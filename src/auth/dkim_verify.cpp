@@ -1,12 +1,16 @@
 // DKIM verification, one DkimResult per DKIM-Signature field from the top:
-// parse (permerror), RFC 8301 rsa-sha1 (fail), x= expiry (permerror), key
-// lookup at <s>._domainkey.<d> (NXDOMAIN/no TXT: permerror "no key";
-// SERVFAIL/timeout: temperror), key record checks (permerror), body hash
-// from the InboundMessage (fail), then the header signature (fail).
+// parse (permerror), x= expiry (permerror), key lookup at
+// <s>._domainkey.<d> (NXDOMAIN/no TXT: permerror "no key"; SERVFAIL or
+// timeout: temperror), key record checks (permerror), the header
+// signature (fail; an unusable key is permerror), the body hash from the
+// InboundMessage (fail), and last the RFC 8301 rules (rsa-sha1, RSA under
+// 1024 bits: fail). Those come last so a log says "rsa-sha1" only about a
+// signature that was otherwise good, and any other fault is named first.
 #include "auth/dkim_verify.h"
 
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "base/text.h"
 #include "dkim/canon.h"
@@ -75,8 +79,19 @@ KeyLookup fetch_key(DnsSource& dns, const pd::Signature& sig) {
 // The header hash input (RFC 6376 3.7): the h= fields picked bottom-up
 // (5.4.2; a name with no instance left is signed as null), then this
 // signature field with b= emptied, canonicalized, without its CRLF.
-std::string signed_header_data(const std::vector<dkim::HeaderField>& fields, std::size_t self,
-                               const pd::Signature& sig) {
+// Field positions by lower-case name, so picking h= instances costs no scan
+// of the header per name (a header of many tiny fields times 256 h= names
+// times several signatures would otherwise be quadratic).
+using FieldIndex = std::unordered_map<std::string, std::vector<std::size_t>>;
+
+FieldIndex index_fields(const std::vector<dkim::HeaderField>& fields) {
+  FieldIndex index;
+  for (std::size_t i = 0; i < fields.size(); ++i) index[to_lower(field_name(fields[i]))].push_back(i);
+  return index;
+}
+
+std::string signed_header_data(const std::vector<dkim::HeaderField>& fields, const FieldIndex& index,
+                               std::size_t self, const pd::Signature& sig) {
   bool relaxed = sig.header_canon == pd::Canon::Relaxed;
   auto canon = [&](std::string_view name, std::string_view value) {
     return relaxed ? dkim::relaxed_header(name, value) : dkim::simple_header(name, value);
@@ -84,17 +99,12 @@ std::string signed_header_data(const std::vector<dkim::HeaderField>& fields, std
   std::string data;
   std::map<std::string, std::size_t> used;  // lower-case name -> instances taken from the bottom
   for (const auto& name : sig.headers) {
-    std::size_t skip = used[name]++;
-    for (std::size_t i = fields.size(); i-- > 0;) {
-      if (!iequals(field_name(fields[i]), name)) continue;
-      if (skip > 0) {
-        --skip;
-        continue;
-      }
-      data += canon(fields[i].name, fields[i].value);
-      data += "\r\n";
-      break;
-    }
+    std::size_t taken = used[name]++;
+    auto it = index.find(name);
+    if (it == index.end() || taken >= it->second.size()) continue;  // signed as null
+    const auto& f = fields[it->second[it->second.size() - 1 - taken]];
+    data += canon(f.name, f.value);
+    data += "\r\n";
   }
   std::string_view value = fields[self].value;
   std::string blanked(value);
@@ -106,7 +116,7 @@ std::string signed_header_data(const std::vector<dkim::HeaderField>& fields, std
 }
 
 DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::HeaderField>& fields,
-                      std::size_t self, DnsSource& dns, int64_t now) {
+                      const FieldIndex& index, std::size_t self, DnsSource& dns, int64_t now) {
   DkimResult r;
   std::string error;
   auto sig = pd::parse_signature(fields[self].value, &error);
@@ -129,11 +139,6 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
   r.b = sig->b_text.substr(0, 8);
   r.length_limited = sig->length >= 0;
 
-  if (sig->hash == pd::Hash::Sha1) {
-    r.status = DkimStatus::Fail;
-    r.reason = "rsa-sha1 is not accepted (RFC 8301)";
-    return r;
-  }
   if (sig->expiration >= 0 && now > sig->expiration + kClockSkewSeconds) {
     r.status = DkimStatus::PermError;
     r.reason = "signature expired";
@@ -177,6 +182,21 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
     }
   }
 
+  auto outcome = dkim::verify_signature(
+      key.type == pd::KeyType::Ed25519 ? dkim::PublicKeyType::Ed25519 : dkim::PublicKeyType::Rsa,
+      sig->hash == pd::Hash::Sha1 ? dkim::Digest::Sha1 : dkim::Digest::Sha256, key.public_key,
+      signed_header_data(fields, index, self, *sig), sig->b);
+  using V = dkim::VerifyOutcome::Status;
+  if (outcome.status == V::BadKey) {
+    r.reason = "bad public key";
+    return r;
+  }
+  r.status = DkimStatus::Fail;
+  if (outcome.status == V::BadSignature) {
+    r.reason = "signature did not verify";
+    return r;
+  }
+
   BodyHashSpec spec{sig->body_canon == pd::Canon::Relaxed ? BodyCanon::Relaxed : BodyCanon::Simple,
                     sig->hash == pd::Hash::Sha1 ? HashAlg::Sha1 : HashAlg::Sha256, sig->length};
   const BodyHash* body = message.body_hash(spec);
@@ -185,7 +205,6 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
     r.reason = "body was not hashed";
     return r;
   }
-  r.status = DkimStatus::Fail;
   if (body->short_body) {
     r.reason = "l= longer than the body";
     return r;
@@ -194,28 +213,15 @@ DkimResult verify_one(const InboundMessage& message, const std::vector<dkim::Hea
     r.reason = "body hash mismatch";
     return r;
   }
-
-  auto outcome = dkim::verify_signature(
-      key.type == pd::KeyType::Ed25519 ? dkim::PublicKeyType::Ed25519 : dkim::PublicKeyType::Rsa,
-      sig->hash == pd::Hash::Sha1 ? dkim::Digest::Sha1 : dkim::Digest::Sha256, key.public_key,
-      signed_header_data(fields, self, *sig), sig->b);
-  using V = dkim::VerifyOutcome::Status;
-  switch (outcome.status) {
-    case V::Ok:
-      r.status = DkimStatus::Pass;
-      r.reason.clear();
-      break;
-    case V::BadSignature:
-      r.reason = "signature did not verify";
-      break;
-    case V::KeyTooShort:
-      r.reason = "RSA key of " + std::to_string(outcome.key_bits) + " bits, under 1024 (RFC 8301)";
-      break;
-    case V::BadKey:
-      r.status = DkimStatus::PermError;
-      r.reason = "bad public key";
-      break;
+  if (sig->hash == pd::Hash::Sha1) {
+    r.reason = "rsa-sha1 is not accepted (RFC 8301)";
+    return r;
   }
+  if (outcome.status == V::KeyTooShort) {
+    r.reason = "RSA key of " + std::to_string(outcome.key_bits) + " bits, under 1024 (RFC 8301)";
+    return r;
+  }
+  r.status = DkimStatus::Pass;
   return r;
 }
 
@@ -249,6 +255,7 @@ std::vector<DkimResult> verify_dkim(const InboundMessage& message, DnsSource& dn
     return results;
   }
   auto fields = dkim::split_message(message.header()).fields;
+  FieldIndex index;  // built at the first signature that gets that far
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (!iequals(field_name(fields[i]), "DKIM-Signature")) continue;
     if (results.size() >= limits.max_signatures) {
@@ -261,7 +268,8 @@ std::vector<DkimResult> verify_dkim(const InboundMessage& message, DnsSource& dn
       results.push_back(std::move(r));
       continue;
     }
-    results.push_back(verify_one(message, fields, i, dns, now));
+    if (index.empty()) index = index_fields(fields);
+    results.push_back(verify_one(message, fields, index, i, dns, now));
   }
   return results;
 }

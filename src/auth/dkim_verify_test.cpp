@@ -181,3 +181,30 @@ TEST(DkimVerify, OwnSignerRoundTripAndLimits) {
   EXPECT_EQ(results[2].reason, "too many signatures");
   EXPECT_EQ(dns.queries, 2);
 }
+
+TEST(DkimVerify, RepeatedFieldsArePickedBottomUp) {
+  auto pem = dkim::generate_key_pem(dkim::Algorithm::Ed25519);
+  ASSERT_TRUE(pem);
+  dkim::Key key{"a.test", "e1", dkim::Algorithm::Ed25519, *pem};
+  auto record = dkim::txt_record(key);
+  ASSERT_TRUE(record);
+  MapDns dns;
+  dns.txt("e1._domainkey.a.test", {*record});
+  std::string msg = "From: x@a.test\r\nTo: first@b.test\r\nX-Other: 1\r\nTo: second@b.test\r\n\r\nbody\r\n";
+  auto sig = dkim::sign(msg, key, 1700000000);
+  ASSERT_TRUE(sig);
+  EXPECT_EQ(one(*sig + msg, dns).status, DkimStatus::Pass);
+  // The same two To fields in the other order: h=to:to takes the bottom one first.
+  std::string swapped =
+      "From: x@a.test\r\nTo: second@b.test\r\nX-Other: 1\r\nTo: first@b.test\r\n\r\nbody\r\n";
+  EXPECT_EQ(one(*sig + swapped, dns).reason, "signature did not verify");
+  // A third To above the signed two is not covered (h= names to twice):
+  // the two from the bottom are still the signed ones (RFC 6376 5.4.2).
+  std::string added = "X-New: 1\r\nTo: third@b.test\r\n" + msg;
+  EXPECT_EQ(one(*sig + added, dns).status, DkimStatus::Pass);
+  // Below them it is: it becomes the bottom instance.
+  std::string below =
+      "From: x@a.test\r\nTo: first@b.test\r\nX-Other: 1\r\nTo: second@b.test\r\nTo: "
+      "third@b.test\r\n\r\nbody\r\n";
+  EXPECT_EQ(one(*sig + below, dns).status, DkimStatus::Fail);
+}

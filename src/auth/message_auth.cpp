@@ -33,8 +33,13 @@ bool trusted_arc_pass(const ArcOutcome& arc, const Checks& checks) {
   bool trusted = std::any_of(checks.arc_trusted_forwarders.begin(), checks.arc_trusted_forwarders.end(),
                              [&](const std::string& d) { return iequal(d, arc.newest_domain); });
   if (!trusted) return false;
-  auto ar = proto::dmarc::parse_auth_results(arc.oldest_results);
-  return proto::dmarc::result_of(ar, "dmarc") == "pass";
+  // oldest_results is the resinfo list after the authserv-id; a value that
+  // still starts with its authserv-id is read as well.
+  for (const std::string& value : {"arc.oldest; " + arc.oldest_results, arc.oldest_results}) {
+    auto ar = proto::dmarc::parse_auth_results(value);
+    if (ar.ok) return proto::dmarc::result_of(ar, "dmarc") == "pass";
+  }
+  return false;
 }
 
 }  // namespace

@@ -137,6 +137,8 @@ class Evaluator {
       : dns_(dns), client_(std::move(client)), values_(std::move(values)) {
     values_.validated_name = [this] { return validated_name_for(values_.domain); };
   }
+  Evaluator(const Evaluator&) = delete;  // values_ holds a callback bound to this
+  Evaluator& operator=(const Evaluator&) = delete;
 
   struct Out {
     SpfResult result = SpfResult::None;

@@ -13,6 +13,7 @@ void add_auth_commands(CLI::App& app, CliContext& ctx) {
   auth->require_subcommand(1);
   add_auth_spf_command(*auth, ctx);
   add_auth_check_command(*auth, ctx);
+  add_auth_dkim_command(*auth, ctx);
   add_auth_arc_command(*auth, ctx);
 }
 

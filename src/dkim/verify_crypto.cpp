@@ -76,10 +76,6 @@ VerifyOutcome verify_with_openssl(PublicKeyType type, Digest d, std::string_view
     key = read_rsa(public_key);
     if (!key) return out;
     out.key_bits = EVP_PKEY_get_bits(key.get());
-    if (out.key_bits < 1024) {
-      out.status = VerifyOutcome::Status::KeyTooShort;
-      return out;
-    }
     message = std::string(data);
     md = md_of(d);
   } else {
@@ -94,7 +90,9 @@ VerifyOutcome verify_with_openssl(PublicKeyType type, Digest d, std::string_view
   int rc =
       EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                        reinterpret_cast<const unsigned char*>(message.data()), message.size());
-  out.status = rc == 1 ? VerifyOutcome::Status::Ok : VerifyOutcome::Status::BadSignature;
+  out.status = rc != 1                                             ? VerifyOutcome::Status::BadSignature
+               : type == PublicKeyType::Rsa && out.key_bits < 1024 ? VerifyOutcome::Status::KeyTooShort
+                                                                   : VerifyOutcome::Status::Ok;
   return out;
 }
 

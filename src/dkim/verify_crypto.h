@@ -34,15 +34,16 @@ std::string digest(Digest d, std::string_view data);
 enum class PublicKeyType { Rsa, Ed25519 };
 
 struct VerifyOutcome {
-  enum class Status { Ok, BadSignature, BadKey, KeyTooShort };
+  enum class Status { Ok, BadSignature, BadKey, KeyTooShort };  // KeyTooShort: verified, but RSA < 1024 bits
   Status status = Status::BadKey;
   int key_bits = 0;  // RSA modulus size (0 for ed25519 or an unreadable key)
 };
 
 // Checks `signature` over `data`. rsa: `public_key` is a DER
 // SubjectPublicKeyInfo (bare PKCS#1 RSAPublicKey is accepted too, as
-// verifiers do), the signature RSASSA-PKCS1-v1_5 with `d`; an RSA key under
-// 1024 bits is KeyTooShort (RFC 8301 3.2) without checking. ed25519:
+// verifiers do), the signature RSASSA-PKCS1-v1_5 with `d`; a signature that
+// verifies with an RSA key under 1024 bits is KeyTooShort (RFC 8301 3.2:
+// the caller fails it; reported apart so a log says why). ed25519:
 // `public_key` is the raw 32-byte key and the signed message is the
 // SHA-256 of `data` (RFC 8463 3); `d` must be Sha256.
 VerifyOutcome verify_signature(PublicKeyType type, Digest d, std::string_view public_key,

@@ -302,7 +302,7 @@ def test_hostile_slowloris_lines_and_data_are_cut_off(instance):
             return trickle(c, lambda: piece, 1, 20)
         # Above the minimum rate: 14 s, longer than the idle timeout, then the end.
         t0 = time.time()
-        c.send(b"Subject: slow but fine\r\n\r\n")
+        c.send(b"From: sender@example.org\r\nSubject: slow but fine\r\n\r\n")
         while time.time() - t0 < 14:
             c.send(piece)
             time.sleep(1)

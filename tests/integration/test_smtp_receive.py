@@ -325,7 +325,7 @@ def test_pipelining_allowed_after_ehlo_but_not_past_data(mx):
     c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
     assert c.reply().startswith(b"250") and c.reply().startswith(b"250") and c.reply().startswith(b"250")
     assert c.reply().startswith(b"354")
-    c.send(b"Subject: p\r\n\r\npipelined\r\n.\r\nQUIT\r\n")
+    c.send(b"From: a@example.org\r\nSubject: p\r\n\r\npipelined\r\n.\r\nQUIT\r\n")
     assert c.reply().startswith(b"250 2.0.0")
     assert c.reply().startswith(b"221")
     c.close()
@@ -384,7 +384,7 @@ def test_bdat_chunks_deliver(mx):
     c = bdat_session(mx)
     c.cmd(b"MAIL FROM:<a@example.org>")
     c.cmd(b"RCPT TO:<bob@example.test>")
-    part1, part2 = b"Subject: chunks\r\n\r\nfirst ", b"second\r\n"
+    part1, part2 = b"From: a@example.org\r\nSubject: chunks\r\n\r\nfirst ", b"second\r\n"
     c.send(b"BDAT %d\r\n" % len(part1) + part1)
     assert c.reply().startswith(b"250")
     c.send(b"BDAT %d LAST\r\n" % len(part2) + part2)
@@ -397,6 +397,7 @@ def test_bdat_chunks_deliver(mx):
 
 def test_bdat_edge_cases(mx):
     mx.set("smtp", "max_message_size", "10000")
+    mx.set("inbound", "dmarc", "false")  # the empty message below has no From
     start(mx)
     c = bdat_session(mx)
     c.send(b"BDAT 5 LAST\r\nhello")
@@ -450,7 +451,7 @@ def test_crash_loses_nothing_that_got_250(mx):
             tag = f"crash-{n}-{i}"
             try:
                 s = smtplib.SMTP("127.0.0.1", mx.ports["mx"], local_hostname="client.example.org", timeout=5)
-                s.sendmail("a@example.org", ["bob@example.test"], f"Subject: {tag}\r\n\r\n{tag}\r\n".encode())
+                s.sendmail("a@example.org", ["bob@example.test"], f"From: a@example.org\r\nSubject: {tag}\r\n\r\n{tag}\r\n".encode())
                 with lock:
                     acked.append(tag)
                 s.quit()

@@ -55,6 +55,32 @@ std::optional<std::string> decode_b64(std::string_view v) {
   return base64::decode(strip_fws(v));
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// dkim-quoted-printable (2.11): "=" 2HEXDIG is an octet, FWS is dropped.
+std::optional<std::string> decode_qp(std::string_view v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    char c = v[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c != '=') {
+      out.push_back(c);
+      continue;
+    }
+    int hi = i + 1 < v.size() ? hex_value(v[i + 1]) : -1;
+    int lo = i + 2 < v.size() ? hex_value(v[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* key_type_name(KeyType k) {
@@ -132,14 +158,16 @@ std::optional<Signature> parse_signature(std::string_view value, std::string* er
 
   if (auto* i = list->find("i")) {
     // [ Local-part ] "@" domain-name, the domain d= or a subdomain of it.
-    auto at = i->value.rfind('@');
-    if (at == std::string_view::npos) return fail(error, "bad i= identity");
-    std::string idom = to_lower(i->value.substr(at + 1));
+    auto identity = decode_qp(i->value);
+    if (!identity) return fail(error, "bad i= identity");
+    auto at = identity->rfind('@');
+    if (at == std::string::npos) return fail(error, "bad i= identity");
+    std::string idom = to_lower(std::string_view(*identity).substr(at + 1));
     if (!valid_domain(idom)) return fail(error, "bad i= identity");
     bool within = idom == s.domain || (idom.size() > s.domain.size() && idom.ends_with(s.domain) &&
                                        idom[idom.size() - s.domain.size() - 1] == '.');
     if (!within) return fail(error, "i= not within d=");
-    s.identity = std::string(i->value);
+    s.identity = std::move(*identity);
   } else {
     s.identity = "@" + s.domain;
   }

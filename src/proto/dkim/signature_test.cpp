@@ -104,6 +104,10 @@ TEST(DkimSignature, Rejects) {
   EXPECT_EQ(error_of("v=1; i=x@xa.test; " + ok), "i= not within d=");
   EXPECT_TRUE(parse_signature("v=1; i=x@sub.a.test; " + ok));
   EXPECT_TRUE(parse_signature("v=1; i=@A.TEST; " + ok));
+  auto qp = parse_signature("v=1; i=joe=40sub=2Ea.test; " + ok);
+  ASSERT_TRUE(qp);
+  EXPECT_EQ(qp->identity, "joe@sub.a.test");
+  EXPECT_EQ(error_of("v=1; i=joe=4@a.test; " + ok), "bad i= identity");
   EXPECT_EQ(error_of("v=1; t=200; x=100; " + ok), "x= before t=");
   EXPECT_TRUE(parse_signature("v=1; t=100; x=100; " + ok));
   EXPECT_EQ(error_of("v=1; l=-1; " + ok), "bad l= length");

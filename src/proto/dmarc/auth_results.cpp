@@ -128,7 +128,7 @@ AuthResults parse_auth_results(std::string_view value, const AuthResultsLimits& 
   if (!r.skip_cfws()) return fail("bad comment");
   // authserv-id = value; ';' ends it (it is not a token character).
   auto id = r.value(";");
-  if (!id) return fail("no authserv-id");
+  if (!id || id->empty()) return fail("no authserv-id");
   out.authserv_id = *id;
   if (!r.skip_cfws()) return fail("bad comment");
   if (std::isdigit(static_cast<unsigned char>(r.peek()))) {

@@ -62,6 +62,8 @@ TEST(AuthResults, BrokenValueKeepsAuthservId) {
   EXPECT_FALSE(ar.ok);
   EXPECT_EQ(ar.authserv_id, "MX.Example.Test");
   EXPECT_FALSE(parse_auth_results("").ok);
+  EXPECT_FALSE(parse_auth_results("\"\"").ok);
+  EXPECT_FALSE(parse_auth_results("\"\"; spf=pass").ok);
   EXPECT_FALSE(parse_auth_results("x; (unterminated").ok);
   EXPECT_FALSE(parse_auth_results("x; spf").ok);
   EXPECT_FALSE(parse_auth_results("x; spf=").ok);
