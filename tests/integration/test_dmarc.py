@@ -452,3 +452,11 @@ def test_trusted_arc_forwarder_overrides_dmarc_failure(instance, dns):
     # Another forwarder, not trusted: the DMARC policy stands.
     code, text = send(instance, arc_forwarded(dns, forwarder="other-list.test"), "bounces@other-list.test")
     assert code == 550 and text.startswith("5.7.1"), text
+
+
+def test_dns_failure_is_temperror_and_delivered(mx, dns):
+    dns.servfail("_dmarc.flaky.test")
+    code, text = send(mx, message("a@flaky.test"), "a@flaky.test")
+    assert code == 250, text
+    ar = auth_results(only_message(mx))[0]
+    assert "dmarc=temperror" in ar and "header.from=flaky.test" in ar, ar
