@@ -1,4 +1,5 @@
-// The `auth` group: its subcommands live in auth_<name>_command.cpp.
+// mailfort auth ...: mail authentication from the command line (SPF,
+// message checks, DMARC reports). The subcommands live in auth_*_command.cpp.
 #include "cli/auth_commands.h"
 
 #include <CLI/CLI.hpp>
@@ -8,7 +9,7 @@
 namespace mailfort::cli {
 
 void add_auth_commands(CLI::App& app, CliContext& ctx) {
-  auto* auth = app.add_subcommand("auth", "Verify mail authentication (SPF, DKIM, DMARC, ARC) by hand");
+  auto* auth = app.add_subcommand("auth", "Mail authentication: check a message, SPF, DMARC reports");
   auth->require_subcommand(1);
   add_auth_dkim_command(*auth, ctx);
 }

@@ -1,6 +1,5 @@
-// mailfort auth ...: mail authentication (issue 12) run by hand on a
-// message or an address, with the configured [dns] resolvers. Each
-// subcommand adds itself to the `auth` group in its own file.
+// The `auth` group (mail authentication): each subcommand registers itself
+// on the group from its own file, with one call in add_auth_commands().
 #pragma once
 
 namespace CLI {
@@ -11,7 +10,6 @@ namespace mailfort::cli {
 
 struct CliContext;
 
-// auth dkim [--json] MESSAGE|-   (auth_dkim_command.cpp)
-void add_auth_dkim_command(CLI::App& auth, CliContext& ctx);
+void add_auth_dkim_command(CLI::App& auth, CliContext& ctx);  // auth_dkim_command.cpp
 
 }  // namespace mailfort::cli
