@@ -15,6 +15,7 @@
 
 #include "base/privileges.h"
 #include "base/text.h"
+#include "cli/auth_commands.h"
 #include "cli/cli.h"
 
 namespace mailfort::cli {
@@ -166,6 +167,7 @@ int run(int argc, char** argv) {
   add_dkim_commands(app, ctx);
   add_dns_commands(app, ctx);
   add_tlsrpt_commands(app, ctx);
+  add_auth_commands(app, ctx);
 
   // -c/--config is also accepted after the subcommand.
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {

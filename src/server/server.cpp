@@ -26,6 +26,7 @@
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
 #include "outbound/tlsrpt.h"
+#include "auth/dmarc_report_store.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
 #include "server/blocking.h"
@@ -111,6 +112,12 @@ class Runtime {
       services_.tlsrpt = rpt.value();
     else
       spdlog::warn("tlsrpt disabled error={}", log::quote(rpt.error().message));
+    if (cfg->inbound.dmarc_reports) {
+      if (auto rpt = auth::DmarcReportStore::open(cfg->data_dir + "/dmarc-reports.sqlite"); rpt)
+        services_.dmarc_reports = rpt.value();
+      else
+        spdlog::warn("dmarc-report disabled error={}", log::quote(rpt.error().message));
+    }
 
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());

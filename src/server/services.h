@@ -42,6 +42,9 @@ namespace mailfort::dns {
 class Resolver;
 }
 
+namespace mailfort::auth {
+class DmarcReportStore;
+}
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -95,9 +98,10 @@ struct Services {
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<store::MailboxRegistry> mailboxes;  // IMAP/POP3 view of the store
   std::shared_ptr<queue::Queue> queue;
-  std::shared_ptr<dns::Resolver> resolver;           // blocking: use on the worker pool
-  std::shared_ptr<outbound::MtaStsCache> mta_sts;    // blocking: use on the worker pool
-  std::shared_ptr<outbound::TlsReportStore> tlsrpt;  // TLS report counters; blocking; null = off
+  std::shared_ptr<dns::Resolver> resolver;                // blocking: use on the worker pool
+  std::shared_ptr<outbound::MtaStsCache> mta_sts;         // blocking: use on the worker pool
+  std::shared_ptr<outbound::TlsReportStore> tlsrpt;       // TLS report counters; blocking; null = off
+  std::shared_ptr<auth::DmarcReportStore> dmarc_reports;  // DMARC report counts; blocking; null = off
 
  private:
   std::mutex user_ip_mu;
