@@ -38,6 +38,7 @@ int send_reports(const AdminContext& admin, const std::string& day_arg) {
     std::string req = cfg.data_dir + "/queue/flush-request";
     if (FILE* f = std::fopen(req.c_str(), "w")) std::fclose(f);
   }
+  for (auto& s : run.skipped) std::printf("dmarc-report skipped %s\n", s.c_str());
   std::printf("dmarc-report day=%s reports=%zu messages=%zu\n", day.c_str(), run.domains, run.messages);
   return 0;
 }

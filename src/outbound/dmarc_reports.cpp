@@ -50,13 +50,15 @@ std::string sign(const std::vector<dkim::Key>& keys, const std::string& message,
 
 // The addresses the report may go to (consent checked for external ones).
 std::vector<ReportUri> destinations(const DmarcReportContext& ctx, const DmarcPublished& published,
-                                    const std::string& org_domain) {
+                                    const std::string& org_domain, std::vector<std::string>& skipped) {
   std::vector<ReportUri> out;
   for (auto& uri : published.rua) {
     auto target = parse_report_uri(uri);
     if (!target) {
       spdlog::info("dmarc-report rua-skipped domain={} rua={} reason=only-mailto-supported", published.domain,
                    log::quote(uri));
+      skipped.push_back("domain=" + published.domain + " rua=" + log::quote(uri) +
+                        " reason=only-mailto-supported");
       continue;
     }
     std::string rua_domain = to_lower(target->address.substr(target->address.rfind('@') + 1));
@@ -66,6 +68,8 @@ std::vector<ReportUri> destinations(const DmarcReportContext& ctx, const DmarcPu
       if (consent.status != dns::Answer::Status::Ok || !has_dmarc1(consent.txt)) {
         spdlog::info("dmarc-report rua-skipped domain={} rua={} reason=no-authorization status={}",
                      published.domain, log::quote(uri), dns::status_name(consent.status));
+        skipped.push_back("domain=" + published.domain + " rua=" + log::quote(uri) +
+                          " reason=no-authorization");
         continue;
       }
     }
@@ -98,7 +102,7 @@ DmarcReportRun send_dmarc_reports(const DmarcReportContext& ctx, const std::stri
     if (txt.status == dns::Answer::Status::Ok)
       published = parse_dmarc_published(domain.policy_domain, txt.txt);
     std::vector<ReportUri> to;
-    if (published) to = destinations(ctx, *published, domain.org_domain);
+    if (published) to = destinations(ctx, *published, domain.org_domain, run.skipped);
     if (to.empty()) {
       spdlog::info("dmarc-report no-recipient domain={} day={}", domain.policy_domain, day);
       (void)ctx.store.mark_sent(day, domain.policy_domain, now);
@@ -128,6 +132,8 @@ DmarcReportRun send_dmarc_reports(const DmarcReportContext& ctx, const std::stri
       if (target.max_size && msg.size() > target.max_size) {
         spdlog::info("dmarc-report rua-skipped domain={} to={} reason=too-large size={} limit={}",
                      domain.policy_domain, target.address, msg.size(), target.max_size);
+        run.skipped.push_back("domain=" + domain.policy_domain + " to=" + target.address +
+                              " reason=too-large");
         continue;
       }
       queue::Envelope env;  // null sender: no bounce loops

@@ -16,6 +16,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mailfort::auth {
 class DmarcReportStore;
@@ -35,6 +36,9 @@ namespace mailfort::outbound {
 struct DmarcReportRun {
   std::size_t domains = 0;   // reports built and queued at least once
   std::size_t messages = 0;  // report mails queued
+  // "domain=<d> rua=<uri> reason=<why>" for each destination left out
+  // (not mailto:, no-authorization, too-large): for the CLI to show.
+  std::vector<std::string> skipped;
 };
 
 struct DmarcReportContext {
