@@ -1,13 +1,17 @@
-// Inside src/cli: the `auth` group (inbound mail authentication). Each
-// auth subcommand lives in its own file and adds itself to the group.
+// The `auth` group (mail authentication): each subcommand registers itself
+// on the group from its own file, with one call in add_auth_commands().
 #pragma once
-#include "cli/commands.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mailfort::cli {
 
-void add_auth_commands(CLI::App& app, CliContext& ctx);
+struct CliContext;
 
-// auth report send [--day] (auth_report_command.cpp)
-void add_auth_report_command(CLI::App& auth, CliContext& ctx);
+void add_auth_spf_command(CLI::App& auth, CliContext& ctx);     // auth_spf_command.cpp
+void add_auth_check_command(CLI::App& auth, CliContext& ctx);   // auth_check_command.cpp
+void add_auth_report_command(CLI::App& auth, CliContext& ctx);  // auth_report_command.cpp
 
 }  // namespace mailfort::cli

@@ -15,7 +15,6 @@
 
 #include "base/privileges.h"
 #include "base/text.h"
-#include "cli/auth_commands.h"
 #include "cli/cli.h"
 
 namespace mailfort::cli {
@@ -166,8 +165,8 @@ int run(int argc, char** argv) {
   add_resolve_commands(app, ctx);
   add_dkim_commands(app, ctx);
   add_dns_commands(app, ctx);
-  add_tlsrpt_commands(app, ctx);
   add_auth_commands(app, ctx);
+  add_tlsrpt_commands(app, ctx);
 
   // -c/--config is also accepted after the subcommand.
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {

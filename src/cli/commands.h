@@ -52,6 +52,7 @@ void add_queue_commands(CLI::App& app, CliContext& ctx);
 void add_resolve_commands(CLI::App& app, CliContext& ctx);
 void add_dkim_commands(CLI::App& app, CliContext& ctx);
 void add_dns_commands(CLI::App& app, CliContext& ctx);
+void add_auth_commands(CLI::App& app, CliContext& ctx);  // auth_commands.cpp: spf, check, ...
 void add_tlsrpt_commands(CLI::App& app, CliContext& ctx);
 
 // Helpers shared by the groups.

@@ -115,3 +115,100 @@ std::string relaxed_body(std::string_view body) {
 }
 
 }  // namespace mailfort::dkim
+
+namespace mailfort::dkim {
+
+std::string simple_header(std::string_view name, std::string_view value) {
+  std::string out;
+  out.reserve(name.size() + value.size() + 1);
+  out.append(name);
+  out.push_back(':');
+  out.append(value);
+  return out;
+}
+
+std::string simple_body(std::string_view body) {
+  std::string out;
+  BodyCanonicalizer c(false, [&](std::string_view s) { out.append(s); });
+  c.feed(body);
+  c.finish();
+  return out;
+}
+
+namespace {
+constexpr std::size_t kSinkChunk = 16 * 1024;
+}
+
+BodyCanonicalizer::BodyCanonicalizer(bool relaxed, Sink sink) : relaxed_(relaxed), sink_(std::move(sink)) {}
+
+void BodyCanonicalizer::flush() {
+  if (out_.empty()) return;
+  wrote_any_ = true;
+  sink_(out_);
+  out_.clear();
+}
+
+void BodyCanonicalizer::content_starts() {
+  line_has_content_ = true;
+  for (; empty_lines_ > 0; --empty_lines_) {
+    out_ += "\r\n";
+    if (out_.size() >= kSinkChunk) flush();
+  }
+}
+
+void BodyCanonicalizer::line_end() {
+  if (line_has_content_) {
+    out_ += "\r\n";
+  } else {
+    ++empty_lines_;
+  }
+  line_has_content_ = false;
+  space_pending_ = false;
+}
+
+void BodyCanonicalizer::put(char c) {
+  if (c == '\n') {
+    line_end();
+    return;
+  }
+  if (relaxed_ && (c == ' ' || c == '\t')) {
+    space_pending_ = true;
+    return;
+  }
+  if (!line_has_content_) content_starts();
+  if (space_pending_) out_.push_back(' ');
+  space_pending_ = false;
+  out_.push_back(c);
+}
+
+void BodyCanonicalizer::feed(std::string_view chunk) {
+  for (char c : chunk) {
+    if (cr_pending_) {
+      cr_pending_ = false;
+      if (c == '\n') {
+        line_end();
+        continue;
+      }
+      put('\r');
+    }
+    if (c == '\r') {
+      cr_pending_ = true;
+      continue;
+    }
+    put(c);
+    if (out_.size() >= kSinkChunk) flush();
+  }
+  flush();
+}
+
+void BodyCanonicalizer::finish() {
+  if (cr_pending_) {
+    cr_pending_ = false;
+    put('\r');
+  }
+  if (line_has_content_) line_end();
+  if (!relaxed_ && !wrote_any_ && out_.empty()) out_ = "\r\n";
+  flush();
+}
+
+}  // namespace mailfort::dkim

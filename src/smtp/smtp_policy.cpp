@@ -19,6 +19,7 @@
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/services.h"
+#include "smtp/inbound_auth.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 
@@ -170,7 +171,7 @@ class BasePolicy : public SmtpPolicy {
 
   // End of data: the decision (what the message becomes, or the reply
   // that refuses it), then the commit (durable before the 250).
-  asio::awaitable<SmtpReply> on_message(const SmtpClient& c, const SmtpTransaction& txn,
+  asio::awaitable<SmtpReply> on_message(const SmtpClient& c, SmtpTransaction& txn,
                                         std::string message) override {
     auto decision = co_await decide(c, txn, std::move(message));
     if (const auto* refusal = std::get_if<SmtpReply>(&decision)) co_return *refusal;
@@ -257,7 +258,10 @@ class BasePolicy : public SmtpPolicy {
     auto& store = *services_.store;
     auto& queue = *services_.queue;
     std::vector<store::RenameStep> steps;
-    if (!txn.mailboxes.empty()) {
+    if (txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine && !txn.mailboxes.empty()) {
+      // DMARC p=quarantine: the local copies go to each Junk folder.
+      if (auto j = deliver_to_junk(services_, cfg_->imap.junk_folder, txn.mailboxes, d.message); !j) return j;
+    } else if (!txn.mailboxes.empty()) {
       auto s = store.prepare(txn.mailboxes, d.message);
       if (!s) return s.error();
       steps = std::move(s.value());
@@ -279,7 +283,8 @@ class BasePolicy : public SmtpPolicy {
       steps.push_back(std::move(q.value()));
     }
     auto r = services_.commit->commit(std::move(steps));
-    if (r.ok()) store.delivered(txn.mailboxes, d.message.size());
+    bool junked = txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine;
+    if (r.ok() && !junked) store.delivered(txn.mailboxes, d.message.size());
     if (r.ok() && !txn.forwards.empty()) queue.notify(d.id);  // the delivery engine starts at once
     return r;
   }
@@ -498,7 +503,8 @@ class BasePolicy : public SmtpPolicy {
 
 class MxPolicy : public BasePolicy {
  public:
-  using BasePolicy::BasePolicy;
+  MxPolicy(Services& s, std::shared_ptr<const config::Config> cfg, const config::Listener& l)
+      : BasePolicy(s, cfg, l), inbound_(s, cfg) {}
 
   asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
     // S3: a real host name or an address literal. Trusted networks are
@@ -529,8 +535,24 @@ class MxPolicy : public BasePolicy {
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
     }
+    if (inbound_.applies(c, trusted_)) {
+      SmtpReply spf = co_await inbound_.at_mail_from(c, from, txn);
+      if (!spf.ok()) co_return spf;
+    }
     SmtpReply quota = co_await reserve_send_quota(c, txn);
     co_return quota;
+  }
+
+  // Inbound authentication first (inbound_auth.h): DMARC reject refuses the
+  // message, nothing is stored.
+  asio::awaitable<SmtpReply> on_message(const SmtpClient& c, SmtpTransaction& txn,
+                                        std::string message) override {
+    co_await inbound_.at_end_of_data(c, txn);
+    if (txn.verdict && txn.verdict->disposition == auth::Disposition::Reject) {
+      co_return SmtpReply{550, "5.7.1", txn.verdict->reason};
+    }
+    SmtpReply r = co_await BasePolicy::on_message(c, txn, std::move(message));
+    co_return r;
   }
 
  protected:
@@ -549,8 +571,11 @@ class MxPolicy : public BasePolicy {
                            " (Mailfort) with " + with_protocol(c) + " id " + id + tls_comment(c);
     if (txn.rcpts.size() == 1) received += "\r\n\tfor <" + txn.rcpts.front() + ">";
     received += "; " + proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
-    return received + message;
+    return received + inbound_.stamp(txn, message);
   }
+
+ private:
+  InboundAuth inbound_;
 };
 
 class SubmissionPolicy : public BasePolicy {

@@ -8,9 +8,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "auth/inbound_message.h"
+#include "auth/message_auth.h"
 #include "base/config.h"
 #include "policy/send_limiter.h"
 #include "proto/smtp/path.h"
@@ -49,6 +52,13 @@ struct SmtpTransaction {
   // Q7: this message counted against the sending limits since MAIL FROM;
   // released with the transaction unless the message is accepted.
   policy::SendLimiter::Reservation send_quota;
+  // Inbound authentication (MX, inbound_auth.h): SPF found at MAIL FROM,
+  // the message as it streams in (null when the checks do not apply), and
+  // the verdict at end of data, which later steps (SRS, ARC sealing, DMARC
+  // reports) read.
+  std::optional<auth::SpfOutcome> spf, spf_helo;
+  std::unique_ptr<auth::InboundMessage> inbound;
+  std::optional<auth::Verdict> verdict;
 };
 
 class SmtpPolicy {
@@ -61,8 +71,9 @@ class SmtpPolicy {
   // Adds the resolved destinations to `txn` when accepted.
   virtual asio::awaitable<SmtpReply> on_rcpt(const SmtpClient& c, const proto::smtp::PathArgs& to,
                                              SmtpTransaction& txn) = 0;
-  // Header processing and durable delivery; the reply is the DATA/BDAT reply.
-  virtual asio::awaitable<SmtpReply> on_message(const SmtpClient& c, const SmtpTransaction& txn,
+  // Header processing and durable delivery; the reply is the DATA/BDAT
+  // reply. May set `txn.verdict` (MX).
+  virtual asio::awaitable<SmtpReply> on_message(const SmtpClient& c, SmtpTransaction& txn,
                                                 std::string message) = 0;
 };
 

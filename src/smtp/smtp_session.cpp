@@ -523,6 +523,7 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
   MessageMemory::Reservation budget(services_.message_memory, cfg_->smtp.max_inflight_message_bytes);
   bool over_budget = false;
   std::string message, chunk, discard;
+  std::size_t fed = 0;  // bytes of `message` given to txn_->inbound
   auto deadline = transfer();
   while (!reader.done()) {
     auto st = co_await conn_->read_raw(chunk, kRawReadSize, deadline);
@@ -536,6 +537,11 @@ asio::awaitable<bool> SmtpSession::on_data(const proto::smtp::Command& cmd) {
     }
     std::size_t used = reader.feed(chunk, over_budget ? discard : message);
     discard.clear();  // a refused message keeps draining to the end marker
+    if (txn_->inbound && !over_budget) {
+      // Inbound authentication hashes the body as it arrives (inbound_auth.h).
+      txn_->inbound->feed(std::string_view(message).substr(fed));
+      fed = message.size();
+    }
     if (reader.done()) conn_->unread(std::string_view(chunk).substr(used));
   }
   if (!over_budget && reader.error() == proto::smtp::DataReader::Error::None &&
@@ -587,6 +593,7 @@ asio::awaitable<bool> SmtpSession::on_bdat(const proto::smtp::Command& cmd) {
       case ChunkReceiver::Admit::Keep:
         if (grow_within(bdat_->message, chunk.size(), bdat_->budget)) {
           bdat_->message.append(chunk);
+          if (txn_ && txn_->inbound) txn_->inbound->feed(chunk);  // hashed as it arrives (inbound_auth.h)
           break;
         }
         chunks_.out_of_memory();

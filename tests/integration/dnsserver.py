@@ -6,16 +6,28 @@ sends DNS anywhere but 127.0.0.1. Tests fill it with records:
     dns.add("example.test", "MX", "10 mail.example.test.")
     dns.add("mail.example.test", "A", "127.0.0.1")
 
+`text` is zone-file rdata, or a dnslib rdata object (e.g. TXT([b"a", b"b"])
+for a record of several character-strings, served as is under any type,
+so add("x", "SPF", TXT(...)) publishes a type-99 record).
+
 Unknown names answer NXDOMAIN; a known name without the asked type answers
 NOERROR with no records (NODATA).
 
 A DNSSEC-signed zone (signedzone.SignedZone) can be added with
 add_signed_zone(); names under its origin are answered from it, with
 RRSIG/NSEC records when the query has the DO bit.
+
+Failures, for temperror paths (SPF, DKIM, DMARC):
+
+    dns.servfail("broken.example.test")   # answers SERVFAIL
+    dns.timeout("slow.example.test")      # never answers (the resolver times out)
+
+Both apply to every query type of that name except the types it has records
+for (added with add()), so one name can answer TXT and time out on A.
 """
 import threading
 
-from dnslib import QTYPE, RCODE, RR
+from dnslib import QTYPE, RCODE, RR, DNSError
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from ports import free_port
@@ -35,13 +47,26 @@ class _Resolver(BaseResolver):
             queries = self.zone.queries
             queries.append((qname, qtype))
             signed = next((z for z in self.zone.signed if z.contains(qname)), None)
+            failure = self.zone.failures.get(qname)
+        if failure and not any(rtype == qtype for rtype, _ in records):
+            if failure == "timeout":
+                # dnslib's handler sends nothing when the resolver raises
+                # DNSError (the quiet logger keeps it off stderr).
+                raise DNSError(f"timeout for {qname}")
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
         if signed:
             return signed.answer(request, reply)
         if not records:
             reply.header.rcode = RCODE.NXDOMAIN
-        for rtype, text in records:
-            if rtype == qtype:
+        # A name with a CNAME and nothing of the asked type answers the
+        # CNAME; the resolver follows it.
+        matching = [r for r in records if r[0] == qtype] or [r for r in records if r[0] == "CNAME"]
+        for rtype, text in matching:
+            if isinstance(text, str):
                 reply.add_answer(*RR.fromZone(f"{qname}. 60 IN {rtype} {text}"))
+            else:
+                reply.add_answer(RR(request.q.qname, getattr(QTYPE, rtype), ttl=60, rdata=text))
         if not reply.rr and self.zone.negative_ttl:
             # An SOA in the authority section makes the denial cacheable
             # (RFC 2308), as on the real Internet; tests leave it off so a
@@ -57,8 +82,9 @@ class FakeDNS:
         self.records = {}
         self.queries = []
         self.signed = []
+        self.failures = {}  # name -> "servfail" | "timeout"
         self.lock = threading.Lock()
-        quiet = DNSLogger(log="-request,-reply,-truncated,-data,-send,-recv", prefix=False)
+        quiet = DNSLogger(log="-request,-reply,-truncated,-error,-data,-send,-recv", prefix=False)
         self.port = free_port()
         self.udp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, logger=quiet)
         self.tcp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
@@ -75,6 +101,14 @@ class FakeDNS:
     def add(self, name, rtype, text):
         with self.lock:
             self.records.setdefault(name.rstrip(".").lower(), []).append((rtype.upper(), text))
+
+    def servfail(self, name):
+        with self.lock:
+            self.failures[name.rstrip(".").lower()] = "servfail"
+
+    def timeout(self, name):
+        with self.lock:
+            self.failures[name.rstrip(".").lower()] = "timeout"
 
     def add_signed_zone(self, zone):
         with self.lock:
