@@ -10,8 +10,10 @@ namespace mailfort::cli {
 
 struct CliContext;
 
-void add_auth_spf_command(CLI::App& auth, CliContext& ctx);     // auth_spf_command.cpp
-void add_auth_check_command(CLI::App& auth, CliContext& ctx);   // auth_check_command.cpp
-void add_auth_report_command(CLI::App& auth, CliContext& ctx);  // auth_report_command.cpp
+void add_auth_spf_command(CLI::App& auth, CliContext& ctx);  // auth_spf_command.cpp
+void add_auth_check_command(CLI::App& auth, CliContext& ctx);  // auth_check_command.cpp
+
+// DMARC aggregate reports (auth_report_command.cpp)
+void add_auth_report_command(CLI::App& auth, CliContext& ctx);
 
 }  // namespace mailfort::cli

@@ -5,11 +5,13 @@ the remote MX is a loopback sink (smtpsink.py on 127.0.0.4). A destination
 outside the policy domain needs its `<domain>._report._dmarc.<rua domain>`
 consent record (7.1); a "!size" limit smaller than the report skips it.
 
-The verdicts are written into the report store the way
-auth::DmarcReportStore::record() counts them (that aggregation is unit-
-tested in src/auth/dmarc_report_store_test.cpp), because the SMTP path that
-calls record() needs the verifier of the other issue-12 branches.
+test_report_of_mail_received_over_smtp feeds the store the real way: mail
+signed by dkimpy arrives on the MX, the end-of-data verdict is counted. The
+other tests write rows into the store as DmarcReportStore::record() keeps
+them (that aggregation is unit-tested in src/auth/dmarc_report_store_test.cpp)
+to check the report itself field by field.
 """
+import base64
 import datetime
 import email
 import gzip
@@ -18,8 +20,12 @@ import re
 import sqlite3
 import xml.etree.ElementTree as ET
 
+import smtplib
+
 import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import HOST, Instance, close_all, run_as_owner, wait_for
 from smtpsink import SmtpSink
@@ -193,3 +199,67 @@ def test_no_record_no_report_and_bad_day(reporter, sink, dns):
     assert f"dmarc-report day={day} reports=0 messages=0" in out, out
     bad = reporter.cli("auth", "report", "send", "--day", "2026-02-30")
     assert bad.returncode != 0 and "invalid --day" in bad.stderr
+
+
+def rsa_key():
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                          serialization.NoEncryption())
+    pub = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem, base64.b64encode(pub).decode()
+
+
+def send_mx(a, source, msg, sender=f"news@{POLICY}"):
+    """One message to alice on A's MX from `source`; the final reply code."""
+    s = smtplib.SMTP("127.0.0.1", a.ports["mx"], source_address=(source, 0), timeout=20)
+    try:
+        s.ehlo("client.sender.test")
+        s.sendmail(sender, ["alice@example.test"], msg)
+        return 250
+    except smtplib.SMTPDataError as e:
+        return e.smtp_code
+    finally:
+        s.close()
+
+
+def test_report_of_mail_received_over_smtp(reporter, sink, dns):
+    pem, pub = rsa_key()
+    dns.add(f"s1._domainkey.{POLICY}", "TXT", f'"v=DKIM1; k=rsa; p={pub}"')
+    dns.add(POLICY, "TXT", '"v=spf1 ip4:127.0.0.5 -all"')
+    dns.add(f"_dmarc.{POLICY}", "TXT", '"v=DMARC1; p=reject; rua=mailto:agg@sender.test"')
+    reporter.add_user("alice@example.test")
+    reporter.start()
+
+    def signed(i):
+        msg = (f"From: News <news@{POLICY}>\r\nTo: alice@example.test\r\nSubject: n{i}\r\n"
+               f"Message-ID: <n{i}@{POLICY}>\r\n\r\nissue {i}\r\n").encode()
+        return dkim.sign(msg, b"s1", POLICY.encode(), pem, include_headers=[b"from", b"to", b"subject"]) + msg
+
+    for i in range(3):  # SPF and DKIM pass: delivered
+        assert send_mx(reporter, "127.0.0.5", signed(i)) == 250, reporter.log()[-3000:]
+    forged = signed(9).replace(b"issue 9", b"pay now")  # body altered, and from an address SPF fails
+    assert send_mx(reporter, "127.0.0.6", forged) == 550, reporter.log()[-3000:]
+
+    day = today()
+    out = reporter.cli("auth", "report", "send", "--day", day, check=True).stdout
+    assert f"dmarc-report day={day} reports=1 messages=1" in out, out + reporter.log()[-3000:]
+    got = wait_for(lambda: reports(sink))
+    assert got, reporter.cli("queue", "list").stdout + reporter.log()[-3000:]
+    (tx, msg, root, _), = got
+    assert tx.rcpts == ["agg@sender.test"]
+    recs = {text(r, "row/source_ip"): r for r in root.findall("record")}
+    assert set(recs) == {"127.0.0.5", "127.0.0.6"}, ET.tostring(root)
+    ok, bad = recs["127.0.0.5"], recs["127.0.0.6"]
+    assert text(ok, "row/count") == "3"
+    assert [(c.tag, c.text) for c in ok.find("row/policy_evaluated")] == \
+        [("disposition", "none"), ("dkim", "pass"), ("spf", "pass")]
+    assert [(text(d, "domain"), text(d, "selector"), text(d, "result")) for d in ok.findall("auth_results/dkim")] \
+        == [(POLICY, "s1", "pass")]
+    assert (text(ok, "auth_results/spf/domain"), text(ok, "auth_results/spf/result")) == (POLICY, "pass")
+    assert text(ok, "identifiers/header_from") == POLICY
+    assert text(ok, "identifiers/envelope_from") == POLICY
+    assert text(bad, "row/count") == "1"
+    assert [(c.tag, c.text) for c in bad.find("row/policy_evaluated")] == \
+        [("disposition", "reject"), ("dkim", "fail"), ("spf", "fail")]
+    assert text(bad, "auth_results/dkim/result") == "fail"
+    assert text(bad, "auth_results/spf/result") == "fail"
