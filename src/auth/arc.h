@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/dns_source.h"
 #include "auth/inbound_message.h"
@@ -32,7 +33,19 @@ ArcOutcome verify_arc(const InboundMessage& message, DnsSource& dns, int64_t now
 // `previous`. `results` is our RFC 8601 resinfo text after the authserv-id
 // (e.g. "spf=pass smtp.mailfrom=...; dkim=pass ..."). A failed chain is
 // sealed with cv=fail as RFC 8617 5.1 says; Invalid past 50 instances.
-Result<std::string> arc_seal(std::string_view message, const ArcOutcome& previous, const std::string& authserv_id,
-                             const std::string& results, const dkim::Key& key, int64_t now);
+// Empty (no set) when the newest ARC-Seal already says cv=fail: the chain
+// has ended and nobody adds to it (RFC 8617 5.1.2).
+Result<std::string> arc_seal(std::string_view message, const ArcOutcome& previous,
+                             const std::string& authserv_id, const std::string& results, const dkim::Key& key,
+                             int64_t now);
+
+struct ArcSealOptions {
+  // h= of the ARC-Message-Signature, lower case; empty = the DKIM signer's
+  // list (dkim::signed_header_names(), those present, From over-signed).
+  std::vector<std::string> signed_headers;
+};
+Result<std::string> arc_seal(std::string_view message, const ArcOutcome& previous,
+                             const std::string& authserv_id, const std::string& results, const dkim::Key& key,
+                             int64_t now, const ArcSealOptions& options);
 
 }  // namespace mailfort::auth

@@ -55,10 +55,13 @@ struct BodyHasher {
 };
 
 // The body hash a DKIM-Signature or ARC-Message-Signature value asks for.
-std::optional<BodyHashSpec> spec_of(std::string_view value) {
+// Without c=, DKIM means simple; ARC means relaxed, as its verifiers and
+// the ValiMail suite (case ams_fields_c_na) read RFC 8617 4.1.2.
+std::optional<BodyHashSpec> spec_of(std::string_view value, bool arc) {
   auto tags = proto::dkim::parse_tag_list(value);
   if (!tags) return std::nullopt;
   BodyHashSpec spec;
+  if (arc) spec.canon = BodyCanon::Relaxed;
   auto* a = tags->find("a");
   if (!a) return std::nullopt;
   std::string alg = to_lower(a->value);
@@ -134,7 +137,7 @@ struct InboundMessage::State {
       std::string_view name = f.name;
       while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
       if (!iequals(name, "DKIM-Signature") && !iequals(name, "ARC-Message-Signature")) continue;
-      auto spec = spec_of(f.value);
+      auto spec = spec_of(f.value, iequals(name, "ARC-Message-Signature"));
       if (!spec) continue;
       bool known = false;
       for (auto& h : hashers) known |= h->spec == *spec;

@@ -1,5 +1,6 @@
 // The `auth` group (mail authentication): each subcommand registers itself
 // on the group from its own file, with one call in add_auth_commands().
+
 #pragma once
 
 namespace CLI {
@@ -15,5 +16,7 @@ void add_auth_check_command(CLI::App& auth, CliContext& ctx);  // auth_check_com
 
 // DMARC aggregate reports (auth_report_command.cpp)
 void add_auth_report_command(CLI::App& auth, CliContext& ctx);
+
+void add_auth_arc_command(CLI::App& auth, CliContext& ctx);  // auth arc, auth arc-seal
 
 }  // namespace mailfort::cli

@@ -57,6 +57,12 @@ const std::vector<std::string>& signed_header_names();
 // signed with `key` at time `t`.
 Result<std::string> sign(std::string_view message, const Key& key, int64_t t);
 
+// The raw signature of `data` with `key`, its algorithm read from the PEM:
+// rsa-sha256 (RSASSA-PKCS1-v1_5) or ed25519-sha256 (Ed25519 over the
+// SHA-256 of `data`, RFC 8463 3). For signers that build their own header
+// field, as ARC sealing does (RFC 8617).
+Result<std::string> sign_data(const Key& key, std::string_view data);
+
 // Selectors: letters, digits, '-' and '.' separated labels (RFC 6376 3.1).
 bool valid_selector(std::string_view s);
 // The default selector for a new key: "mf<yyyymm>" plus "e" for ed25519,

@@ -245,4 +245,12 @@ Result<std::string> sign(std::string_view message, const Key& key, int64_t t) {
   return f.text() + "\r\n";
 }
 
+Result<std::string> sign_data(const Key& key, std::string_view data) {
+  auto k = read_private(key.pem);
+  if (!k) return k.error();
+  auto alg = algorithm_of(k->get());
+  if (!alg) return alg.error();
+  return raw_sign(k->get(), *alg, data);
+}
+
 }  // namespace mailfort::dkim

@@ -135,6 +135,23 @@ TEST(DkimSign, Ed25519IsDeterministic) {
   EXPECT_EQ(*a, *e);
 }
 
+TEST(DkimSign, SignData) {
+  auto ed = generate_key_pem(Algorithm::Ed25519);
+  auto rsa = generate_key_pem(Algorithm::Rsa2048);
+  ASSERT_TRUE(ed && rsa);
+  Key e{"example.test", "e", Algorithm::Ed25519, *ed};
+  Key r{"example.test", "r", Algorithm::Rsa2048, *rsa};
+  auto a = sign_data(e, "data"), b = sign_data(e, "data"), c = sign_data(e, "datb");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->size(), 64u);
+  EXPECT_EQ(*a, *b);
+  EXPECT_NE(*a, *c);
+  auto s = sign_data(r, "data");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->size(), 256u);  // the modulus size
+  EXPECT_FALSE(sign_data(Key{"example.test", "x", Algorithm::Ed25519, "not a key"}, "data"));
+}
+
 TEST(DkimSelector, Syntax) {
   EXPECT_TRUE(valid_selector("mail"));
   EXPECT_TRUE(valid_selector("mf202611e"));
