@@ -9,6 +9,7 @@
 
 #include "auth/dmarc_report_store.h"
 #include "cli/auth_commands.h"
+#include "cli/commands.h"
 #include "dns/resolver.h"
 #include "outbound/dmarc_reports.h"
 #include "outbound/tlsrpt_report.h"
