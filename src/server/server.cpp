@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "auth/dmarc_report_store.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
@@ -26,7 +27,6 @@
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
 #include "outbound/tlsrpt.h"
-#include "auth/dmarc_report_store.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
 #include "server/blocking.h"
