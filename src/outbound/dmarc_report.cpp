@@ -13,34 +13,6 @@
 namespace mailfort::outbound {
 namespace {
 
-std::string trim(std::string_view s) {
-  std::size_t a = 0, b = s.size();
-  while (a < b && (s[a] == ' ' || s[a] == '\t')) ++a;
-  while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t')) --b;
-  return std::string(s.substr(a, b - a));
-}
-
-bool starts_dmarc1(std::string_view txt) {
-  auto semi = txt.find(';');
-  return trim(txt.substr(0, semi)) == "v=DMARC1";
-}
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    auto at = s.find(sep, start);
-    out.push_back(trim(s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start)));
-    if (at == std::string_view::npos) break;
-    start = at + 1;
-  }
-  return out;
-}
-
-bool is_disposition(const std::string& v) {
-  return v == "none" || v == "quarantine" || v == "reject";
-}
-
 // Element text and attribute values: the five XML specials, and no
 // control characters (not allowed in XML 1.0).
 std::string xml_escape(std::string_view s) {
@@ -82,86 +54,36 @@ std::optional<DmarcPublished> parse_dmarc_published(const std::string& domain,
                                                     const std::vector<std::string>& records) {
   const std::string* found = nullptr;
   for (auto& r : records) {
-    if (!starts_dmarc1(r)) continue;
+    if (!proto::dmarc::looks_like_dmarc(r)) continue;
     if (found) return std::nullopt;  // several records: none applies (RFC 7489 6.6.3)
     found = &r;
   }
   if (!found) return std::nullopt;
+  auto parsed = proto::dmarc::parse_record(*found);
+  if (!parsed.ok()) return std::nullopt;
+  const auto& rec = parsed.record;
   DmarcPublished out;
   out.domain = domain;
-  bool has_sp = false;
-  for (auto& tag : split(*found, ';')) {
-    auto eq = tag.find('=');
-    if (eq == std::string::npos) continue;
-    std::string name = to_lower(trim(std::string_view(tag).substr(0, eq)));
-    std::string value = trim(std::string_view(tag).substr(eq + 1));
-    if (name == "p") {
-      out.p = to_lower(value);
-    } else if (name == "sp") {
-      out.sp = to_lower(value);
-      has_sp = is_disposition(out.sp);
-    } else if (name == "pct") {
-      if (value.empty() || value.size() > 3 || value.find_first_not_of("0123456789") != std::string::npos)
-        continue;
-      out.pct = static_cast<uint32_t>(std::stoul(value));
-      if (out.pct > 100) out.pct = 100;
-    } else if (name == "adkim" || name == "aspf") {
-      std::string v = to_lower(value);
-      if (v == "r" || v == "s") (name == "adkim" ? out.adkim : out.aspf) = v;
-    } else if (name == "fo") {
-      out.fo = value;
-    } else if (name == "rua") {
-      for (auto& uri : split(value, ','))
-        if (!uri.empty()) out.rua.push_back(uri);
-    }
-  }
-  if (!is_disposition(out.p)) return std::nullopt;
-  if (!has_sp) out.sp = out.p;
+  out.adkim = rec.adkim == proto::dmarc::Alignment::Strict ? "s" : "r";
+  out.aspf = rec.aspf == proto::dmarc::Alignment::Strict ? "s" : "r";
+  out.p = proto::dmarc::policy_name(rec.p);
+  out.sp = proto::dmarc::policy_name(rec.sp.value_or(rec.p));
+  out.pct = static_cast<uint32_t>(rec.pct);
+  out.fo = rec.fo;
+  out.rua = rec.rua;
   return out;
 }
 
 bool has_dmarc1(const std::vector<std::string>& records) {
   for (auto& r : records)
-    if (starts_dmarc1(r)) return true;
+    if (proto::dmarc::looks_like_dmarc(r)) return true;
   return false;
 }
 
-std::optional<ReportUri> parse_report_uri(const std::string& uri) {
-  std::string u = uri;
-  uint64_t max_size = 0;
-  // RFC 7489 6.4: "!" size [ k | m | g | t ] after the URI ("!" never
-  // occurs unescaped in a mailto: address we accept).
-  if (auto bang = u.rfind('!'); bang != std::string::npos) {
-    std::string size = u.substr(bang + 1);
-    u.resize(bang);
-    uint64_t mult = 1;
-    if (!size.empty()) {
-      switch (std::tolower(static_cast<unsigned char>(size.back()))) {
-        case 'k':
-          mult = 1ull << 10;
-          break;
-        case 'm':
-          mult = 1ull << 20;
-          break;
-        case 'g':
-          mult = 1ull << 30;
-          break;
-        case 't':
-          mult = 1ull << 40;
-          break;
-        default:
-          break;
-      }
-      if (mult != 1) size.pop_back();
-    }
-    if (size.empty() || size.size() > 9 || size.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    max_size = std::stoull(size) * mult;
-    if (max_size == 0) return std::nullopt;
-  }
-  std::string address = mailto_address(u);
+std::optional<ReportTarget> report_target(const proto::dmarc::ReportUri& uri) {
+  std::string address = mailto_address(uri.uri);
   if (address.empty()) return std::nullopt;
-  return ReportUri{address, max_size};
+  return ReportTarget{address, uri.max_size};
 }
 
 bool is_external_destination(const std::string& rua_domain, const std::string& policy_domain,

@@ -1,6 +1,7 @@
 // DMARC aggregate reports (RFC 7489 7.2 and Appendix C), the pure half:
-// the published record's tags as the report repeats them, rua= URIs with
-// their size limits, the external-destination rule, the XML report, gzip
+// the published record's tags as the report repeats them (read by
+// proto/dmarc's record parser), rua= mailto: targets, the
+// external-destination rule, the XML report, gzip
 // and the report mail (7.2.1.1). No I/O; unit-tested. The counted rows
 // come from auth::DmarcReportStore; sending: dmarc_reports.h.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "auth/dmarc_report_store.h"
 #include "base/result.h"
+#include "proto/dmarc/dmarc_record.h"
 
 namespace mailfort::outbound {
 
@@ -25,12 +27,11 @@ struct DmarcPublished {
   std::string sp;
   uint32_t pct = 100;
   std::string fo = "0";
-  std::vector<std::string> rua;
+  std::vector<proto::dmarc::ReportUri> rua;  // with their "!size" limits
 };
 
-// The `_dmarc.<domain>` TXT records: exactly one must start with
-// "v=DMARC1" and name a valid p=; nullopt otherwise. Only the tags a
-// report needs are read (DMARC evaluation has its own parser).
+// The `_dmarc.<domain>` TXT records: exactly one must look like a DMARC
+// record and parse (proto::dmarc::parse_record); nullopt otherwise.
 std::optional<DmarcPublished> parse_dmarc_published(const std::string& domain,
                                                     const std::vector<std::string>& records);
 
@@ -38,13 +39,13 @@ std::optional<DmarcPublished> parse_dmarc_published(const std::string& domain,
 // destination's consent record (RFC 7489 7.1).
 bool has_dmarc1(const std::vector<std::string>& records);
 
-// One rua= URI: "mailto:a@b.example!10m" -> {a@b.example, 10485760}.
-struct ReportUri {
+// Where one rua= URI sends a report: "mailto:a@b.example" with !10m ->
+// {a@b.example, 10485760}; nullopt for other schemes and bad addresses.
+struct ReportTarget {
   std::string address;
   uint64_t max_size = 0;  // bytes; 0 = no limit
 };
-// nullopt for non-mailto URIs and malformed size suffixes.
-std::optional<ReportUri> parse_report_uri(const std::string& uri);
+std::optional<ReportTarget> report_target(const proto::dmarc::ReportUri& uri);
 
 // RFC 7489 7.1: reports to a domain outside the policy domain's
 // organisational domain need that domain's consent record.

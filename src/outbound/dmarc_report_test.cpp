@@ -100,7 +100,9 @@ TEST(DmarcPublished, Defaults) {
   EXPECT_EQ(p->pct, 100u);
   EXPECT_EQ(p->adkim, "r");
   EXPECT_EQ(p->aspf, "r");
-  EXPECT_EQ(p->rua, std::vector<std::string>{"mailto:r@a.example"});
+  ASSERT_EQ(p->rua.size(), 1u);
+  EXPECT_EQ(p->rua[0].uri, "mailto:r@a.example");
+  EXPECT_EQ(p->rua[0].max_size, 0u);
 }
 
 TEST(DmarcPublished, AllTags) {
@@ -114,33 +116,42 @@ TEST(DmarcPublished, AllTags) {
   EXPECT_EQ(p->adkim, "s");
   EXPECT_EQ(p->aspf, "s");
   EXPECT_EQ(p->fo, "1");
-  EXPECT_EQ(p->rua, (std::vector<std::string>{"mailto:r@a.example!10m", "mailto:x@reports.example",
-                                              "https://x.example/"}));
+  ASSERT_EQ(p->rua.size(), 3u);
+  EXPECT_EQ(report_target(p->rua[0])->address, "r@a.example");
+  EXPECT_EQ(report_target(p->rua[0])->max_size, 10u << 20);
+  EXPECT_EQ(report_target(p->rua[1])->address, "x@reports.example");
+  EXPECT_EQ(report_target(p->rua[1])->max_size, 0u);
+  EXPECT_FALSE(report_target(p->rua[2]));  // https: not supported
 }
 
 TEST(DmarcPublished, Invalid) {
   EXPECT_FALSE(parse_dmarc_published("a.example", {}));
-  EXPECT_FALSE(parse_dmarc_published("a.example", {"v=DMARC1; rua=mailto:r@a.example"}));  // no p=
-  EXPECT_FALSE(parse_dmarc_published("a.example", {"v=DMARC1; p=maybe"}));
+  EXPECT_FALSE(parse_dmarc_published("a.example", {"v=DMARC1; adkim=s"}));  // no p=, no rua=
+  // No valid p= but a rua=: read as p=none (RFC 7489 6.6.3).
+  EXPECT_EQ(parse_dmarc_published("a.example", {"v=DMARC1; rua=mailto:r@a.example"})->p, "none");
+  EXPECT_FALSE(parse_dmarc_published("a.example", {"v=DMARC1; p=maybe"}));  // no valid p=, no rua=
   EXPECT_FALSE(parse_dmarc_published("a.example", {"v=DMARC1; p=none", "v=DMARC1; p=reject"}));
   EXPECT_FALSE(parse_dmarc_published("a.example", {"v=DMARC2; p=none"}));
   EXPECT_TRUE(has_dmarc1({"x", "v=DMARC1"}));
   EXPECT_FALSE(has_dmarc1({"v=DMARC10", "v=spf1"}));
 }
 
-TEST(DmarcReportUri, SizeSuffix) {
-  auto u = parse_report_uri("mailto:r@a.example!10m");
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->address, "r@a.example");
-  EXPECT_EQ(u->max_size, 10u << 20);
-  EXPECT_EQ(parse_report_uri("mailto:r@a.example!500")->max_size, 500u);
-  EXPECT_EQ(parse_report_uri("mailto:r@a.example!2K")->max_size, 2048u);
-  EXPECT_EQ(parse_report_uri("mailto:r@a.example")->max_size, 0u);
-  EXPECT_FALSE(parse_report_uri("mailto:r@a.example!"));
-  EXPECT_FALSE(parse_report_uri("mailto:r@a.example!10x"));
-  EXPECT_FALSE(parse_report_uri("mailto:r@a.example!0"));
-  EXPECT_FALSE(parse_report_uri("https://a.example/r"));
-  EXPECT_FALSE(parse_report_uri("mailto:nobody"));
+TEST(DmarcReportUri, Targets) {
+  using proto::dmarc::ReportUri;
+  auto t = report_target(ReportUri{"mailto:r@a.example", 2048});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->address, "r@a.example");
+  EXPECT_EQ(t->max_size, 2048u);
+  EXPECT_EQ(report_target(ReportUri{"mailto:r%40x@a.example", 0})->address, "r@x@a.example");
+  EXPECT_FALSE(report_target(ReportUri{"https://a.example/r", 0}));
+  EXPECT_FALSE(report_target(ReportUri{"mailto:nobody", 0}));
+  // Suffixes as the record parser reads them.
+  auto p = parse_dmarc_published("a.example",
+                                 {"v=DMARC1; p=none; rua=mailto:r@a.example!500,mailto:s@a.example!2k"});
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->rua.size(), 2u);
+  EXPECT_EQ(p->rua[0].max_size, 500u);
+  EXPECT_EQ(p->rua[1].max_size, 2048u);
 }
 
 TEST(DmarcReportUri, ExternalDestination) {

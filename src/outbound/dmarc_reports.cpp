@@ -49,11 +49,12 @@ std::string sign(const std::vector<dkim::Key>& keys, const std::string& message,
 }
 
 // The addresses the report may go to (consent checked for external ones).
-std::vector<ReportUri> destinations(const DmarcReportContext& ctx, const DmarcPublished& published,
-                                    const std::string& org_domain, std::vector<std::string>& skipped) {
-  std::vector<ReportUri> out;
-  for (auto& uri : published.rua) {
-    auto target = parse_report_uri(uri);
+std::vector<ReportTarget> destinations(const DmarcReportContext& ctx, const DmarcPublished& published,
+                                       const std::string& org_domain, std::vector<std::string>& skipped) {
+  std::vector<ReportTarget> out;
+  for (auto& rua : published.rua) {
+    const std::string& uri = rua.uri;
+    auto target = report_target(rua);
     if (!target) {
       spdlog::info("dmarc-report rua-skipped domain={} rua={} reason=only-mailto-supported", published.domain,
                    log::quote(uri));
@@ -101,7 +102,7 @@ DmarcReportRun send_dmarc_reports(const DmarcReportContext& ctx, const std::stri
     std::optional<DmarcPublished> published;
     if (txt.status == dns::Answer::Status::Ok)
       published = parse_dmarc_published(domain.policy_domain, txt.txt);
-    std::vector<ReportUri> to;
+    std::vector<ReportTarget> to;
     if (published) to = destinations(ctx, *published, domain.org_domain, run.skipped);
     if (to.empty()) {
       spdlog::info("dmarc-report no-recipient domain={} day={}", domain.policy_domain, day);
