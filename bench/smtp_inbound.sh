@@ -8,20 +8,33 @@
 # connections. Durability on both sides (Mailfort acknowledges after
 # syncfs; Postfix fsyncs its queue file, Dovecot's LMTP its Maildir file).
 #
-# Usage: sudo bench/smtp_inbound.sh [--quick] [--no-peers]
+# Usage: sudo bench/smtp_inbound.sh [--quick] [--no-peers] [--auth]
 #   --quick     one run per point, fewer messages (a smoke run)
 #   --no-peers  Mailfort only
+#   --auth      instead: the 20-connection point with DKIM-signed mail from a sender domain with SPF,
+#               DKIM and DMARC records (fake DNS on loopback) and a DNSBL, [inbound] checks off vs on:
+#               delivered/s of both, the ratio and verification CPU per message (smtp_inbound_auth.py)
 # Needs root (installs postfix/dovecot for the peers, reads /proc of servers).
 # Everything runs on loopback; every load is bounded by its message count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
-QUICK=0; PEERS_TOO=1
+QUICK=0; PEERS_TOO=1; AUTH=0
 for a in "$@"; do
-  case $a in --quick) QUICK=1 ;; --no-peers) PEERS_TOO=0 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
+  case $a in
+    --quick) QUICK=1 ;; --no-peers) PEERS_TOO=0 ;; --auth) AUTH=1 ;;
+    *) echo "unknown option $a" >&2; exit 2 ;;
+  esac
 done
 RUNS=3; [ $QUICK = 1 ] && RUNS=1
+
+if [ $AUTH = 1 ]; then
+  bash scripts/build.sh >/dev/null
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  MSGS=2000; [ $QUICK = 1 ] && MSGS=500
+  exec /usr/bin/python3 bench/smtp_inbound_auth.py --msgs "$MSGS" --runs "$RUNS" --conns 20
+fi
 
 bash scripts/install-deps.sh
 command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || bash "$PEERS/setup.sh"

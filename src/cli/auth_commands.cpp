@@ -14,6 +14,7 @@ void add_auth_commands(CLI::App& app, CliContext& ctx) {
   add_auth_spf_command(*auth, ctx);
   add_auth_check_command(*auth, ctx);
   add_auth_dkim_command(*auth, ctx);
+  add_auth_report_command(*auth, ctx);
   add_auth_arc_command(*auth, ctx);
 }
 

@@ -10,9 +10,10 @@ namespace mailfort::cli {
 
 struct CliContext;
 
-void add_auth_spf_command(CLI::App& auth, CliContext& ctx);    // auth_spf_command.cpp
-void add_auth_check_command(CLI::App& auth, CliContext& ctx);  // auth_check_command.cpp
-void add_auth_arc_command(CLI::App& auth, CliContext& ctx);    // auth arc, auth arc-seal
-void add_auth_dkim_command(CLI::App& auth, CliContext& ctx);   // auth_dkim_command.cpp
+void add_auth_spf_command(CLI::App& auth, CliContext& ctx);     // auth_spf_command.cpp
+void add_auth_check_command(CLI::App& auth, CliContext& ctx);   // auth_check_command.cpp
+void add_auth_arc_command(CLI::App& auth, CliContext& ctx);     // auth arc, auth arc-seal
+void add_auth_dkim_command(CLI::App& auth, CliContext& ctx);    // auth_dkim_command.cpp
+void add_auth_report_command(CLI::App& auth, CliContext& ctx);  // auth report send (DMARC aggregate reports)
 
 }  // namespace mailfort::cli

@@ -19,6 +19,14 @@ std::optional<uint16_t> listener_port(const config::Config& cfg, config::Protoco
 
 }  // namespace
 
+std::string mta_sts_policy_text(const config::Config& cfg) {
+  proto::mtasts::Policy policy;
+  policy.mode = proto::mtasts::Mode::Enforce;
+  policy.mx = {cfg.hostname};
+  policy.max_age = 604800;
+  return proto::mtasts::format_policy(policy);
+}
+
 Result<std::string> dns_records(const config::Config& cfg, const std::string& domain) {
   const std::string d = domain + ".";
   const std::string host = cfg.hostname + ".";
@@ -45,11 +53,7 @@ Result<std::string> dns_records(const config::Config& cfg, const std::string& do
   add("DMARC (RFC 7489): mail failing SPF and DKIM alignment goes to spam; aggregate reports to postmaster.",
       "_dmarc." + d + " IN TXT \"v=DMARC1; p=quarantine; rua=mailto:postmaster@" + domain + "\"");
 
-  proto::mtasts::Policy policy;
-  policy.mode = proto::mtasts::Mode::Enforce;
-  policy.mx = {cfg.hostname};
-  policy.max_age = 604800;
-  auto policy_text = proto::mtasts::format_policy(policy);
+  auto policy_text = mta_sts_policy_text(cfg);
   add("MTA-STS (RFC 8461): senders require verified TLS to " + cfg.hostname +
           ". The id changes with the policy file.",
       "_mta-sts." + d + " IN TXT \"v=STSv1; id=" + proto::mtasts::policy_id(policy_text) + ";\"");

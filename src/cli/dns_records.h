@@ -14,4 +14,8 @@ namespace mailfort::cli {
 
 Result<std::string> dns_records(const config::Config& cfg, const std::string& domain);
 
+// The MTA-STS policy file a local domain should serve (enforce, our host
+// name as the one mx); its policy_id() goes in the `_mta-sts` TXT record.
+std::string mta_sts_policy_text(const config::Config& cfg);
+
 }  // namespace mailfort::cli

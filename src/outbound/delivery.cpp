@@ -15,11 +15,13 @@
 #include <mutex>
 
 #include "auth/srs.h"
+#include "auth/dmarc_report_store.h"
 #include "base/log.h"
 #include "base/use_tuple.h"
 #include "directory/directory.h"
 #include "outbound/delivery_route.h"
 #include "outbound/dkim_outbound.h"
+#include "outbound/dmarc_reports.h"
 #include "outbound/tlsrpt.h"
 #include "queue/queue.h"
 #include "server/blocking.h"
@@ -159,6 +161,7 @@ asio::awaitable<void> DeliveryEngine::loop() {
       if (t - last_report_check >= kTlsReportCheckSeconds) {
         last_report_check = t;
         spawn(daily_tls_reports(), "tlsrpt");
+        spawn(daily_dmarc_reports(), "dmarc-report");
       }
     }
     if (cfg->delivery.enabled && active_.size() < kMaxActive) {
@@ -415,6 +418,22 @@ asio::awaitable<void> DeliveryEngine::finish(std::shared_ptr<Message> m) {
     schedule_.set(id, env.next_attempt);
     if (wake_) wake_->cancel();
   }
+}
+
+asio::awaitable<void> DeliveryEngine::daily_dmarc_reports() {
+  auto cfg = svc_.config();
+  if (!cfg->inbound.dmarc_reports || !svc_.dmarc_reports || stopping_) co_return;
+  co_await run_blocking(*svc_.workers, [&] {
+    int64_t t = now();
+    // Yesterday (UTC) is complete; the sent marks make this idempotent.
+    DmarcReportContext ctx{*svc_.dmarc_reports, *svc_.resolver, *svc_.queue,
+                           *svc_.directory,     cfg->data_dir,  cfg->hostname};
+    auto run = send_dmarc_reports(ctx, utc_day(t - 86400), t);
+    if (run.domains) spdlog::info("dmarc-report sent domains={} messages={}", run.domains, run.messages);
+    if (auto r = svc_.dmarc_reports->prune(t); !r)
+      spdlog::warn("dmarc-report prune-failed error={}", log::quote(r.error().message));
+    return 0;
+  });
 }
 
 }  // namespace mailfort::outbound

@@ -116,6 +116,7 @@ class DeliveryEngine {
   // yesterday's reports.
   asio::awaitable<void> count_tls(std::vector<TlsSessionRecord> sessions);
   asio::awaitable<void> daily_tls_reports();
+  asio::awaitable<void> daily_dmarc_reports();
 
   // Connections (delivery_connection.cpp): connection() carries a
   // destination's jobs; the rest are its steps.

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "auth/srs.h"
+#include "auth/dmarc_report_store.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
@@ -116,6 +117,12 @@ class Runtime {
       services_.tlsrpt = rpt.value();
     else
       spdlog::warn("tlsrpt disabled error={}", log::quote(rpt.error().message));
+    if (cfg->inbound.dmarc_reports) {
+      if (auto rpt = auth::DmarcReportStore::open(cfg->data_dir + "/dmarc-reports.sqlite"); rpt)
+        services_.dmarc_reports = rpt.value();
+      else
+        spdlog::warn("dmarc-report disabled error={}", log::quote(rpt.error().message));
+    }
 
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());

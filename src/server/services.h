@@ -44,7 +44,8 @@ class Resolver;
 
 namespace mailfort::auth {
 class Srs;
-}
+class DmarcReportStore;
+}  // namespace mailfort::auth
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -98,10 +99,11 @@ struct Services {
   std::shared_ptr<store::MailStore> store;
   std::shared_ptr<store::MailboxRegistry> mailboxes;  // IMAP/POP3 view of the store
   std::shared_ptr<queue::Queue> queue;
-  std::shared_ptr<dns::Resolver> resolver;           // blocking: use on the worker pool
-  std::shared_ptr<outbound::MtaStsCache> mta_sts;    // blocking: use on the worker pool
-  std::shared_ptr<outbound::TlsReportStore> tlsrpt;  // TLS report counters; blocking; null = off
-  std::shared_ptr<const auth::Srs> srs;              // SRS secret of forwarded mail; null = no rewriting
+  std::shared_ptr<const auth::Srs> srs;                   // SRS secret of forwarded mail; null = no rewriting
+  std::shared_ptr<dns::Resolver> resolver;                // blocking: use on the worker pool
+  std::shared_ptr<outbound::MtaStsCache> mta_sts;         // blocking: use on the worker pool
+  std::shared_ptr<outbound::TlsReportStore> tlsrpt;       // TLS report counters; blocking; null = off
+  std::shared_ptr<auth::DmarcReportStore> dmarc_reports;  // DMARC report counts; blocking; null = off
 
  private:
   std::mutex user_ip_mu;

@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "auth/dmarc_report_store.h"
 #include "auth/results_header.h"
 #include "base/log.h"
 #include "server/blocking.h"
@@ -93,8 +94,14 @@ asio::awaitable<void> InboundAuth::at_end_of_data(const SmtpClient& c, SmtpTrans
   const auto& checks = checks_;
   auto spf = txn.spf;
   auto spf_helo = txn.spf_helo;
+  auto* reports = services_.dmarc_reports.get();
   txn.verdict = co_await run_blocking(*services_.workers, [&]() -> auth::Verdict {
-    return auth::evaluate(*message, arrival, checks, *dns, spf, spf_helo);
+    auto v = auth::evaluate(*message, arrival, checks, *dns, spf, spf_helo);
+    // DMARC aggregate reports count every verdict, refused ones too.
+    if (reports)
+      if (auto r = reports->record(v, arrival.ip, arrival.mail_from, arrival.now); !r)
+        spdlog::warn("dmarc-report record-failed error={}", log::quote(r.error().message));
+    return v;
   });
   const auto& v = *txn.verdict;
   spdlog::info(
