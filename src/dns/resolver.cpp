@@ -204,7 +204,12 @@ Answer Resolver::query(const std::string& name, Type type) {
     std::lock_guard lock(cache_mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      if (it->second.expires > now) return it->second.answer;
+      if (it->second.expires > now) {
+        Answer a = it->second.answer;
+        a.ttl = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(it->second.expires - now).count());
+        return a;
+      }
       cache_.erase(it);
     }
   }
@@ -235,6 +240,7 @@ Answer Resolver::resolve(const std::string& name, Type type, uint32_t& ttl) {
   }
   a.secure = res->secure != 0;
   ttl = res->ttl > 0 ? static_cast<uint32_t>(res->ttl) : 0;
+  a.ttl = ttl;
   if (res->bogus) {
     a.status = Answer::Status::Bogus;
     a.why_bogus = res->why_bogus ? res->why_bogus : "bogus";
