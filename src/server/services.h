@@ -42,6 +42,10 @@ namespace mailfort::dns {
 class Resolver;
 }
 
+namespace mailfort::postscreen {
+class Postscreen;
+}
+
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -98,6 +102,7 @@ struct Services {
   std::shared_ptr<dns::Resolver> resolver;           // blocking: use on the worker pool
   std::shared_ptr<outbound::MtaStsCache> mta_sts;    // blocking: use on the worker pool
   std::shared_ptr<outbound::TlsReportStore> tlsrpt;  // TLS report counters; blocking; null = off
+  std::shared_ptr<postscreen::Postscreen> postscreen;  // MX defense (DNSBL cache, greylist); blocking
 
  private:
   std::mutex user_ip_mu;
