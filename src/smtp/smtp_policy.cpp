@@ -19,6 +19,7 @@
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/services.h"
+#include "smtp/mx_screen.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 
@@ -160,6 +161,7 @@ class BasePolicy : public SmtpPolicy {
         if (!o.over_quota.empty()) {
           co_return SmtpReply{452, "4.2.2", "<" + address + ">: Mailbox full; over quota"};
         }
+        if (auto r = co_await admit_local_recipient(c, address, txn); !r.ok()) co_return r;
         for (const auto& mb : res.mailboxes) add_unique(txn.mailboxes, mb);
         for (const auto& f : res.forwards) add_unique(txn.forwards, f);
         break;
@@ -179,6 +181,12 @@ class BasePolicy : public SmtpPolicy {
   }
 
  protected:
+  // A valid local recipient, about to be accepted: the listener's last word
+  // (MX: greylisting).
+  virtual asio::awaitable<SmtpReply> admit_local_recipient(const SmtpClient& c, const std::string& address,
+                                                           const SmtpTransaction& txn) {
+    co_return SmtpReply{};
+  }
   bool relay_permitted(const SmtpClient& c) const {
     return !c.auth_user.empty() || any_contains(trusted_, c.ip);
   }
@@ -498,7 +506,13 @@ class BasePolicy : public SmtpPolicy {
 
 class MxPolicy : public BasePolicy {
  public:
-  using BasePolicy::BasePolicy;
+  MxPolicy(Services& services, std::shared_ptr<const config::Config> cfg, const config::Listener& listener)
+      : BasePolicy(services, cfg, listener), screen_(services, cfg) {}
+
+  asio::awaitable<std::optional<SmtpReply>> on_connect(const SmtpClient& c) override {
+    auto refusal = co_await screen_.on_connect(c);
+    co_return refusal;
+  }
 
   asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
     // S3: a real host name or an address literal. Trusted networks are
@@ -529,6 +543,9 @@ class MxPolicy : public BasePolicy {
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
     }
+    if (auto r = co_await screen_.on_mail(c, from.null_path ? std::string() : from.mailbox.str()); !r.ok()) {
+      co_return r;
+    }
     SmtpReply quota = co_await reserve_send_quota(c, txn);
     co_return quota;
   }
@@ -551,6 +568,17 @@ class MxPolicy : public BasePolicy {
     received += "; " + proto::mail::rfc5322_date(std::time(nullptr)) + "\r\n";
     return received + message;
   }
+
+  asio::awaitable<SmtpReply> admit_local_recipient(const SmtpClient& c, const std::string& address,
+                                                   const SmtpTransaction& txn) override {
+    // The sender is set on the transaction after MAIL FROM was accepted.
+    GreylistExemptions exempt;  // both false until the src/auth verdict is wired (see mx_screen.h)
+    auto r = co_await screen_.on_rcpt(c, txn.sender, address, exempt);
+    co_return r;
+  }
+
+ private:
+  MxScreen screen_;
 };
 
 class SubmissionPolicy : public BasePolicy {
