@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <string>
 
 #include "base/text.h"
 #include "dns/resolver.h"
@@ -32,6 +33,36 @@ std::string unbound_forwarder(const std::string& f) {
   if (inet_pton(AF_INET6, f.c_str(), buf) == 1) return f;
   auto colon = f.rfind(':');
   return colon == std::string::npos ? f : f.substr(0, colon) + "@" + f.substr(colon + 1);
+}
+
+// unbound answers reverse lookups of private, shared, link-local,
+// documentation and loopback ranges (10/8, 172.16/12, 192.168/16, 100.64/10,
+// 169.254/16, 192.0.2/24, 198.51.100/24, 203.0.113/24, 127/8, fd00::/8,
+// fe80::/10, 2001:db8::/32, ::1 ...) from built-in local zones (RFC 6303)
+// without asking anyone. Behind a forwarder those zones belong to it: a site
+// resolver knows its own PTRs, and tests publish PTRs there (SPF ptr, %{p},
+// FCrDNS). In recursion mode they stay local, so private lookups never leak
+// to the root servers.
+int pass_local_reverse_zones_to_forwarders(ub_ctx* ctx) {
+  int rc;
+  // The RFC 1918 / RFC 6303 set; unbound validates them as insecure then
+  // (a forwarder's answers there cannot chain to the root's signatures).
+  if ((rc = ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes")) != 0) return rc;
+  if ((rc = ub_ctx_set_option(ctx, "insecure-lan-zones:", "yes")) != 0) return rc;
+  // The loopback and "this network" zones unblock-lan-zones keeps local
+  // (made transparent: their few built-in records, 1.0.0.127 -> localhost,
+  // stay; every other name goes to the forwarder).
+  static const char* const kZones[] = {
+      "127.in-addr.arpa.",
+      "0.in-addr.arpa.",
+      "255.255.255.255.in-addr.arpa.",
+      "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+      "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+  };
+  for (const char* zone : kZones) {
+    if ((rc = ub_ctx_zone_add(ctx, zone, "transparent")) != 0) return rc;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -179,6 +210,9 @@ Result<std::shared_ptr<Resolver>> Resolver::create(const Settings& s) {
     for (const auto& f : s.forwarders) {
       if ((rc = ub_ctx_set_fwd(ctx, unbound_forwarder(f).c_str())) != 0) return fail("forwarder " + f, rc);
     }
+  }
+  if (!s.recursion) {
+    if ((rc = pass_local_reverse_zones_to_forwarders(ctx)) != 0) return fail("local zones", rc);
   }
   if (!s.trust_anchor_file.empty()) {
     if ((rc = ub_ctx_add_ta_file(ctx, s.trust_anchor_file.c_str())) != 0) {

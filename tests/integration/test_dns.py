@@ -32,3 +32,17 @@ def test_unresolvable_helo_refused_when_configured(instance, dns):
     assert code == 250
     s.quit()
     assert ("ghost.example.org", "A") in dns.queries
+
+
+def test_private_and_documentation_reverse_zones_go_to_the_forwarder(instance, dns):
+    # unbound answers these from built-in local zones unless told otherwise;
+    # behind a forwarder they must be asked (SPF ptr, FCrDNS, the SPF suite).
+    dns.add("9.0.0.127.in-addr.arpa", "PTR", "loop.example.test.")
+    dns.add("1.2.0.192.in-addr.arpa", "PTR", "doc.example.test.")
+    dns.add("5.0.0.10.in-addr.arpa", "PTR", "lan.example.test.")
+    dns.add("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", "PTR", "v6.example.test.")
+    for ip, name in [("127.0.0.9", "loop"), ("192.0.2.1", "doc"), ("10.0.0.5", "lan"), ("2001:db8::1", "v6")]:
+        r = instance.cli("resolve", ip, "PTR")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"PTR {name}.example.test" in r.stdout
+
