@@ -12,10 +12,18 @@ NOERROR with no records (NODATA).
 A DNSSEC-signed zone (signedzone.SignedZone) can be added with
 add_signed_zone(); names under its origin are answered from it, with
 RRSIG/NSEC records when the query has the DO bit.
+
+Failures, for temperror paths (SPF, DKIM, DMARC):
+
+    dns.servfail("broken.example.test")   # answers SERVFAIL
+    dns.timeout("slow.example.test")      # never answers (the resolver times out)
+
+Both apply to every query type of that name except the types it has records
+for (added with add()), so one name can answer TXT and time out on A.
 """
 import threading
 
-from dnslib import QTYPE, RCODE, RR
+from dnslib import QTYPE, RCODE, RR, DNSError
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from ports import free_port
@@ -35,6 +43,14 @@ class _Resolver(BaseResolver):
             queries = self.zone.queries
             queries.append((qname, qtype))
             signed = next((z for z in self.zone.signed if z.contains(qname)), None)
+            failure = self.zone.failures.get(qname)
+        if failure and not any(rtype == qtype for rtype, _ in records):
+            if failure == "timeout":
+                # dnslib's handler sends nothing when the resolver raises
+                # DNSError (the quiet logger keeps it off stderr).
+                raise DNSError(f"timeout for {qname}")
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
         if signed:
             return signed.answer(request, reply)
         if not records:
@@ -57,8 +73,9 @@ class FakeDNS:
         self.records = {}
         self.queries = []
         self.signed = []
+        self.failures = {}  # name -> "servfail" | "timeout"
         self.lock = threading.Lock()
-        quiet = DNSLogger(log="-request,-reply,-truncated,-data,-send,-recv", prefix=False)
+        quiet = DNSLogger(log="-request,-reply,-truncated,-error,-data,-send,-recv", prefix=False)
         self.port = free_port()
         self.udp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, logger=quiet)
         self.tcp = DNSServer(_Resolver(self), address="127.0.0.1", port=self.port, tcp=True, logger=quiet)
@@ -75,6 +92,14 @@ class FakeDNS:
     def add(self, name, rtype, text):
         with self.lock:
             self.records.setdefault(name.rstrip(".").lower(), []).append((rtype.upper(), text))
+
+    def servfail(self, name):
+        with self.lock:
+            self.failures[name.rstrip(".").lower()] = "servfail"
+
+    def timeout(self, name):
+        with self.lock:
+            self.failures[name.rstrip(".").lower()] = "timeout"
 
     def add_signed_zone(self, zone):
         with self.lock:

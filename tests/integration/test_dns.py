@@ -46,3 +46,12 @@ def test_private_and_documentation_reverse_zones_go_to_the_forwarder(instance, d
         assert r.returncode == 0, r.stdout + r.stderr
         assert f"PTR {name}.example.test" in r.stdout
 
+
+def test_fake_dns_servfail_and_timeout(instance, dns):
+    dns.servfail("broken.example.test")
+    dns.timeout("slow.example.test")
+    dns.add("slow.example.test", "TXT", '"still here"')
+    assert "status=servfail" in instance.cli("resolve", "broken.example.test", "A").stdout
+    r = instance.cli("resolve", "slow.example.test", "A")
+    assert r.returncode == 1 and "status=ok" not in r.stdout
+    assert "still here" in instance.cli("resolve", "slow.example.test", "TXT").stdout
