@@ -161,7 +161,8 @@ class BasePolicy : public SmtpPolicy {
         if (!o.over_quota.empty()) {
           co_return SmtpReply{452, "4.2.2", "<" + address + ">: Mailbox full; over quota"};
         }
-        if (auto r = co_await admit_local_recipient(c, address, txn); !r.ok()) co_return r;
+        SmtpReply admitted = co_await admit_local_recipient(c, address, txn);
+        if (!admitted.ok()) co_return admitted;
         for (const auto& mb : res.mailboxes) add_unique(txn.mailboxes, mb);
         for (const auto& f : res.forwards) add_unique(txn.forwards, f);
         break;
@@ -543,9 +544,10 @@ class MxPolicy : public BasePolicy {
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
     }
-    if (auto r = co_await screen_.on_mail(c, from.null_path ? std::string() : from.mailbox.str()); !r.ok()) {
-      co_return r;
-    }
+    // Named, not temporaries inside the co_await: GCC 12 frees those twice.
+    std::string sender = from.null_path ? std::string() : from.mailbox.str();
+    SmtpReply access = co_await screen_.on_mail(c, sender);
+    if (!access.ok()) co_return access;
     SmtpReply quota = co_await reserve_send_quota(c, txn);
     co_return quota;
   }

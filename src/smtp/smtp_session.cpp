@@ -279,7 +279,8 @@ asio::awaitable<void> SmtpSession::run() {
     co_return;
   }
   // Postscreen (MX): access list, DNS lists, FCrDNS; a refusal ends the session.
-  if (auto refusal = co_await policy_->on_connect(client_)) {
+  std::optional<SmtpReply> refusal = co_await policy_->on_connect(client_);
+  if (refusal) {
     co_await reply(*refusal);
     co_return;
   }
