@@ -2,6 +2,9 @@
 #include "postscreen/postscreen.h"
 
 #include "base/cidr.h"
+#include "base/text.h"
+
+#include <ctime>
 
 namespace mailfort::postscreen {
 
@@ -31,6 +34,16 @@ Result<std::shared_ptr<Postscreen>> Postscreen::open(const config::Config& cfg,
   auto greylist = Greylist::open(cfg.state_db_path());
   if (!greylist) return greylist.error();
   return std::shared_ptr<Postscreen>(new Postscreen(std::move(resolver), std::move(greylist.value())));
+}
+
+void Postscreen::remember_verified_domain(const std::string& domain) {
+  (void)greylist_->remember_verified_domain(to_lower(domain), static_cast<int64_t>(std::time(nullptr)));
+}
+
+bool Postscreen::is_verified_domain(const std::string& domain, const config::Inbound& inbound) {
+  auto known = greylist_->is_verified_domain(to_lower(domain), greylist_settings(inbound),
+                                             static_cast<int64_t>(std::time(nullptr)));
+  return known.ok() && known.value();
 }
 
 }  // namespace mailfort::postscreen

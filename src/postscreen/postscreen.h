@@ -33,6 +33,12 @@ class Postscreen {
   static Result<std::shared_ptr<Postscreen>> open(const config::Config& cfg,
                                                   std::shared_ptr<dns::Resolver> resolver);
 
+  // Greylisting's "DKIM-verified known domain" exemption: end of data calls
+  // remember for the d= of a passing DKIM signature; RCPT asks for the
+  // sender's domain. Both block (SQLite); errors read as "not known".
+  void remember_verified_domain(const std::string& domain);
+  bool is_verified_domain(const std::string& domain, const config::Inbound& inbound);
+
   DnsblLookup& dnsbl() { return dnsbl_; }
   Greylist& greylist() { return *greylist_; }
   dns::Resolver& resolver() { return *resolver_; }

@@ -26,9 +26,10 @@ namespace mailfort::smtp {
 // Both stay false until the verdict of src/auth is wired in: the first
 // comes from SPF at MAIL FROM (pass) with the sender domain's DMARC policy
 // (p=reject); the second from Postscreen's list of domains whose mail
-// passed DKIM before (end-of-data code calls
-// postscreen::Greylist::remember_verified_domain, this asks
-// is_verified_domain for the sender's domain).
+// passed DKIM before: end-of-data code calls
+// services.postscreen->remember_verified_domain(d=) for a passing
+// signature, and MxPolicy::admit_local_recipient would set it from
+// services.postscreen->is_verified_domain(sender's domain), on the worker pool.
 struct GreylistExemptions {
   bool spf_pass_dmarc_reject = false;
   bool dkim_verified_known_domain = false;
