@@ -149,6 +149,7 @@ struct Inbound {
   bool spf_reject_fail = false;                     // 550 at MAIL FROM on SPF fail
   std::vector<std::string> dnsbl;                   // postscreen_dnsbl_sites syntax
   uint32_t dnsbl_threshold = 2;
+  uint32_t dnsbl_timeout_seconds = 10;  // a list not answered by then counts 0
   bool require_fcrdns = false;
   std::vector<std::string> fcrdns_exceptions;  // CIDRs (Postfix without_ptr)
   bool greylisting = false;

@@ -397,6 +397,10 @@ std::vector<Key> make_keys() {
       uint_key("inbound.dnsbl_threshold", F(inbound.dnsbl_threshold), 1, 1000,
                "Summed DNSBL weight at which a client is refused 554 5.7.1 and disconnected.",
                "one list alone should not decide unless its weight says so"),
+      uint_key("inbound.dnsbl_timeout_seconds", F(inbound.dnsbl_timeout_seconds), 1, 60,
+               "How long the greeting waits for the DNS lists (queried in parallel); a list that has "
+               "not answered by then counts 0 (Postfix's postscreen_dnsbl_timeout).",
+               "a slow or dead list must not hold every new client for the resolver's own timeout"),
       bool_key("inbound.require_fcrdns", F(inbound.require_fcrdns),
                "Refuse clients without forward-confirmed reverse DNS with 450 4.7.25 (RFC 8689)."),
       string_array_key("inbound.fcrdns_exceptions", F(inbound.fcrdns_exceptions),

@@ -161,6 +161,7 @@ int run(int argc, char** argv) {
   add_alias_commands(app, ctx);
   add_tls_policy_commands(app, ctx);
   add_ban_commands(app, ctx);
+  add_access_commands(app, ctx);
   add_queue_commands(app, ctx);
   add_resolve_commands(app, ctx);
   add_dkim_commands(app, ctx);

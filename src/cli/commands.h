@@ -48,6 +48,7 @@ void add_user_commands(CLI::App& app, CliContext& ctx);
 void add_alias_commands(CLI::App& app, CliContext& ctx);
 void add_tls_policy_commands(CLI::App& app, CliContext& ctx);
 void add_ban_commands(CLI::App& app, CliContext& ctx);
+void add_access_commands(CLI::App& app, CliContext& ctx);
 void add_queue_commands(CLI::App& app, CliContext& ctx);
 void add_resolve_commands(CLI::App& app, CliContext& ctx);
 void add_dkim_commands(CLI::App& app, CliContext& ctx);

@@ -12,6 +12,7 @@
 #include "base/privileges.h"
 #include "cli/commands.h"
 #include "cli/instance.h"
+#include "postscreen/postscreen.h"
 #include "server/server.h"
 #include "tls/certs.h"
 
@@ -37,6 +38,9 @@ int run_check(const std::string& path) {
     }
     if (!c.data_dir.empty() && ::access(c.data_dir.c_str(), F_OK) != 0) {
       problems.push_back({path, c.line_of("data_dir"), "data_dir " + c.data_dir + " does not exist"});
+    }
+    for (const auto& [key, message] : postscreen::config_problems(c.inbound)) {
+      problems.push_back({path, c.line_of(key), message});
     }
     if (!c.dns.trust_anchor.empty() && ::access(c.dns.trust_anchor.c_str(), R_OK) != 0) {
       problems.push_back(

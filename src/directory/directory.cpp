@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS account_settings (
   address VARCHAR(320) PRIMARY KEY,
   send_per_hour INTEGER
 );
+CREATE TABLE IF NOT EXISTS access (
+  entry VARCHAR(320) PRIMARY KEY,
+  action VARCHAR(8) NOT NULL CHECK (action IN ('permit','reject'))
+);
 )sql";
 
 constexpr int kMaxAliasDepth = 10;
@@ -101,6 +105,43 @@ class SqliteDirectory : public Directory {
       }
     }
     return {};
+  }
+
+  // ---- access lists ----
+  Result<void> add_access(const std::string& entry, AccessAction action) override {
+    auto e = normalize_access_entry(entry);
+    if (!e) {
+      return make_error(Errc::Invalid, "invalid access entry '" + entry +
+                                           "': give an IP or CIDR, a sender address or @domain");
+    }
+    return exec_write(
+        "INSERT INTO access (entry, action) VALUES (?, ?) ON CONFLICT (entry) DO UPDATE SET action = "
+        "excluded.action",
+        {*e, access_action_name(action)}, "");
+  }
+
+  Result<void> remove_access(const std::string& entry) override {
+    auto e = normalize_access_entry(entry);
+    if (!e) return make_error(Errc::NotFound, "no access entry '" + entry + "'");
+    return with_db<void>([&](sqlite::Database& db) -> Result<void> {
+      auto del = db.prepare("DELETE FROM access WHERE entry = ?");
+      del.bind(1, *e);
+      if (!del.run()) return db.error("remove access entry");
+      if (db.changes() == 0) return make_error(Errc::NotFound, "no access entry '" + *e + "'");
+      return {};
+    });
+  }
+
+  Result<std::vector<AccessEntry>> list_access() override {
+    return with_db<std::vector<AccessEntry>>([&](sqlite::Database& db) -> Result<std::vector<AccessEntry>> {
+      std::vector<AccessEntry> out;
+      auto q = db.cached("SELECT entry, action FROM access ORDER BY entry");
+      while (q.step()) {
+        out.push_back(AccessEntry{q.text(0), q.text(1) == "permit" ? AccessAction::Permit : AccessAction::Reject});
+      }
+      if (!q.done()) return db.error("list access entries");
+      return out;
+    });
   }
 
   // ---- domains ----

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "directory/access.h"
 
 namespace mailfort::directory {
 
@@ -183,6 +184,17 @@ class Directory {
   virtual Result<void> set_domain_allow_any_from(const std::string& domain, bool allowed) {
     return make_error(Errc::Perm, "not supported by this directory backend");
   }
+
+  // Access lists (access.h), table `access`. add_access replaces the action
+  // of an existing entry; remove_access: NotFound when absent. Read on
+  // every use, so a change reaches a running server at once.
+  virtual Result<void> add_access(const std::string& entry, AccessAction action) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+  virtual Result<void> remove_access(const std::string& entry) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+  virtual Result<std::vector<AccessEntry>> list_access() { return std::vector<AccessEntry>(); }
 
   // Addresses an account may use as envelope sender: its own address and the
   // sources of enabled aliases that point to it (sender login maps).

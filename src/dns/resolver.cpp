@@ -228,6 +228,9 @@ Result<std::shared_ptr<Resolver>> Resolver::create(const Settings& s) {
       if ((rc = ub_ctx_set_fwd(ctx, unbound_forwarder(f).c_str())) != 0) return fail("forwarder " + f, rc);
     }
   }
+  if (!s.recursion) {
+    if ((rc = pass_local_reverse_zones_to_forwarders(ctx)) != 0) return fail("local zones", rc);
+  }
   if (!s.trust_anchor_file.empty()) {
     if ((rc = ub_ctx_add_ta_file(ctx, s.trust_anchor_file.c_str())) != 0) {
       return fail("trust anchor " + s.trust_anchor_file, rc);
@@ -257,7 +260,12 @@ Answer Resolver::query(const std::string& name, Type type) {
     std::lock_guard lock(cache_mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) {
-      if (it->second.expires > now) return it->second.answer;
+      if (it->second.expires > now) {
+        Answer a = it->second.answer;
+        a.ttl = static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(it->second.expires - now).count());
+        return a;
+      }
       cache_.erase(it);
     }
   }
@@ -288,6 +296,7 @@ Answer Resolver::resolve(const std::string& name, Type type, uint32_t& ttl) {
   }
   a.secure = res->secure != 0;
   ttl = res->ttl > 0 ? static_cast<uint32_t>(res->ttl) : 0;
+  a.ttl = ttl;
   if (res->bogus) {
     a.status = Answer::Status::Bogus;
     a.why_bogus = res->why_bogus ? res->why_bogus : "bogus";

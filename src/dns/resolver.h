@@ -47,6 +47,9 @@ struct Answer {
   std::vector<Mx> mx;                  // sorted by preference
   std::vector<std::string> txt;        // one string per TXT record
   std::vector<std::string> names;      // PTR/CNAME/NS targets
+  // Seconds the answer may be kept (what remains of it when it came from
+  // the cache); for NXDOMAIN/NODATA the SOA minimum, 0 when there was none.
+  uint32_t ttl = 0;
 };
 
 const char* status_name(Answer::Status s);

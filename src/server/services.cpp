@@ -6,6 +6,7 @@
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
 #include "policy/send_limiter.h"
+#include "postscreen/postscreen.h"
 #include "queue/queue.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
@@ -60,6 +61,9 @@ Result<void> open_local_services(const config::Config& cfg, Services& services,
   auto resolver = dns::Resolver::create({cfg.dns.resolvers, cfg.dns.recursion, cfg.dns.trust_anchor});
   if (!resolver) return resolver.error();
   services.resolver = resolver.value();
+  auto screen = postscreen::Postscreen::open(cfg, services.resolver);
+  if (!screen) return Error{screen.error().code, "postscreen: " + screen.error().message};
+  services.postscreen = screen.value();
 
   auto commit = store::GroupCommit::start(cfg.data_dir);
   if (!commit) return Error{commit.error().code, "store: " + commit.error().message};

@@ -46,6 +46,9 @@ namespace mailfort::auth {
 class Srs;
 class DmarcReportStore;
 }  // namespace mailfort::auth
+namespace mailfort::postscreen {
+class Postscreen;
+}
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -104,6 +107,7 @@ struct Services {
   std::shared_ptr<outbound::MtaStsCache> mta_sts;         // blocking: use on the worker pool
   std::shared_ptr<outbound::TlsReportStore> tlsrpt;       // TLS report counters; blocking; null = off
   std::shared_ptr<auth::DmarcReportStore> dmarc_reports;  // DMARC report counts; blocking; null = off
+  std::shared_ptr<postscreen::Postscreen> postscreen;     // MX defense (DNSBL cache, greylist); blocking
 
  private:
   std::mutex user_ip_mu;

@@ -4,9 +4,12 @@
 
 #include <ctime>
 
+#include "auth/dmarc.h"
 #include "auth/dmarc_report_store.h"
 #include "auth/results_header.h"
 #include "base/log.h"
+#include "base/text.h"
+#include "postscreen/postscreen.h"
 #include "server/blocking.h"
 #include "server/services.h"
 #include "store/mailbox.h"
@@ -95,8 +98,14 @@ asio::awaitable<void> InboundAuth::at_end_of_data(const SmtpClient& c, SmtpTrans
   auto spf = txn.spf;
   auto spf_helo = txn.spf_helo;
   auto* reports = services_.dmarc_reports.get();
+  auto* screen = cfg_->inbound.greylisting ? services_.postscreen.get() : nullptr;
   txn.verdict = co_await run_blocking(*services_.workers, [&]() -> auth::Verdict {
     auto v = auth::evaluate(*message, arrival, checks, *dns, spf, spf_helo);
+    // Greylisting lets known DKIM-signing domains through without delay.
+    if (screen)
+      for (const auto& d : v.dkim)
+        if (d.status == auth::DkimStatus::Pass && !d.testing && !d.domain.empty())
+          screen->remember_verified_domain(d.domain);
     // DMARC aggregate reports count every verdict, refused ones too.
     if (reports)
       if (auto r = reports->record(v, arrival.ip, arrival.mail_from, arrival.now); !r)
@@ -117,6 +126,27 @@ asio::awaitable<void> InboundAuth::at_end_of_data(const SmtpClient& c, SmtpTrans
 std::string InboundAuth::stamp(const SmtpTransaction& txn, std::string_view message) const {
   if (!txn.verdict) return std::string(message);
   return txn.verdict->header + auth::remove_our_results(message, checks_.authserv_id);
+}
+
+asio::awaitable<InboundAuth::GreylistHints> InboundAuth::greylist_hints(const SmtpTransaction& txn) {
+  GreylistHints hints;
+  auto at = txn.sender.rfind('@');
+  if (!cfg_->inbound.greylisting || at == std::string::npos) co_return hints;
+  std::string domain = to_lower(txn.sender.substr(at + 1));
+  auto* dns = dns_.get();
+  auto* screen = services_.postscreen.get();
+  const auto& inbound = cfg_->inbound;
+  std::optional<auth::SpfOutcome> spf = txn.spf;
+  hints = co_await run_blocking(*services_.workers, [&]() {
+    GreylistHints h;
+    if (screen) h.dkim_verified_known_domain = screen->is_verified_domain(domain, inbound);
+    if (spf && spf->result == auth::SpfResult::Pass && checks_.dmarc) {
+      auto published = auth::check_dmarc(*dns, domain, &*spf, {}, 0);
+      h.spf_pass_dmarc_reject = published.policy == auth::DmarcPolicy::Reject;
+    }
+    return h;
+  });
+  co_return hints;
 }
 
 Result<void> deliver_to_junk(server::Services& services, const std::string& junk_folder,

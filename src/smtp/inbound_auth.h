@@ -53,6 +53,16 @@ class InboundAuth {
   // both). Unchanged when there is no verdict.
   std::string stamp(const SmtpTransaction& txn, std::string_view message) const;
 
+  // Greylisting exemptions from mail authentication (at RCPT, on the worker
+  // pool): SPF passed for a MAIL FROM domain whose DMARC policy is reject
+  // (forging it would be refused anyway), or a sender domain whose mail
+  // passed DKIM before (remembered at end of data).
+  struct GreylistHints {
+    bool spf_pass_dmarc_reject = false;
+    bool dkim_verified_known_domain = false;
+  };
+  asio::awaitable<GreylistHints> greylist_hints(const SmtpTransaction& txn);
+
  private:
   server::Services& services_;
   std::shared_ptr<const config::Config> cfg_;

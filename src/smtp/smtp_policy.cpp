@@ -21,6 +21,7 @@
 #include "server/blocking.h"
 #include "server/services.h"
 #include "smtp/inbound_auth.h"
+#include "smtp/mx_screen.h"
 #include "smtp/smtp_forwarding.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
@@ -179,6 +180,8 @@ class BasePolicy : public SmtpPolicy {
         if (!o.over_quota.empty()) {
           co_return SmtpReply{452, "4.2.2", "<" + address + ">: Mailbox full; over quota"};
         }
+        SmtpReply admitted = co_await admit_local_recipient(c, address, txn);
+        if (!admitted.ok()) co_return admitted;
         for (const auto& mb : res.mailboxes) add_unique(txn.mailboxes, mb);
         for (const auto& f : res.forwards) {
           add_unique(txn.forwards, f);
@@ -201,6 +204,12 @@ class BasePolicy : public SmtpPolicy {
   }
 
  protected:
+  // A valid local recipient, about to be accepted: the listener's last word
+  // (MX: greylisting).
+  virtual asio::awaitable<SmtpReply> admit_local_recipient(const SmtpClient& c, const std::string& address,
+                                                           const SmtpTransaction& txn) {
+    co_return SmtpReply{};
+  }
   bool relay_permitted(const SmtpClient& c) const {
     return !c.auth_user.empty() || any_contains(trusted_, c.ip);
   }
@@ -535,7 +544,12 @@ class BasePolicy : public SmtpPolicy {
 class MxPolicy : public BasePolicy {
  public:
   MxPolicy(Services& s, std::shared_ptr<const config::Config> cfg, const config::Listener& l)
-      : BasePolicy(s, cfg, l), inbound_(s, cfg) {}
+      : BasePolicy(s, cfg, l), inbound_(s, cfg), screen_(s, cfg) {}
+
+  asio::awaitable<std::optional<SmtpReply>> on_connect(const SmtpClient& c) override {
+    auto refusal = co_await screen_.on_connect(c);
+    co_return refusal;
+  }
 
   asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) override {
     // S3: a real host name or an address literal. Trusted networks are
@@ -566,6 +580,10 @@ class MxPolicy : public BasePolicy {
           504, "5.5.2",
           "<" + from.mailbox.str() + ">: Sender address rejected: need fully-qualified address"};
     }
+    // Named, not temporaries inside the co_await: GCC 12 frees those twice.
+    std::string sender = from.null_path ? std::string() : from.mailbox.str();
+    SmtpReply access = co_await screen_.on_mail(c, sender);
+    if (!access.ok()) co_return access;
     if (inbound_.applies(c, trusted_)) {
       SmtpReply spf = co_await inbound_.at_mail_from(c, from, txn);
       if (!spf.ok()) co_return spf;
@@ -605,8 +623,22 @@ class MxPolicy : public BasePolicy {
     return received + inbound_.stamp(txn, message);
   }
 
+  asio::awaitable<SmtpReply> admit_local_recipient(const SmtpClient& c, const std::string& address,
+                                                   const SmtpTransaction& txn) override {
+    // The sender is set on the transaction after MAIL FROM was accepted.
+    GreylistExemptions exempt;
+    if (inbound_.applies(c, trusted_)) {
+      auto hints = co_await inbound_.greylist_hints(txn);
+      exempt.spf_pass_dmarc_reject = hints.spf_pass_dmarc_reject;
+      exempt.dkim_verified_known_domain = hints.dkim_verified_known_domain;
+    }
+    auto r = co_await screen_.on_rcpt(c, txn.sender, address, exempt);
+    co_return r;
+  }
+
  private:
   InboundAuth inbound_;
+  MxScreen screen_;
 };
 
 class SubmissionPolicy : public BasePolicy {

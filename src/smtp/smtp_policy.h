@@ -68,6 +68,11 @@ struct SmtpTransaction {
 class SmtpPolicy {
  public:
   virtual ~SmtpPolicy() = default;
+  // Before the greeting (MX: postscreen, smtp/mx_screen.h): nullopt greets
+  // the client, a reply is sent instead and the session ends.
+  virtual asio::awaitable<std::optional<SmtpReply>> on_connect(const SmtpClient& c) {
+    co_return std::nullopt;
+  }
   virtual asio::awaitable<SmtpReply> on_helo(const SmtpClient& c, const std::string& name) = 0;
   // May attach state to `txn` (the sending-limit reservation) when accepted.
   virtual asio::awaitable<SmtpReply> on_mail(const SmtpClient& c, const proto::smtp::PathArgs& from,

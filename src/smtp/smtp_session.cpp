@@ -278,6 +278,12 @@ asio::awaitable<void> SmtpSession::run() {
     co_await protocol_violation("talked before the greeting");
     co_return;
   }
+  // Postscreen (MX): access list, DNS lists, FCrDNS; a refusal ends the session.
+  std::optional<SmtpReply> refusal = co_await policy_->on_connect(client_);
+  if (refusal) {
+    co_await reply(*refusal);
+    co_return;
+  }
   std::string greeting =
       host() + " " + (cfg_->smtp.greeting.empty() ? "ESMTP Mailfort" : cfg_->smtp.greeting);
   if (!co_await reply(220, "", greeting)) co_return;
