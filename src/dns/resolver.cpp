@@ -228,9 +228,6 @@ Result<std::shared_ptr<Resolver>> Resolver::create(const Settings& s) {
       if ((rc = ub_ctx_set_fwd(ctx, unbound_forwarder(f).c_str())) != 0) return fail("forwarder " + f, rc);
     }
   }
-  if (!s.recursion) {
-    if ((rc = pass_local_reverse_zones_to_forwarders(ctx)) != 0) return fail("local zones", rc);
-  }
   if (!s.trust_anchor_file.empty()) {
     if ((rc = ub_ctx_add_ta_file(ctx, s.trust_anchor_file.c_str())) != 0) {
       return fail("trust anchor " + s.trust_anchor_file, rc);
