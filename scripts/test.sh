@@ -16,7 +16,10 @@ echo "== unit tests"
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 
 echo "== integration tests"
-MAILFORT_BIN=$ROOT/build/mailfort /usr/bin/python3 -m pytest tests/integration -q -p no:cacheprovider
+# Files run in parallel (pytest-xdist, one file per worker at a time): every
+# test starts its own servers on ports from tests/integration/ports.py.
+MAILFORT_BIN=$ROOT/build/mailfort /usr/bin/python3 -m pytest tests/integration -q -p no:cacheprovider \
+  -n "${TEST_WORKERS:-3}" --dist loadfile
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== build with ASan+UBSan"
@@ -35,8 +38,10 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     tests/integration/test_imap_list_parse.py tests/integration/test_imap_append_ext.py \
     tests/integration/test_imap_ext.py tests/integration/test_imap_sort_thread.py \
     tests/integration/test_imap_qresync.py \
-    -q -p no:cacheprovider \
-    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue or atoms or sequence_numbers or catenate or urlauth or urlfetch or multiappend or compress_deflate or compress_pipelined or refusals or notify_overflow or thread_references"
+    tests/integration/test_spf_suite.py tests/integration/test_dkim_verify.py tests/integration/test_arc_suite.py \
+    tests/integration/test_dmarc.py tests/integration/test_postscreen.py tests/integration/test_srs_forward.py \
+    -q -p no:cacheprovider -n 2 --dist loadfile \
+    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue or atoms or sequence_numbers or catenate or urlauth or urlfetch or multiappend or compress_deflate or compress_pipelined or refusals or notify_overflow or thread_references or spf_suite or dkim_verify or arc_suite or test_dmarc or postscreen or srs_forward"
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
@@ -49,7 +54,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     name=$(basename "$f")
     dict=$(find src -name "$name.dict" | head -1)
     echo "-- $name"
-    "$f" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=0 ${dict:+-dict=$dict} -artifact_prefix=build-fuzz/ 2>&1 | tail -2
+    "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 ${dict:+-dict=$dict} -artifact_prefix=build-fuzz/ 2>&1 | tail -2
   done
 fi
 echo "== all tests passed in $(( $(date +%s) - start ))s"

@@ -223,7 +223,7 @@ def test_postmaster_created_by_init_user_add_and_domain_add(instance):
     assert s.mail("someone@example.org")[0] == 250
     for rcpt in ("postmaster@example.test", "Postmaster@third.test"):
         assert s.rcpt(rcpt)[0] == 250, rcpt
-    assert s.data(b"Subject: pm\r\n\r\nhello postmaster\r\n")[0] == 250
+    assert s.data(b"From: someone@example.org\r\nSubject: pm\r\n\r\nhello postmaster\r\n")[0] == 250
     s.quit()
     assert len(instance.messages(ALICE)) == 1 and len(instance.messages("carol@third.test")) == 1
 
@@ -246,7 +246,7 @@ def test_postmaster_without_domain_accepted_on_mx(instance):
         assert line.startswith(b"250"), (rcpt, line)
         c.sendall(b"DATA\r\n")
         assert f.readline().startswith(b"354")
-        c.sendall(b"Subject: to postmaster\r\n\r\nhi\r\n.\r\n")
+        c.sendall(b"From: someone@example.org\r\nSubject: to postmaster\r\n\r\nhi\r\n.\r\n")
         assert f.readline().startswith(b"250")
         c.sendall(b"QUIT\r\n")
         c.close()
@@ -272,7 +272,7 @@ def test_hostile_alias_shadowing_account_refused(sub):
     sub.start()
     s = sub.smtp("mx")
     s.ehlo("client.example.org")
-    assert s.sendmail("someone@example.org", [BOB], b"Subject: s\r\n\r\nhi\r\n") == {}
+    assert s.sendmail("someone@example.org", [BOB], b"From: someone@example.org\r\nSubject: s\r\n\r\nhi\r\n") == {}
     s.quit()
     assert len(sub.messages(BOB)) == 1 and len(sub.messages(ALICE)) == 1
 
