@@ -182,7 +182,8 @@ def main():
     shutil.rmtree(a.out, ignore_errors=True)
     os.makedirs(a.out)
     os.chmod(a.out, 0o755)
-    dns = FakeDNS().start()
+    # Denials carry an SOA (cacheable, RFC 2308) as on the real Internet.
+    dns = FakeDNS(negative_ttl=300).start()
     try:
         key, pub = key_pair(a.algorithm)
         dns.add(SENDER_DOMAIN, "TXT", '"v=spf1 ip4:127.0.0.0/8 -all"')
