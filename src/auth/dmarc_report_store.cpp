@@ -70,59 +70,6 @@ bool is_token(const std::string& s) {
   return true;
 }
 
-// The report's own words for each result (RFC 7489 Appendix C
-// DKIMResultType, SPFResultType, DispositionType). Spelled here rather than
-// through the *_name() functions so this file depends only on the types.
-const char* dkim_word(DkimStatus s) {
-  switch (s) {
-    case DkimStatus::Pass:
-      return "pass";
-    case DkimStatus::Fail:
-      return "fail";
-    case DkimStatus::Neutral:
-      return "neutral";
-    case DkimStatus::Policy:
-      return "policy";
-    case DkimStatus::TempError:
-      return "temperror";
-    case DkimStatus::PermError:
-      return "permerror";
-  }
-  return "permerror";
-}
-
-const char* spf_word(SpfResult r) {
-  switch (r) {
-    case SpfResult::None:
-      return "none";
-    case SpfResult::Neutral:
-      return "neutral";
-    case SpfResult::Pass:
-      return "pass";
-    case SpfResult::Fail:
-      return "fail";
-    case SpfResult::SoftFail:
-      return "softfail";
-    case SpfResult::TempError:
-      return "temperror";
-    case SpfResult::PermError:
-      return "permerror";
-  }
-  return "none";
-}
-
-const char* policy_word(DmarcPolicy p) {
-  switch (p) {
-    case DmarcPolicy::None:
-      return "none";
-    case DmarcPolicy::Quarantine:
-      return "quarantine";
-    case DmarcPolicy::Reject:
-      return "reject";
-  }
-  return "none";
-}
-
 }  // namespace
 
 std::optional<DmarcReportRow> report_row(const Verdict& verdict, const std::string& ip,
@@ -154,12 +101,12 @@ std::optional<DmarcReportRow> report_row(const Verdict& verdict, const std::stri
   for (auto& r : verdict.dkim) {
     if (row.dkim.size() == kMaxDkimResults) break;
     if (r.domain.empty() || !is_token(r.domain) || !is_token(r.selector)) continue;  // unparseable
-    row.dkim.push_back({to_lower(r.domain), r.selector, dkim_word(r.status)});
+    row.dkim.push_back({to_lower(r.domain), r.selector, dkim_status_name(r.status)});
   }
   if (verdict.spf) {
     row.spf_domain = to_lower(verdict.spf->domain);
     row.spf_scope = verdict.spf->identity == "helo" ? "helo" : "mfrom";
-    row.spf_result = spf_word(verdict.spf->result);
+    row.spf_result = spf_result_name(verdict.spf->result);
   } else {
     row.spf_domain = row.envelope_from;
     row.spf_scope = "mfrom";
@@ -210,7 +157,7 @@ Result<void> DmarcReportStore::record(const Verdict& verdict, const std::string&
   auto meta = db_.cached(
       "INSERT INTO dmarc_report_domains VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT (day, domain) DO UPDATE"
       " SET org_domain = ?3, policy = ?4, rua = ?5");
-  meta.bind(1, day).bind(2, domain).bind(3, to_lower(d.org_domain)).bind(4, policy_word(d.policy));
+  meta.bind(1, day).bind(2, domain).bind(3, to_lower(d.org_domain)).bind(4, dmarc_policy_name(d.policy));
   meta.bind(5, join_lines(d.rua));
   if (!meta.run()) return meta.error("dmarc report domain");
   auto bind_key = [&](sqlite::Statement& q) {
