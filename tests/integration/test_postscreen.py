@@ -224,3 +224,25 @@ def test_greylisting_with_postfix_retrying_and_state_across_restart(instance):
     assert inst.wait_log(r"postscreen greylist session=\d+ ip=127\.0\.0\.7 .*action=pass reason=known-triplet")
     e = send(inst, "127.0.0.7", sender="dave@pf.test", rcpt=BOB)
     assert isinstance(e, smtplib.SMTPRecipientsRefused) and e.recipients[BOB][0] == 451, e
+
+
+def test_greylisting_skips_spf_pass_under_dmarc_reject(instance, dns):
+    """A sender whose SPF passes for a domain publishing DMARC p=reject is
+    not greylisted (forging it would be refused anyway); the same client with
+    a p=none domain is."""
+    instance.set("inbound", "greylisting", "true")
+    instance.set("inbound", "greylist_delay_seconds", "3600")
+    instance.add_user(ALICE)
+    for domain, policy in (("strict.example", "reject"), ("lax.example", "none")):
+        dns.add(domain, "TXT", '"v=spf1 ip4:127.0.0.14 -all"')
+        dns.add(f"_dmarc.{domain}", "TXT", f'"v=DMARC1; p={policy}"')
+    instance.start()
+    assert send(instance, "127.0.0.14", sender="x@strict.example") is None
+    assert any(b"hello" in m for m in instance.messages(ALICE))
+    e = send(instance, "127.0.0.14", sender="x@lax.example")
+    assert isinstance(e, smtplib.SMTPRecipientsRefused), e
+    assert e.recipients[ALICE][0] == 451
+    # SPF failing (another client IP) for the p=reject domain is greylisted too.
+    e = send(instance, "127.0.0.15", sender="x@strict.example")
+    assert isinstance(e, smtplib.SMTPRecipientsRefused), e
+    assert e.recipients[ALICE][0] == 451
