@@ -4,14 +4,11 @@
 // DNS through the configured resolvers. A message file may have LF line
 // ends; they become CRLF as when the message arrives over SMTP.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <memory>
-#include <sstream>
 
 #include "auth/arc.h"
 #include "auth/dns_source.h"
@@ -19,6 +16,7 @@
 #include "base/text.h"
 #include "cli/auth_commands.h"
 #include "cli/commands.h"
+#include "cli/message_file.h"
 #include "dkim/dkim.h"
 #include "dns/resolver.h"
 
@@ -41,43 +39,6 @@ struct SealArgs {
   std::string headers;  // hidden: h= names, colon separated
 };
 
-// The file's bytes ("-" = stdin) with every line ending in CRLF.
-std::optional<std::string> read_message(const std::string& path) {
-  std::string raw;
-  if (path == "-") {
-    raw.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    raw.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  std::string out;
-  out.reserve(raw.size() + raw.size() / 32);
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) out.push_back('\r');
-    out.push_back(raw[i]);
-  }
-  return out;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 struct Verified {
   auth::ArcOutcome outcome;
   std::string message;
@@ -88,12 +49,12 @@ struct Verified {
 std::optional<Verified> verify(const std::string& config_path, const std::string& path) {
   auto cfg = load_config(config_path);
   if (!cfg) return std::nullopt;
-  auto message = read_message(path);
+  auto message = read_message_file(path);
   if (!message) {
     fail("cannot read " + path);
     return std::nullopt;
   }
-  auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+  auto resolver = open_resolver(*cfg);
   if (!resolver) {
     fail(resolver.error().message);
     return std::nullopt;
@@ -113,10 +74,12 @@ int arc(const std::string& config_path, const ArcArgs& a) {
   if (!v) return 1;
   const auth::ArcOutcome& o = v->outcome;
   if (a.json) {
-    std::printf(
-        "{\"arc\": %s, \"instances\": %d, \"reason\": %s, \"newest_domain\": %s, \"oldest_results\": %s}\n",
-        json_string(auth::arc_chain_name(o.chain)).c_str(), o.instances, json_string(o.reason).c_str(),
-        json_string(o.newest_domain).c_str(), json_string(o.oldest_results).c_str());
+    nlohmann::json j{{"arc", auth::arc_chain_name(o.chain)},
+                     {"instances", o.instances},
+                     {"reason", o.reason},
+                     {"newest_domain", o.newest_domain},
+                     {"oldest_results", o.oldest_results}};
+    std::printf("%s\n", j.dump().c_str());
     return 0;
   }
   std::printf("arc=%s i=%d", auth::arc_chain_name(o.chain), o.instances);

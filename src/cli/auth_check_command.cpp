@@ -8,17 +8,14 @@
 
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <memory>
-#include <sstream>
 
 #include "auth/dns_source.h"
 #include "auth/inbound_message.h"
 #include "auth/message_auth.h"
 #include "cli/auth_commands.h"
 #include "cli/commands.h"
+#include "cli/message_file.h"
 #include "dns/resolver.h"
 #include "smtp/inbound_auth.h"
 
@@ -33,17 +30,6 @@ struct CheckArgs {
   bool json = false;
   std::string message;  // path or "-"
 };
-
-// Files on disk usually end lines in LF; the wire (and DKIM) uses CRLF.
-std::string to_crlf(const std::string& in) {
-  std::string out;
-  out.reserve(in.size() + in.size() / 32);
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out.push_back('\r');
-    out.push_back(in[i]);
-  }
-  return out;
-}
 
 nlohmann::json spf_json(const auth::SpfOutcome& s) {
   return {{"result", auth::spf_result_name(s.result)},
@@ -98,19 +84,11 @@ nlohmann::json verdict_json(const auth::Verdict& v, const CheckArgs& a) {
 int check(const std::string& config_path, CheckArgs a) {
   auto cfg = load_config(config_path);
   if (!cfg) return 1;
-  std::string raw;
-  if (a.message == "-") {
-    raw.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(a.message, std::ios::binary);
-    if (!in) return fail("cannot read " + a.message);
-    std::ostringstream s;
-    s << in.rdbuf();
-    raw = s.str();
-  }
-  std::string message = to_crlf(raw);
+  auto read = read_message_file(a.message);
+  if (!read) return fail("cannot read " + a.message);
+  std::string message = std::move(*read);
   if (a.helo.empty()) a.helo = cfg->hostname;
-  auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+  auto resolver = open_resolver(*cfg);
   if (!resolver) return fail(resolver.error().message);
   auto dns = auth::resolver_source(resolver.value());
 

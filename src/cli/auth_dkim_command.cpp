@@ -15,6 +15,7 @@
 #include "auth/inbound_message.h"
 #include "cli/auth_commands.h"
 #include "cli/commands.h"
+#include "cli/message_file.h"
 
 namespace mailfort::cli {
 namespace {
@@ -23,29 +24,6 @@ struct AuthDkimArgs {
   std::string message = "-";
   bool json = false;
 };
-
-// Reads the message in chunks into `m`, bare LF -> CRLF.
-bool read_message(const std::string& path, auth::InboundMessage& m) {
-  FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char buf[64 * 1024];
-  std::string chunk;
-  bool last_cr = false;
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    chunk.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (buf[i] == '\n' && !last_cr) chunk.push_back('\r');
-      chunk.push_back(buf[i]);
-      last_cr = buf[i] == '\r';
-    }
-    m.feed(chunk);
-  }
-  bool ok = !std::ferror(f);
-  if (f != stdin) std::fclose(f);
-  m.finish();
-  return ok;
-}
 
 std::string line_of(const auth::DkimResult& r) {
   std::string line = auth::dkim_status_name(r.status);
@@ -61,11 +39,14 @@ std::string line_of(const auth::DkimResult& r) {
 int run(const std::string& config_path, const AuthDkimArgs& a) {
   auto cfg = load_config(config_path);
   if (!cfg) return 1;
-  auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+  auto resolver = open_resolver(*cfg);
   if (!resolver) return fail(resolver.error().message);
   auto dns = auth::resolver_source(resolver.value());
+  auto read = read_message_file(a.message);
+  if (!read) return fail("cannot read " + a.message);
   auth::InboundMessage message;
-  if (!read_message(a.message, message)) return fail("cannot read " + a.message);
+  message.feed(*read);
+  message.finish();
   auto results = auth::verify_dkim(message, *dns, static_cast<int64_t>(std::time(nullptr)));
   if (a.json) {
     auto list = nlohmann::json::array();

@@ -26,7 +26,7 @@ int send_reports(const AdminContext& admin, const std::string& day_arg) {
   if (!outbound::day_start(day)) return fail("invalid --day " + day + " (YYYY-MM-DD)");
   auto store = auth::DmarcReportStore::open(cfg.data_dir + "/dmarc-reports.sqlite");
   if (!store) return fail(store.error().message);
-  auto resolver = dns::Resolver::create({cfg.dns.resolvers, cfg.dns.recursion, cfg.dns.trust_anchor});
+  auto resolver = open_resolver(cfg);
   if (!resolver) return fail(resolver.error().message);
   auto gc = store::GroupCommit::start(cfg.data_dir);
   if (!gc) return fail(gc.error().message);

@@ -26,7 +26,7 @@ struct SpfArgs {
 int check_spf(const std::string& config_path, const SpfArgs& a) {
   auto cfg = load_config(config_path);
   if (!cfg) return 1;
-  auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+  auto resolver = open_resolver(*cfg);
   if (!resolver) return fail(resolver.error().message);
   auto source = auth::resolver_source(resolver.value());
   auth::SpfRequest req;

@@ -16,6 +16,7 @@
 #include "base/privileges.h"
 #include "base/text.h"
 #include "cli/cli.h"
+#include "dns/resolver.h"
 
 namespace mailfort::cli {
 namespace {
@@ -67,6 +68,10 @@ void on_admin(CLI::App* cmd, CliContext& ctx, std::function<int(AdminContext&)> 
 
 void on_directory(CLI::App* cmd, CliContext& ctx, std::function<int(AdminContext&)> handler) {
   on_admin_context(cmd, ctx, true, std::move(handler));
+}
+
+Result<std::shared_ptr<dns::Resolver>> open_resolver(const config::Config& cfg) {
+  return dns::Resolver::create({cfg.dns.resolvers, cfg.dns.recursion, cfg.dns.trust_anchor});
 }
 
 int fail(const std::string& msg) {

@@ -20,6 +20,10 @@ class App;
 class Validator;
 }  // namespace CLI
 
+namespace mailfort::dns {
+class Resolver;
+}  // namespace mailfort::dns
+
 namespace mailfort::cli {
 
 struct CliContext {
@@ -64,6 +68,8 @@ int done(const Result<void>& r, const std::string& ok_line);
 // The config, or nullopt after printing its problems.
 std::optional<config::Config> load_config(const std::string& path);
 std::string iso_time(int64_t t);
+// A resolver as [dns] configures it (the server's settings).
+Result<std::shared_ptr<dns::Resolver>> open_resolver(const config::Config& cfg);
 // RFC 5321 4.5.1: every domain has a postmaster (Directory::ensure_postmaster).
 // `note_missing`: say so when no account exists yet to point it to.
 int report_postmaster(directory::Directory& d, const std::string& domain, bool note_missing);

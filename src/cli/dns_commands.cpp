@@ -36,7 +36,7 @@ int check_published(const AdminContext& admin, std::string domain) {
   domain = to_lower(domain);
   if (auto r = require_local(admin, domain); !r) return fail(r.error().message);
   const auto& cfg = admin.cfg;
-  auto resolver = dns::Resolver::create({cfg.dns.resolvers, cfg.dns.recursion, cfg.dns.trust_anchor});
+  auto resolver = open_resolver(cfg);
   if (!resolver) return fail(resolver.error().message);
   auto checks = check_dns(cfg, domain, *resolver.value());
   if (!checks) return fail(checks.error().message);

@@ -20,7 +20,7 @@ int resolve(const std::string& config_path, const ResolveArgs& a) {
   if (!cfg) return 1;
   auto type = dns::parse_type(a.type);
   if (!type) return fail(type.error().message);
-  auto resolver = dns::Resolver::create({cfg->dns.resolvers, cfg->dns.recursion, cfg->dns.trust_anchor});
+  auto resolver = open_resolver(*cfg);
   if (!resolver) return fail(resolver.error().message);
   auto answer = type.value() == dns::Type::PTR ? resolver.value()->query_ptr(a.name)
                                                : resolver.value()->query(a.name, type.value());

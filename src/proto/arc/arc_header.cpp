@@ -4,6 +4,7 @@
 
 #include "base/base64.h"
 #include "base/text.h"
+#include "proto/dkim/signature.h"
 #include "proto/dkim/tag_list.h"
 
 namespace mailfort::proto::arc {
@@ -36,24 +37,14 @@ Result<TagList> tag_list(std::string_view s) {
 }
 
 std::optional<int> parse_instance(std::string_view v) {
-  if (v.empty() || v.size() > 2) return std::nullopt;
-  int n = 0;
-  for (char c : v) {
-    if (!digit(c)) return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  if (n < 1 || n > kMaxInstance) return std::nullopt;
-  return n;
+  auto n = proto::dkim::parse_decimal(v, 2);
+  if (!n || *n < 1 || *n > kMaxInstance) return std::nullopt;
+  return static_cast<int>(*n);
 }
 
+// 12 digits: far past any real clock.
 std::optional<int64_t> parse_timestamp(std::string_view v) {
-  if (v.empty() || v.size() > 12) return std::nullopt;  // 12 digits: far past any real clock
-  int64_t n = 0;
-  for (char c : v) {
-    if (!digit(c)) return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
+  return proto::dkim::parse_decimal(v, 12);
 }
 
 Result<std::string> base64_tag(const TagList& tags, std::string_view name) {
