@@ -460,3 +460,30 @@ def test_dns_failure_is_temperror_and_delivered(mx, dns):
     assert code == 250, text
     ar = auth_results(only_message(mx))[0]
     assert "dmarc=temperror" in ar and "header.from=flaky.test" in ar, ar
+
+
+def test_greylisting_lets_a_known_dkim_signing_domain_through(instance, dns):
+    """A domain whose mail passed DKIM once (here through a permitted client)
+    is not greylisted from another client; an unknown domain is."""
+    instance.set("inbound", "greylisting", "true")
+    instance.set("inbound", "greylist_delay_seconds", "3600")
+    instance.add_user(ALICE)
+    instance.start()
+    publish_ed25519(dns, "known.example")
+    instance.cli("access", "add", "127.0.0.21", "permit", check=True)
+    code, text = send(instance, sign(message("a@known.example"), "known.example"), "a@known.example",
+                      source="127.0.0.21")
+    assert code == 250, text
+
+    def rcpt_code(sender):
+        s = smtplib.SMTP("127.0.0.1", instance.ports["mx"], local_hostname="client.example.org",
+                         source_address=("127.0.0.22", 0), timeout=30)
+        try:
+            s.ehlo()
+            assert s.mail(sender)[0] == 250
+            return s.rcpt(ALICE)[0]
+        finally:
+            s.close()
+
+    assert rcpt_code("b@known.example") == 250
+    assert rcpt_code("b@unknown.example") == 451
