@@ -160,6 +160,45 @@ struct Inbound {
   std::string srs_secret_file;  // empty = <data_dir>/srs.key
 };
 
+// Spam filtering (issue 13, src/filter): the built-in scorer, or Rspamd,
+// or nothing; thresholds in Rspamd's model (symbols with weights, summed).
+struct Spam {
+  std::string engine = "builtin";  // builtin | rspamd | off
+  double add_header_score = 6.0;   // X-Spam headers and the Junk folder at or above
+  double reject_score = 15.0;      // 554 5.7.1 at or above (MX only)
+  bool bayes = true;
+  uint32_t bayes_min_learns = 200;  // of each class before Bayes votes
+  std::vector<std::string> rules;   // local rule files (filter/rules.h syntax)
+  std::vector<std::string> uribl;   // URL blocklist zones ("dbl.spamhaus.org")
+  uint32_t history_days = 30;
+  uint32_t timeout_seconds = 20;      // the whole scan (Rspamd round trip; URIBL lookups)
+  uint64_t max_scan_size = 10485760;  // bytes of a message the scorer reads (larger: header + first bytes)
+  std::string rspamd_url = "http://127.0.0.1:11333";
+  std::string rspamd_controller_url = "http://127.0.0.1:11334";
+  std::string rspamd_password_file;
+};
+
+// ClamAV through clamd (INSTREAM).
+struct Antivirus {
+  std::string clamd;                  // "127.0.0.1:3310" or a unix socket path; empty = off
+  std::string on_error = "tempfail";  // tempfail | accept
+  uint64_t max_scan_size = 26214400;  // bytes streamed to clamd (its StreamMaxLength)
+  uint32_t timeout_seconds = 30;
+  uint32_t max_connections = 8;  // pooled connections to clamd
+};
+
+// One [[milter]] table: a Sendmail milter (protocol 6) called at end of data.
+struct Milter {
+  std::string name;
+  std::string address;  // "host:port" or a unix socket path
+  // Listener names, or "mx" / "submission" for every listener of that kind.
+  std::vector<std::string> listeners = {"mx", "submission"};
+  std::string default_action = "tempfail";  // accept | tempfail | reject when it cannot be reached
+  uint32_t connect_timeout_seconds = 5;
+  uint32_t timeout_seconds = 30;  // each reply
+  int line = 0;
+};
+
 struct Log {
   std::string file;            // empty = stderr
   std::string level = "info";  // trace|debug|info|warn|error
@@ -179,17 +218,22 @@ struct Config {
   Queue queue;
   Delivery delivery;
   Inbound inbound;
+  Spam spam;
+  Antivirus antivirus;
   Log log;
   std::vector<Listener> listeners;
+  std::vector<Milter> milters;
   // "tls.cert" -> line, "listener.2.address" -> line: lets later checks
   // (cert readable, port clash) point at the right line.
   std::map<std::string, int> key_lines;
 
   int line_of(const std::string& key) const;
-  std::string state_db_path() const;      // <data_dir>/state.sqlite (bans)
-  std::string directory_db_path() const;  // directory.path or default
-  std::string authserv_id() const;        // inbound.authserv_id or hostname
-  std::string srs_secret_path() const;    // inbound.srs_secret_file or <data_dir>/srs.key
+  std::string state_db_path() const;         // <data_dir>/state.sqlite (bans)
+  std::string directory_db_path() const;     // directory.path or default
+  std::string authserv_id() const;           // inbound.authserv_id or hostname
+  std::string srs_secret_path() const;       // inbound.srs_secret_file or <data_dir>/srs.key
+  std::string bayes_db_path() const;         // <data_dir>/bayes.sqlite
+  std::string spam_history_db_path() const;  // <data_dir>/spam-history.sqlite
 };
 
 struct Problem {

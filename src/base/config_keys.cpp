@@ -77,6 +77,27 @@ Key uint_key(std::string_view name, Get get, uint64_t min, uint64_t max, std::st
 }
 
 template <class Get>
+Key number_key(std::string_view name, Get get, uint64_t min, uint64_t max, std::string_view doc) {
+  Key k{name, Kind::Number, min, max};
+  k.doc = doc;
+  k.show = [get](const Config& c) { return fmt::format("{:.1f}", get(const_cast<Config&>(c))); };
+  k.set = [get, min, max](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_number()) {
+      err = "must be a number";
+      return false;
+    }
+    double v = n.is_integer() ? static_cast<double>(*n.value<int64_t>()) : *n.value<double>();
+    if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max))) {
+      err = fmt::format("must be between {} and {}", min, max);
+      return false;
+    }
+    get(c) = v;
+    return true;
+  };
+  return k;
+}
+
+template <class Get>
 Key enum_key(std::string_view name, Get get, std::vector<std::string_view> allowed, std::string_view doc) {
   Key k{name, Kind::Enum};
   k.allowed = allowed;
@@ -422,6 +443,52 @@ std::vector<Key> make_keys() {
                "Secret of the Sender Rewriting Scheme for forwarded mail; empty = <data_dir>/srs.key "
                "(created at init and at start)."),
 
+      enum_key("spam.engine", F(spam.engine), {"builtin", "rspamd", "off"},
+               "Spam scoring: the built-in scorer, Rspamd over HTTP (rspamd_url), or none."),
+      number_key("spam.add_header_score", F(spam.add_header_score), 0, 1000,
+                 "At or above this score mail gets X-Spam-Flag: YES and goes to the Junk folder."),
+      number_key("spam.reject_score", F(spam.reject_score), 0, 1000,
+                 "At or above this score mail from outside is refused (554 5.7.1, nothing stored). "
+                 "Authenticated submission is never refused by score alone."),
+      bool_key("spam.bayes", F(spam.bayes),
+               "Bayes classifier (learned with `spam learn` and from moves to Junk)."),
+      uint_key("spam.bayes_min_learns", F(spam.bayes_min_learns), 1, 1000000,
+               "Messages of each class learned before Bayes votes.", ""),
+      string_array_key("spam.rules", F(spam.rules),
+                       "Local rule files (header/body/uri regular expressions "
+                       "-> symbol and weight, RE2 syntax)."),
+      string_array_key("spam.uribl", F(spam.uribl),
+                       "URL blocklist zones the host names and registered domains of URLs are looked up in."),
+      uint_key("spam.history_days", F(spam.history_days), 1, 3650,
+               "Days each scan is kept for `spam history` and `spam stats`.", ""),
+      uint_key("spam.timeout_seconds", F(spam.timeout_seconds), 1, 600,
+               "Longest a scan may take (Rspamd round trip, URL blocklist lookups); then mail is delivered "
+               "unscored.",
+               "a slow scanner must not hold SMTP sessions open"),
+      uint_key("spam.max_scan_size", F(spam.max_scan_size), 65536, 1ull << 31,
+               "Bytes of a message the scorer reads; larger messages are scored on their header and first "
+               "bytes.",
+               "scoring time and memory grow with the message"),
+      string_key("spam.rspamd_url", F(spam.rspamd_url), "Rspamd's normal worker (engine = \"rspamd\")."),
+      string_key("spam.rspamd_controller_url", F(spam.rspamd_controller_url),
+                 "Rspamd's controller, for learning on moves to and from Junk."),
+      path_key("spam.rspamd_password_file", F(spam.rspamd_password_file),
+               "File holding the Rspamd controller password (never the password in this file)."),
+
+      string_key("antivirus.clamd", F(antivirus.clamd),
+                 "clamd to scan every message with (INSTREAM): \"host:port\" or a unix socket path; empty = "
+                 "off."),
+      enum_key("antivirus.on_error", F(antivirus.on_error), {"tempfail", "accept"},
+               "When clamd cannot be reached or times out: 451 4.7.1, or deliver with a header saying the "
+               "message was not scanned."),
+      uint_key("antivirus.max_scan_size", F(antivirus.max_scan_size), 1024, 1ull << 32,
+               "Bytes of a message streamed to clamd (keep at or below clamd's StreamMaxLength).",
+               "clamd refuses longer streams"),
+      uint_key("antivirus.timeout_seconds", F(antivirus.timeout_seconds), 1, 600,
+               "Longest a clamd scan may take.", "a hung clamd must not hold SMTP sessions open"),
+      uint_key("antivirus.max_connections", F(antivirus.max_connections), 1, 256,
+               "Connections to clamd at once (pooled).", "clamd has a bounded thread pool (MaxThreads)"),
+
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
                "Lowest level logged."),
@@ -495,7 +562,88 @@ std::vector<Key> make_listener_keys() {
   return ks;
 }
 
+Key milter_string(std::string_view name, std::string_view doc, bool required,
+                  std::function<void(Milter&, const std::string&)> store) {
+  Key k{name, Kind::String};
+  k.doc = doc;
+  k.required = required;
+  k.set = [store](Config& c, const toml::node& n, std::string& err) {
+    if (!n.is_string() || n.value<std::string>()->empty()) {
+      err = "must be a non-empty string";
+      return false;
+    }
+    store(c.milters.back(), *n.value<std::string>());
+    return true;
+  };
+  return k;
+}
+
+Key milter_uint(std::string_view name, uint64_t min, uint64_t max, std::string_view doc,
+                std::function<void(Milter&, uint32_t)> store) {
+  Key k{name, Kind::UInt, min, max};
+  k.doc = doc;
+  k.set = [store, min, max](Config& c, const toml::node& n, std::string& err) {
+    int64_t v = n.is_integer() ? *n.value<int64_t>() : -1;
+    if (v < 0 || static_cast<uint64_t>(v) < min || static_cast<uint64_t>(v) > max) {
+      err = fmt::format("must be an integer between {} and {}", min, max);
+      return false;
+    }
+    store(c.milters.back(), static_cast<uint32_t>(v));
+    return true;
+  };
+  return k;
+}
+
+std::vector<Key> make_milter_keys() {
+  std::vector<Key> ks;
+  ks.push_back(milter_string("name", "Unique name used in logs.", true,
+                             [](Milter& m, const std::string& v) { m.name = v; }));
+  ks.push_back(milter_string("address", "\"host:port\" or a unix socket path.", true,
+                             [](Milter& m, const std::string& v) { m.address = v; }));
+  Key listeners{"listeners", Kind::StringArray};
+  listeners.doc =
+      "Listener names it applies to; \"mx\" and \"submission\" also name every listener of that protocol. "
+      "Default [\"mx\", \"submission\"].";
+  listeners.set = [](Config& c, const toml::node& n, std::string& err) {
+    const auto* arr = n.as_array();
+    std::vector<std::string> out;
+    if (arr)
+      for (const auto& e : *arr)
+        if (e.is_string()) out.push_back(*e.value<std::string>());
+    if (!arr || out.size() != arr->size()) {
+      err = "must be an array of strings";
+      return false;
+    }
+    c.milters.back().listeners = std::move(out);
+    return true;
+  };
+  ks.push_back(listeners);
+  Key action{"default_action", Kind::Enum};
+  action.allowed = {"accept", "tempfail", "reject"};
+  action.doc = "What a message gets when the milter cannot be reached or times out.";
+  action.set = [](Config& c, const toml::node& n, std::string& err) {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || (*v != "accept" && *v != "tempfail" && *v != "reject")) {
+      err = "must be one of: accept tempfail reject";
+      return false;
+    }
+    c.milters.back().default_action = *v;
+    return true;
+  };
+  ks.push_back(action);
+  ks.push_back(milter_uint("connect_timeout_seconds", 1, 300, "Longest the connection may take. Default 5.",
+                           [](Milter& m, uint32_t v) { m.connect_timeout_seconds = v; }));
+  ks.push_back(milter_uint("timeout_seconds", 1, 3600, "Longest one milter reply may take. Default 30.",
+                           [](Milter& m, uint32_t v) { m.timeout_seconds = v; }));
+  return ks;
+}
+
 }  // namespace
+
+const std::vector<Key>& milter_keys() {
+  static const std::vector<Key> k = make_milter_keys();
+  return k;
+}
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> k = make_keys();
@@ -508,8 +656,9 @@ const std::vector<Key>& listener_keys() {
 }
 
 const std::vector<std::string_view>& sections() {
-  static const std::vector<std::string_view> s{"tls",  "dns",   "directory", "limits",  "smtp",
-                                               "imap", "queue", "delivery",  "inbound", "log"};
+  static const std::vector<std::string_view> s{"tls",     "dns",  "directory", "limits",
+                                               "smtp",    "imap", "queue",     "delivery",
+                                               "inbound", "spam", "antivirus", "log"};
   return s;
 }
 

@@ -13,12 +13,12 @@
 
 namespace mailfort::config::schema {
 
-enum class Kind { String, Path, Bool, UInt, StringArray, Enum };
+enum class Kind { String, Path, Bool, UInt, Number, StringArray, Enum };
 
 struct Key {
   std::string_view name;  // "limits.max_connections"; listener keys: "listener.name"
   Kind kind;
-  uint64_t min = 0, max = 0;              // UInt bounds
+  uint64_t min = 0, max = 0;              // UInt and Number bounds
   std::vector<std::string_view> allowed;  // Enum values
   std::string_view doc;
   std::string_view why;  // for limits: what the bound protects
@@ -32,6 +32,7 @@ struct Key {
 
 const std::vector<Key>& keys();           // top-level and [section] keys
 const std::vector<Key>& listener_keys();  // keys of one [[listener]] table (set on config.listeners.back())
+const std::vector<Key>& milter_keys();    // keys of one [[milter]] table (set on config.milters.back())
 const std::vector<std::string_view>& sections();  // "tls", "dns", ...
 
 }  // namespace mailfort::config::schema

@@ -78,6 +78,10 @@ class Loader {
         load_listeners(c, node);
         continue;
       }
+      if (key == "milter") {
+        load_milters(c, node);
+        continue;
+      }
       if (const auto* tbl = node.as_table()) {
         if (std::find(schema::sections().begin(), schema::sections().end(), key) ==
             schema::sections().end()) {
@@ -173,6 +177,45 @@ class Loader {
     }
   }
 
+  void load_milters(Config& c, const toml::node& node) {
+    const auto* arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      problem(line_of(node), "'milter' must be written as [[milter]] tables");
+      return;
+    }
+    for (const auto& item : *arr) {
+      const auto& tbl = *item.as_table();
+      c.milters.emplace_back();
+      c.milters.back().line = line_of(item);
+      std::set<std::string> seen;
+      for (const auto& [k, n] : tbl) {
+        std::string key(k.str());
+        const auto& ks = schema::milter_keys();
+        auto it = std::find_if(ks.begin(), ks.end(), [&](const auto& d) { return d.name == key; });
+        if (it == ks.end()) {
+          problem(line_of(n), "unknown key '" + key + "' in [[milter]]");
+          continue;
+        }
+        std::string err;
+        if (!it->set(c, n, err)) {
+          problem(line_of(n), "milter '" + key + "' " + err);
+          continue;
+        }
+        seen.insert(key);
+      }
+      for (const auto& d : schema::milter_keys()) {
+        if (d.required && !seen.count(std::string(d.name))) {
+          problem(c.milters.back().line, "[[milter]] is missing '" + std::string(d.name) + "'");
+        }
+      }
+      for (std::size_t i = 0; i + 1 < c.milters.size(); ++i) {
+        if (!c.milters.back().name.empty() && c.milters[i].name == c.milters.back().name) {
+          problem(c.milters.back().line, "duplicate milter name '" + c.milters.back().name + "'");
+        }
+      }
+    }
+  }
+
   void validate(Config& c, const toml::table& root) {
     fs::path base = fs::absolute(fs::path(file_)).parent_path();
     if (!c.hostname.empty() && !mailfort::is_fqdn(c.hostname)) {
@@ -184,6 +227,11 @@ class Loader {
     c.dns.trust_anchor = resolve_path(base, c.dns.trust_anchor);
     c.directory.path = resolve_path(base, c.directory.path);
     c.log.file = resolve_path(base, c.log.file);
+    c.spam.rspamd_password_file = resolve_path(base, c.spam.rspamd_password_file);
+    for (auto& r : c.spam.rules) r = resolve_path(base, r);
+    if (c.spam.reject_score < c.spam.add_header_score) {
+      problem(c.line_of("spam.reject_score"), "spam.reject_score must not be below spam.add_header_score");
+    }
     for (const auto& r : c.dns.resolvers) {
       std::string h;
       uint16_t p;
@@ -310,6 +358,14 @@ std::string Config::srs_secret_path() const {
   return inbound.srs_secret_file.empty() ? data_dir + "/srs.key" : inbound.srs_secret_file;
 }
 
+std::string Config::bayes_db_path() const {
+  return data_dir + "/bayes.sqlite";
+}
+
+std::string Config::spam_history_db_path() const {
+  return data_dir + "/spam-history.sqlite";
+}
+
 std::string Problem::to_string() const {
   return line > 0 ? fmt::format("{}:{}: {}", file, line, message) : fmt::format("{}: {}", file, message);
 }
@@ -360,6 +416,9 @@ std::string reference_markdown() {
         case schema::Kind::UInt:
           type = fmt::format("integer {}..{}", k.min, k.max);
           break;
+        case schema::Kind::Number:
+          type = fmt::format("number {}..{}", k.min, k.max);
+          break;
         case schema::Kind::StringArray:
           type = "array of strings";
           break;
@@ -392,6 +451,21 @@ std::string reference_markdown() {
       "address = \"0.0.0.0:587\"\ntls = \"starttls\"\n```\n\n"
       "Two listeners may not bind the same port (a wildcard address clashes with every address of its "
       "family). Changing listeners needs a restart; SIGHUP reloads the certificate, limits and log file.\n";
+  out +=
+      "\n## [[milter]] (repeat for each; called in order at end of data)\n\n| key | type | description "
+      "|\n|---|---|---|\n";
+  for (const auto& k : schema::milter_keys()) {
+    std::string type = k.kind == schema::Kind::Enum          ? "one of"
+                       : k.kind == schema::Kind::UInt        ? "integer"
+                       : k.kind == schema::Kind::StringArray ? "array of strings"
+                                                             : "string";
+    for (auto a : k.allowed) type += " `" + std::string(a) + "`";
+    out += fmt::format("| `{}` | {} | {}{} |\n", k.name, type, k.doc, k.required ? " Required." : "");
+  }
+  out +=
+      "\nExample (Rspamd's proxy worker in milter mode):\n\n```toml\n[[milter]]\nname = \"rspamd\"\n"
+      "address = \"127.0.0.1:11332\"\nlisteners = [\"mx\", \"submission\"]\ndefault_action = "
+      "\"tempfail\"\n```\n";
   return out;
 }
 

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "base/privileges.h"
 #include "base/use_tuple.h"
+#include "filter/filter_service.h"
 #include "imap/imap_render.h"
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
@@ -123,6 +124,12 @@ class Runtime {
       else
         spdlog::warn("dmarc-report disabled error={}", log::quote(rpt.error().message));
     }
+
+    // Spam and virus filtering (clamd, Rspamd, milters are reached lazily,
+    // so a scanner that is down at start-up does not stop the server).
+    auto filter = filter::FilterService::open(*cfg, services_.resolver, services_.postscreen);
+    if (!filter) return fail(filter.error().message);
+    services_.filter = filter.value();
 
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());

@@ -49,6 +49,9 @@ class DmarcReportStore;
 namespace mailfort::postscreen {
 class Postscreen;
 }
+namespace mailfort::filter {
+class FilterService;
+}
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -108,6 +111,7 @@ struct Services {
   std::shared_ptr<outbound::TlsReportStore> tlsrpt;       // TLS report counters; blocking; null = off
   std::shared_ptr<auth::DmarcReportStore> dmarc_reports;  // DMARC report counts; blocking; null = off
   std::shared_ptr<postscreen::Postscreen> postscreen;     // MX defense (DNSBL cache, greylist); blocking
+  std::shared_ptr<filter::FilterService> filter;          // spam/virus scanning, milters, learning; blocking
 
  private:
   std::mutex user_ip_mu;

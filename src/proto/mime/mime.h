@@ -125,6 +125,10 @@ std::optional<std::string> decode_transfer(std::string_view body, std::string_vi
 // them; unchanged when it has none (mime_binary.cpp).
 std::string binary_parts_to_base64(std::string message);
 
+// Bytes in `charset` (a MIME charset name) converted to UTF-8; invalid
+// sequences become U+FFFD. nullopt for a charset we cannot convert.
+std::optional<std::string> charset_to_utf8(std::string_view bytes, std::string_view charset);
+
 // RFC 2047 encoded words (B and Q) of a header value decoded to UTF-8. The
 // value is unfolded first; whitespace between adjacent encoded words is
 // dropped; words in unknown charsets stay as written; invalid UTF-8 becomes

@@ -308,6 +308,10 @@ std::string decode_header_value(std::string_view raw) {
   return out;
 }
 
+std::optional<std::string> charset_to_utf8(std::string_view bytes, std::string_view charset) {
+  return detail::to_utf8(bytes, charset);
+}
+
 std::string searchable_body(std::string_view message, const Part& root, std::size_t max_bytes) {
   std::string out;
   std::vector<const Part*> stack{&root};

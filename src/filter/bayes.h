@@ -1,0 +1,44 @@
+// Bayes statistics and classification: token counts per class, per user
+// and global, chi-square (Fisher/Robinson) combining. The statistics are
+// behind the BayesStore interface (SQLite now, Redis with the shared-state
+// issue). A message is identified by a digest of its tokens: learned twice
+// it counts once; learned as the other class it moves.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "filter/scan.h"
+#include "filter/tokenizer.h"
+
+namespace mailfort::filter {
+
+struct BayesCounts {
+  uint64_t spam_learns = 0, ham_learns = 0;  // messages
+  uint64_t tokens = 0;                       // distinct tokens stored
+};
+
+class BayesStore {
+ public:
+  virtual ~BayesStore() = default;
+  // `user` "" = global only; otherwise counted for the user and globally.
+  virtual Result<LearnOutcome> learn(const std::vector<Token>& tokens, bool spam,
+                                     const std::string& user) = 0;
+  // P(spam) in [0, 1] from the user's statistics when they have at least
+  // min_learns of each class, else the global ones, else nullopt (no vote).
+  virtual Result<std::optional<double>> classify(const std::vector<Token>& tokens,
+                                                 const std::string& user) = 0;
+  virtual Result<BayesCounts> counts(const std::string& user) = 0;  // "" = global
+};
+
+// <path> created when missing; thread-safe.
+Result<std::unique_ptr<BayesStore>> open_sqlite_bayes(const std::string& path, uint32_t min_learns);
+
+// Robinson/Fisher chi-square combining of per-token spam probabilities
+// (pure; unit-tested): near 1 spam, near 0 ham, 0.5 unsure.
+double chi_square_combine(const std::vector<double>& token_probabilities);
+
+}  // namespace mailfort::filter
