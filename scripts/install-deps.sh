@@ -10,12 +10,12 @@ BUILD_PKGS=(
   build-essential g++ cmake ninja-build ccache pkg-config git
   libasio-dev libssl-dev libunbound-dev libsqlite3-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libargon2-dev libcrypt-dev libgtest-dev libgmock-dev libpsl-dev publicsuffix
+  libargon2-dev libcrypt-dev libgtest-dev libgmock-dev libpsl-dev publicsuffix libre2-dev libcurl4-openssl-dev
 )
 TEST_PKGS=(
   python3 python3-pytest python3-pytest-xdist python3-dnslib python3-dkim python3-spf python3-authheaders python3-nacl
   openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd ldnsutils
-  postfix
+  postfix clamav-daemon clamav-milter rspamd
   roundcube-core roundcube-sqlite3 php-cli php-cgi chromium chromium-driver python3-selenium
 )
 # Installed first, in their own apt-get call: roundcube-core depends on `php`,

@@ -172,6 +172,7 @@ int run(int argc, char** argv) {
   add_dkim_commands(app, ctx);
   add_dns_commands(app, ctx);
   add_auth_commands(app, ctx);
+  add_spam_commands(app, ctx);
   add_tlsrpt_commands(app, ctx);
 
   // -c/--config is also accepted after the subcommand.

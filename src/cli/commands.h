@@ -59,6 +59,7 @@ void add_dkim_commands(CLI::App& app, CliContext& ctx);
 void add_dns_commands(CLI::App& app, CliContext& ctx);
 void add_auth_commands(CLI::App& app, CliContext& ctx);  // auth_commands.cpp: spf, check, ...
 void add_tlsrpt_commands(CLI::App& app, CliContext& ctx);
+void add_spam_commands(CLI::App& app, CliContext& ctx);  // spam_commands.cpp: check, learn, stats, history
 
 // Helpers shared by the groups.
 // One line "mailfort: MSG" on stderr; returns the exit code 1.

@@ -1,0 +1,18 @@
+// The `spam` group (spam filtering): each subcommand registers itself on
+// the group from its own file, with one call in add_spam_commands().
+#pragma once
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace mailfort::cli {
+
+struct CliContext;
+
+void add_spam_check_command(CLI::App& spam, CliContext& ctx);  // spam_check_command.cpp: spam check
+void add_spam_learn_command(CLI::App& spam, CliContext& ctx);  // spam_learn_command.cpp: spam learn
+void add_spam_stats_commands(CLI::App& spam,
+                             CliContext& ctx);  // spam_stats_commands.cpp: spam stats, history
+
+}  // namespace mailfort::cli
