@@ -13,6 +13,7 @@ void add_spam_commands(CLI::App& app, CliContext& ctx) {
   add_spam_check_command(*spam, ctx);
   add_spam_learn_command(*spam, ctx);
   add_spam_stats_commands(*spam, ctx);
+  add_spam_bench_command(*spam, ctx);
 }
 
 }  // namespace mailfort::cli
