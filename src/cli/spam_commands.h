@@ -12,7 +12,9 @@ struct CliContext;
 
 void add_spam_check_command(CLI::App& spam, CliContext& ctx);  // spam_check_command.cpp: spam check
 void add_spam_learn_command(CLI::App& spam, CliContext& ctx);  // spam_learn_command.cpp: spam learn
-void add_spam_stats_commands(CLI::App& spam,
-                             CliContext& ctx);  // spam_stats_commands.cpp: spam stats, history
+// spam_stats_commands.cpp: spam stats, spam history
+void add_spam_stats_commands(CLI::App& spam, CliContext& ctx);
+// spam_bench_command.cpp: spam bench (bench/spam_scan)
+void add_spam_bench_command(CLI::App& spam, CliContext& ctx);
 
 }  // namespace mailfort::cli
