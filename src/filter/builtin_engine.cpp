@@ -112,7 +112,7 @@ ScanResult BuiltinEngine::scan(const ScanInput& in) {
       auto hits = parts_.rules->match(view, urls);
       r.symbols.insert(r.symbols.end(), hits.begin(), hits.end());
     });
-  if (parts_.uribl && !urls.empty())
+  if (parts_.uribl)
     guarded("uribl", [&] {
       auto hits = parts_.uribl->check(urls, std::chrono::seconds(cfg_.timeout_seconds));
       std::vector<Symbol> zones;
