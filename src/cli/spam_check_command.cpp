@@ -16,6 +16,7 @@
 #include "auth/dns_source.h"
 #include "auth/inbound_message.h"
 #include "auth/message_auth.h"
+#include "base/log.h"
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/message_file.h"
@@ -86,6 +87,10 @@ void print_json(const filter::ScanResult& r) {
 
 int check(AdminContext& ctx, CheckArgs a) {
   const config::Config& cfg = ctx.cfg;
+  // The filter's warnings (Bayes unavailable, a rule file problem) go to
+  // stderr: stdout is the result, possibly JSON for a script.
+  std::string log_error;
+  if (!log::init("", "warn", log_error)) return fail(log_error);
   auto read = read_message_file(a.message);
   if (!read) return fail("cannot read " + a.message);
   std::string message = std::move(*read);
