@@ -282,12 +282,16 @@ class Rspamd:
             return json.loads(r.read())
 
     def bayes_learns(self):
-        """Learned messages per class, {"BAYES_SPAM": n, "BAYES_HAM": n}, read
-        from Redis (the controller's /stat refreshes its Redis figures only
-        every minute or so; Rspamd keeps the counts in the RS and RH hashes)."""
+        """Learned messages per class, {"BAYES_SPAM": n, "BAYES_HAM": n}
+        (all users), read from Redis: the controller's /stat refreshes its
+        Redis figures only every minute or so. Rspamd 3.4 lists the keys of a
+        class in the set "<SYMBOL>_keys" and counts in their "learns_spam" /
+        "learns_ham" fields."""
+        def redis(*args):
+            return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis_port), *args],
+                                  capture_output=True, text=True, timeout=10).stdout.split()
         out = {}
-        for symbol, key in (("BAYES_SPAM", "RS"), ("BAYES_HAM", "RH")):
-            r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis_port), "HGET", key, "learns"],
-                               capture_output=True, text=True, timeout=10)
-            out[symbol] = int(r.stdout.strip() or 0)
+        for symbol, field in (("BAYES_SPAM", "learns_spam"), ("BAYES_HAM", "learns_ham")):
+            out[symbol] = sum(int(v) for key in redis("SMEMBERS", f"{symbol}_keys")
+                              for v in redis("HGET", key, field) if v.isdigit())
         return out
