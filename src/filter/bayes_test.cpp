@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "base/sqlite.h"
+#include "filter/message_view.h"
+#include "filter/tokenizer.h"
 
 namespace mailfort::filter {
 namespace {
@@ -265,6 +267,36 @@ TEST_F(BayesStoreTest, ConcurrentLearnAndClassify) {
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(counts(*s).spam_learns, 80u);
   EXPECT_EQ(counts(*s).ham_learns, 80u);
+}
+
+// The tokenizer and the store together: messages that differ only by
+// vocabulary, learned, then new ones of each kind classified.
+TEST_F(BayesStoreTest, LearnsVocabulariesFromMessages) {
+  const std::vector<std::string> spam_words = {"casino", "jackpot", "lottery", "prize",  "pharmacy",
+                                               "cheap",  "replica", "loan",    "credit", "bonus"};
+  const std::vector<std::string> ham_words = {"meeting", "agenda", "project", "deadline", "report",
+                                              "budget",  "review", "minutes", "draft",    "schedule"};
+  const std::vector<std::string> common = {"the", "and", "with", "for", "this", "your", "please", "today"};
+  auto make = [&](const std::vector<std::string>& words) {
+    std::uniform_int_distribution<std::size_t> own(0, words.size() - 1), any(0, common.size() - 1);
+    std::bernoulli_distribution mostly(0.6);
+    std::string body;
+    for (int i = 0; i < 50; ++i) body += (mostly(rng_) ? words[own(rng_)] : common[any(rng_)]) + " ";
+    std::string raw = "From: someone@example.org\r\nSubject: " + words[own(rng_)] + " " + words[own(rng_)] +
+                      "\r\n\r\n" + body + "\r\n";
+    return tokenize(MessageView(raw));
+  };
+  auto s = open(20);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(learn(*s, make(spam_words), true), LearnOutcome::Learned);
+    EXPECT_EQ(learn(*s, make(ham_words), false), LearnOutcome::Learned);
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto spam = classify(*s, make(spam_words)), ham = classify(*s, make(ham_words));
+    ASSERT_TRUE(spam && ham);
+    EXPECT_GT(*spam, 0.99);
+    EXPECT_LT(*ham, 0.01);
+  }
 }
 
 TEST_F(BayesStoreTest, AnUnwritablePathIsAnError) {
