@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import PASSWORD, Instance, close_all, wait_for
+from conftest import PASSWORD, Instance, close_all, run_as_owner, wait_for
 from dnsserver import FakeDNS
 from ports import free_port
 from rspamd_peer import AVAILABLE, Rspamd
@@ -177,15 +177,17 @@ def has_spam_learn_command(inst):
     return re.search(r"^\s+learn\b", r.stdout, re.M) is not None
 
 
-def test_spam_learn_cli_reaches_the_controller(mf, rspamd, tmp_path):
+def test_spam_learn_cli_reaches_the_controller(mf, rspamd):
     """`spam learn --spam FILE` with engine = "rspamd" posts to the
     controller's /learnspam with the password: Rspamd's count goes up."""
     if not has_spam_learn_command(mf):
         pytest.skip("`spam learn` is not on this branch yet")
-    f = tmp_path / "spam.eml"
-    f.write_bytes(message("You won", SPAMMY, msgid="<cli-learn-1@sender.example.org>"))
+    f = os.path.join(mf.dir, "spam.eml")  # the CLI reads it after dropping root to the server's user
+    with open(f, "wb") as out:
+        out.write(message("You won", SPAMMY, msgid="<cli-learn-1@sender.example.org>"))
+    run_as_owner(f)
     before = rspamd.bayes_learns()["BAYES_SPAM"]
-    r = mf.cli("spam", "learn", "--spam", str(f))
+    r = mf.cli("spam", "learn", "--spam", f)
     assert r.returncode == 0, r.stderr
     assert rspamd.bayes_learns()["BAYES_SPAM"] == before + 1
     assert rspamd.password not in r.stdout + r.stderr + mf.log()
