@@ -18,7 +18,10 @@ What is set up:
     secure_ip, so every controller request must carry it), and a proxy
     worker in milter mode that scans itself (self_scan: no upstream);
   - DNS only through `dns_address` (the test's fake DNS): Rspamd never
-    asks the system resolver or the internet;
+    asks the system resolver or the internet. Give the FakeDNS a
+    negative_ttl (FakeDNS(negative_ttl=300)): Rspamd's resolver does not
+    take an NXDOMAIN/NODATA answer without an SOA and retries until its
+    timeout, which makes every scan wait seconds;
   - a redis-server of its own (statistics, Bayes) on a free port;
   - modules that need the internet or that would act on their own
     (fuzzy_check, greylist, ratelimit, rspamd_update, replies...) disabled;

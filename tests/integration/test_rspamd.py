@@ -31,7 +31,7 @@ def message(subject, body, sender=f"news@{SENDER_DOMAIN}", to="bob@example.test"
 
 @pytest.fixture(scope="module")
 def module_dns():
-    d = FakeDNS().start()
+    d = FakeDNS(negative_ttl=300).start()  # Rspamd's resolver wants the SOA in denials
     # The sender's domain resolves and has SPF, so neither Rspamd nor
     # Mailfort waits on an unanswered name.
     d.add(SENDER_DOMAIN, "A", "127.0.0.1")
