@@ -281,6 +281,15 @@ TEST(ClamdClient, CleanOverTcpInChunks) {
   EXPECT_EQ(s.chunks, (std::vector<uint32_t>{65536, 65536, 65536, 200000 - 3 * 65536, 0}));
 }
 
+TEST(ClamdClient, HostNameIsResolved) {
+  // "localhost" may resolve to ::1 first, where nothing listens: the client
+  // goes on to the next address.
+  FakeClamd fake(false, answering("stream: OK"));
+  std::string port = fake.address().substr(fake.address().rfind(':') + 1);
+  auto v = make_clamd_antivirus(settings("localhost:" + port))->scan("hello");
+  EXPECT_EQ(v.status, VirusScan::Status::Clean) << v.error;
+}
+
 TEST(ClamdClient, EmptyMessageIsJustTheEndFrame) {
   FakeClamd fake(false, answering("stream: OK"));
   auto av = make_clamd_antivirus(settings(fake.address()));

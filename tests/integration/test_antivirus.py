@@ -117,12 +117,23 @@ def test_eicar_in_a_zip_over_the_unix_socket_is_refused(instance, clamd_running)
 @pytest.mark.parametrize("over", ["tcp", "unix"])
 def test_clean_message_is_delivered_with_x_virus_scanned(instance, clamd_running, over):
     serve(instance, clamd_running.tcp_address if over == "tcp" else clamd_running.socket)
-    # A sender's own X-Virus-Scanned is removed: only ours may say it was scanned.
-    code, text = send(instance, message(extra_headers=b"X-Virus-Scanned: clean, trust me\r\n"))
+    code, text = send(instance, message())
     assert code == 250, text
     (stored,) = instance.messages(RCPT)
     assert virus_headers(stored) == [b"X-Virus-Scanned: ClamAV (Mailfort)"]
     assert b"just a note." in stored
+
+
+# filter::strip_spam_headers is another helper's part (i13-checks), a
+# placeholder on this branch: strict, so the merge that brings it makes this
+# XPASS and the mark must go.
+@pytest.mark.xfail(strict=True, reason="strip_spam_headers is a placeholder until i13-checks is merged")
+def test_senders_own_x_virus_scanned_is_removed(instance, clamd_running):
+    serve(instance, clamd_running.tcp_address)
+    code, text = send(instance, message(extra_headers=b"X-Virus-Scanned: clean, trust me\r\n"))
+    assert code == 250, text
+    (stored,) = instance.messages(RCPT)
+    assert virus_headers(stored) == [b"X-Virus-Scanned: ClamAV (Mailfort)"]
 
 
 def test_virus_refused_on_submission_too(instance, clamd_running):
@@ -136,10 +147,12 @@ def test_virus_refused_on_submission_too(instance, clamd_running):
 def test_clamd_stopped_tempfails_then_accepts_once_it_is_back(instance, clamd_running):
     serve(instance, clamd_running.socket)
     clamd_running.stop()
+    mark = instance.log_mark()
     code, text = send(instance, message())
     assert code == 451, text
     assert text.startswith("4.7.1 "), text
     assert instance.messages(RCPT) == []
+    assert instance.wait_log(r"virus-scan-failed .*connect: No such file or directory", since=mark)
     clamd_running.start()
     code, text = send(instance, message())
     assert code == 250, text
@@ -157,7 +170,7 @@ def test_clamd_stopped_with_on_error_accept_delivers_not_scanned(instance, clamd
     assert code == 250, text
     (stored,) = instance.messages(RCPT)
     (header,) = virus_headers(stored)
-    assert header.startswith(b"X-Virus-Scanned: not scanned ("), header
+    assert header == b"X-Virus-Scanned: not scanned (connect: Connection refused)", header
 
 
 def test_message_above_max_scan_size_is_scanned_up_to_it(instance, clamd_running):
@@ -182,7 +195,9 @@ def test_stream_longer_than_clamds_limit_is_a_scan_error(instance, clamd_running
     # message is not passed unscanned.
     serve(instance, clamd_running.tcp_address)
     big = b"".join(b"line %07d of a message bigger than clamd accepts\r\n" % i for i in range(STREAM_MAX // 40))
+    mark = instance.log_mark()
     code, text = send(instance, message(big))
     assert code == 451, text
     assert instance.messages(RCPT) == []
+    assert instance.wait_log(r"virus-scan-failed .*INSTREAM size limit exceeded", since=mark)
     assert clamd_running.ping()
