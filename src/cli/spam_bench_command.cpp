@@ -6,7 +6,9 @@
 // (getrusage of the whole process: our threads, and the resolver's) and the
 // count of each action. With --ip, the mail authentication (SPF, DKIM,
 // DMARC, ARC) runs before each scan as on the MX and is counted in the
-// time; the messages are read into memory before the clock starts.
+// time; with one local mailbox among the --rcpt, its per-user Bayes
+// statistics are read too (as on the MX). The messages are read into memory
+// before the clock starts.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -47,6 +49,19 @@ struct BenchArgs {
   std::vector<std::string> rcpts;
   std::vector<std::string> paths;
 };
+
+// The single local mailbox of the recipients (the per-user Bayes
+// statistics, as the SMTP layer picks them), else "".
+std::string bayes_user(directory::Directory& dir, const std::vector<std::string>& rcpts) {
+  std::vector<std::string> boxes;
+  for (const auto& r : rcpts) {
+    auto res = dir.resolve_recipient(r);
+    if (!res || res.value().kind != directory::Resolution::Kind::Deliver) continue;
+    for (const auto& m : res.value().mailboxes)
+      if (std::find(boxes.begin(), boxes.end(), m) == boxes.end()) boxes.push_back(m);
+  }
+  return boxes.size() == 1 ? boxes.front() : "";
+}
 
 double cpu_seconds() {
   rusage u{};
@@ -113,6 +128,7 @@ int bench(AdminContext& ctx, BenchArgs a) {
     return r && r.value();
   };
 
+  const std::string user = bayes_user(*dir, a.rcpts);
   const size_t total = messages.size() * a.repeat;
   std::atomic<size_t> next{0};
   std::mutex mu;
@@ -146,6 +162,7 @@ int bench(AdminContext& ctx, BenchArgs a) {
       in.mx = true;
       in.verdict = verdict ? &*verdict : nullptr;
       in.is_local_domain = is_local;
+      in.bayes_user = user;
       filter::ScanResult r = engine->scan(in);
       if (r.failed) {
         ++my_failed;
