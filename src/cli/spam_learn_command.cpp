@@ -43,7 +43,9 @@ struct Tally {
 // The messages under one directory, in name order (see the head comment).
 std::vector<std::string> messages_in(const std::string& dir, std::error_code& ec) {
   std::vector<std::string> maildir, plain;
-  auto options = fs::directory_options::skip_permission_denied;
+  fs::directory_iterator top(dir, ec);  // the PATH itself unreadable: an error, not "no messages"
+  if (ec) return {};
+  auto options = fs::directory_options::skip_permission_denied;  // below it: skipped
   for (fs::recursive_directory_iterator it(dir, options, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
     if (!it->is_regular_file(type_ec)) continue;
@@ -67,7 +69,10 @@ std::vector<std::string> collect(const std::vector<std::string>& paths, Tally& t
     std::error_code ec;
     auto status = fs::status(path, ec);
     if (ec || !fs::exists(status)) {
-      std::fprintf(stderr, "mailfort: %s: no such file or directory\n", path.c_str());
+      // The server's user (run_as) reads the files: say why it cannot.
+      std::fprintf(stderr, "mailfort: %s: %s\n", path.c_str(),
+                   ec && ec != std::errc::no_such_file_or_directory ? ec.message().c_str()
+                                                                    : "no such file or directory");
       ++tally.failed;
     } else if (fs::is_directory(status)) {
       auto found = messages_in(path, ec);

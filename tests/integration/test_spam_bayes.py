@@ -194,6 +194,19 @@ def test_missing_unreadable_and_empty_inputs(trained):
     assert trained.cli("spam", "learn", "--spam").returncode != 0  # no PATH
 
 
+def test_nothing_to_learn_with_bayes_or_filtering_off(instance):
+    msg = os.path.join(instance.dir, "one.eml")
+    write(msg, generate(random.Random(1), SPAM_WORDS, SPAM_SENDERS, 1))
+    instance.set("spam", "bayes", "false")
+    r = instance.cli("spam", "learn", "--spam", msg)
+    assert r.returncode == 1
+    assert "Bayes is off" in r.stderr
+    instance.set("spam", "engine", '"off"')
+    r = instance.cli("spam", "learn", "--spam", msg)
+    assert r.returncode == 1
+    assert "spam filtering is off" in r.stderr
+
+
 def test_progress_bar_on_a_terminal(trained):
     primary, secondary = pty.openpty()
     try:
