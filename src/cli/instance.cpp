@@ -122,6 +122,18 @@ std::string render_config(const InitOptions& o, const std::string& cert, const s
       "# maximal_lifetime_seconds = 3600\n\n"
       "[delivery]\n"
       "# default_tls_policy = \"dane\"\n\n"
+      "[spam]\n"
+      "# builtin | rspamd | off\n"
+      "# engine = \"builtin\"\n"
+      "# At or above: X-Spam-Flag: YES and the Junk folder; refused (MX only).\n"
+      "# add_header_score = 6.0\n"
+      "# reject_score = 15.0\n"
+      "# rules = [\"/etc/mailfort/local.rules\"]\n"
+      "# uribl = [\"dbl.spamhaus.org\"]\n\n"
+      "[antivirus]\n"
+      "# clamd as \"host:port\" or a unix socket path; empty = no virus scanning.\n"
+      "# clamd = \"/run/clamav/clamd.ctl\"\n"
+      "# on_error = \"tempfail\"\n\n"
       "[log]\n"
       "level = \"info\"\n",
       o.hostname, kRunAs, cert, key);
