@@ -178,5 +178,36 @@ TEST(Rules, LoadRuleFilesReportsMissingFilesAndKeepsOthers) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Rules, TheExamplesOfTheDocumentationLoad) {
+  // docs/spam-rules.md, "Examples": every line must parse.
+  std::vector<RuleProblem> problems;
+  auto rules = parse_rules(
+      R"(header  SUBJ_CRYPTO      Subject =~ /\b(bitcoin|crypto ?currency)\b/i   2.0  Crypto in the subject
+header  FROM_INVOICE     From =~ /invoice/i                              0.5
+header  NO_UNSUBSCRIBE   List-Unsubscribe !~ /./                         0.1  Bulk mail would have one
+header  XMAILER_BULK     X-Mailer =~ /^(BulkMailer|MassSender)/           1.5
+header  SUBJ_ENCODED     Subject:raw =~ /^=\?(koi8-r|gb2312)\?/i          0.5
+header  RCVD_LOCALHOST   ALL =~ /^Received: from localhost \(/m          1.0
+body    WIRE_TRANSFER    /wire transfer.{0,40}(urgent|immediately)/is    2.5  Urgent money transfer
+rawbody BASE64_HTML      /^PGh0bWw+/m                                    0.5  base64 text starting <html>
+uri     URI_SHORTENER    m{^(https?://)?(bit\.ly|tinyurl\.com)/}i         1.0  A URL shortener
+uri     URI_IP_HOST      m{^https?://\d+\.\d+\.\d+\.\d+[/:]}              1.5  A link to a bare IP
+full    FULL_NUL         /\x00/                                          1.0  A NUL byte anywhere
+
+body    __PAY            /\b(pay|payment)\b/i                            0
+meta    PAY_SHORTENER    (__PAY && URI_SHORTENER)                        2.0
+)",
+      "docs", problems);
+  EXPECT_TRUE(problems.empty()) << problems.front().line << ": " << problems.front().message;
+  EXPECT_EQ(rules->size(), 13u);
+  MessageView view(
+      "From: billing <invoice@example.com>\r\nSubject: Buy Bitcoin now\r\n\r\n"
+      "Please pay via https://bit.ly/x and http://192.0.2.7/pay\r\n");
+  auto urls = extract_urls(view.all_text());
+  EXPECT_EQ(names(rules->match(view, urls)),
+            (std::vector<std::string>{"SUBJ_CRYPTO", "FROM_INVOICE", "NO_UNSUBSCRIBE", "URI_SHORTENER",
+                                      "URI_IP_HOST", "PAY_SHORTENER"}));
+}
+
 }  // namespace
 }  // namespace mailfort::filter
