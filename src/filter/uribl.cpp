@@ -93,8 +93,15 @@ class Blocklist : public UrlBlocklist {
       }
     }
     if (!jobs.empty()) {
-      batch->pending = enqueue(std::move(jobs));
+      // Counted before the workers can see a job, so they never count below zero.
+      std::size_t asked = jobs.size();
+      {
+        std::lock_guard lock(batch->mu);
+        batch->pending = asked;
+      }
+      std::size_t queued = enqueue(std::move(jobs));
       std::unique_lock lock(batch->mu);
+      batch->pending -= asked - queued;  // those that did not fit get no answer
       batch->done.wait_until(lock, deadline, [&] { return batch->pending == 0; });
     }
 

@@ -135,5 +135,43 @@ TEST(Uribl, FailuresAreNotCached) {
   EXPECT_EQ(asked.load(), 2);
 }
 
+TEST(Uribl, FastAnswersNeverWaitForTheTimeout) {
+  // Answers that come back before check() has queued everything must not
+  // leave it waiting for the deadline.
+  std::atomic<int> asked{0};
+  auto lists = make_url_blocklist_with_lookup(
+      [&](const std::string&) {
+        ++asked;
+        return UriblAnswer{UriblAnswer::Status::Failed, {}, 0};  // never cached: asked every time
+      },
+      {"dbl.test", "multi.test"});
+  std::string text;
+  for (int i = 0; i < 25; ++i) text += "http://h" + std::to_string(i) + ".example/ ";
+  auto urls = urls_of(text);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) (void)lists->check(urls, 10s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(asked.load(), 100 * 25 * 2);
+}
+
+TEST(Uribl, AFullQueueDropsQuestionsWithoutWaiting) {
+  std::mutex gate;
+  gate.lock();  // every lookup blocks until the end of the test
+  std::atomic<int> asked{0};
+  auto lists = make_url_blocklist_with_lookup(
+      [&](const std::string&) {
+        ++asked;
+        std::lock_guard open(gate);
+        return UriblAnswer{};
+      },
+      {"dbl.test"}, 6000);
+  std::string text;
+  for (int i = 0; i < 6000; ++i) text += "http://h" + std::to_string(i) + ".example/ ";
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(lists->check(extract_urls(text, 6000), 300ms).empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  gate.unlock();
+}
+
 }  // namespace
 }  // namespace mailfort::filter
