@@ -64,13 +64,13 @@ TEST(Uribl, ListingCodes) {
 }
 
 TEST(Uribl, QueryNamesAreHostsRegisteredDomainsAndReversedIps) {
-  auto names = uribl_query_names(
-      urls_of("http://a.b.shop.example.co.uk/x http://shop.example.co.uk/ http://192.0.2.10/ "
-              "http://[2001:db8::1]/ http://b\xc3\xbc"
-              "cher.example/ http://example.org/"),
-      50);
+  auto names = uribl_query_names(urls_of("http://a.b.shop.example.co.uk/x http://shop.example.co.uk/ "
+                                         "http://192.0.2.10/ http://[2001:db8::1]/ http://b\xc3\xbc"
+                                         "cher.example/ http://bad\xff.example/ http://example.org/"),
+                                 50);
+  // IPv6 and a host that is no valid UTF-8 (so no A-label) are skipped.
   EXPECT_EQ(names, (std::vector<std::string>{"example.co.uk", "a.b.shop.example.co.uk", "shop.example.co.uk",
-                                             "10.2.0.192", "example.org"}));
+                                             "10.2.0.192", "xn--bcher-kva.example", "example.org"}));
 }
 
 TEST(Uribl, MaxHostsBoundsTheNames) {

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <unordered_set>
@@ -104,6 +105,118 @@ std::string_view trim_trailing(std::string_view url) {
   return url;
 }
 
+// ---- IDNA: UTF-8 labels to A-labels ("bücher" -> "xn--bcher-kva") ----
+// Punycode (RFC 3492) with a small case folding (Latin-1, Greek, Cyrillic),
+// not the whole UTS #46 mapping (libidn2 is not linked): enough for the
+// names spam uses, which blocklists list as A-labels.
+
+// The code points of a UTF-8 label; nullopt for invalid UTF-8.
+std::optional<std::u32string> decode_utf8(std::string_view s) {
+  std::u32string out;
+  for (std::size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    int extra = b < 0x80 ? 0 : (b & 0xe0) == 0xc0 ? 1 : (b & 0xf0) == 0xe0 ? 2 : (b & 0xf8) == 0xf0 ? 3 : -1;
+    if (extra < 0 || s.size() - i <= static_cast<std::size_t>(extra)) return std::nullopt;
+    char32_t cp = extra == 0 ? b : b & (0x3f >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xc0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    static constexpr char32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
+    out.push_back(cp);
+    i += extra + 1;
+  }
+  return out;
+}
+
+char32_t fold_case(char32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 0x20;
+  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 0x20;     // Latin-1
+  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 0x20;  // Greek
+  if (c >= 0x410 && c <= 0x42f) return c + 0x20;                // Cyrillic
+  if (c >= 0x400 && c <= 0x40f) return c + 0x50;
+  return c;
+}
+
+char punycode_digit(uint32_t d) {
+  return static_cast<char>(d < 26 ? 'a' + d : '0' + (d - 26));
+}
+
+uint32_t punycode_adapt(uint32_t delta, uint32_t points, bool first) {
+  delta = first ? delta / 700 : delta / 2;
+  delta += delta / points;
+  uint32_t k = 0;
+  while (delta > ((36 - 1) * 26) / 2) {
+    delta /= 36 - 1;
+    k += 36;
+  }
+  return k + (36 * delta) / (delta + 38);
+}
+
+// RFC 3492 section 6.3 (labels are short: the quadratic loop is bounded).
+std::optional<std::string> punycode(const std::u32string& in) {
+  constexpr uint32_t base = 36, tmin = 1, tmax = 26;
+  std::string out;
+  for (char32_t c : in)
+    if (c < 0x80) out.push_back(static_cast<char>(c));
+  uint32_t h = static_cast<uint32_t>(out.size()), b = h;
+  if (b > 0) out.push_back('-');
+  uint32_t n = 0x80, delta = 0, bias = 72;
+  while (h < in.size()) {
+    char32_t m = 0x10ffff;
+    for (char32_t c : in)
+      if (c >= n && c < m) m = c;
+    if ((m - n) > (UINT32_MAX - delta) / (h + 1)) return std::nullopt;
+    delta += (m - n) * (h + 1);
+    n = m;
+    for (char32_t c : in) {
+      if (c < n && ++delta == 0) return std::nullopt;
+      if (c != n) continue;
+      uint32_t q = delta;
+      for (uint32_t k = base;; k += base) {
+        uint32_t t = k <= bias ? tmin : k >= bias + tmax ? tmax : k - bias;
+        if (q < t) break;
+        out.push_back(punycode_digit(t + (q - t) % (base - t)));
+        q = (q - t) / (base - t);
+      }
+      out.push_back(punycode_digit(q));
+      bias = punycode_adapt(delta, h + 1, h == b);
+      delta = 0;
+      ++h;
+    }
+    ++delta;
+    ++n;
+  }
+  return out;
+}
+
+// Each label with non-ASCII bytes as its A-label; nullopt when a label is
+// no valid UTF-8 or too long (the host is then left as written).
+std::optional<std::string> to_a_labels(std::string_view host) {
+  std::string out;
+  while (true) {
+    std::size_t dot = host.find('.');
+    std::string_view label = host.substr(0, dot);
+    if (std::any_of(label.begin(), label.end(), is_high)) {
+      auto cps = decode_utf8(label);
+      if (!cps) return std::nullopt;
+      for (char32_t& c : *cps) c = fold_case(c);
+      auto encoded = punycode(*cps);
+      if (!encoded || encoded->size() + 4 > 63) return std::nullopt;
+      out += "xn--" + *encoded;
+    } else {
+      out += label;
+    }
+    if (dot == std::string_view::npos) break;
+    out.push_back('.');
+    host.remove_prefix(dot + 1);
+  }
+  if (out.size() > kMaxHostBytes) return std::nullopt;
+  return out;
+}
+
 // An IPv4 literal in any form inet_aton takes (dotted, decimal, octal,
 // hex: http://3232235777/, http://0xc0.0xa8.1.1/), as a dotted quad.
 std::optional<std::string> ipv4_literal(const std::string& host) {
@@ -167,6 +280,9 @@ std::optional<Url> host_of(std::string_view authority, bool bare) {
   for (char c : host)
     if (!is_host_char(c)) return std::nullopt;
   if (host.front() == '.' || host.find("..") != std::string::npos) return std::nullopt;
+  if (std::any_of(host.begin(), host.end(), is_high)) {
+    if (auto a_labels = to_a_labels(host)) host = std::move(*a_labels);
+  }
   auto last_dot = host.rfind('.');
   if (last_dot == std::string::npos) return std::nullopt;  // "localhost", "foo"
   std::string_view tld = std::string_view(host).substr(last_dot + 1);

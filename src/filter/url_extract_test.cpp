@@ -73,13 +73,15 @@ TEST(ExtractUrls, Ipv4LiteralsInEveryForm) {
   EXPECT_EQ(urls[4].host, "2001:db8::1");
 }
 
-TEST(ExtractUrls, Utf8HostsLowercasedAsIs) {
-  auto urls = extract_urls("http://BÜCHER.example/ and http://xn--bcher-kva.example/");
-  ASSERT_EQ(urls.size(), 2u);
-  EXPECT_EQ(urls[0].host,
-            "b\xc3\x9c"
-            "cher.example");  // no IDNA: ASCII lowercased, UTF-8 left
-  EXPECT_EQ(urls[1].host, "xn--bcher-kva.example");
+TEST(ExtractUrls, IdnHostsAsALabels) {
+  auto urls = extract_urls(
+      "http://BÜCHER.example/ http://xn--bcher-kva.example/ http://www.münchen.de/ "
+      "https://пример.испытание/ http://例え.テスト/ http://ÀÉÎ.example/ http://bad\xff\xfe.example/");
+  EXPECT_EQ(hosts(urls),
+            (std::vector<std::string>{"xn--bcher-kva.example", "xn--bcher-kva.example",
+                                      "www.xn--mnchen-3ya.de", "xn--e1afmkfd.xn--80akhbyknj4f",
+                                      "xn--r8jz45g.xn--zckzah", "xn--0casp.example", "bad\xff\xfe.example"}));
+  EXPECT_EQ(urls[0].text, "http://BÜCHER.example/");  // the text stays as written
 }
 
 TEST(ExtractUrls, DuplicatesOnceAndTextCut) {
