@@ -188,6 +188,16 @@ def test_html_links_are_looked_up(env):
     assert "html-listed.example" in got[URIBL_SYMBOL][1]
 
 
+def test_idn_host_is_looked_up_as_its_a_label(env):
+    inst, dns, _ = env
+    dns.add(f"xn--bcher-kva.example.{ZONE}", "A", "127.0.0.2")  # bücher.example
+    raw = send_and_read(inst, body="Books at http://www.B\u00dcCHER.example/sale",
+                        extra="MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Transfer-Encoding: 8bit\r\n")
+    got = symbols(raw)
+    assert got.get(URIBL_SYMBOL, (0, ""))[1] == "xn--bcher-kva.example", got
+
+
 def test_answers_are_cached_across_messages(env):
     inst, dns, _ = env
     dns.add(f"cached-listed.example.{ZONE}", "A", "127.0.0.3")
