@@ -21,6 +21,7 @@
 #include "server/blocking.h"
 #include "server/services.h"
 #include "smtp/inbound_auth.h"
+#include "smtp/inbound_filter.h"
 #include "smtp/mx_screen.h"
 #include "smtp/smtp_forwarding.h"
 #include "store/group_commit.h"
@@ -75,7 +76,10 @@ bool owns(const std::vector<std::string>& owned, std::string_view local, std::st
 class BasePolicy : public SmtpPolicy {
  public:
   BasePolicy(Services& s, std::shared_ptr<const config::Config> cfg, const config::Listener& l)
-      : services_(s), cfg_(std::move(cfg)), listener_(l) {
+      : services_(s),
+        cfg_(std::move(cfg)),
+        listener_(l),
+        filter_(s, cfg_, l, l.protocol == config::Protocol::smtp) {
     for (const auto& n : cfg_->smtp.trusted_networks)
       if (auto c = Cidr::parse(n)) trusted_.push_back(*c);
   }
@@ -197,6 +201,8 @@ class BasePolicy : public SmtpPolicy {
   // that refuses it), then the commit (durable before the 250).
   asio::awaitable<SmtpReply> on_message(const SmtpClient& c, SmtpTransaction& txn,
                                         std::string message) override {
+    // Spam and virus filtering; it may refuse, discard or change the message.
+    if (auto filtered = co_await filter_.at_end_of_data(c, txn, message)) co_return *filtered;
     auto decision = co_await decide(c, txn, std::move(message));
     if (const auto* refusal = std::get_if<SmtpReply>(&decision)) co_return *refusal;
     SmtpReply committed = co_await commit(c, txn, std::get<Delivery>(decision));
@@ -235,7 +241,7 @@ class BasePolicy : public SmtpPolicy {
     SmtpReply from = co_await check_header_from(c, txn, message, header);
     if (!from.ok()) co_return from;
     Delivery d;
-    d.id = random_hex(8);
+    d.id = txn.queue_id.empty() ? random_hex(8) : txn.queue_id;
     d.message = build_message(c, txn, message, header, d.id);
     co_return std::move(d);
   }
@@ -288,8 +294,9 @@ class BasePolicy : public SmtpPolicy {
     auto& store = *services_.store;
     auto& queue = *services_.queue;
     std::vector<store::RenameStep> steps;
-    if (txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine && !txn.mailboxes.empty()) {
-      // DMARC p=quarantine: the local copies go to each Junk folder.
+    bool quarantine = txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine;
+    if ((quarantine || txn.junk) && !txn.mailboxes.empty()) {
+      // DMARC p=quarantine or spam: the local copies go to each Junk folder.
       if (auto j = deliver_to_junk(services_, cfg_->imap.junk_folder, txn.mailboxes, d.message); !j) return j;
     } else if (!txn.mailboxes.empty()) {
       auto s = store.prepare(txn.mailboxes, d.message);
@@ -530,6 +537,7 @@ class BasePolicy : public SmtpPolicy {
   Services& services_;
   std::shared_ptr<const config::Config> cfg_;
   const config::Listener& listener_;
+  InboundFilter filter_;  // after cfg_ and listener_: built from them
   std::vector<Cidr> trusted_;
 
  private:

@@ -63,6 +63,10 @@ struct SmtpTransaction {
   std::optional<auth::SpfOutcome> spf, spf_helo;
   std::unique_ptr<auth::InboundMessage> inbound;
   std::optional<auth::Verdict> verdict;
+  // Filtering (inbound_filter.h): the queue id chosen at end of data (the
+  // scanners log it), and whether local copies go to the Junk folder.
+  std::string queue_id;
+  bool junk = false;
 };
 
 class SmtpPolicy {
