@@ -409,9 +409,9 @@ class Conversation {
     protocol_ = o->protocol;
     leading_space_ = (protocol_ & pm::kProtoHdrLeadSpc) != 0;
     if (uint32_t extra = o->actions & ~kOfferedActions; extra != 0)
-      spdlog::info("milter actions-not-offered milter={} actions=0x{:x}", log::quote(m_.name), extra);
+      spdlog::debug("milter actions-not-offered milter={} actions=0x{:x}", log::quote(m_.name), extra);
     if (uint32_t extra = o->protocol & ~kOfferedProtocol; extra != 0)
-      spdlog::info("milter protocol-flags-unknown milter={} flags=0x{:x}", log::quote(m_.name), extra);
+      spdlog::debug("milter protocol-flags-unknown milter={} flags=0x{:x}", log::quote(m_.name), extra);
     return true;
   }
 
