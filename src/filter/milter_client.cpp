@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -216,12 +217,13 @@ class Conversation {
  private:
   enum class Step { Next, Stop, SkipBody };
 
-  MilterOutcome& fail(std::string error) {
+  // Records the first failure; false, for `return fail(...)`.
+  bool fail(std::string error) {
     if (!out_.failed) {
       out_.failed = true;
       out_.error = std::move(error);
     }
-    return out_;
+    return false;
   }
 
   bool send(std::string_view bytes) {
@@ -236,35 +238,40 @@ class Conversation {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         pollfd p{fd_.get(), POLLOUT, 0};
         int r = ::poll(&p, 1, remaining_ms(deadline));
-        if (r == 0) return fail("write timed out"), false;
-        if (r < 0 && errno != EINTR) return fail(std::string("poll: ") + std::strerror(errno)), false;
+        if (r == 0) return fail("write timed out");
+        if (r < 0 && errno != EINTR) return fail(std::string("poll: ") + std::strerror(errno));
         continue;
       }
-      return fail(std::string("write: ") + std::strerror(errno)), false;
+      return fail(std::string("write: ") + std::strerror(errno));
     }
     return true;
   }
 
-  // The next packet, waiting at most timeout_seconds from `deadline_`.
+  // The next packet, waiting until `deadline_`; nullopt after a failure.
   std::optional<pm::Reply> read_packet() {
     char buf[16384];
     for (;;) {
       if (auto r = decoder_.next()) return r;
       pollfd p{fd_.get(), POLLIN, 0};
       int rc = ::poll(&p, 1, remaining_ms(deadline_));
-      if (rc == 0) return fail("timed out waiting for a reply"), std::nullopt;
-      if (rc < 0) {
-        if (errno == EINTR) continue;
-        return fail(std::string("poll: ") + std::strerror(errno)), std::nullopt;
-      }
-      ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
-      if (n == 0) return fail("connection closed by the milter"), std::nullopt;
-      if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-        return fail(std::string("read: ") + std::strerror(errno)), std::nullopt;
-      }
-      if (!decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n))))
-        return fail("invalid packet length from the milter"), std::nullopt;
+      if (rc < 0 && errno == EINTR) continue;
+      ssize_t n = rc > 0 ? ::recv(fd_.get(), buf, sizeof buf, 0) : -1;
+      if (n < 0 && rc > 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+      std::string error;
+      if (rc == 0)
+        error = "timed out waiting for a reply";
+      else if (rc < 0)
+        error = std::string("poll: ") + std::strerror(errno);
+      else if (n == 0)
+        error = "connection closed by the milter";
+      else if (n < 0)
+        error = std::string("read: ") + std::strerror(errno);
+      else if (!decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n))))
+        error = "invalid packet length from the milter";
+      else
+        continue;
+      fail(std::move(error));
+      return std::nullopt;
     }
   }
 
@@ -280,8 +287,8 @@ class Conversation {
       case pm::ReplyCode::InsHeader:
       case pm::ReplyCode::ChgHeader: {
         auto c = pm::parse_header_change(r.code, r.data);
-        if (!c) return fail("malformed header change from the milter"), false;
-        if (out_.header_changes.size() >= kMaxHeaderChanges) return fail("too many header changes"), false;
+        if (!c) return fail("malformed header change from the milter");
+        if (out_.header_changes.size() >= kMaxHeaderChanges) return fail("too many header changes");
         // With SMFIP_HDR_LEADSPC the milter writes the space after the colon
         // itself; HeaderChange values never carry it (apply adds one).
         if (leading_space_ && !c->value.empty() && (c->value[0] == ' ' || c->value[0] == '\t'))
@@ -292,8 +299,7 @@ class Conversation {
       case pm::ReplyCode::ReplBody:
         // The chunk is raw body bytes (smfi_replacebody), not a C string.
         if (!out_.new_body) out_.new_body.emplace();
-        if (out_.new_body->size() + r.data.size() > kMaxNewBody)
-          return fail("replacement body too large"), false;
+        if (out_.new_body->size() + r.data.size() > kMaxNewBody) return fail("replacement body too large");
         out_.new_body->append(r.data);
         return true;
       case pm::ReplyCode::Quarantine: {
@@ -372,8 +378,8 @@ class Conversation {
         default:
           if (take_modification(*r)) continue;
           if (!out_.failed)
-            fail("unexpected reply '" + log::quote(std::string(1, static_cast<char>(r->code))) +
-                 "' from the milter");
+            fail(fmt::format("unexpected reply 0x{:02x} from the milter",
+                             static_cast<unsigned char>(r->code)));
           return Step::Stop;
       }
     }
@@ -399,12 +405,11 @@ class Conversation {
     deadline_ = Clock::now() + std::chrono::seconds(m_.timeout_seconds);
     auto r = read_packet();
     if (!r) return false;
-    if (r->code != pm::ReplyCode::OptNeg)
-      return fail("the milter did not answer the option negotiation"), false;
+    if (r->code != pm::ReplyCode::OptNeg) return fail("the milter did not answer the option negotiation");
     auto o = pm::parse_optneg(r->data);
-    if (!o) return fail("malformed option negotiation reply"), false;
+    if (!o) return fail("malformed option negotiation reply");
     if (o->version < 2 || o->version > pm::kVersion)
-      return fail("unsupported milter protocol version " + std::to_string(o->version)), false;
+      return fail("unsupported milter protocol version " + std::to_string(o->version));
     version_ = o->version;
     protocol_ = o->protocol;
     leading_space_ = (protocol_ & pm::kProtoHdrLeadSpc) != 0;
@@ -451,10 +456,8 @@ class Conversation {
       if (exchange(pm::encode_helo(in_.helo), pm::kProtoNrHelo) == Step::Stop) return false;
     }
     if (!skips(pm::kProtoNoMail)) {
-      if (!macros(pm::Command::Mail, {{"i", in_.queue_id},
-                                      {"{auth_type}", in_.auth_user.empty() ? "" : "PLAIN"},
-                                      {"{auth_authen}", in_.auth_user},
-                                      {"{mail_addr}", in_.sender}}))
+      if (!macros(pm::Command::Mail,
+                  {{"i", in_.queue_id}, {"{auth_authen}", in_.auth_user}, {"{mail_addr}", in_.sender}}))
         return false;
       if (exchange(pm::encode_mail(in_.sender), pm::kProtoNrMail) == Step::Stop) return false;
     }
@@ -477,10 +480,7 @@ class Conversation {
         std::string value = crlf_to_lf(f.value);
         // Without SMFIP_HDR_LEADSPC the milter gets the value as Sendmail
         // stores it: the blanks after the colon removed.
-        if (!leading_space_)
-          value.erase(0, value.find_first_not_of(" \t") == std::string::npos
-                             ? value.size()
-                             : value.find_first_not_of(" \t"));
+        if (!leading_space_) value.erase(0, std::min(value.find_first_not_of(" \t"), value.size()));
         if (exchange(pm::encode_header(f.name, value), pm::kProtoNrHdr) == Step::Stop) return false;
       }
     }

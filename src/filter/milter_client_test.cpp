@@ -523,6 +523,14 @@ TEST(MilterClient, UnixSocket) {
   EXPECT_FALSE(o.failed) << o.error;
 }
 
+TEST(MilterClient, SendmailStyleAddress) {
+  FakeMilter f(0, standard({pkt('a')}));
+  std::string port = f.address.substr(f.address.rfind(':') + 1);
+  auto o = run_milter(milter_at("inet:" + port + "@127.0.0.1"), input());
+  EXPECT_FALSE(o.failed) << o.error;
+  EXPECT_EQ(f.commands(), "OCHMRRTLLLLNBEQ");
+}
+
 TEST(MilterClient, ClosedConnectionFails) {
   FakeMilter f(0, [](const Received& r) -> std::vector<std::string> {
     if (r.cmd == 'M') return {std::string("\x00\x00", 2), kClose};  // half a packet, then gone
