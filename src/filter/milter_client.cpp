@@ -29,9 +29,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// What we can do with a milter's requests; recipient and sender changes are
-// not offered (the envelope is fixed once the SMTP transaction is accepted).
-constexpr uint32_t kOfferedActions = pm::kActAddHdrs | pm::kActChgBody | pm::kActChgHdrs | pm::kActQuarantine;
+// Every action, although recipient and sender changes are not carried out
+// (the envelope is fixed once the SMTP transaction is accepted; those
+// requests are logged and dropped): libmilter refuses to negotiate with an
+// MTA that does not offer each action a milter declares, and milters such as
+// amavisd-milter or OpenDKIM declare ADDRCPT/DELRCPT for features that are
+// off by default.
+constexpr uint32_t kOfferedActions = pm::kActAddHdrs | pm::kActChgBody | pm::kActAddRcpt | pm::kActDelRcpt |
+                                     pm::kActChgHdrs | pm::kActQuarantine | pm::kActChgFrom |
+                                     pm::kActAddRcptPar | pm::kActSetSymList;
 // Every stage we can skip and every reply we can do without, so milters that
 // ask for them (libmilter sets NO* for callbacks it lacks) can negotiate.
 constexpr uint32_t kOfferedProtocol =
@@ -276,7 +282,7 @@ class Conversation {
   }
 
   void ignore(std::string_view what) {
-    spdlog::info("milter ignored-request milter={} queue={} request={}", log::quote(m_.name),
+    spdlog::warn("milter ignored-request milter={} queue={} request={}", log::quote(m_.name),
                  log::quote(in_.queue_id), what);
   }
 
@@ -413,8 +419,6 @@ class Conversation {
     version_ = o->version;
     protocol_ = o->protocol;
     leading_space_ = (protocol_ & pm::kProtoHdrLeadSpc) != 0;
-    if (uint32_t extra = o->actions & ~kOfferedActions; extra != 0)
-      spdlog::debug("milter actions-not-offered milter={} actions=0x{:x}", log::quote(m_.name), extra);
     if (uint32_t extra = o->protocol & ~kOfferedProtocol; extra != 0)
       spdlog::debug("milter protocol-flags-unknown milter={} flags=0x{:x}", log::quote(m_.name), extra);
     return true;
