@@ -10,6 +10,10 @@ against real Debian peers at end of data on the MX listener.
     (discarded: 250, nothing stored); clean mail gets its X-Virus-Scanned /
     X-Virus-Status fields, a forged X-Virus-Status replaced (AddHeader Replace
     changes the existing field).
+  - a libmilter milter of our own (Debian's python3-milter, pymilter on
+    libmilter) that declares recipient changes too: header add / insert /
+    change / delete and a folded value, body replacement, quarantine, a
+    reply code, tempfail at MAIL, and the macros and fields it was given.
   - default_action when nothing listens: tempfail (the default), accept, reject.
 
 The peers start once for this file; the built-in scorer is off, so what the
@@ -157,6 +161,121 @@ def clamav():
                 m.stop()
 
 
+# A real libmilter milter (pymilter): what it does is chosen by the Subject;
+# what it was told (macros, fields, body) is written to REPORT_DIR per message.
+PYMILTER = r"""
+import json, os, sys
+import Milter
+
+PORT, REPORT_DIR = sys.argv[1], sys.argv[2]
+
+
+class TestMilter(Milter.Base):
+    def __init__(self):
+        self.seen = {"headers": [], "body": b"", "rcpts": []}
+
+    def connect(self, hostname, family, hostaddr):
+        self.seen["connect"] = [hostname, str(hostaddr[0]) if hostaddr else None]
+        for m in ("j", "{daemon_name}", "{client_addr}", "_", "v"):
+            self.seen[m] = self.getsymval(m)
+        return Milter.CONTINUE
+
+    def hello(self, helo):
+        self.seen["helo"] = helo
+        return Milter.CONTINUE
+
+    def envfrom(self, mailfrom, *args):
+        self.seen["from"] = mailfrom
+        self.seen["i"] = self.getsymval("i")
+        self.seen["{mail_addr}"] = self.getsymval("{mail_addr}")
+        if mailfrom.startswith("<tempfail@"):
+            return Milter.TEMPFAIL
+        return Milter.CONTINUE
+
+    def envrcpt(self, to, *args):
+        self.seen["rcpts"].append([to, self.getsymval("{rcpt_addr}")])
+        return Milter.CONTINUE
+
+    def header(self, name, value):
+        self.seen["headers"].append([name, value])
+        if name.lower() == "subject":
+            self.action = value
+        return Milter.CONTINUE
+
+    def body(self, chunk):
+        self.seen["body"] += chunk
+        return Milter.CONTINUE
+
+    def eom(self):
+        action = getattr(self, "action", "")
+        with open(os.path.join(REPORT_DIR, self.seen["i"] + ".json"), "w") as f:
+            seen = dict(self.seen, body=self.seen["body"].decode("latin-1"))
+            json.dump(seen, f)
+        if action == "edit":
+            self.addheader("X-Added", "yes")
+            self.addheader("X-Folded", "line one\n\tline two")
+            self.chgheader("X-Change-Me", 1, "changed")
+            self.chgheader("X-Delete-Me", 1, "")
+            self.addheader("X-Top", "first", 0)
+            self.addrcpt("<extra@example.test>")  # declared, offered, dropped by Mailfort
+            self.replacebody(b"Replaced body.\r\n")
+            return Milter.ACCEPT
+        if action == "quarantine":
+            self.quarantine("held by the test milter")
+            return Milter.ACCEPT
+        if action == "reject":
+            self.setreply("550", "5.7.0", "Rejected by the test milter")
+            return Milter.REJECT
+        if action == "discard":
+            return Milter.DISCARD
+        return Milter.ACCEPT
+
+
+Milter.factory = TestMilter
+Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.QUARANTINE |
+                 Milter.ADDRCPT | Milter.DELRCPT)
+Milter.runmilter("mailfort-test", "inet:%s@127.0.0.1" % PORT, timeout=30)
+"""
+
+
+@pytest.fixture(scope="module")
+def pymilter():
+    """Our libmilter test milter: (address, report_dir)."""
+    try:
+        import Milter  # noqa: F401
+    except ImportError:
+        pytest.skip("Debian's python3-milter is not installed")
+    d = tempfile.mkdtemp(dir=BASE, prefix="pymilter-")
+    script = os.path.join(d, "test_libmilter_peer.py")  # not "milter.py": pymilter imports its C module "milter"
+    with open(script, "w") as f:
+        f.write(PYMILTER)
+    reports = os.path.join(d, "reports")
+    os.makedirs(reports)
+    port = free_port()
+    proc = subprocess.Popen(["/usr/bin/python3", script, str(port), reports], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "stderr"), "w"))
+    try:
+        import socket
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return True
+            except OSError:
+                return proc.poll() is not None
+        assert wait_for(up, timeout=20) and proc.poll() is None, open(os.path.join(d, "stderr")).read()
+        yield f"127.0.0.1:{port}", reports
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- helpers ----------------------------------------------------------------
 
 def add_milter(inst, name, address, **keys):
@@ -179,17 +298,17 @@ def serve(inst, milters):
 
 
 def message(body=b"Hello Bob,\r\n\r\njust a note about the meeting on Monday.\r\n", extra_headers=b"",
-            sender=b"sender@example.org"):
-    return (b"From: Sender <" + sender + b">\r\nTo: bob@example.test\r\nSubject: milter test\r\n"
+            sender=b"sender@example.org", subject=b"milter test"):
+    return (b"From: Sender <" + sender + b">\r\nTo: bob@example.test\r\nSubject: " + subject + b"\r\n"
             b"Message-ID: <milter-test-" + str(time.time_ns()).encode() + b"@example.org>\r\n"
             b"Date: Fri, 04 Dec 2026 01:00:00 +0000\r\n" + extra_headers + b"\r\n" + body)
 
 
-def send(inst, data, listener="mx"):
+def send(inst, data, listener="mx", envelope_sender="sender@example.org"):
     """The reply to the message: (code, text)."""
     if listener == "mx":
         s = inst.smtp("mx")
-        sender = "sender@example.org"
+        sender = envelope_sender
     else:
         s = inst.submission_tls()
         s.login("alice@example.test", PASSWORD)
@@ -198,6 +317,8 @@ def send(inst, data, listener="mx"):
         s.sendmail(sender, [RCPT], data)
         return 250, ""
     except smtplib.SMTPDataError as e:
+        return e.smtp_code, e.smtp_error.decode(errors="replace")
+    except smtplib.SMTPSenderRefused as e:
         return e.smtp_code, e.smtp_error.decode(errors="replace")
     finally:
         try:
@@ -350,6 +471,69 @@ def test_two_milters_in_order(instance, clamav, rspamd):
     assert len(fields(msgs[0], "X-Spamd-Result")) == 1
     code, text = send(instance, message(GTUBE + b"\r\n"))
     assert code == 554 and text == "5.7.1 Gtube pattern", text
+
+
+# ---- a libmilter milter of our own (pymilter) ----------------------------------------
+
+def test_libmilter_edits_header_and_body(instance, pymilter):
+    address, reports = pymilter
+    serve(instance, [("py", address, {})])
+    extra = b"X-Change-Me: original\r\nX-Delete-Me: gone soon\r\n"
+    code, text = send(instance, message(extra_headers=extra, subject=b"edit"))
+    assert code == 250, text
+    msgs = wait_for(lambda: instance.messages(RCPT), timeout=10)
+    assert len(msgs) == 1
+    head, body = msgs[0].split(b"\r\n\r\n", 1)
+    assert body == b"Replaced body.\r\n"  # SMFIR_REPLBODY
+    assert fields(msgs[0], "X-Added") == [b"yes"]  # SMFIR_ADDHEADER, at the end of the header
+    assert head.endswith(b"\r\nX-Added: yes\r\nX-Folded: line one\r\n\tline two")
+    assert fields(msgs[0], "X-Change-Me") == [b"changed"]  # SMFIR_CHGHEADER
+    assert fields(msgs[0], "X-Delete-Me") == []  # SMFIR_CHGHEADER with an empty value
+    # SMFIR_INSHEADER at 0: the top of the header the milter saw (our own
+    # Received goes above it afterwards).
+    assert b"\r\nX-Top: first\r\nFrom: Sender" in head, head
+    assert instance.wait_log(r"milter ignored-request milter=\"?py\"? .*request=ADDRCPT")
+
+
+def test_libmilter_is_told_the_envelope_and_the_message(instance, pymilter):
+    import json
+    address, reports = pymilter
+    serve(instance, [("py", address, {})])
+    code, text = send(instance, message(subject=b"report"))
+    assert code == 250, text
+    qid = instance.wait_log(r"smtp accepted session=\d+ id=(\w+)").group(1)
+    seen = json.load(open(os.path.join(reports, qid + ".json")))
+    assert seen["j"] == "mail.example.test"
+    assert seen["{daemon_name}"] == "mx"
+    assert seen["{client_addr}"] == "127.0.0.1"
+    assert seen["v"] == "Mailfort"
+    assert seen["connect"] == ["[127.0.0.1]", "127.0.0.1"]
+    assert seen["helo"] == "client.example.org"
+    assert seen["from"] == "<sender@example.org>" and seen["{mail_addr}"] == "sender@example.org"
+    assert seen["rcpts"] == [["<bob@example.test>", "bob@example.test"]]
+    # Field values without the blank after the colon (no SMFIP_HDR_LEADSPC).
+    assert ["Subject", "report"] in seen["headers"]
+    assert seen["headers"][0][0] == "From"
+    assert seen["body"] == "Hello Bob,\r\n\r\njust a note about the meeting on Monday.\r\n"
+
+
+def test_libmilter_reply_code_quarantine_discard_and_tempfail(instance, pymilter):
+    address, _ = pymilter
+    serve(instance, [("py", address, {})])
+    code, text = send(instance, message(subject=b"reject"))
+    assert (code, text) == (550, "5.7.0 Rejected by the test milter")
+    code, text = send(instance, message(subject=b"quarantine"))
+    assert code == 250, text
+    junk = wait_for(lambda: imap_messages(instance, JUNK), timeout=10)
+    assert len(junk) == 1 and fields(junk[0], "Subject") == [b"quarantine"]
+    code, text = send(instance, message(subject=b"discard"))
+    assert code == 250, text
+    assert instance.wait_log(r"milter-discard")
+    # Tempfail at MAIL ends the conversation there.
+    code, text = send(instance, message(), envelope_sender="tempfail@example.org")
+    assert code == 451 and text.startswith("4.7.1"), text
+    assert imap_messages(instance, "INBOX") == []
+    assert len(imap_messages(instance, JUNK)) == 1
 
 
 # ---- default_action when the milter cannot be reached ---------------------------------
