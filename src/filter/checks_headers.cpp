@@ -239,7 +239,7 @@ void check_from(const MessageView& view, const ScanInput& in, std::vector<Symbol
   }
   if (!from_domain.empty() && in.auth_user.empty() && in.is_local_domain && in.is_local_domain(from_domain)) {
     bool dmarc_pass = in.verdict && in.verdict->dmarc.result == auth::DmarcResult::Pass;
-    if (!dmarc_pass) add(out, "FROM_LOCAL_UNAUTH", 3.0, {from_domain});
+    if (!dmarc_pass) add(out, "FROM_LOCAL_UNAUTH", 2.0, {from_domain});
   }
 }
 

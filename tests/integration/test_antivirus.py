@@ -127,7 +127,6 @@ def test_clean_message_is_delivered_with_x_virus_scanned(instance, clamd_running
 # filter::strip_spam_headers is another helper's part (i13-checks), a
 # placeholder on this branch: strict, so the merge that brings it makes this
 # XPASS and the mark must go.
-@pytest.mark.xfail(strict=True, reason="strip_spam_headers is a placeholder until i13-checks is merged")
 def test_senders_own_x_virus_scanned_is_removed(instance, clamd_running):
     serve(instance, clamd_running.tcp_address)
     code, text = send(instance, message(extra_headers=b"X-Virus-Scanned: clean, trust me\r\n"))

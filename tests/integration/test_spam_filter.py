@@ -272,7 +272,7 @@ def test_spam_check_text_and_json(instance, dns):
     r = instance.cli("spam", "check", "--rcpt", ALICE, "-", input=message(sender=ALICE).decode())
     assert r.returncode == 0, r.stderr
     assert "Action: no action" in r.stdout
-    assert "Symbol: FROM_LOCAL_UNAUTH (3.00)[example.test]" in r.stdout, r.stdout
+    assert "Symbol: FROM_LOCAL_UNAUTH (2.00)[example.test]" in r.stdout, r.stdout
 
     # With --ip the authentication runs as on the MX.
     dns.add("sender.test", "TXT", '"v=spf1 -all"')
