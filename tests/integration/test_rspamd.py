@@ -193,8 +193,8 @@ def test_spam_learn_cli_reaches_the_controller(mf, rspamd):
     assert rspamd.password not in r.stdout + r.stderr + mf.log()
 
 
-@pytest.mark.xfail(strict=True, reason="learning on IMAP move is not on this branch yet; remove this marker "
-                                       "once it is merged (strict: an XPASS fails the run)")
+@pytest.mark.xfail(strict=True, reason="the IMAP MOVE/COPY commands do not call imap::learn_from_copy yet; "
+                                       "remove this marker when they do (strict: an XPASS fails the run)")
 def test_move_into_junk_learns_spam_at_rspamd(mf, rspamd):
     """The issue's check: a move into Junk reaches Rspamd's controller
     (its Bayes learn count goes up)."""
