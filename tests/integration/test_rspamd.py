@@ -4,6 +4,8 @@ Debian's real rspamd (rspamd_peer.py: private config, free loopback ports,
 its own redis-server, DNS only through this file's fake DNS) started once
 for the file; each test gets its own Mailfort instance pointed at it.
 """
+import imaplib
+import json
 import os
 import re
 import smtplib
@@ -198,7 +200,6 @@ def test_spam_learn_cli_reaches_the_controller(mf, rspamd):
 def test_move_into_junk_learns_spam_at_rspamd(mf, rspamd):
     """The issue's check: a move into Junk reaches Rspamd's controller
     (its Bayes learn count goes up)."""
-    import imaplib
     mf.start()
     s = mf.smtp("mx")
     s.sendmail(f"news@{SENDER_DOMAIN}", ["bob@example.test"],
@@ -215,3 +216,17 @@ def test_move_into_junk_learns_spam_at_rspamd(mf, rspamd):
     m.logout()
     assert wait_for(lambda: rspamd.bayes_learns()["BAYES_SPAM"] == before + 1, timeout=10), rspamd.bayes_learns()
     assert rspamd.password not in mf.log()
+
+
+def test_spam_check_cli_scores_with_rspamd(mf, rspamd):
+    """`spam check` uses the configured engine: Rspamd's verdict and symbols."""
+    f = os.path.join(mf.dir, "gtube.eml")
+    with open(f, "wb") as out:
+        out.write(message("test", GTUBE))
+    run_as_owner(f)
+    r = mf.cli("spam", "check", "--json", "--ip", "127.0.0.1", "--sender", f"news@{SENDER_DOMAIN}",
+               "--rcpt", "bob@example.test", f)
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert j["engine"] == "rspamd" and j["action"] == "reject" and j["reject_reason"] == "Gtube pattern"
+    assert [s["name"] for s in j["symbols"]] == ["GTUBE"]
