@@ -270,6 +270,11 @@ TEST(HeaderChecks, ReceivedChain) {
                 with_header("Received: by host.example (Postfix, from userid 1000) id 9; Fri, 4 Dec 2026 "
                             "01:00:00 +0000\r\n"))),
             std::vector<std::string>{});
+  EXPECT_EQ(names(headers_of(
+                with_header("Received: (qmail 4242 invoked by uid 0); 4 Dec 2026 01:00:00 -0000\r\n"
+                            "Received: from a (HELO b) (192.0.2.1)\r\n  by c with SMTP; Fri, 4 Dec 2026 "
+                            "01:00:00 +0000\r\n"))),
+            std::vector<std::string>{});
   auto s = headers_of(with_header("Received: hello world\r\nReceived: from x by y with SMTP\r\n"));
   ASSERT_EQ(names(s), std::vector<std::string>{"RCVD_UNPARSABLE"});
   EXPECT_EQ(s[0].options, std::vector<std::string>{"2"});
