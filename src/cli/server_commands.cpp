@@ -12,6 +12,7 @@
 #include "base/privileges.h"
 #include "cli/commands.h"
 #include "cli/instance.h"
+#include "filter/rules.h"
 #include "postscreen/postscreen.h"
 #include "server/server.h"
 #include "tls/certs.h"
@@ -41,6 +42,14 @@ int run_check(const std::string& path) {
     }
     for (const auto& [key, message] : postscreen::config_problems(c.inbound)) {
       problems.push_back({path, c.line_of(key), message});
+    }
+    std::vector<filter::RuleProblem> rule_problems;  // the serve would log them and skip those rules
+    (void)filter::load_rule_files(c.spam.rules, rule_problems);
+    for (const auto& p : rule_problems) {
+      if (p.line > 0)
+        problems.push_back({p.file, p.line, p.message});
+      else
+        problems.push_back({path, c.line_of("spam.rules"), p.file + ": " + p.message});
     }
     if (!c.dns.trust_anchor.empty() && ::access(c.dns.trust_anchor.c_str(), R_OK) != 0) {
       problems.push_back(

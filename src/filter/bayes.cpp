@@ -1,11 +1,73 @@
-// PLACEHOLDER (helper i13-bayes replaces this file).
+// The arithmetic of the Bayes classifier (pure): Robinson's per-token
+// probability and Fisher's chi-square combining, as Gary Robinson
+// describes them ("A Statistical Approach to the Spam Problem", Linux
+// Journal 2003) and SpamBayes and Rspamd use them. The store that counts
+// the tokens is bayes_sqlite.cpp.
 #include "filter/bayes.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace mailfort::filter {
-Result<std::unique_ptr<BayesStore>> open_sqlite_bayes(const std::string&, uint32_t) {
-  return Error{Errc::Perm, "bayes: not built yet"};
+namespace {
+
+// Robinson's strength of the prior (s) and the prior itself (x): a token
+// seen once says little, so f(w) starts at x and moves as it is seen.
+constexpr double kStrength = 1.0;
+constexpr double kPrior = 0.5;
+
+// Keeps ln(p) and ln(1 - p) finite.
+constexpr double kMinProbability = 1e-12;
+
+// The upper tail of the chi-square distribution with `dof` (even) degrees
+// of freedom at `chi2`: Q = e^-m * sum_{i < dof/2} m^i / i!, m = chi2 / 2,
+// summed in log space: with 150 tokens m reaches thousands, where e^-m
+// alone is 0 in a double but the sum is not always negligible.
+double chi2_upper_tail(double chi2, std::size_t dof) {
+  double m = chi2 / 2;
+  if (!(m > 0)) return 1.0;
+  std::size_t terms = dof / 2;
+  double ln_m = std::log(m);
+  double max_log = -INFINITY;
+  std::vector<double> logs(terms);
+  for (std::size_t i = 0; i < terms; ++i) {
+    logs[i] = -m + static_cast<double>(i) * ln_m - std::lgamma(static_cast<double>(i) + 1);
+    max_log = std::max(max_log, logs[i]);
+  }
+  double sum = 0;
+  for (double l : logs) sum += std::exp(l - max_log);
+  return std::min(1.0, std::exp(max_log + std::log(sum)));
 }
-double chi_square_combine(const std::vector<double>&) {
-  return 0.5;
+
+}  // namespace
+
+double chi_square_combine(const std::vector<double>& token_probabilities) {
+  if (token_probabilities.empty()) return 0.5;
+  double ln_spam = 0, ln_ham = 0;  // ln prod f, ln prod (1 - f)
+  for (double p : token_probabilities) {
+    if (std::isnan(p)) p = 0.5;
+    p = std::clamp(p, kMinProbability, 1 - kMinProbability);
+    ln_spam += std::log(p);
+    ln_ham += std::log1p(-p);
+  }
+  std::size_t dof = 2 * token_probabilities.size();
+  // H near 1 when the f(w) are near 1 (no sign of ham); S near 1 when they
+  // are near 0 (no sign of spam).
+  double h = chi2_upper_tail(-2 * ln_spam, dof);
+  double s = chi2_upper_tail(-2 * ln_ham, dof);
+  return std::clamp((1 + h - s) / 2, 0.0, 1.0);
 }
+
+double token_probability(uint64_t spam, uint64_t ham, uint64_t spam_learns, uint64_t ham_learns) {
+  if (spam_learns == 0 || ham_learns == 0) return kPrior;
+  // A token counted more often than messages were learned (a relearn race
+  // or a damaged store) counts as seen in every one.
+  double spam_ratio = std::min(1.0, static_cast<double>(spam) / static_cast<double>(spam_learns));
+  double ham_ratio = std::min(1.0, static_cast<double>(ham) / static_cast<double>(ham_learns));
+  if (spam_ratio + ham_ratio <= 0) return kPrior;
+  double p = spam_ratio / (spam_ratio + ham_ratio);
+  double n = static_cast<double>(spam + ham);
+  return (kStrength * kPrior + n * p) / (kStrength + n);
+}
+
 }  // namespace mailfort::filter

@@ -41,4 +41,9 @@ Result<std::unique_ptr<BayesStore>> open_sqlite_bayes(const std::string& path, u
 // (pure; unit-tested): near 1 spam, near 0 ham, 0.5 unsure.
 double chi_square_combine(const std::vector<double>& token_probabilities);
 
+// Robinson's f(w) of one token seen `spam` times in `spam_learns` spam
+// messages and `ham` times in `ham_learns` ham messages (s = 1, x = 0.5:
+// a rare token stays near 0.5). Both learn counts must be > 0.
+double token_probability(uint64_t spam, uint64_t ham, uint64_t spam_learns, uint64_t ham_learns);
+
 }  // namespace mailfort::filter

@@ -1,7 +1,8 @@
 // ClamAV through clamd: the message streamed with zINSTREAM in chunks (cut
 // at [antivirus] max_scan_size), over TCP ("host:port") or a unix socket,
-// on pooled connections (at most max_connections at once; an idle one is
-// reused with IDSESSION-free one-shot commands reopened as needed).
+// one connection per scan, at most max_connections at once (the others wait
+// within timeout_seconds; clamd.cpp says why connections are not kept open).
+// A bad address is logged and gives nullptr.
 #pragma once
 #include <memory>
 

@@ -87,7 +87,7 @@ Result<std::shared_ptr<FilterService>> FilterService::open(
     f->antivirus_ = make_clamd_antivirus(cfg.antivirus);
     if (!f->antivirus_) return Error{Errc::Perm, "antivirus: clamd client could not be set up"};
   }
-  auto history = open_scan_history(cfg.spam_history_db_path());
+  auto history = open_scan_history(cfg.spam_history_db_path(), {.keep_days = cfg.spam.history_days});
   if (history) {
     f->history_ = std::move(history.value());
   } else {

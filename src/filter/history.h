@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,15 @@ class ScanHistory {
   virtual Result<void> purge(uint32_t days, std::time_t now) = 0;
 };
 
-Result<std::unique_ptr<ScanHistory>> open_scan_history(const std::string& path);
+struct ScanHistoryOptions {
+  // [spam] history_days: record() drops older rows itself, at most once an
+  // hour (no timer needed).
+  uint32_t keep_days = 30;
+  // "Now" for stats(), top_symbols() and record()'s purge; null = time().
+  std::function<std::time_t()> clock;
+};
+
+Result<std::unique_ptr<ScanHistory>> open_scan_history(const std::string& path,
+                                                       ScanHistoryOptions options = {});
 
 }  // namespace mailfort::filter

@@ -1,4 +1,5 @@
 #include "imap/imap_session_impl.h"
+#include "imap/imap_spam_learning.h"
 
 // Changing messages of the selected folder: STORE (UNCHANGEDSINCE),
 // COPY/MOVE (COPYUID), EXPUNGE and UID EXPUNGE.
@@ -58,7 +59,17 @@ asio::awaitable<bool> ImapSession::cmd_copy(Command& c, Selected& sel, bool move
   auto* mb = sel.account->mailbox.get();
   int64_t folder = sel.folder;
   if (uids.empty()) co_return co_await tagged(c.tag, "OK", "No messages");
-  auto r = co_await blocking([&] { return mb->copy(folder, uids, dest, move); });
+  // Into or out of Junk: the copies' files go to the spam learner in the
+  // same worker hop (imap_spam_learning.h).
+  auto lesson = svc_.filter ? lesson_of_copy(sel.name, dest, cfg_->imap) : MoveLesson::None;
+  filter::FilterService* learner = svc_.filter.get();
+  const std::string& user = sel.account->user;
+  auto r = co_await blocking([&] {
+    auto copied = mb->copy(folder, uids, dest, move);
+    if (copied && lesson != MoveLesson::None)
+      learn_from_copy(*learner, *mb, user, dest, copied->dest_uids, lesson);
+    return copied;
+  });
   if (!r) {
     if (r.error().code == Errc::NotFound)
       co_return co_await tagged(c.tag, "NO", "[TRYCREATE] Mailbox does not exist");

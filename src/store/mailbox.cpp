@@ -877,6 +877,24 @@ Result<std::vector<std::optional<std::string>>> UserMailbox::headers(int64_t fol
   return out;
 }
 
+Result<std::vector<std::string>> UserMailbox::files(std::string_view folder,
+                                                    const std::vector<uint32_t>& uids) {
+  std::vector<std::string> out;
+  std::lock_guard lock(mu_);
+  std::string dir;
+  auto id = folder_id(folder, &dir);
+  if (!id) return id.error();
+  Transaction tx(db_, Transaction::Kind::Read);
+  if (!tx.ok()) return db_.error("cannot read mailbox index");
+  auto st = db_.cached("SELECT file FROM message WHERE folder = ? AND uid = ?");
+  for (uint32_t uid : uids) {
+    st.reset();
+    st.bind(1, *id).bind(2, uid);
+    if (st.step()) out.push_back(dir + "/cur/" + st.text(0));
+  }
+  return out;
+}
+
 Result<StoreFlagsResult> UserMailbox::store_flags(int64_t folder, const std::vector<uint32_t>& uids,
                                                   FlagMode mode, uint32_t flags,
                                                   const std::vector<std::string>& kw,

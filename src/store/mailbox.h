@@ -183,6 +183,10 @@ class UserMailbox {
   // fields of every message and never its body.
   Result<std::vector<std::optional<std::string>>> headers(int64_t folder, const std::vector<uint32_t>& uids,
                                                           std::size_t max_bytes);
+  // The files of several messages of folder `folder` (by name), for readers
+  // outside the index (the spam learner after a move into or out of Junk);
+  // messages gone meanwhile are left out. Errors: NotFound (folder), Temp.
+  Result<std::vector<std::string>> files(std::string_view folder, const std::vector<uint32_t>& uids);
   // EMAILID and save date of several messages: out[i] belongs to uids[i],
   // nullopt if that message is gone.
   Result<std::vector<std::optional<MessageIds>>> object_ids(int64_t folder,

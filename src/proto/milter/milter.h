@@ -112,7 +112,8 @@ class ReplyDecoder {
  private:
   std::size_t max_packet_;
   std::string buf_;
-  std::size_t pos_ = 0;
+  std::size_t pos_ = 0;   // start of the first unread packet
+  std::size_t scan_ = 0;  // end of the complete packets validated so far
   bool failed_ = false;
 };
 
