@@ -243,19 +243,29 @@ void check_from(const MessageView& view, const ScanInput& in, std::vector<Symbol
   }
 }
 
-// A Received field as every MTA writes it: "from X ... by Y ...; date" or,
-// for local pickup, "by Y ...; date".
+// A Received field as every MTA writes it: "from X ... by Y ...; date",
+// "by Y ...; date" (local pickup, Gmail's internal hops) or, qmail's, a
+// comment alone before the date: "(qmail 1 invoked by uid 0); date".
 bool parsable_received(std::string_view raw, std::time_t now, bool& future) {
-  std::string v = to_lower(raw.substr(0, 2000));
-  auto semi = v.rfind(';');
-  if (semi == std::string::npos) return false;
-  std::string_view clauses = std::string_view(v).substr(0, semi);
-  while (!clauses.empty() && std::isspace(static_cast<unsigned char>(clauses.front())))
-    clauses.remove_prefix(1);
-  bool ok = clauses.starts_with("by ") ||
-            (clauses.starts_with("from ") && clauses.find(" by ") != std::string_view::npos);
+  auto semi = raw.rfind(';');
+  if (semi == std::string_view::npos) return false;
+  // The clauses, lowercased, comments (nested) dropped.
+  std::string clauses;
+  int depth = 0;
+  for (char c : raw.substr(0, semi)) {
+    if (c == '(')
+      ++depth;
+    else if (c == ')' && depth > 0)
+      --depth;
+    else if (depth == 0)
+      clauses += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  std::string_view cl = clauses;
+  while (!cl.empty() && std::isspace(static_cast<unsigned char>(cl.front()))) cl.remove_prefix(1);
+  bool ok = cl.empty() || cl.starts_with("by ") ||
+            (cl.starts_with("from ") && cl.find(" by ") != std::string_view::npos);
   if (!ok) return false;
-  auto t = parse_date(std::string_view(raw).substr(semi + 1));
+  auto t = parse_date(raw.substr(semi + 1));
   if (!t) return false;
   if (*t - static_cast<long>(now) > kFutureSlack) future = true;
   return true;

@@ -94,6 +94,22 @@ TEST(Gtube, NotInHeadersOrWhenBroken) {
 
 // --- authentication
 
+auth::DkimResult dkim(auth::DkimStatus status, std::string domain, std::string selector) {
+  auth::DkimResult d;
+  d.status = status;
+  d.domain = std::move(domain);
+  d.selector = std::move(selector);
+  return d;
+}
+
+auth::SpfOutcome spf(auth::SpfResult result, std::string domain, std::string problem = "") {
+  auth::SpfOutcome o;
+  o.result = result;
+  o.domain = std::move(domain);
+  o.problem = std::move(problem);
+  return o;
+}
+
 TEST(AuthSymbols, NoVerdictNoSymbols) {
   std::vector<Symbol> out;
   check_auth(ScanInput{}, out);
@@ -102,8 +118,8 @@ TEST(AuthSymbols, NoVerdictNoSymbols) {
 
 TEST(AuthSymbols, AllPass) {
   auth::Verdict v;
-  v.spf = auth::SpfOutcome{auth::SpfResult::Pass, "example.org", "mailfrom", "", "ip4:192.0.2.0/24"};
-  v.dkim.push_back({auth::DkimStatus::Pass, "example.org", "s1"});
+  v.spf = spf(auth::SpfResult::Pass, "example.org", "ip4:192.0.2.0/24");
+  v.dkim.push_back(dkim(auth::DkimStatus::Pass, "example.org", "s1"));
   v.dmarc.result = auth::DmarcResult::Pass;
   v.dmarc.from_domain = "example.org";
   v.arc.chain = auth::ArcChain::Pass;
@@ -123,9 +139,9 @@ TEST(AuthSymbols, AllPass) {
 
 TEST(AuthSymbols, Failures) {
   auth::Verdict v;
-  v.spf = auth::SpfOutcome{auth::SpfResult::Fail, "example.org"};
-  v.dkim.push_back({auth::DkimStatus::Fail, "example.org", "s1"});
-  v.dkim.push_back({auth::DkimStatus::PermError, "", ""});
+  v.spf = spf(auth::SpfResult::Fail, "example.org");
+  v.dkim.push_back(dkim(auth::DkimStatus::Fail, "example.org", "s1"));
+  v.dkim.push_back(dkim(auth::DkimStatus::PermError, "", ""));
   v.dmarc.result = auth::DmarcResult::Fail;
   v.dmarc.policy = auth::DmarcPolicy::Reject;
   v.arc.chain = auth::ArcChain::Fail;
@@ -268,6 +284,11 @@ TEST(HeaderChecks, MultipleAndMissingFields) {
 TEST(HeaderChecks, ReceivedChain) {
   EXPECT_EQ(names(headers_of(
                 with_header("Received: by host.example (Postfix, from userid 1000) id 9; Fri, 4 Dec 2026 "
+                            "01:00:00 +0000\r\n"))),
+            std::vector<std::string>{});
+  EXPECT_EQ(names(headers_of(
+                with_header("Received: (qmail 4242 invoked by uid 0); 4 Dec 2026 01:00:00 -0000\r\n"
+                            "Received: from a (HELO b) (192.0.2.1)\r\n  by c with SMTP; Fri, 4 Dec 2026 "
                             "01:00:00 +0000\r\n"))),
             std::vector<std::string>{});
   auto s = headers_of(with_header("Received: hello world\r\nReceived: from x by y with SMTP\r\n"));

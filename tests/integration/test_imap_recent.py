@@ -193,7 +193,8 @@ def test_new_mail_is_recent_in_one_session_only(server):
     inbox = Session(server)
     inbox.ok("SELECT INBOX")
     s = server.smtp("mx")
-    s.sendmail("bob@example.org", [ALICE], MSG)
+    # With To and Message-ID: the bare MSG would score as spam and go to Junk.
+    s.sendmail("bob@example.org", [ALICE], b"To: alice@example.test\r\nMessage-ID: <recent@example.org>\r\n" + MSG)
     s.quit()
     out = inbox.ok("NOOP")
     assert count(out, b"EXISTS") == 1 and count(out, b"RECENT") == 1
