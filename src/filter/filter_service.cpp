@@ -132,6 +132,8 @@ Result<LearnOutcome> FilterService::learn(std::string_view message, bool spam, c
 
 void FilterService::learn_in_background(std::string user, std::vector<std::string> message_files, bool spam) {
   if (!engine_ || message_files.empty()) return;
+  spdlog::debug("spam learn-queued user={} class={} messages={}", log::quote(user), spam ? "spam" : "ham",
+                message_files.size());
   {
     std::lock_guard lock(mu_);
     if (jobs_.size() >= kMaxQueuedJobs) {

@@ -16,11 +16,18 @@ bool same_folder(std::string_view a, std::string_view b) {
   return a == b;
 }
 
+// Spam folders, as Dovecot's antispam plugin takes a list (antispam_spam =
+// Junk;Spam): the configured one, and the two names clients create
+// themselves (Thunderbird and most clients "Junk", the seed's "Spam").
+bool is_spam_folder(std::string_view name, const config::Imap& imap) {
+  return same_folder(name, imap.junk_folder) || name == "Junk" || name == "Spam";
+}
+
 }  // namespace
 
 MoveLesson lesson_of_copy(std::string_view source, std::string_view dest, const config::Imap& imap) {
-  bool from_junk = same_folder(source, imap.junk_folder);
-  bool to_junk = same_folder(dest, imap.junk_folder);
+  bool from_junk = is_spam_folder(source, imap);
+  bool to_junk = is_spam_folder(dest, imap);
   if (to_junk) return from_junk ? MoveLesson::None : MoveLesson::Spam;
   if (from_junk && !same_folder(dest, imap.trash_folder)) return MoveLesson::Ham;
   return MoveLesson::None;

@@ -23,7 +23,9 @@ namespace mailfort::imap {
 enum class MoveLesson { None, Spam, Ham };
 
 // What copying from folder `source` to `dest` (store names: "INBOX" for
-// the inbox, else case-sensitive) teaches. Pure.
+// the inbox, else case-sensitive) teaches. Pure. Spam folders are [imap]
+// junk_folder and the folders named "Junk" and "Spam"; out of one into
+// another teaches nothing, nor into [imap] trash_folder.
 MoveLesson lesson_of_copy(std::string_view source, std::string_view dest, const config::Imap& imap);
 
 // Blocking (the mailbox index): hands the files of the copies `dest_uids`

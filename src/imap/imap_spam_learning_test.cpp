@@ -42,9 +42,21 @@ TEST(SpamLearningLesson, ElsewhereNothing) {
 }
 
 TEST(SpamLearningLesson, FolderNamesFromTheConfig) {
+  auto imap = folders("Bulk", "Deleted Items");
+  EXPECT_EQ(lesson_of_copy("INBOX", "Bulk", imap), MoveLesson::Spam);
+  EXPECT_EQ(lesson_of_copy("Bulk", "Deleted Items", imap), MoveLesson::None);
+  EXPECT_EQ(lesson_of_copy("Bulk", "Trash", imap), MoveLesson::Ham);
+  EXPECT_EQ(lesson_of_copy("INBOX", "Bulkmail", imap), MoveLesson::None);
+}
+
+TEST(SpamLearningLesson, JunkAndSpamAreSpamFoldersWhateverTheConfig) {
+  // As Dovecot's antispam_spam = Junk;Spam: clients create "Junk", the
+  // seed's Sieve script files into "Spam".
   auto imap = folders("Spam", "Deleted Items");
   EXPECT_EQ(lesson_of_copy("INBOX", "Spam", imap), MoveLesson::Spam);
-  EXPECT_EQ(lesson_of_copy("INBOX", "Junk", imap), MoveLesson::None);
+  EXPECT_EQ(lesson_of_copy("INBOX", "Junk", imap), MoveLesson::Spam);
+  EXPECT_EQ(lesson_of_copy("Junk", "Spam", imap), MoveLesson::None);
+  EXPECT_EQ(lesson_of_copy("Junk", "INBOX", imap), MoveLesson::Ham);
   EXPECT_EQ(lesson_of_copy("Spam", "Deleted Items", imap), MoveLesson::None);
   EXPECT_EQ(lesson_of_copy("Spam", "Trash", imap), MoveLesson::Ham);
   // The inbox as the Junk folder's name compares as the store does.
