@@ -9,10 +9,15 @@
 // move by one message with prepared, cached statements (400 messages of a
 // few hundred tokens learn in about a second). Classification reads on
 // connections of its own (WAL: readers never wait for the writer), taken
-// from a small pool, one per concurrent scan.
+// from a small pool, one per concurrent scan. Token counts read are kept
+// in memory per statistics scope (the words most messages share are then
+// not looked up again) for as long as that scope's learn counts stay the
+// same: any learn, by this process or by `spam learn`, changes them.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <mutex>
+#include <unordered_map>
 #include <utility>
 
 #include "base/sqlite.h"
@@ -28,6 +33,9 @@ constexpr uint64_t kMinTokenSightings = 2;
 constexpr std::size_t kInterestingTokens = 150;
 // Idle reader connections kept open.
 constexpr std::size_t kMaxIdleReaders = 8;
+// Token counts kept in memory, all scopes together; past it the cache
+// starts again.
+constexpr std::size_t kMaxCachedTokens = 2'000'000;
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS bayes_users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
@@ -117,6 +125,19 @@ class SqliteBayes : public BayesStore {
   sqlite::Database writer_;
   std::mutex readers_mu_;
   std::vector<sqlite::Database> readers_;
+
+  // Token counts of one scope as of its learn counts (nullopt = absent).
+  struct Counts {
+    uint32_t spam = 0, ham = 0;
+    bool present = false;
+  };
+  struct ScopeCache {
+    uint64_t spam_learns = 0, ham_learns = 0;
+    std::unordered_map<Token, Counts> counts;
+  };
+  std::mutex cache_mu_;
+  std::unordered_map<int64_t, ScopeCache> cache_;
+  std::size_t cached_tokens_ = 0;
 };
 
 Result<sqlite::Database> SqliteBayes::take_reader() {
@@ -204,17 +225,58 @@ Result<LearnOutcome> SqliteBayes::learn(const std::vector<Token>& tokens, bool s
 Result<std::optional<double>> SqliteBayes::score(sqlite::Database& db, const UserRow& scope,
                                                  const std::vector<Token>& tokens) {
   std::vector<double> probabilities;
+  auto add = [&](const Counts& c) {
+    if (c.present && uint64_t{c.spam} + c.ham >= kMinTokenSightings)
+      probabilities.push_back(token_probability(c.spam, c.ham, scope.spam_learns, scope.ham_learns));
+  };
+  // Cached counts first; the rest from the database, then remembered.
+  std::vector<Token> missing;
+  {
+    std::lock_guard lock(cache_mu_);
+    ScopeCache& sc = cache_[scope.id];
+    if (sc.spam_learns != scope.spam_learns || sc.ham_learns != scope.ham_learns) {
+      cached_tokens_ -= std::min(cached_tokens_, sc.counts.size());
+      sc.counts.clear();
+      sc.spam_learns = scope.spam_learns;
+      sc.ham_learns = scope.ham_learns;
+    }
+    for (Token t : tokens) {
+      auto it = sc.counts.find(t);
+      if (it == sc.counts.end()) {
+        missing.push_back(t);
+      } else {
+        add(it->second);
+      }
+    }
+  }
+  std::vector<std::pair<Token, Counts>> read;
+  read.reserve(missing.size());
   auto q = db.cached("SELECT spam, ham FROM bayes_tokens WHERE user_id = ?1 AND token = ?2");
-  for (Token t : tokens) {
+  for (Token t : missing) {
     q.reset();
     q.bind(1, scope.id).bind(2, static_cast<int64_t>(t));
+    Counts c;
     if (q.step()) {
-      auto spam = static_cast<uint64_t>(std::max<int64_t>(0, q.i64(0)));
-      auto ham = static_cast<uint64_t>(std::max<int64_t>(0, q.i64(1)));
-      if (spam + ham >= kMinTokenSightings)
-        probabilities.push_back(token_probability(spam, ham, scope.spam_learns, scope.ham_learns));
+      c.spam = static_cast<uint32_t>(std::clamp<int64_t>(q.i64(0), 0, UINT32_MAX));
+      c.ham = static_cast<uint32_t>(std::clamp<int64_t>(q.i64(1), 0, UINT32_MAX));
+      c.present = true;
     } else if (!q.done()) {
       return q.error("bayes token");
+    }
+    add(c);
+    read.emplace_back(t, c);
+  }
+  if (!read.empty()) {
+    std::lock_guard lock(cache_mu_);
+    if (cached_tokens_ + read.size() > kMaxCachedTokens) {
+      cache_.clear();
+      cached_tokens_ = 0;
+    }
+    ScopeCache& sc = cache_[scope.id];
+    // Only if no learn moved the scope meanwhile (another scan saw newer counts).
+    if (sc.spam_learns == scope.spam_learns && sc.ham_learns == scope.ham_learns) {
+      for (const auto& [t, c] : read)
+        if (sc.counts.emplace(t, c).second) ++cached_tokens_;
     }
   }
   if (probabilities.size() > kInterestingTokens) {

@@ -247,6 +247,38 @@ TEST_F(BayesStoreTest, StatisticsSurviveReopening) {
   EXPECT_GT(*p, 0.5);
 }
 
+TEST_F(BayesStoreTest, CountsKeptInMemoryFollowLearnsOfAnotherProcess) {
+  // The server's store classifies (and keeps the counts it read), then
+  // `spam learn` (another store on the same file) teaches it the opposite:
+  // the next classification sees the new counts.
+  auto server = open(2);
+  auto cli = open(2);
+  std::vector<Token> words;
+  for (Token t = 0; t < 40; ++t) words.push_back(kSpamWords + t);
+  auto with_serial = [&](std::vector<Token> t) {
+    t.push_back(0xfff0000000000000ULL + serial_++);
+    return t;
+  };
+  for (int i = 0; i < 3; ++i) learn(*cli, with_serial(words), false);  // the words are ham...
+  for (int i = 0; i < 2; ++i) learn(*cli, message(kHamWords + 500), true);
+  auto before = classify(*server, words);
+  ASSERT_TRUE(before);
+  EXPECT_LT(*before, 0.2);
+  // What a store without anything in memory says.
+  auto fresh = [&] { return classify(*open(2), words); };
+  for (int i = 0; i < 10; ++i) learn(*cli, with_serial(words), true);  // ...until taught they are spam
+  auto after = classify(*server, words);
+  ASSERT_TRUE(after);
+  EXPECT_GT(*after, *before + 0.2);
+  EXPECT_DOUBLE_EQ(*after, *fresh());
+  // And learning in the same store counts at once too.
+  for (int i = 0; i < 30; ++i) learn(*server, with_serial(words), false);
+  auto again = classify(*server, words);
+  ASSERT_TRUE(again);
+  EXPECT_NE(*again, *after);
+  EXPECT_DOUBLE_EQ(*again, *fresh());
+}
+
 TEST_F(BayesStoreTest, ConcurrentLearnAndClassify) {
   auto s = open(5);
   std::vector<std::vector<Token>> spam, ham;
