@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/text.h"
 #include "proto/mail/header.h"
 #include "proto/mime/mime.h"
 
@@ -11,20 +12,6 @@ namespace mailfort::filter {
 namespace {
 
 namespace mime = proto::mime;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 std::string unfold(std::string_view raw) {
   std::string out;
@@ -179,22 +166,7 @@ std::string html_to_text(std::string_view html) {
             if (ent == n) cp = v;
         }
         if (cp != 0) {
-          if (cp == 0xA0) cp = ' ';
-          if (cp < 0x80) {
-            out += static_cast<char>(cp);
-          } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          }
+          append_utf8(out, cp == 0xA0 ? U' ' : static_cast<char32_t>(cp));
           i = semi + 1;
           continue;
         }
@@ -244,7 +216,7 @@ MessageView::MessageView(std::string_view message, const ViewLimits& limits) {
       continue;
     }
     std::string_view body = raw_.substr(p.body_begin, p.body_end - p.body_begin);
-    std::string encoding = lower(trim(p.encoding));
+    std::string encoding = to_lower(trim(p.encoding));
     bool textual =
         p.type == "text" && (p.subtype == "plain" || p.subtype == "html" || filename_of(p).empty());
     if (textual && !iequals(p.disposition, "attachment")) {
@@ -259,7 +231,7 @@ MessageView::MessageView(std::string_view message, const ViewLimits& limits) {
         t.raw.resize(text_budget);
         truncated_ = true;
       }
-      if (const auto* cs = find(p.params, "charset")) t.charset = lower(trim(cs->value));
+      if (const auto* cs = find(p.params, "charset")) t.charset = to_lower(trim(cs->value));
       std::optional<std::string> utf8 = mime::charset_to_utf8(
           t.raw, t.charset.empty() ? std::string_view("utf-8") : std::string_view(t.charset));
       if (!utf8) {

@@ -1,7 +1,6 @@
 #include "smtp/inbound_filter.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/random.h>
 
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
@@ -24,19 +23,6 @@ namespace mailfort::smtp {
 namespace {
 
 using server::run_blocking;
-
-std::string new_queue_id() {
-  unsigned char raw[8];
-  if (getrandom(raw, sizeof raw, 0) != static_cast<ssize_t>(sizeof raw))
-    std::fill(std::begin(raw), std::end(raw), 0x5a);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
 
 // A header field of the top-level header whose value says spam as the
 // seed's global Sieve script tests it: X-Spam-Flag: YES or X-Spam: Yes.
@@ -109,7 +95,6 @@ InboundFilter::InboundFilter(server::Services& services, std::shared_ptr<const c
 asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const SmtpClient& c,
                                                                         SmtpTransaction& txn,
                                                                         std::string& message) {
-  if (txn.queue_id.empty()) txn.queue_id = new_queue_id();
   filter::FilterService* filter = services_.filter.get();
   if (!filter) co_return std::nullopt;
   auto milters = filter->milters_for(listener_);

@@ -30,7 +30,8 @@ class InboundFilter {
   InboundFilter(server::Services& services, std::shared_ptr<const config::Config> cfg,
                 const config::Listener& listener, bool mx);
 
-  // Sets txn.queue_id when empty. nullopt: go on and commit `message`;
+  // txn.queue_id is set (the scanners and the history name it). nullopt:
+  // go on and commit `message`;
   // otherwise the reply to send (a refusal, or 250 for a milter's discard,
   // with nothing stored).
   asio::awaitable<std::optional<SmtpReply>> at_end_of_data(const SmtpClient& c, SmtpTransaction& txn,

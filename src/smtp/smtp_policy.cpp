@@ -202,6 +202,7 @@ class BasePolicy : public SmtpPolicy {
   asio::awaitable<SmtpReply> on_message(const SmtpClient& c, SmtpTransaction& txn,
                                         std::string message) override {
     // Spam and virus filtering; it may refuse, discard or change the message.
+    if (txn.queue_id.empty()) txn.queue_id = random_hex(8);
     if (auto filtered = co_await filter_.at_end_of_data(c, txn, message)) co_return *filtered;
     auto decision = co_await decide(c, txn, std::move(message));
     if (const auto* refusal = std::get_if<SmtpReply>(&decision)) co_return *refusal;
