@@ -243,6 +243,11 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
     return s;
   });
 
+  // One line per scan (the history has the symbols): submission spam from
+  // a stolen account shows here even though it is never refused by score.
+  spdlog::info("smtp scanned session={} id={} listener={} score={:.2f} action={} symbols={} junk={}",
+               c.session, txn.queue_id, c.listener, scan.record.score, log::quote(scan.record.action),
+               scan.record.symbols.size(), scan.junk ? "yes" : "no");
   if (auto* history = filter->history()) {
     auto* h = history;
     filter::ScanRecord record = std::move(scan.record);
