@@ -50,19 +50,6 @@ struct BenchArgs {
   std::vector<std::string> paths;
 };
 
-// The single local mailbox of the recipients (the per-user Bayes
-// statistics, as the SMTP layer picks them), else "".
-std::string bayes_user(directory::Directory& dir, const std::vector<std::string>& rcpts) {
-  std::vector<std::string> boxes;
-  for (const auto& r : rcpts) {
-    auto res = dir.resolve_recipient(r);
-    if (!res || res.value().kind != directory::Resolution::Kind::Deliver) continue;
-    for (const auto& m : res.value().mailboxes)
-      if (std::find(boxes.begin(), boxes.end(), m) == boxes.end()) boxes.push_back(m);
-  }
-  return boxes.size() == 1 ? boxes.front() : "";
-}
-
 double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -128,7 +115,7 @@ int bench(AdminContext& ctx, BenchArgs a) {
     return r && r.value();
   };
 
-  const std::string user = bayes_user(*dir, a.rcpts);
+  const std::string user = spam_bayes_user(*dir, a.rcpts);
   const size_t total = messages.size() * a.repeat;
   std::atomic<size_t> next{0};
   std::mutex mu;

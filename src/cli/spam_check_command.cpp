@@ -43,19 +43,6 @@ std::string two_decimals(double v) {
   return buf;
 }
 
-// The single local mailbox of the recipients (the per-user Bayes
-// statistics, as the SMTP layer picks them), else "".
-std::string bayes_user(directory::Directory& dir, const std::vector<std::string>& rcpts) {
-  std::vector<std::string> boxes;
-  for (const auto& r : rcpts) {
-    auto res = dir.resolve_recipient(r);
-    if (!res || res.value().kind != directory::Resolution::Kind::Deliver) continue;
-    for (const auto& m : res.value().mailboxes)
-      if (std::find(boxes.begin(), boxes.end(), m) == boxes.end()) boxes.push_back(m);
-  }
-  return boxes.size() == 1 ? boxes.front() : "";
-}
-
 void print_text(const filter::ScanResult& r) {
   std::printf("Action: %s\n", std::string(filter::action_name(r.action)).c_str());
   std::printf("Spam: %s\n", r.is_spam() ? "true" : "false");
@@ -128,7 +115,7 @@ int check(AdminContext& ctx, CheckArgs a) {
     auto r = dir->is_local_domain(to_lower(domain));
     return r && r.value();
   };
-  in.bayes_user = bayes_user(*dir, a.rcpts);
+  in.bayes_user = spam_bayes_user(*dir, a.rcpts);
   filter::ScanResult r = engine->scan(in);
   if (r.failed) return fail("the " + r.engine + " engine could not scan: " + r.error);
   if (a.json)
