@@ -156,8 +156,9 @@ TEST(Rules, CatastrophicBacktrackingPatternsAreLinear) {
   auto took = std::chrono::steady_clock::now() - start;
   // (a+)+$ matches at the end of "aaaa" lines in multiline text? No (?m): $ is the end of all text.
   EXPECT_EQ(hit, std::vector<std::string>{});
-  // Backtracking would take hours; RE2 is linear (2 s leaves room for sanitizer builds).
-  EXPECT_LT(took, std::chrono::seconds(2)) << std::chrono::duration<double, std::milli>(took).count();
+  // Backtracking would take hours; RE2 is linear (the bound leaves room for
+  // unoptimised sanitizer builds).
+  EXPECT_LT(took, std::chrono::seconds(20)) << std::chrono::duration<double, std::milli>(took).count();
 }
 
 TEST(Rules, LoadRuleFilesReportsMissingFilesAndKeepsOthers) {

@@ -99,7 +99,7 @@ TEST(ExtractUrls, TenThousandUrlsBoundedAndFast) {
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(urls.size(), 1000u);
   EXPECT_EQ(urls[999].host, "host999.example.com");
-  EXPECT_LT(took, std::chrono::milliseconds(500));
+  EXPECT_LT(took, std::chrono::seconds(5));  // stops at the cap: far below, even in sanitizer builds
 }
 
 TEST(ExtractUrls, HostileTextIsLinear) {
@@ -111,7 +111,9 @@ TEST(ExtractUrls, HostileTextIsLinear) {
     (void)extract_urls(text);
     (void)extract_urls("http://" + text);
     (void)extract_html_urls("<a href=" + text);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << unit;
+    // Quadratic work on 4 MB would take hours; the bound only has to tell
+    // that apart, also in unoptimised sanitizer builds (2 s there).
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << unit;
   }
 }
 
