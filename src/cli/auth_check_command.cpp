@@ -92,20 +92,7 @@ int check(const std::string& config_path, CheckArgs a) {
   if (!resolver) return fail(resolver.error().message);
   auto dns = auth::resolver_source(resolver.value());
 
-  auth::InboundMessage inbound(cfg->smtp.max_header_size);
-  // In pieces, as the session feeds it.
-  for (std::size_t at = 0; at < message.size(); at += 16384) {
-    inbound.feed(std::string_view(message).substr(at, 16384));
-  }
-  inbound.finish();
-  auth::Arrival arrival{a.ip, a.helo, a.sender, cfg->hostname, static_cast<int64_t>(std::time(nullptr))};
-  std::optional<auth::SpfOutcome> spf, spf_helo;
-  if (a.sender.empty()) {
-    // No envelope sender given: nothing to check SPF for.
-    spf = auth::SpfOutcome{};
-    spf_helo = auth::SpfOutcome{};
-  }
-  auth::Verdict v = auth::evaluate(inbound, arrival, smtp::inbound_checks(*cfg), *dns, spf, spf_helo);
+  auth::Verdict v = mx_verdict(*cfg, *dns, message, a.ip, a.helo, a.sender);
   if (a.json) {
     std::printf("%s\n", verdict_json(v, a).dump(2).c_str());
     return 0;

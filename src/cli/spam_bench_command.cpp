@@ -30,6 +30,7 @@
 #include "auth/message_auth.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "cli/auth_commands.h"
 #include "cli/commands.h"
 #include "cli/message_file.h"
 #include "cli/spam_commands.h"
@@ -108,7 +109,6 @@ int bench(AdminContext& ctx, BenchArgs a) {
   filter::SpamEngine* engine = service.value()->engine();
   if (!engine) return fail("spam filtering is off ([spam] engine = \"off\")");
   auto dns = auth::resolver_source(resolver.value());
-  auth::Checks checks = smtp::inbound_checks(cfg);
   directory::Directory* dir = ctx.dir.get();
   auto is_local = [dir](std::string_view domain) {
     auto r = dir->is_local_domain(to_lower(domain));
@@ -131,14 +131,7 @@ int bench(AdminContext& ctx, BenchArgs a) {
       const std::string& message = messages[i % messages.size()];
       std::optional<auth::Verdict> verdict;
       if (!a.ip.empty()) {
-        auth::InboundMessage inbound(cfg.smtp.max_header_size);
-        for (size_t at = 0; at < message.size(); at += 16384)
-          inbound.feed(std::string_view(message).substr(at, 16384));
-        inbound.finish();
-        auth::Arrival arrival{a.ip, a.helo, a.sender, cfg.hostname, static_cast<int64_t>(std::time(nullptr))};
-        std::optional<auth::SpfOutcome> spf, spf_helo;
-        if (a.sender.empty()) spf = spf_helo = auth::SpfOutcome{};
-        verdict = auth::evaluate(inbound, arrival, checks, *dns, spf, spf_helo);
+        verdict = mx_verdict(cfg, *dns, message, a.ip, a.helo, a.sender);
       }
       filter::ScanInput in;
       in.message = message;

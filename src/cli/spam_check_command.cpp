@@ -18,6 +18,7 @@
 #include "auth/message_auth.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "cli/auth_commands.h"
 #include "cli/commands.h"
 #include "cli/message_file.h"
 #include "cli/spam_commands.h"
@@ -92,14 +93,7 @@ int check(AdminContext& ctx, CheckArgs a) {
   std::optional<auth::Verdict> verdict;
   if (!a.ip.empty()) {
     auto dns = auth::resolver_source(resolver.value());
-    auth::InboundMessage inbound(cfg.smtp.max_header_size);
-    for (std::size_t at = 0; at < message.size(); at += 16384)
-      inbound.feed(std::string_view(message).substr(at, 16384));
-    inbound.finish();
-    auth::Arrival arrival{a.ip, a.helo, a.sender, cfg.hostname, static_cast<int64_t>(std::time(nullptr))};
-    std::optional<auth::SpfOutcome> spf, spf_helo;
-    if (a.sender.empty()) spf = spf_helo = auth::SpfOutcome{};  // no envelope sender: no SPF
-    verdict = auth::evaluate(inbound, arrival, smtp::inbound_checks(cfg), *dns, spf, spf_helo);
+    verdict = mx_verdict(cfg, *dns, message, a.ip, a.helo, a.sender);
   }
 
   filter::ScanInput in;
