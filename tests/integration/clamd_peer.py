@@ -136,6 +136,17 @@ CommandReadTimeout 10
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def log_contains(self, text, timeout=10.0):
+        """clamd writes its log line after it has answered the client, so a
+        reader racing the scan reply polls instead of reading once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if text in self.log():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
     def log(self):
         try:
             return open(self.logfile, errors="replace").read()
