@@ -16,6 +16,7 @@ TEST_PKGS=(
   python3 python3-pytest python3-pytest-xdist python3-dnslib python3-dkim python3-spf python3-authheaders python3-nacl
   openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd ldnsutils
   postfix clamav-daemon clamav-milter rspamd redis-server python3-milter opendkim opendkim-tools
+  dovecot-sieve sieve-connect
   roundcube-core roundcube-sqlite3 php-cli php-cgi chromium chromium-driver python3-selenium
 )
 # Installed first, in their own apt-get call: roundcube-core depends on `php`,

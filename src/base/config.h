@@ -187,6 +187,26 @@ struct Antivirus {
   uint32_t max_connections = 8;  // pooled connections to clamd
 };
 
+// Sieve filtering (RFC 5228 and extensions) and ManageSieve (RFC 5804).
+struct Sieve {
+  bool enabled = true;
+  std::vector<std::string> before;  // global scripts run before each user's active script
+  std::vector<std::string> after;   // global scripts run after it
+  std::string global_dir;           // `include :global`; empty = <data_dir>/sieve/global
+  uint64_t max_script_size = 65536;  // bytes of one script (also ManageSieve's literal limit)
+  uint32_t max_scripts = 20;         // scripts per account
+  uint64_t max_storage = 1048576;    // bytes of all of an account's scripts
+  uint32_t max_actions = 32;         // actions per message
+  uint32_t max_redirects = 4;        // redirects per message
+  uint32_t max_steps = 100000;       // commands and tests evaluated per message
+  uint32_t max_include_depth = 10;
+  uint32_t max_header_edits = 64;    // addheader/deleteheader per message
+  uint32_t vacation_default_days = 7;
+  uint32_t vacation_min_seconds = 86400;  // shortest :days/:seconds honoured
+  uint32_t vacation_max_days = 90;
+  uint32_t max_received_headers = 50;     // redirect refused beyond (mail loop)
+};
+
 // One [[milter]] table: a Sendmail milter (protocol 6) called at end of data.
 struct Milter {
   std::string name;
@@ -220,6 +240,7 @@ struct Config {
   Inbound inbound;
   Spam spam;
   Antivirus antivirus;
+  Sieve sieve;
   Log log;
   std::vector<Listener> listeners;
   std::vector<Milter> milters;
@@ -234,6 +255,8 @@ struct Config {
   std::string srs_secret_path() const;       // inbound.srs_secret_file or <data_dir>/srs.key
   std::string bayes_db_path() const;         // <data_dir>/bayes.sqlite
   std::string spam_history_db_path() const;  // <data_dir>/spam-history.sqlite
+  std::string sieve_global_dir() const;       // sieve.global_dir or <data_dir>/sieve/global
+  std::string sieve_state_db_path() const;    // <data_dir>/sieve-state.sqlite
 };
 
 struct Problem {

@@ -489,6 +489,44 @@ std::vector<Key> make_keys() {
       uint_key("antivirus.max_connections", F(antivirus.max_connections), 1, 256,
                "Connections to clamd at once (pooled).", "clamd has a bounded thread pool (MaxThreads)"),
 
+      bool_key("sieve.enabled", F(sieve.enabled),
+               "Run Sieve scripts at local delivery (global before/after scripts and each account's active "
+               "script)."),
+      string_array_key("sieve.before", F(sieve.before),
+                       "Global scripts run before each account's active script, in order (Pigeonhole's "
+                       "sieve_before); `mailfort init` writes one that files X-Spam-Flag: YES into the Junk "
+                       "folder."),
+      string_array_key("sieve.after", F(sieve.after),
+                       "Global scripts run after each account's active script (sieve_after)."),
+      path_key("sieve.global_dir", F(sieve.global_dir),
+               "Directory of the scripts `include :global` reads; empty = <data_dir>/sieve/global."),
+      uint_key("sieve.max_script_size", F(sieve.max_script_size), 1024, 16777216,
+               "Bytes of one script (ManageSieve PUTSCRIPT, `sieve put`).", "scripts are compiled in memory"),
+      uint_key("sieve.max_scripts", F(sieve.max_scripts), 1, 10000, "Scripts per account.",
+               "bounds each account's storage"),
+      uint_key("sieve.max_storage", F(sieve.max_storage), 1024, 1ull << 32, "Bytes of all of an account's scripts.",
+               "bounds each account's storage"),
+      uint_key("sieve.max_actions", F(sieve.max_actions), 1, 1000, "Actions one message may get.",
+               "a script must not fan one message out without bound"),
+      uint_key("sieve.max_redirects", F(sieve.max_redirects), 0, 100,
+               "Redirects one message may get (ManageSieve's MAXREDIRECTS).", "redirect loops and amplification"),
+      uint_key("sieve.max_steps", F(sieve.max_steps), 100, 100000000,
+               "Commands and tests evaluated per message before the run stops with an error (implicit keep).",
+               "no script may stall delivery"),
+      uint_key("sieve.max_include_depth", F(sieve.max_include_depth), 1, 100, "Nesting of `include`.",
+               "include cycles and deep nesting"),
+      uint_key("sieve.max_header_edits", F(sieve.max_header_edits), 0, 10000,
+               "addheader/deleteheader per message (editheader).", "a script must not grow a header without bound"),
+      uint_key("sieve.vacation_default_days", F(sieve.vacation_default_days), 1, 365,
+               "Vacation's period when a script gives neither :days nor :seconds.", ""),
+      uint_key("sieve.vacation_min_seconds", F(sieve.vacation_min_seconds), 0, 31536000,
+               "Shortest vacation period honoured (RFC 6131 :seconds); shorter ones are raised to it.",
+               "one auto-reply per sender per period keeps replies from flooding"),
+      uint_key("sieve.vacation_max_days", F(sieve.vacation_max_days), 1, 3650,
+               "Longest vacation period honoured; longer ones are lowered to it.", ""),
+      uint_key("sieve.max_received_headers", F(sieve.max_received_headers), 5, 1000,
+               "A message with more Received fields is not redirected (mail loop).", "mail loops"),
+
       path_key("log.file", F(log.file), "Log file; empty = standard error. Reopened on SIGHUP."),
       enum_key("log.level", F(log.level), {"trace", "debug", "info", "warn", "error"},
                "Lowest level logged."),
@@ -658,7 +696,7 @@ const std::vector<Key>& listener_keys() {
 const std::vector<std::string_view>& sections() {
   static const std::vector<std::string_view> s{"tls",     "dns",  "directory", "limits",
                                                "smtp",    "imap", "queue",     "delivery",
-                                               "inbound", "spam", "antivirus", "log"};
+                                               "inbound", "spam", "antivirus", "sieve", "log"};
   return s;
 }
 

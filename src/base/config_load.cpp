@@ -366,6 +366,12 @@ std::string Config::spam_history_db_path() const {
   return data_dir + "/spam-history.sqlite";
 }
 
+std::string Config::sieve_global_dir() const {
+  return sieve.global_dir.empty() ? data_dir + "/sieve/global" : sieve.global_dir;
+}
+
+std::string Config::sieve_state_db_path() const { return data_dir + "/sieve-state.sqlite"; }
+
 std::string Problem::to_string() const {
   return line > 0 ? fmt::format("{}:{}: {}", file, line, message) : fmt::format("{}: {}", file, message);
 }

@@ -173,6 +173,8 @@ int run(int argc, char** argv) {
   add_dns_commands(app, ctx);
   add_auth_commands(app, ctx);
   add_spam_commands(app, ctx);
+  add_sieve_commands(app, ctx);
+  add_import_commands(app, ctx);
   add_tlsrpt_commands(app, ctx);
 
   // -c/--config is also accepted after the subcommand.

@@ -25,6 +25,7 @@
 #include "base/privileges.h"
 #include "base/use_tuple.h"
 #include "filter/filter_service.h"
+#include "sieve/sieve_service.h"
 #include "imap/imap_render.h"
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
@@ -130,6 +131,11 @@ class Runtime {
     auto filter = filter::FilterService::open(*cfg, services_.resolver, services_.postscreen);
     if (!filter) return fail(filter.error().message);
     services_.filter = filter.value();
+
+    // Sieve: scripts, the compiled-script cache, vacation/duplicate state.
+    auto sieve = sieve::SieveService::open(*cfg);
+    if (!sieve) return fail(sieve.error().message);
+    services_.sieve = sieve.value();
 
     std::vector<asio::io_context*> ctx_ptrs;
     for (auto& c : contexts_) ctx_ptrs.push_back(c.get());

@@ -52,6 +52,9 @@ class Postscreen;
 namespace mailfort::filter {
 class FilterService;
 }
+namespace mailfort::sieve {
+class SieveService;
+}
 namespace mailfort::outbound {
 class MtaStsCache;
 class TlsReportStore;
@@ -112,6 +115,7 @@ struct Services {
   std::shared_ptr<auth::DmarcReportStore> dmarc_reports;  // DMARC report counts; blocking; null = off
   std::shared_ptr<postscreen::Postscreen> postscreen;     // MX defense (DNSBL cache, greylist); blocking
   std::shared_ptr<filter::FilterService> filter;          // spam/virus scanning, milters, learning; blocking
+  std::shared_ptr<sieve::SieveService> sieve;             // scripts, compiled cache, vacation state; blocking
 
  private:
   std::mutex user_ip_mu;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "imap/imap_session.h"
+#include "managesieve/managesieve_session.h"
 #include "pop3/pop3_session.h"
 #include "server/connection.h"
 #include "server/services.h"
@@ -12,7 +13,7 @@
 namespace mailfort::server {
 namespace {
 
-// Protocols whose sessions have not landed yet (ManageSieve, the admin API)
+// Protocols whose sessions have not landed yet (the admin API)
 // still bind their listeners (ports reserved, TLS proven) and answer with
 // their protocol's own "unavailable" reply, so clients fail clearly instead
 // of hanging.
@@ -28,9 +29,6 @@ asio::awaitable<void> run_unavailable(std::shared_ptr<Connection> conn, Services
   }
   std::string text;
   switch (l.protocol) {
-    case config::Protocol::managesieve:
-      text = "BYE (TRYLATER) \"ManageSieve is not available in this build yet\"\r\n";
-      break;
     case config::Protocol::admin:
       text =
           "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n"
@@ -57,6 +55,9 @@ asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, Services& se
       break;
     case config::Protocol::pop3:
       co_await pop3::run_session(std::move(conn), services, std::move(cfg), listener);
+      break;
+    case config::Protocol::managesieve:
+      co_await managesieve::run_session(std::move(conn), services, std::move(cfg), listener);
       break;
     default:
       co_await run_unavailable(std::move(conn), services, *cfg, listener);

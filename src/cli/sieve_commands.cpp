@@ -1,0 +1,8 @@
+// PLACEHOLDER: replaced by the CLI helper.
+#include "cli/commands.h"
+
+namespace mailfort::cli {
+
+void add_sieve_commands(CLI::App& app, CliContext& ctx) {}
+
+}  // namespace mailfort::cli
