@@ -18,16 +18,19 @@
 #               virus filtering off vs [spam] builtin (Bayes trained) vs builtin + [antivirus] clamd (a clamd
 #               of its own with the test signature DB): delivered/s of each, the ratios to unfiltered, and
 #               Mailfort's and clamd's CPU per message (smtp_inbound_filter.py)
+#   --sieve     instead: the 20-connection point without Sieve vs with the global spam script and a 30-rule
+#               user script (bench/sieve/user-30-rules.sieve): delivered/s of both, the ratio, CPU per message
+#               (smtp_inbound_sieve.py); then the script's compile and run time (build/sieve_bench)
 # Needs root (installs postfix/dovecot for the peers, reads /proc of servers).
 # Everything runs on loopback; every load is bounded by its message count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PEERS=${PEERS:-$ROOT/../shared/bench/peers}
-QUICK=0; PEERS_TOO=1; AUTH=0; FILTER=0
+QUICK=0; PEERS_TOO=1; AUTH=0; FILTER=0; SIEVE=0
 for a in "$@"; do
   case $a in
-    --quick) QUICK=1 ;; --no-peers) PEERS_TOO=0 ;; --auth) AUTH=1 ;; --filter) FILTER=1 ;;
+    --quick) QUICK=1 ;; --no-peers) PEERS_TOO=0 ;; --auth) AUTH=1 ;; --filter) FILTER=1 ;; --sieve) SIEVE=1 ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +41,15 @@ if [ $AUTH = 1 ]; then
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   MSGS=2000; [ $QUICK = 1 ] && MSGS=500
   exec /usr/bin/python3 bench/smtp_inbound_auth.py --msgs "$MSGS" --runs "$RUNS" --conns 20
+fi
+
+if [ $SIEVE = 1 ]; then
+  bash scripts/build.sh >/dev/null
+  cmake --build build --target sieve_bench >/dev/null
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  MSGS=2000; [ $QUICK = 1 ] && MSGS=500
+  /usr/bin/python3 bench/smtp_inbound_sieve.py --msgs "$MSGS" --runs "$RUNS" --conns 20
+  exec build/sieve_bench bench/sieve/user-30-rules.sieve bench/sieve/spam-global.sieve build/bench-inbound-sieve/corpus/scan 20
 fi
 
 if [ $FILTER = 1 ]; then
