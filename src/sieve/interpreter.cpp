@@ -1061,20 +1061,12 @@ bool Interp::test_spam(Frame& f, const Test& t, const Args& a, bool virus) {
   if (virus) {
     if (in_.virus) value = std::to_string(std::clamp(*in_.virus, 1, 5));
   } else if (in_.spam_score) {
-    double s = *in_.spam_score, mx = in_.spam_max > 0 ? in_.spam_max : 1, th = in_.spam_threshold;
-    if (th <= 0 || th >= mx) th = mx / 2;
+    double s = *in_.spam_score, mx = in_.spam_max > 0 ? in_.spam_max : 1;
     if (a.has("percent")) {
       value = std::to_string(static_cast<int>(std::clamp(std::lround(s / mx * 100.0), 0l, 100l)));
     } else {
-      int v;
-      if (s <= 0)
-        v = 1;
-      else if (s >= mx)
-        v = 10;
-      else if (s < th)
-        v = std::clamp(1 + static_cast<int>(s / th * 5.0), 1, 5);
-      else
-        v = std::clamp(6 + static_cast<int>((s - th) / (mx - th) * 4.0), 6, 9);
+      // Linear from 1 (score 0 or below) to 10 (at or above spam_max).
+      int v = s <= 0 ? 1 : s >= mx ? 10 : std::clamp(1 + static_cast<int>(s / mx * 9.0), 1, 9);
       value = std::to_string(v);
     }
   }
