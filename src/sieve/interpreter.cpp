@@ -490,9 +490,11 @@ bool Interp::match_values(Frame& f, const MatchSpec& spec, const std::vector<std
 
 void Interp::check_reject_conflict(const Position& p, const Action& a) {
   using K = Action::Kind;
+  // As Pigeonhole: every delivery (with :copy too) and every response
+  // conflicts with reject/ereject (RFC 5429 2.1); discard does not.
   auto delivers = [](const Action& x) {
-    return x.kind == K::Keep || x.kind == K::FileInto || (x.kind == K::Redirect && !x.copy) ||
-           x.kind == K::Vacation || x.kind == K::Reject || x.kind == K::EReject;
+    return x.kind == K::Keep || x.kind == K::FileInto || x.kind == K::Redirect || x.kind == K::Vacation ||
+           x.kind == K::Reject || x.kind == K::EReject;
   };
   bool is_reject = a.kind == K::Reject || a.kind == K::EReject;
   for (const auto& x : out_.actions) {

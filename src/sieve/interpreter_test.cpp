@@ -418,9 +418,11 @@ TEST_F(Fixture, RejectConflictsWithKeepFileintoRedirectVacation) {
   EXPECT_EQ(Describe(Run("require \"reject\"; redirect \"a@b.c\"; reject \"x\";")), "implicit-keep;error;");
   EXPECT_EQ(Describe(Run("require [\"reject\",\"vacation\"]; vacation \"away\"; reject \"x\";")),
             "implicit-keep;error;");
-  // redirect :copy and discard do not conflict
-  EXPECT_EQ(Describe(Run("require [\"reject\",\"copy\"]; redirect :copy \"a@b.c\"; reject \"x\"; discard;")),
-            "redirect:a@b.c(copy);reject:x;discard;");
+  // :copy deliveries conflict too (as in Pigeonhole), a second reject as well; discard does not
+  EXPECT_EQ(Describe(Run("require [\"reject\",\"copy\"]; redirect :copy \"a@b.c\"; reject \"x\";")),
+            "implicit-keep;error;");
+  EXPECT_EQ(Describe(Run("require \"reject\"; reject \"x\"; reject \"y\";")), "implicit-keep;error;");
+  EXPECT_EQ(Describe(Run("require \"reject\"; discard; reject \"x\";")), "discard;reject:x;");
 }
 
 // --- imap4flags -------------------------------------------------------------
