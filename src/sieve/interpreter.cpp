@@ -1240,6 +1240,13 @@ Outcome Interp::run_chain(const std::vector<ScriptRef>& chain) {
     return o;
   }
   if (out_.implicit_keep) {
+    // A keep or `fileinto :copy "INBOX"` already stores into INBOX: the
+    // implicit keep would store the same message twice (RFC 5228 2.10.3).
+    for (const auto& a : out_.actions)
+      if ((a.kind == Action::Kind::Keep || a.kind == Action::Kind::FileInto) && iequals(a.folder, "INBOX"))
+        out_.implicit_keep = false;
+  }
+  if (out_.implicit_keep) {
     out_.implicit_keep_flags = flags_;
     out_.implicit_keep_flags_given = flags_touched_;
     out_.final_message = edited_;

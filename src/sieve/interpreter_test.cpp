@@ -86,8 +86,10 @@ struct P {
     if (std::isdigit(static_cast<unsigned char>(c))) {
       uint64_t n = 0;
       while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) n = n * 10 + (s[i++] - '0');
-      if (i < s.size() && (s[i] == 'K' || s[i] == 'k')) n <<= 10, ++i;
-      else if (i < s.size() && (s[i] == 'M' || s[i] == 'm')) n <<= 20, ++i;
+      if (i < s.size() && (s[i] == 'K' || s[i] == 'k'))
+        n <<= 10, ++i;
+      else if (i < s.size() && (s[i] == 'M' || s[i] == 'm'))
+        n <<= 20, ++i;
       a.kind = Argument::Kind::Number;
       a.number = n;
       return true;
@@ -115,27 +117,53 @@ struct P {
     return false;
   }
   TestCode tcode(const std::string& n) {
-    static const std::map<std::string, TestCode> m{
-        {"allof", TestCode::AllOf}, {"anyof", TestCode::AnyOf}, {"not", TestCode::Not}, {"true", TestCode::True},
-        {"false", TestCode::False}, {"address", TestCode::Address}, {"envelope", TestCode::Envelope},
-        {"header", TestCode::Header}, {"exists", TestCode::Exists}, {"size", TestCode::Size},
-        {"body", TestCode::Body}, {"date", TestCode::Date}, {"currentdate", TestCode::CurrentDate},
-        {"string", TestCode::String}, {"hasflag", TestCode::HasFlag}, {"mailboxexists", TestCode::MailboxExists},
-        {"duplicate", TestCode::Duplicate}, {"spamtest", TestCode::SpamTest}, {"virustest", TestCode::VirusTest},
-        {"environment", TestCode::Environment}, {"ihave", TestCode::Ihave}};
+    static const std::map<std::string, TestCode> m{{"allof", TestCode::AllOf},
+                                                   {"anyof", TestCode::AnyOf},
+                                                   {"not", TestCode::Not},
+                                                   {"true", TestCode::True},
+                                                   {"false", TestCode::False},
+                                                   {"address", TestCode::Address},
+                                                   {"envelope", TestCode::Envelope},
+                                                   {"header", TestCode::Header},
+                                                   {"exists", TestCode::Exists},
+                                                   {"size", TestCode::Size},
+                                                   {"body", TestCode::Body},
+                                                   {"date", TestCode::Date},
+                                                   {"currentdate", TestCode::CurrentDate},
+                                                   {"string", TestCode::String},
+                                                   {"hasflag", TestCode::HasFlag},
+                                                   {"mailboxexists", TestCode::MailboxExists},
+                                                   {"duplicate", TestCode::Duplicate},
+                                                   {"spamtest", TestCode::SpamTest},
+                                                   {"virustest", TestCode::VirusTest},
+                                                   {"environment", TestCode::Environment},
+                                                   {"ihave", TestCode::Ihave}};
     auto it = m.find(n);
     return it == m.end() ? TestCode::Unknown : it->second;
   }
   CommandCode ccode(const std::string& n) {
-    static const std::map<std::string, CommandCode> m{
-        {"require", CommandCode::Require}, {"if", CommandCode::If}, {"elsif", CommandCode::ElsIf},
-        {"else", CommandCode::Else}, {"stop", CommandCode::Stop}, {"keep", CommandCode::Keep},
-        {"discard", CommandCode::Discard}, {"redirect", CommandCode::Redirect}, {"fileinto", CommandCode::FileInto},
-        {"reject", CommandCode::Reject}, {"ereject", CommandCode::EReject}, {"setflag", CommandCode::SetFlag},
-        {"addflag", CommandCode::AddFlag}, {"removeflag", CommandCode::RemoveFlag}, {"set", CommandCode::Set},
-        {"vacation", CommandCode::Vacation}, {"addheader", CommandCode::AddHeader},
-        {"deleteheader", CommandCode::DeleteHeader}, {"include", CommandCode::Include},
-        {"return", CommandCode::Return}, {"global", CommandCode::Global}, {"error", CommandCode::Error}};
+    static const std::map<std::string, CommandCode> m{{"require", CommandCode::Require},
+                                                      {"if", CommandCode::If},
+                                                      {"elsif", CommandCode::ElsIf},
+                                                      {"else", CommandCode::Else},
+                                                      {"stop", CommandCode::Stop},
+                                                      {"keep", CommandCode::Keep},
+                                                      {"discard", CommandCode::Discard},
+                                                      {"redirect", CommandCode::Redirect},
+                                                      {"fileinto", CommandCode::FileInto},
+                                                      {"reject", CommandCode::Reject},
+                                                      {"ereject", CommandCode::EReject},
+                                                      {"setflag", CommandCode::SetFlag},
+                                                      {"addflag", CommandCode::AddFlag},
+                                                      {"removeflag", CommandCode::RemoveFlag},
+                                                      {"set", CommandCode::Set},
+                                                      {"vacation", CommandCode::Vacation},
+                                                      {"addheader", CommandCode::AddHeader},
+                                                      {"deleteheader", CommandCode::DeleteHeader},
+                                                      {"include", CommandCode::Include},
+                                                      {"return", CommandCode::Return},
+                                                      {"global", CommandCode::Global},
+                                                      {"error", CommandCode::Error}};
     auto it = m.find(n);
     return it == m.end() ? CommandCode::Unknown : it->second;
   }
@@ -207,7 +235,9 @@ bool compiler_ready() {
   }();
   return ready;
 }
-bool matcher_ready() { return comparator_from_name("i;octet").has_value(); }
+bool matcher_ready() {
+  return comparator_from_name("i;octet").has_value();
+}
 
 #define NEED_MATCHER() \
   if (!matcher_ready()) GTEST_SKIP() << "match.cpp/message_access.cpp not merged yet"
@@ -243,7 +273,7 @@ struct TestHost : Host {
     return seen.count(id) > 0;
   }
   std::variant<std::shared_ptr<const CompiledScript>, std::string> load_include(const std::string& name,
-                                                                              bool g) override {
+                                                                                bool g) override {
     auto& m = g ? global : personal;
     auto it = m.find(name);
     if (it == m.end()) return std::string("no such script");
@@ -269,7 +299,8 @@ struct Fixture : ::testing::Test {
   Outcome RunChain(const std::vector<std::pair<std::string, std::string>>& scripts) {
     in.message = message;
     std::vector<ScriptRef> chain;
-    for (const auto& [name, text] : scripts) chain.push_back(ScriptRef{name, Compile(text), name != "personal:main"});
+    for (const auto& [name, text] : scripts)
+      chain.push_back(ScriptRef{name, Compile(text), name != "personal:main"});
     return run(chain, in, host, limits);
   }
 };
@@ -278,13 +309,27 @@ std::string Describe(const Outcome& o) {
   std::string r;
   for (const auto& a : o.actions) {
     switch (a.kind) {
-      case Action::Kind::Keep: r += "keep"; break;
-      case Action::Kind::FileInto: r += "fileinto:" + a.folder; break;
-      case Action::Kind::Redirect: r += "redirect:" + a.address; break;
-      case Action::Kind::Discard: r += "discard"; break;
-      case Action::Kind::Reject: r += "reject:" + a.reason; break;
-      case Action::Kind::EReject: r += "ereject:" + a.reason; break;
-      case Action::Kind::Vacation: r += "vacation"; break;
+      case Action::Kind::Keep:
+        r += "keep";
+        break;
+      case Action::Kind::FileInto:
+        r += "fileinto:" + a.folder;
+        break;
+      case Action::Kind::Redirect:
+        r += "redirect:" + a.address;
+        break;
+      case Action::Kind::Discard:
+        r += "discard";
+        break;
+      case Action::Kind::Reject:
+        r += "reject:" + a.reason;
+        break;
+      case Action::Kind::EReject:
+        r += "ereject:" + a.reason;
+        break;
+      case Action::Kind::Vacation:
+        r += "vacation";
+        break;
     }
     if (a.copy) r += "(copy)";
     if (a.flags_given) {
@@ -301,11 +346,17 @@ std::string Describe(const Outcome& o) {
 
 // --- core -------------------------------------------------------------------
 
-TEST_F(Fixture, EmptyScriptKeepsImplicitly) { EXPECT_EQ(Describe(Run("")), "implicit-keep;"); }
+TEST_F(Fixture, EmptyScriptKeepsImplicitly) {
+  EXPECT_EQ(Describe(Run("")), "implicit-keep;");
+}
 
-TEST_F(Fixture, DiscardCancelsImplicitKeep) { EXPECT_EQ(Describe(Run("discard;")), "discard;"); }
+TEST_F(Fixture, DiscardCancelsImplicitKeep) {
+  EXPECT_EQ(Describe(Run("discard;")), "discard;");
+}
 
-TEST_F(Fixture, KeepIsExplicitAndOnce) { EXPECT_EQ(Describe(Run("keep; keep;")), "keep;"); }
+TEST_F(Fixture, KeepIsExplicitAndOnce) {
+  EXPECT_EQ(Describe(Run("keep; keep;")), "keep;");
+}
 
 TEST_F(Fixture, FileIntoSameFolderOnce) {
   EXPECT_EQ(Describe(Run("require \"fileinto\"; fileinto \"A\"; fileinto \"B\"; fileinto \"A\";")),
@@ -313,12 +364,21 @@ TEST_F(Fixture, FileIntoSameFolderOnce) {
 }
 
 TEST_F(Fixture, FileIntoCopyKeepsImplicitKeep) {
-  EXPECT_EQ(Describe(Run("require [\"fileinto\",\"copy\"]; fileinto :copy \"A\";")), "fileinto:A(copy);implicit-keep;");
+  EXPECT_EQ(Describe(Run("require [\"fileinto\",\"copy\"]; fileinto :copy \"A\";")),
+            "fileinto:A(copy);implicit-keep;");
+}
+
+TEST_F(Fixture, FileIntoInboxCopyMergesWithImplicitKeep) {
+  EXPECT_EQ(Describe(Run("require [\"fileinto\",\"copy\"]; fileinto :copy \"INBOX\";")),
+            "fileinto:INBOX(copy);");
+  EXPECT_EQ(Describe(Run("require \"fileinto\"; fileinto \"inbox\"; keep;")), "fileinto:inbox;");
 }
 
 TEST_F(Fixture, RedirectSameAddressOnceAndCopy) {
-  EXPECT_EQ(Describe(Run("redirect \"x@example.net\"; redirect \"X@example.net\";")), "redirect:x@example.net;");
-  EXPECT_EQ(Describe(Run("require \"copy\"; redirect :copy \"x@example.net\";")), "redirect:x@example.net(copy);implicit-keep;");
+  EXPECT_EQ(Describe(Run("redirect \"x@example.net\"; redirect \"X@example.net\";")),
+            "redirect:x@example.net;");
+  EXPECT_EQ(Describe(Run("require \"copy\"; redirect :copy \"x@example.net\";")),
+            "redirect:x@example.net(copy);implicit-keep;");
 }
 
 TEST_F(Fixture, RedirectInvalidAddressIsRunTimeError) {
@@ -328,12 +388,15 @@ TEST_F(Fixture, RedirectInvalidAddressIsRunTimeError) {
   EXPECT_NE(o.errors[0].find("personal:main:1:"), std::string::npos) << o.errors[0];
 }
 
-TEST_F(Fixture, StopEndsScript) { EXPECT_EQ(Describe(Run("stop; discard;")), "implicit-keep;"); }
+TEST_F(Fixture, StopEndsScript) {
+  EXPECT_EQ(Describe(Run("stop; discard;")), "implicit-keep;");
+}
 
 TEST_F(Fixture, IfElsifElse) {
   const char* s =
       "require \"fileinto\";\n"
-      "if false { fileinto \"A\"; } elsif true { fileinto \"B\"; } elsif true { fileinto \"C\"; } else { fileinto \"D\"; }\n"
+      "if false { fileinto \"A\"; } elsif true { fileinto \"B\"; } elsif true { fileinto \"C\"; } else { "
+      "fileinto \"D\"; }\n"
       "if false { fileinto \"E\"; } else { fileinto \"F\"; }";
   EXPECT_EQ(Describe(Run(s)), "fileinto:B;fileinto:F;");
 }
@@ -341,11 +404,11 @@ TEST_F(Fixture, IfElsifElse) {
 TEST_F(Fixture, NotAllofAnyofShortCircuit) {
   // size :over 0 is true; the anyof stops at the first true test, the allof at the first false one:
   // a duplicate test after them is never asked.
-  auto o = Run(
-      "require \"duplicate\";\n"
-      "if anyof (true, duplicate :uniqueid \"a\") { keep; }\n"
-      "if allof (false, duplicate :uniqueid \"b\") { discard; }\n"
-      "if not false { redirect \"r@example.net\"; }");
+  auto o =
+      Run("require \"duplicate\";\n"
+          "if anyof (true, duplicate :uniqueid \"a\") { keep; }\n"
+          "if allof (false, duplicate :uniqueid \"b\") { discard; }\n"
+          "if not false { redirect \"r@example.net\"; }");
   EXPECT_EQ(Describe(o), "keep;redirect:r@example.net;");
   EXPECT_TRUE(host.checked.empty());
 }
@@ -362,11 +425,13 @@ TEST_F(Fixture, HeaderAddressEnvelopeExists) {
   EXPECT_EQ(Describe(Run("if header :is [\"x-none\", \"X-Spam\"] \"maybe\" { discard; }")), "discard;");
   EXPECT_EQ(Describe(Run("if address :domain :is \"to\" \"example.net\" { discard; }")), "discard;");
   EXPECT_EQ(Describe(Run("if address :localpart :is [\"to\",\"cc\"] \"dave\" { discard; }")), "discard;");
-  EXPECT_EQ(Describe(Run("require \"subaddress\"; if address :detail \"to\" \"lists\" { discard; }")), "discard;");
+  EXPECT_EQ(Describe(Run("require \"subaddress\"; if address :detail \"to\" \"lists\" { discard; }")),
+            "discard;");
   EXPECT_EQ(Describe(Run("require \"envelope\"; if envelope :domain \"from\" \"example.org\" { discard; }")),
             "discard;");
-  EXPECT_EQ(Describe(Run("require [\"envelope\",\"subaddress\"]; if envelope :user \"to\" \"bob\" { discard; }")),
-            "discard;");
+  EXPECT_EQ(
+      Describe(Run("require [\"envelope\",\"subaddress\"]; if envelope :user \"to\" \"bob\" { discard; }")),
+      "discard;");
   EXPECT_EQ(Describe(Run("if exists [\"From\",\"X-Spam\"] { discard; }")), "discard;");
   EXPECT_EQ(Describe(Run("if exists [\"From\",\"X-Nope\"] { discard; }")), "implicit-keep;");
 }
@@ -392,9 +457,11 @@ TEST_F(Fixture, RelationalCountsAcrossNames) {
 
 TEST_F(Fixture, IndexPicksOccurrence) {
   NEED_MATCHER();
-  EXPECT_EQ(Describe(Run("require \"index\"; if header :index 2 :is \"X-Spam\" \"maybe\" { discard; }")), "discard;");
-  EXPECT_EQ(Describe(Run("require \"index\"; if header :index 1 :last :is \"X-Spam\" \"maybe\" { discard; }")),
+  EXPECT_EQ(Describe(Run("require \"index\"; if header :index 2 :is \"X-Spam\" \"maybe\" { discard; }")),
             "discard;");
+  EXPECT_EQ(
+      Describe(Run("require \"index\"; if header :index 1 :last :is \"X-Spam\" \"maybe\" { discard; }")),
+      "discard;");
   EXPECT_EQ(Describe(Run("require \"index\"; if header :index 1 :is \"X-Spam\" \"maybe\" { discard; }")),
             "implicit-keep;");
 }
@@ -402,7 +469,8 @@ TEST_F(Fixture, IndexPicksOccurrence) {
 TEST_F(Fixture, BodyTest) {
   NEED_MATCHER();
   EXPECT_EQ(Describe(Run("require \"body\"; if body :contains \"secret\" { discard; }")), "discard;");
-  EXPECT_EQ(Describe(Run("require \"body\"; if body :raw :contains \"public\" { discard; }")), "implicit-keep;");
+  EXPECT_EQ(Describe(Run("require \"body\"; if body :raw :contains \"public\" { discard; }")),
+            "implicit-keep;");
 }
 
 // --- reject -----------------------------------------------------------------
@@ -414,7 +482,8 @@ TEST_F(Fixture, RejectAlone) {
 
 TEST_F(Fixture, RejectConflictsWithKeepFileintoRedirectVacation) {
   EXPECT_EQ(Describe(Run("require \"reject\"; keep; reject \"x\";")), "implicit-keep;error;");
-  EXPECT_EQ(Describe(Run("require [\"reject\",\"fileinto\"]; reject \"x\"; fileinto \"A\";")), "implicit-keep;error;");
+  EXPECT_EQ(Describe(Run("require [\"reject\",\"fileinto\"]; reject \"x\"; fileinto \"A\";")),
+            "implicit-keep;error;");
   EXPECT_EQ(Describe(Run("require \"reject\"; redirect \"a@b.c\"; reject \"x\";")), "implicit-keep;error;");
   EXPECT_EQ(Describe(Run("require [\"reject\",\"vacation\"]; vacation \"away\"; reject \"x\";")),
             "implicit-keep;error;");
@@ -428,34 +497,34 @@ TEST_F(Fixture, RejectConflictsWithKeepFileintoRedirectVacation) {
 // --- imap4flags -------------------------------------------------------------
 
 TEST_F(Fixture, FlagsNormalisedAndGivenToImplicitKeep) {
-  auto o = Run(
-      "require \"imap4flags\";\n"
-      "setflag \"\\\\seen  $Label1\";\n"
-      "addflag [\"\\\\SEEN\", \"\\\\Flagged\", \"$Label1\", \"work\"];\n"
-      "removeflag \"WORK\";");
+  auto o =
+      Run("require \"imap4flags\";\n"
+          "setflag \"\\\\seen  $Label1\";\n"
+          "addflag [\"\\\\SEEN\", \"\\\\Flagged\", \"$Label1\", \"work\"];\n"
+          "removeflag \"WORK\";");
   EXPECT_EQ(Describe(o), "implicit-keep;");
   EXPECT_TRUE(o.implicit_keep_flags_given);
   EXPECT_EQ(o.implicit_keep_flags, (std::vector<std::string>{"\\Seen", "$Label1", "\\Flagged"}));
 }
 
 TEST_F(Fixture, FileintoFlagsArgumentAndInternalVariable) {
-  auto o = Run(
-      "require [\"imap4flags\",\"fileinto\"];\n"
-      "fileinto :flags \"\\\\Answered\" \"A\";\n"
-      "addflag \"\\\\Flagged\";\n"
-      "fileinto \"B\";\n"
-      "keep;");
+  auto o =
+      Run("require [\"imap4flags\",\"fileinto\"];\n"
+          "fileinto :flags \"\\\\Answered\" \"A\";\n"
+          "addflag \"\\\\Flagged\";\n"
+          "fileinto \"B\";\n"
+          "keep;");
   EXPECT_EQ(Describe(o), "fileinto:A[\\Answered];fileinto:B[\\Flagged];keep[\\Flagged];");
 }
 
 TEST_F(Fixture, FlagsInAVariable) {
   NEED_MATCHER();
-  auto o = Run(
-      "require [\"imap4flags\",\"variables\"];\n"
-      "setflag \"myflags\" \"a b\"; addflag \"myflags\" \"c a\";\n"
-      "if string :is \"${myflags}\" \"a b c\" { discard; }\n"
-      "if hasflag :is \"myflags\" \"c\" { redirect \"x@y.z\"; }\n"
-      "if hasflag \"c\" { keep; }");
+  auto o =
+      Run("require [\"imap4flags\",\"variables\"];\n"
+          "setflag \"myflags\" \"a b\"; addflag \"myflags\" \"c a\";\n"
+          "if string :is \"${myflags}\" \"a b c\" { discard; }\n"
+          "if hasflag :is \"myflags\" \"c\" { redirect \"x@y.z\"; }\n"
+          "if hasflag \"c\" { keep; }");
   EXPECT_EQ(Describe(o), "discard;redirect:x@y.z;");
   EXPECT_FALSE(o.implicit_keep_flags_given);
 }
@@ -463,10 +532,10 @@ TEST_F(Fixture, FlagsInAVariable) {
 // --- variables --------------------------------------------------------------
 
 TEST_F(Fixture, SetAndExpand) {
-  auto o = Run(
-      "require [\"variables\",\"fileinto\"];\n"
-      "set \"Folder\" \"Lists\"; set \"sub\" \"x\";\n"
-      "fileinto \"${folder}/${SUB}${unknown}/${ not a var}/$\\{sub}\";");
+  auto o =
+      Run("require [\"variables\",\"fileinto\"];\n"
+          "set \"Folder\" \"Lists\"; set \"sub\" \"x\";\n"
+          "fileinto \"${folder}/${SUB}${unknown}/${ not a var}/$\\{sub}\";");
   EXPECT_EQ(Describe(o), "fileinto:Lists/x/${ not a var}/x;");
 }
 
@@ -475,13 +544,13 @@ TEST_F(Fixture, NoExpansionWithoutVariablesRequire) {
 }
 
 TEST_F(Fixture, SetModifiersInPrecedenceOrder) {
-  auto o = Run(
-      "require [\"variables\",\"fileinto\"];\n"
-      "set :upperfirst :lower \"a\" \"hELLO\";\n"         // lower (40) then upperfirst (30): Hello
-      "set :length :quotewildcard \"b\" \"a*b\";\n"       // quotewildcard (20) then length (10): 4
-      "set :quoteregex \"c\" \"a.b\";\n"
-      "set :length \"d\" \"\xc3\xa9t\xc3\xa9\";\n"          // 3 characters
-      "fileinto \"${a}-${b}-${c}-${d}\";");
+  auto o =
+      Run("require [\"variables\",\"fileinto\"];\n"
+          "set :upperfirst :lower \"a\" \"hELLO\";\n"    // lower (40) then upperfirst (30): Hello
+          "set :length :quotewildcard \"b\" \"a*b\";\n"  // quotewildcard (20) then length (10): 4
+          "set :quoteregex \"c\" \"a.b\";\n"
+          "set :length \"d\" \"\xc3\xa9t\xc3\xa9\";\n"  // 3 characters
+          "fileinto \"${a}-${b}-${c}-${d}\";");
   EXPECT_EQ(Describe(o), "fileinto:Hello-4-a\\.b-3;");
 }
 
@@ -493,11 +562,11 @@ TEST_F(Fixture, VariableTruncatedAtUtf8Boundary) {
 
 TEST_F(Fixture, MatchVariables) {
   NEED_MATCHER();
-  auto o = Run(
-      "require [\"variables\",\"fileinto\"];\n"
-      "if header :matches \"Subject\" \"* *\" { fileinto \"${1}-${2}-${0}\"; }\n"
-      "if header :matches \"Subject\" \"zzz*\" { discard; }\n"  // fails: keeps the earlier values
-      "fileinto \"again-${1}\";");
+  auto o =
+      Run("require [\"variables\",\"fileinto\"];\n"
+          "if header :matches \"Subject\" \"* *\" { fileinto \"${1}-${2}-${0}\"; }\n"
+          "if header :matches \"Subject\" \"zzz*\" { discard; }\n"  // fails: keeps the earlier values
+          "fileinto \"again-${1}\";");
   EXPECT_EQ(Describe(o), "fileinto:Hello-there-Hello there;fileinto:again-Hello;");
 }
 
@@ -512,8 +581,9 @@ TEST_F(Fixture, StringTestCountsNonEmpty) {
 
 TEST_F(Fixture, TooManyVariablesIsError) {
   limits.max_variables = 2;
-  EXPECT_EQ(Describe(Run("require \"variables\"; set \"a\" \"1\"; set \"b\" \"2\"; set \"c\" \"3\"; discard;")),
-            "implicit-keep;error;");
+  EXPECT_EQ(
+      Describe(Run("require \"variables\"; set \"a\" \"1\"; set \"b\" \"2\"; set \"c\" \"3\"; discard;")),
+      "implicit-keep;error;");
 }
 
 // --- vacation ---------------------------------------------------------------
@@ -535,10 +605,11 @@ TEST_F(Fixture, VacationDefaults) {
 }
 
 TEST_F(Fixture, VacationArgumentsAndBounds) {
-  auto o = Run(
-      "require [\"vacation\",\"vacation-seconds\"];\n"
-      "vacation :seconds 5 :subject \"Away\" :from \"me@example.com\" :addresses [\"b@x.y\"] :mime :handle \"h1\" "
-      "\"Content-Type: text/plain\r\n\r\nbody\";");
+  auto o =
+      Run("require [\"vacation\",\"vacation-seconds\"];\n"
+          "vacation :seconds 5 :subject \"Away\" :from \"me@example.com\" :addresses [\"b@x.y\"] :mime "
+          ":handle \"h1\" "
+          "\"Content-Type: text/plain\r\n\r\nbody\";");
   ASSERT_EQ(o.actions.size(), 1u);
   const auto& v = o.actions[0].vacation;
   EXPECT_EQ(v.period_seconds, limits.vacation_min_seconds);
@@ -558,12 +629,12 @@ TEST_F(Fixture, SecondVacationIsError) {
 // --- editheader -------------------------------------------------------------
 
 TEST_F(Fixture, AddHeaderFirstAndLastAndSnapshots) {
-  auto o = Run(
-      "require [\"editheader\",\"fileinto\"];\n"
-      "fileinto \"Before\";\n"
-      "addheader \"X-First\" \"1\";\n"
-      "addheader :last \"X-Last\" \"2\";\n"
-      "fileinto \"After\";");
+  auto o =
+      Run("require [\"editheader\",\"fileinto\"];\n"
+          "fileinto \"Before\";\n"
+          "addheader \"X-First\" \"1\";\n"
+          "addheader :last \"X-Last\" \"2\";\n"
+          "fileinto \"After\";");
   ASSERT_EQ(o.actions.size(), 2u);
   EXPECT_EQ(o.actions[0].message, nullptr);
   ASSERT_NE(o.actions[1].message, nullptr);
@@ -574,12 +645,12 @@ TEST_F(Fixture, AddHeaderFirstAndLastAndSnapshots) {
 
 TEST_F(Fixture, EditsVisibleToLaterTestsAndFinalMessage) {
   NEED_MATCHER();
-  auto o = Run(
-      "require \"editheader\";\n"
-      "deleteheader \"X-Spam\";\n"
-      "addheader \"X-New\" \"yes\";\n"
-      "if exists \"X-Spam\" { discard; }\n"
-      "if header :is \"X-New\" \"yes\" { keep; }");
+  auto o =
+      Run("require \"editheader\";\n"
+          "deleteheader \"X-Spam\";\n"
+          "addheader \"X-New\" \"yes\";\n"
+          "if exists \"X-Spam\" { discard; }\n"
+          "if header :is \"X-New\" \"yes\" { keep; }");
   EXPECT_EQ(Describe(o), "keep;");
   ASSERT_NE(o.actions[0].message, nullptr);
   EXPECT_EQ(o.actions[0].message->find("X-Spam"), std::string::npos);
@@ -607,10 +678,13 @@ TEST_F(Fixture, ProtectedFieldsUntouched) {
 }
 
 TEST_F(Fixture, InvalidFieldNameAndEditLimit) {
-  EXPECT_EQ(Describe(Run("require \"editheader\"; addheader \"Bad Name\" \"v\"; discard;")), "implicit-keep;error;");
-  limits.max_header_edits = 2;
-  EXPECT_EQ(Describe(Run("require \"editheader\"; addheader \"A\" \"1\"; addheader \"B\" \"2\"; addheader \"C\" \"3\";")),
+  EXPECT_EQ(Describe(Run("require \"editheader\"; addheader \"Bad Name\" \"v\"; discard;")),
             "implicit-keep;error;");
+  limits.max_header_edits = 2;
+  EXPECT_EQ(
+      Describe(Run(
+          "require \"editheader\"; addheader \"A\" \"1\"; addheader \"B\" \"2\"; addheader \"C\" \"3\";")),
+      "implicit-keep;error;");
 }
 
 TEST_F(Fixture, AddHeaderEncodesNonAscii) {
@@ -623,10 +697,10 @@ TEST_F(Fixture, AddHeaderEncodesNonAscii) {
 
 TEST_F(Fixture, FileintoCreateAndMailboxExists) {
   host.missing = {"Nope"};
-  auto o = Run(
-      "require [\"mailbox\",\"fileinto\"];\n"
-      "if mailboxexists \"Nope\" { discard; }\n"
-      "if mailboxexists [\"INBOX\", \"A\"] { fileinto :create \"New\"; }");
+  auto o =
+      Run("require [\"mailbox\",\"fileinto\"];\n"
+          "if mailboxexists \"Nope\" { discard; }\n"
+          "if mailboxexists [\"INBOX\", \"A\"] { fileinto :create \"New\"; }");
   EXPECT_EQ(Describe(o), "fileinto:New;");
   EXPECT_TRUE(o.actions[0].create);
 }
@@ -635,12 +709,12 @@ TEST_F(Fixture, IncludeSharesGlobalsAndReturn) {
   host.personal["sub"] =
       "require [\"include\",\"variables\",\"fileinto\"]; global \"target\";\n"
       "fileinto \"${target}\"; return; discard;";
-  auto o = Run(
-      "require [\"include\",\"variables\",\"fileinto\"]; global \"target\";\n"
-      "set \"target\" \"Shared\"; set \"local\" \"L\";\n"
-      "include \"sub\";\n"
-      "include :once \"sub\"; include :once \"sub\";\n"
-      "fileinto \"after-${local}\";");
+  auto o =
+      Run("require [\"include\",\"variables\",\"fileinto\"]; global \"target\";\n"
+          "set \"target\" \"Shared\"; set \"local\" \"L\";\n"
+          "include \"sub\";\n"
+          "include :once \"sub\"; include :once \"sub\";\n"
+          "fileinto \"after-${local}\";");
   EXPECT_EQ(Describe(o), "fileinto:Shared;fileinto:after-L;");
 }
 
@@ -684,7 +758,8 @@ TEST_F(Fixture, DuplicateUsesMessageIdAndMarks) {
 
 TEST_F(Fixture, DuplicateHandleUniqueidSeconds) {
   limits.duplicate_max_seconds = 100;
-  auto o = Run("require \"duplicate\"; if duplicate :handle \"h\" :uniqueid \"u\" :seconds 5000 { discard; }");
+  auto o =
+      Run("require \"duplicate\"; if duplicate :handle \"h\" :uniqueid \"u\" :seconds 5000 { discard; }");
   ASSERT_EQ(o.duplicate_marks.size(), 1u);
   EXPECT_EQ(o.duplicate_marks[0].seconds, 100u);
   auto o2 = Run("require \"duplicate\"; if duplicate :handle \"other\" :uniqueid \"u\" { discard; }");
@@ -711,15 +786,14 @@ TEST_F(Fixture, SpamtestValues) {
   in.spam_score = 20;
   EXPECT_EQ(Describe(Run(std::string("require \"fileinto\";") + s)), "discard;");
   in.spam_score = -3;
-  EXPECT_EQ(Describe(Run(
-                "require [\"spamtest\",\"relational\",\"comparator-i;ascii-numeric\"];"
-                "if spamtest :value \"eq\" :comparator \"i;ascii-numeric\" \"1\" { discard; }")),
+  EXPECT_EQ(Describe(Run("require [\"spamtest\",\"relational\",\"comparator-i;ascii-numeric\"];"
+                         "if spamtest :value \"eq\" :comparator \"i;ascii-numeric\" \"1\" { discard; }")),
             "discard;");
   in.spam_score = 7.5;  // half of spam_max 15
-  EXPECT_EQ(Describe(Run(
-                "require [\"spamtestplus\",\"relational\",\"comparator-i;ascii-numeric\"];"
-                "if spamtest :percent :value \"eq\" :comparator \"i;ascii-numeric\" \"50\" { discard; }")),
-            "discard;");
+  EXPECT_EQ(
+      Describe(Run("require [\"spamtestplus\",\"relational\",\"comparator-i;ascii-numeric\"];"
+                   "if spamtest :percent :value \"eq\" :comparator \"i;ascii-numeric\" \"50\" { discard; }")),
+      "discard;");
 }
 
 TEST_F(Fixture, VirustestEnvironmentIhave) {
@@ -734,7 +808,8 @@ TEST_F(Fixture, VirustestEnvironmentIhave) {
 }
 
 TEST_F(Fixture, IhaveAndError) {
-  EXPECT_EQ(Describe(Run("require \"ihave\"; if ihave [\"fileinto\",\"variables\"] { discard; }")), "discard;");
+  EXPECT_EQ(Describe(Run("require \"ihave\"; if ihave [\"fileinto\",\"variables\"] { discard; }")),
+            "discard;");
   EXPECT_EQ(Describe(Run("require \"ihave\"; if ihave \"x-unknown\" { discard; }")), "implicit-keep;");
   auto o = Run("require \"ihave\"; discard;\nerror \"custom failure\";");
   EXPECT_EQ(Describe(o), "implicit-keep;error;");
@@ -747,11 +822,13 @@ TEST_F(Fixture, IhaveAndError) {
 
 TEST_F(Fixture, DateAndCurrentDate) {
   NEED_MATCHER();
-  EXPECT_EQ(Describe(Run("require \"date\"; if date :originalzone \"date\" \"hour\" \"06\" { discard; }")), "discard;");
+  EXPECT_EQ(Describe(Run("require \"date\"; if date :originalzone \"date\" \"hour\" \"06\" { discard; }")),
+            "discard;");
   EXPECT_EQ(Describe(Run("require \"date\"; if date :zone \"+0000\" \"date\" \"hour\" \"05\" { discard; }")),
             "discard;");
-  EXPECT_EQ(Describe(Run("require \"date\"; if currentdate :zone \"+0000\" \"date\" \"2026-12-04\" { discard; }")),
-            "discard;");
+  EXPECT_EQ(
+      Describe(Run("require \"date\"; if currentdate :zone \"+0000\" \"date\" \"2026-12-04\" { discard; }")),
+      "discard;");
   in.local_zone_minutes = 120;
   EXPECT_EQ(Describe(Run("require \"date\"; if currentdate \"hour\" \"09\" { discard; }")), "discard;");
 }
@@ -760,7 +837,8 @@ TEST_F(Fixture, DateAndCurrentDate) {
 
 TEST_F(Fixture, ActionAndRedirectLimits) {
   limits.max_redirects = 2;
-  EXPECT_EQ(Describe(Run("redirect \"a@x.y\"; redirect \"b@x.y\"; redirect \"c@x.y\";")), "implicit-keep;error;");
+  EXPECT_EQ(Describe(Run("redirect \"a@x.y\"; redirect \"b@x.y\"; redirect \"c@x.y\";")),
+            "implicit-keep;error;");
   limits.max_actions = 2;
   EXPECT_EQ(Describe(Run("require \"fileinto\"; fileinto \"a\"; fileinto \"b\"; fileinto \"c\";")),
             "implicit-keep;error;");
