@@ -284,6 +284,7 @@ class Interp {
   std::map<std::string, std::string> globals_;
   std::vector<std::string> match_vars_;
   bool vacation_done_ = false;
+  std::map<std::string, bool> duplicate_checked_;
   uint32_t redirects_ = 0;
   bool kept_explicitly_ = false;  // `keep` ran in the current chain script
   std::string chain_name_;
@@ -660,8 +661,9 @@ Flow Interp::exec(Frame& f, const Command& c) {
       if (!ok) fail(c.pos, "redirect: invalid address '" + addr + "'");
       x.address = addr;
       x.copy = a.has("copy");
+      bool copy = x.copy;
       add_action(c.pos, std::move(x));
-      if (!x.copy) out_.implicit_keep = false;
+      if (!copy) out_.implicit_keep = false;
       return Flow::Next;
     }
     case CommandCode::Reject:
@@ -1046,11 +1048,11 @@ bool Interp::test_duplicate(Frame& f, const Test& t, const Args& a) {
   if (const Argument* s = a.val("seconds")) seconds = s->number;
   if (seconds > lim_.duplicate_max_seconds) seconds = lim_.duplicate_max_seconds;
   std::string id = std::to_string(handle.size()) + ":" + handle + ":" + value;
-  // One check per id and run: a second test of the same id in the run
-  // sees the first (RFC 7352 3: the message is tracked once).
-  for (const auto& m : out_.duplicate_marks)
-    if (m.id == id) return false;
+  // One check per id and run: a later test of the same id in the run gives
+  // the first one's answer and tracks nothing more.
+  if (auto it = duplicate_checked_.find(id); it != duplicate_checked_.end()) return it->second;
   bool seen = host_.duplicate_seen(id, seconds);
+  duplicate_checked_.emplace(id, seen);
   if (!seen || a.has("last")) out_.duplicate_marks.push_back(DuplicateMark{id, seconds});
   return seen;
 }

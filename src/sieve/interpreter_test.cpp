@@ -767,6 +767,17 @@ TEST_F(Fixture, DuplicateHandleUniqueidSeconds) {
   EXPECT_NE(o.duplicate_marks[0].id, o2.duplicate_marks[0].id);
 }
 
+TEST_F(Fixture, DuplicateSameIdTwiceInOneRunAsksOnce) {
+  host.seen.insert("0::u");
+  auto o = Run(
+      "require [\"duplicate\",\"fileinto\"];\n"
+      "if duplicate :uniqueid \"u\" { fileinto \"A\"; }\n"
+      "if duplicate :uniqueid \"u\" { fileinto \"B\"; }");
+  EXPECT_EQ(Describe(o), "fileinto:A;fileinto:B;");
+  EXPECT_EQ(host.checked.size(), 1u);
+  EXPECT_TRUE(o.duplicate_marks.empty());
+}
+
 TEST_F(Fixture, DuplicateWithoutTrackedValueIsFalse) {
   NEED_MATCHER();
   auto o = Run("require \"duplicate\"; if duplicate :header \"X-None\" { discard; }");
