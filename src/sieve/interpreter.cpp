@@ -1160,6 +1160,21 @@ bool Interp::test(Frame& f, const Test& t) {
         have = flags_;
       }
       MatchSpec spec = spec_of(f, a, t.pos);
+      if (spec.type !=
+          MatchType::Count) {  // keys are flag lists too ("a b" = a, b), as Pigeonhole reads them
+        std::vector<std::string> split;
+        for (const auto& k : keys) {
+          std::size_t i = 0;
+          while (i < k.size()) {
+            while (i < k.size() && k[i] == ' ') ++i;
+            std::size_t j = k.find(' ', i);
+            if (j == std::string::npos) j = k.size();
+            if (j > i) split.push_back(k.substr(i, j - i));
+            i = j;
+          }
+        }
+        keys = std::move(split);
+      }
       return match_values(f, spec, have, keys);
     }
     case TestCode::MailboxExists: {

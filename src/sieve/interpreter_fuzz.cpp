@@ -17,7 +17,7 @@ struct FuzzHost : Host {
   bool duplicate_seen(const std::string& id, uint64_t) override { return id.size() % 2 == 0; }
   bool mailbox_exists(const std::string& f) override { return f.size() % 3 != 0; }
   std::variant<std::shared_ptr<const CompiledScript>, std::string> load_include(const std::string& name,
-                                                                              bool global) override {
+                                                                                bool global) override {
     if (name == "self" && self) return self;  // include cycles and depth
     if (name == "stop") {
       static auto s = compile("stop;").script;
@@ -60,7 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (o.actions.size() > limits.max_actions) std::abort();
   if (!o.errors.empty() && (!o.actions.empty() || !o.implicit_keep)) std::abort();
   for (const auto& a : o.actions)
-    if (a.message && a.message->size() > message.size() + limits.max_header_edits * (limits.max_variable_size * 4 + script.size() + 2048))
+    if (a.message &&
+        a.message->size() >
+            message.size() + limits.max_header_edits * (limits.max_variable_size * 4 + script.size() + 2048))
       std::abort();
   return 0;
 }

@@ -524,8 +524,9 @@ TEST_F(Fixture, FlagsInAVariable) {
           "setflag \"myflags\" \"a b\"; addflag \"myflags\" \"c a\";\n"
           "if string :is \"${myflags}\" \"a b c\" { discard; }\n"
           "if hasflag :is \"myflags\" \"c\" { redirect \"x@y.z\"; }\n"
-          "if hasflag \"c\" { keep; }");
-  EXPECT_EQ(Describe(o), "discard;redirect:x@y.z;");
+          "if hasflag \"c\" { keep; }\n"
+          "if hasflag :is \"myflags\" \"x c\" { fileinto \"split\"; }");
+  EXPECT_EQ(Describe(o), "discard;redirect:x@y.z;fileinto:split;");
   EXPECT_FALSE(o.implicit_keep_flags_given);
 }
 
@@ -769,10 +770,10 @@ TEST_F(Fixture, DuplicateHandleUniqueidSeconds) {
 
 TEST_F(Fixture, DuplicateSameIdTwiceInOneRunAsksOnce) {
   host.seen.insert("0::u");
-  auto o = Run(
-      "require [\"duplicate\",\"fileinto\"];\n"
-      "if duplicate :uniqueid \"u\" { fileinto \"A\"; }\n"
-      "if duplicate :uniqueid \"u\" { fileinto \"B\"; }");
+  auto o =
+      Run("require [\"duplicate\",\"fileinto\"];\n"
+          "if duplicate :uniqueid \"u\" { fileinto \"A\"; }\n"
+          "if duplicate :uniqueid \"u\" { fileinto \"B\"; }");
   EXPECT_EQ(Describe(o), "fileinto:A;fileinto:B;");
   EXPECT_EQ(host.checked.size(), 1u);
   EXPECT_TRUE(o.duplicate_marks.empty());
