@@ -520,7 +520,7 @@ TEST_F(Fixture, FileintoFlagsArgumentAndInternalVariable) {
 TEST_F(Fixture, FlagsInAVariable) {
   NEED_MATCHER();
   auto o =
-      Run("require [\"imap4flags\",\"variables\"];\n"
+      Run("require [\"imap4flags\",\"variables\",\"fileinto\"];\n"
           "setflag \"myflags\" \"a b\"; addflag \"myflags\" \"c a\";\n"
           "if string :is \"${myflags}\" \"a b c\" { discard; }\n"
           "if hasflag :is \"myflags\" \"c\" { redirect \"x@y.z\"; }\n"
