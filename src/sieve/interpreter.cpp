@@ -194,6 +194,19 @@ std::string encode_words(std::string_view v) {
   return out;
 }
 
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 99;
+    if (n == 99 || i + n >= s.size() + (n ? 0 : 1)) return false;
+    for (std::size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
   for (unsigned char c : s) {
     h ^= c;
@@ -629,7 +642,8 @@ Flow Interp::exec(Frame& f, const Command& c) {
       Action x;
       x.kind = K::FileInto;
       x.folder = str(f, arg(0));
-      if (x.folder.empty()) fail(c.pos, "fileinto: empty folder name");
+      if (x.folder.empty() || !valid_utf8(x.folder))
+        fail(c.pos, "fileinto: invalid folder name '" + x.folder + "'");
       for (char ch : x.folder)
         if (ch == '\r' || ch == '\n' || ch == '\0') fail(c.pos, "fileinto: invalid folder name");
       x.copy = a.has("copy");
@@ -836,11 +850,14 @@ Flow Interp::exec(Frame& f, const Command& c) {
           if (k != want) continue;
         }
         if (have_keys) {
-          std::vector<std::string> vals{field_value(h.fields[occ[k]])};
-          MatchSpec s2 = spec;
-          if (s2.type == MatchType::Count) continue;
-          std::vector<std::string> caps;
-          if (!match_value(s2, vals[0], keys, nullptr)) continue;
+          // RFC 5293 6: patterns match the field's decoded value, as the header test sees it.
+          if (spec.type == MatchType::Count) continue;
+          std::string one =
+              std::string(field_name(h.fields[occ[k]])) + ": " + field_value(h.fields[occ[k]]) + "\r\n\r\n";
+          MessageAccess ma(one);
+          auto vals = ma.header(name);
+          if (vals.empty()) vals.push_back(field_value(h.fields[occ[k]]));
+          if (!match_value(spec, vals.front(), keys, nullptr)) continue;
         }
         drop[occ[k]] = true;
       }

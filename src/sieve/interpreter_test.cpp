@@ -368,6 +368,12 @@ TEST_F(Fixture, FileIntoCopyKeepsImplicitKeep) {
             "fileinto:A(copy);implicit-keep;");
 }
 
+TEST_F(Fixture, FileIntoInvalidFolderIsError) {
+  EXPECT_EQ(Describe(Run("require \"fileinto\"; fileinto \"bad\xff\";")), "implicit-keep;error;");
+  EXPECT_EQ(Describe(Run("require [\"fileinto\",\"variables\"]; fileinto \"${nothing}\";")),
+            "implicit-keep;error;");
+}
+
 TEST_F(Fixture, FileIntoInboxCopyMergesWithImplicitKeep) {
   EXPECT_EQ(Describe(Run("require [\"fileinto\",\"copy\"]; fileinto :copy \"INBOX\";")),
             "fileinto:INBOX(copy);");
