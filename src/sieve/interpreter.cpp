@@ -878,7 +878,7 @@ Flow Interp::exec(Frame& f, const Command& c) {
       return Flow::Next;
     }
     case CommandCode::Error:
-      fail(c.pos, "error: " + (a.pos.empty() ? std::string() : str(f, *a.pos[0])));
+      fail(c.pos, a.pos.empty() ? std::string("error") : str(f, *a.pos[0]));
     case CommandCode::If:
     case CommandCode::ElsIf:
     case CommandCode::Else:
