@@ -697,7 +697,7 @@ Flow Interp::exec(Frame& f, const Command& c) {
       std::vector<std::string> target;
       std::string var;
       if (a.pos.size() >= 2) {
-        var = str(f, *a.pos[0]);
+        var = a.pos[0]->strings.empty() ? "" : a.pos[0]->strings.front();
         if (const std::string* cur = lookup_var(f, lower(var))) add_flags(target, {*cur});
       } else {
         target = flags_;
@@ -721,7 +721,8 @@ Flow Interp::exec(Frame& f, const Command& c) {
       return Flow::Next;
     }
     case CommandCode::Set: {
-      std::string name = str(f, arg(0));
+      // Variable names are never expanded (RFC 5229 3: they are not strings that hold variables).
+      std::string name = arg(0).strings.empty() ? "" : arg(0).strings.front();
       std::string v = str(f, arg(1));
       // RFC 5229 4.1: higher precedence first.
       auto has = [&](std::string_view t) { return a.has(t); };
@@ -874,7 +875,7 @@ Flow Interp::exec(Frame& f, const Command& c) {
       return include(f, c, a);
     case CommandCode::Global: {
       if (a.pos.empty()) return Flow::Next;
-      for (const auto& n : list(f, *a.pos[0])) f.global_names.insert(lower(n));
+      for (const auto& n : a.pos[0]->strings) f.global_names.insert(lower(n));
       return Flow::Next;
     }
     case CommandCode::Error:
@@ -1171,7 +1172,7 @@ bool Interp::test(Frame& f, const Test& t) {
       std::vector<std::string> keys = list(f, *a.pos.back());
       std::vector<std::string> have;
       if (a.pos.size() >= 2) {
-        for (const auto& v : list(f, *a.pos[0]))
+        for (const auto& v : a.pos[0]->strings)
           if (const std::string* cur = lookup_var(f, lower(v))) add_flags(have, {*cur});
       } else {
         have = flags_;
