@@ -906,3 +906,72 @@ TEST_F(Fixture, EditsCarryAcrossChain) {
 
 }  // namespace
 }  // namespace mailfort::sieve
+
+namespace mailfort::sieve {
+namespace {
+
+TEST_F(Fixture, IncludeDepthLimit) {
+  limits.max_include_depth = 3;
+  host.personal["a"] = "require \"include\"; include \"b\";";
+  host.personal["b"] = "require \"include\"; include \"c\";";
+  host.personal["c"] = "require \"include\"; include \"d\";";
+  host.personal["d"] = "discard;";
+  EXPECT_EQ(Describe(Run("require \"include\"; include \"a\";")), "implicit-keep;error;");
+  limits.max_include_depth = 5;
+  EXPECT_EQ(Describe(Run("require \"include\"; include \"a\";")), "discard;");
+}
+
+TEST_F(Fixture, ReturnAtTopLevelEndsScript) {
+  EXPECT_EQ(Describe(Run("require \"include\"; if true { return; } discard;")), "implicit-keep;");
+}
+
+TEST_F(Fixture, GlobalNamespaceAndLocalIsolation) {
+  host.personal["sub"] =
+      "require [\"include\",\"variables\",\"fileinto\"];\n"
+      "set \"global.shared\" \"S\"; set \"mine\" \"M\"; fileinto \"in-${mine}-${priv}\";";
+  auto o =
+      Run("require [\"include\",\"variables\",\"fileinto\"];\n"
+          "set \"priv\" \"P\";\n"
+          "include \"sub\";\n"
+          "fileinto \"out-${global.shared}-${mine}\";");
+  EXPECT_EQ(Describe(o), "fileinto:in-M-;fileinto:out-S-;");
+}
+
+TEST_F(Fixture, GlobalScriptMayIncludeGlobal) {
+  host.global["g"] = "require \"fileinto\"; fileinto \"G\";";
+  auto o =
+      RunChain({{"before:x", "require \"include\"; include :global \"g\";"}, {"personal:main", "discard;"}});
+  EXPECT_EQ(Describe(o), "fileinto:G;");  // filed: the personal script does not run
+}
+
+TEST_F(Fixture, OneVacationPerChain) {
+  auto o = RunChain({{"before:x", "require \"vacation\"; vacation \"a\";"},
+                     {"personal:main", "require \"vacation\"; vacation \"b\";"}});
+  EXPECT_EQ(Describe(o), "implicit-keep;error;");
+}
+
+TEST_F(Fixture, ExplicitKeepFlagsAndImplicitKeepWithoutFlags) {
+  auto o = Run("require \"imap4flags\"; keep :flags [\"\\\\flagged\", \"x\"];");
+  EXPECT_EQ(Describe(o), "keep[\\Flagged x];");
+  auto o2 = Run("require \"imap4flags\";");
+  EXPECT_FALSE(o2.implicit_keep_flags_given);
+  auto o3 = Run("require \"imap4flags\"; setflag \"a\"; removeflag \"a\";");
+  EXPECT_TRUE(o3.implicit_keep_flags_given);
+  EXPECT_TRUE(o3.implicit_keep_flags.empty());
+}
+
+TEST_F(Fixture, ErrorDropsMarksAndEdits) {
+  auto o =
+      Run("require [\"duplicate\",\"editheader\"];\n"
+          "if duplicate :uniqueid \"u\" { stop; }\n"
+          "addheader \"X-A\" \"b\";\n"
+          "redirect \"nope\";");
+  EXPECT_EQ(Describe(o), "implicit-keep;error;");
+  EXPECT_TRUE(o.duplicate_marks.empty());
+  EXPECT_EQ(o.final_message, nullptr);
+  ASSERT_EQ(o.errors.size(), 1u);
+  EXPECT_TRUE(o.errors[0].starts_with("personal:main:4: ")) << o.errors[0];
+}
+
+}  // namespace
+}  // namespace mailfort::sieve
