@@ -311,6 +311,21 @@ class Interp {
     if (!access_) access_ = std::make_unique<MessageAccess>(message());
     return *access_;
   }
+  // Decoded header values and addresses by field name: scripts test the
+  // same few fields in many rules, so each is decoded once per message state.
+  std::map<std::string, std::vector<std::string>> header_cache_, address_cache_;
+  const std::vector<std::string>& cached_header(const std::string& name) {
+    std::string key = lower(name);
+    auto it = header_cache_.find(key);
+    if (it == header_cache_.end()) it = header_cache_.emplace(key, access().header(name)).first;
+    return it->second;
+  }
+  const std::vector<std::string>& cached_addresses(const std::string& name) {
+    std::string key = lower(name);
+    auto it = address_cache_.find(key);
+    if (it == address_cache_.end()) it = address_cache_.emplace(key, access().addresses(name)).first;
+    return it->second;
+  }
 
   [[noreturn]] void fail(const Position& p, std::string msg) { throw RunError{p.line, std::move(msg)}; }
   void step(const Position& p) {
@@ -383,6 +398,8 @@ class Interp {
   void replace_message(std::string m) {
     edited_ = std::make_shared<const std::string>(std::move(m));
     access_.reset();
+    header_cache_.clear();
+    address_cache_.clear();
   }
   void count_edit(const Position& p) {
     if (++header_edits_ > lim_.max_header_edits)
@@ -943,13 +960,13 @@ bool Interp::test_header(Frame& f, const Test& t, const Args& a) {
   const Argument* ix = a.val("index");
   std::vector<std::string> values;
   for (const auto& n : names) {
-    auto v = access().header(n);
+    const auto& v = cached_header(n);
     if (ix) {
       uint64_t i = ix->number;
       if (i == 0 || i > v.size()) continue;
-      values.push_back(std::move(v[a.has("last") ? v.size() - i : i - 1]));
+      values.push_back(v[a.has("last") ? v.size() - i : i - 1]);
     } else {
-      for (auto& x : v) values.push_back(std::move(x));
+      values.insert(values.end(), v.begin(), v.end());
     }
   }
   return match_values(f, spec, values, keys);
@@ -991,7 +1008,8 @@ bool Interp::test_address(Frame& f, const Test& t, const Args& a, bool envelope)
       MessageAccess ma(one);
       for (auto& x : ma.addresses(n)) addrs.push_back(std::move(x));
     } else {
-      for (auto& x : access().addresses(n)) addrs.push_back(std::move(x));
+      const auto& v = cached_addresses(n);
+      addrs.insert(addrs.end(), v.begin(), v.end());
     }
   }
   if (spec.type == MatchType::Count) return match_count(spec, addrs.size(), keys);
