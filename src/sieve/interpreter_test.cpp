@@ -232,7 +232,8 @@ std::shared_ptr<const CompiledScript> parse(std::string_view text) {
 bool compiler_ready() {
   static bool ready = [] {
     auto r = compile("keep;");
-    return r.ok() && !r.script->script.commands.empty();
+    // the parser alone leaves every code Unknown: the compiler fills them
+    return r.ok() && !r.script->script.commands.empty() && r.script->script.commands[0].code == CommandCode::Keep;
   }();
   return ready;
 }
