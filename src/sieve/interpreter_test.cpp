@@ -4,8 +4,10 @@
 
 #include <map>
 
+#include <functional>
 #include "sieve/match.h"
 #include "sieve/message_access.h"
+#include "sieve/parser.h"
 
 namespace mailfort::sieve {
 namespace {
@@ -233,7 +235,8 @@ bool compiler_ready() {
   static bool ready = [] {
     auto r = compile("keep;");
     // the parser alone leaves every code Unknown: the compiler fills them
-    return r.ok() && !r.script->script.commands.empty() && r.script->script.commands[0].code == CommandCode::Keep;
+    return r.ok() && !r.script->script.commands.empty() &&
+           r.script->script.commands[0].code == CommandCode::Keep;
   }();
   return ready;
 }
@@ -246,8 +249,32 @@ bool matcher_ready() {
 #define NEED_MATCHER() \
   if (!matcher_ready()) GTEST_SKIP() << "match.cpp/message_access.cpp not merged yet"
 
+// The real parser's tree with the codes filled in as the compiler would.
+void fill_codes(std::vector<Command>& cmds, Script& script) {
+  mini::P p{""};
+  std::function<void(Test&)> fill_test = [&](Test& t) {
+    t.code = p.tcode(t.name);
+    for (auto& x : t.tests) fill_test(x);
+  };
+  for (auto& c : cmds) {
+    c.code = p.ccode(c.name);
+    if (c.code == CommandCode::Require)
+      for (const auto& a : c.args)
+        script.requires_.insert(script.requires_.end(), a.strings.begin(), a.strings.end());
+    for (auto& t : c.tests) fill_test(t);
+    fill_codes(c.block, script);
+  }
+}
+
 std::shared_ptr<const CompiledScript> Compile(std::string_view text) {
-  if (!compiler_ready()) return mini::parse(text);
+  if (!compiler_ready()) {
+    auto parsed = parse(text);
+    if (!parsed.errors.empty() || parsed.script.commands.empty()) return mini::parse(text);
+    auto c = std::make_shared<CompiledScript>();
+    c->script = std::move(parsed.script);
+    fill_codes(c->script.commands, c->script);
+    return c;
+  }
   auto r = compile(text);
   EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : format_error("t", r.errors.front())) << "\n" << text;
   return r.script ? r.script : std::make_shared<CompiledScript>();
