@@ -583,7 +583,7 @@ TEST_F(Fixture, NoExpansionWithoutVariablesRequire) {
 
 TEST_F(Fixture, SetModifiersInPrecedenceOrder) {
   auto o =
-      Run("require [\"variables\",\"fileinto\"];\n"
+      Run("require [\"variables\",\"fileinto\",\"regex\"];\n"
           "set :upperfirst :lower \"a\" \"hELLO\";\n"    // lower (40) then upperfirst (30): Hello
           "set :length :quotewildcard \"b\" \"a*b\";\n"  // quotewildcard (20) then length (10): 4
           "set :quoteregex \"c\" \"a.b\";\n"
