@@ -244,7 +244,8 @@ bool regex_match(Comparator comp, std::string_view value, std::string_view key,
   const RE2* re = cached_regex(key, comp == Comparator::AsciiCasemap);
   if (!re->ok()) return false;  // compile time rejects these (check_regex); never match at run time
   std::size_t groups = captures ? std::min<std::size_t>(re->NumberOfCapturingGroups(), kMaxCaptures - 1) : 0;
-  std::vector<re2::StringPiece> sub(groups + 1);
+  // Without captures RE2 answers from its DFA alone: the common, fast case.
+  std::vector<re2::StringPiece> sub(captures ? groups + 1 : 0);
   re2::StringPiece text(value.data(), value.size());
   if (!re->Match(text, 0, text.size(), RE2::UNANCHORED, sub.data(), static_cast<int>(sub.size())))
     return false;

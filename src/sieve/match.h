@@ -27,8 +27,11 @@ struct MatchSpec {
 
 // Does `value` match any of `keys`? For :matches and :regex, when
 // `captures` is not null and a key matched, it receives the match
-// variables of the first matching key: [0] the whole value, then each `*`
-// and `?` (:matches) or each group (:regex), at most 10 in all.
+// variables of the first matching key: [0] the whole value (:matches) or
+// the text the whole pattern matched (:regex, as draft-ietf-sieve-regex and
+// Pigeonhole have it), then each `*` and `?` (:matches, every `*` but the
+// last matching as little as it can) or each group (:regex; "" for a group
+// that took no part), at most 10 in all.
 // :count is not a value match: use match_count.
 bool match_value(const MatchSpec& spec, std::string_view value, const std::vector<std::string>& keys,
                  std::vector<std::string>* captures = nullptr);
