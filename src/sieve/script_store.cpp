@@ -151,7 +151,8 @@ Result<std::string> read_file(const fs::path& p, uint64_t max) {
 
 }  // namespace
 
-ScriptStore::ScriptStore(std::string data_dir, ScriptQuota quota) : data_dir_(std::move(data_dir)), quota_(quota) {}
+ScriptStore::ScriptStore(std::string data_dir, ScriptQuota quota)
+    : data_dir_(std::move(data_dir)), quota_(quota) {}
 
 bool ScriptStore::valid_name(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '.') return false;
