@@ -200,27 +200,27 @@ def test_putscript_syntax_error_names_the_line(server):
 
 
 def test_quota_responses(instance):
-    instance.set("sieve", "max_script_size", "100")
+    instance.set("sieve", "max_script_size", "1100")
     instance.set("sieve", "max_scripts", "2")
-    instance.set("sieve", "max_storage", "150")
+    instance.set("sieve", "max_storage", "1500")
     instance.add_user(USER)
     instance.start()
     c = logged_in(instance)
-    assert c.cmd(b'HAVESPACE "a" 101').startswith(b"NO (QUOTA/MAXSIZE)")
-    assert c.cmd(b'HAVESPACE "a" 100').startswith(b"OK")
-    s80 = b"keep;" + b" " * 73 + b"\r\n"
-    assert c.cmd(b'PUTSCRIPT "a" {80+}\r\n' + s80).startswith(b"OK")
-    assert c.cmd(b'HAVESPACE "b" 80').startswith(b"NO (QUOTA)")
-    assert c.cmd(b'PUTSCRIPT "b" {80+}\r\n' + s80).startswith(b"NO (QUOTA)")
+    assert c.cmd(b'HAVESPACE "a" 1101').startswith(b"NO (QUOTA/MAXSIZE)")
+    assert c.cmd(b'HAVESPACE "a" 1100').startswith(b"OK")
+    s800 = b"keep;" + b" " * 793 + b"\r\n"
+    assert c.cmd(b'PUTSCRIPT "a" {800+}\r\n' + s800).startswith(b"OK")
+    assert c.cmd(b'HAVESPACE "b" 800').startswith(b"NO (QUOTA)")
+    assert c.cmd(b'PUTSCRIPT "b" {800+}\r\n' + s800).startswith(b"NO (QUOTA)")
     assert c.cmd(b'PUTSCRIPT "b" "keep;"').startswith(b"OK")
     assert c.cmd(b'HAVESPACE "c" 1').startswith(b"NO (QUOTA/MAXSCRIPTS)")
-    big = b"#" * 101
-    assert c.cmd(b'PUTSCRIPT "a" {101+}\r\n' + big).startswith(b"NO (QUOTA/MAXSIZE)")
+    big = b"#" * 1101
+    assert c.cmd(b'PUTSCRIPT "a" {1101+}\r\n' + big).startswith(b"NO (QUOTA/MAXSIZE)")
     c.close()
 
 
 def test_oversized_literal_refused_without_reading_it(instance):
-    instance.set("sieve", "max_script_size", "1000")
+    instance.set("sieve", "max_script_size", "1024")
     instance.add_user(USER)
     instance.start()
     c = logged_in(instance)
