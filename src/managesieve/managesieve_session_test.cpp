@@ -17,7 +17,7 @@ const std::string kAuth =
 
 class ManageSieveSessionTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { h_ = new SessionHarness("[sieve]\nmax_script_size = 200\n"); }
+  static void SetUpTestSuite() { h_ = new SessionHarness("[sieve]\nmax_script_size = 1024\n"); }
   static void TearDownTestSuite() {
     delete h_;
     h_ = nullptr;
@@ -84,7 +84,7 @@ TEST_F(ManageSieveSessionTest, ScriptCommands) {
   std::string out = logged_in({"PUTSCRIPT \"s1\" {7+}\r\nkeep;\r\n\r\n", "SETACTIVE \"s1\"\r\n",
                                "PUTSCRIPT \"s2\" \"stop;\"\r\n", "LISTSCRIPTS\r\n", "GETSCRIPT \"s1\"\r\n",
                                "DELETESCRIPT \"s1\"\r\n", "RENAMESCRIPT \"s1\" \"s3\"\r\n", "LISTSCRIPTS\r\n",
-                               "HAVESPACE \"x\" 201\r\n", "NOOP \"t\"\r\n", "SETACTIVE \"\"\r\n",
+                               "HAVESPACE \"x\" 1025\r\n", "NOOP \"t\"\r\n", "SETACTIVE \"\"\r\n",
                                "DELETESCRIPT \"s3\"\r\n", "DELETESCRIPT \"s2\"\r\n", "LOGOUT\r\n"});
   EXPECT_EQ(out,
             "OK \"Putscript completed\"\r\n"
@@ -95,7 +95,7 @@ TEST_F(ManageSieveSessionTest, ScriptCommands) {
             "NO (ACTIVE) \"You may not delete an active script\"\r\n"
             "OK \"Renamescript completed\"\r\n"
             "\"s2\"\r\n\"s3\" ACTIVE\r\nOK \"Listscripts completed\"\r\n"
-            "NO (QUOTA/MAXSIZE) \"Script too large (at most 200 bytes)\"\r\n"
+            "NO (QUOTA/MAXSIZE) \"Script too large (at most 1024 bytes)\"\r\n"
             "OK (TAG \"t\") \"Done\"\r\n"
             "OK \"No script active\"\r\n"
             "OK \"Deletescript completed\"\r\n"
