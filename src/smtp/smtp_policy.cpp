@@ -311,9 +311,11 @@ class BasePolicy : public SmtpPolicy {
     std::vector<store::RenameStep> steps;
     bool quarantine = txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine;
     bool sieve_on = sieve_applies(services_);
-    // Spam the engine flagged is the global Sieve script's to file; without
-    // Sieve it goes to Junk here as before.
-    bool junk = quarantine || txn.junk || (txn.spam_flagged && !sieve_on);
+    // Spam the engine flagged is the global Sieve script's to file (`mailfort
+    // init` writes it into [sieve] before); without Sieve or without global
+    // scripts (a config older than Sieve) it goes to Junk here as before.
+    bool junk = quarantine || txn.junk ||
+                (txn.spam_flagged && (!sieve_on || services_.sieve->settings().before.empty()));
     std::vector<std::string> inbox;  // plain INBOX copies: the group-commit fast path
     std::optional<SieveExecution> sieve_done;
     if (junk && !txn.mailboxes.empty()) {
