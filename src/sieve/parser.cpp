@@ -3,6 +3,8 @@
 
 namespace mailfort::sieve {
 
-ParseResult parse(std::string_view text, std::size_t max_nesting) { return {}; }
+ParseResult parse(std::string_view text, std::size_t max_nesting) {
+  return {};
+}
 
 }  // namespace mailfort::sieve

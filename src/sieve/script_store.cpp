@@ -3,8 +3,11 @@
 
 namespace mailfort::sieve {
 
-ScriptStore::ScriptStore(std::string data_dir, ScriptQuota quota) : data_dir_(std::move(data_dir)), quota_(quota) {}
-bool ScriptStore::valid_name(std::string_view name) { return !name.empty(); }
+ScriptStore::ScriptStore(std::string data_dir, ScriptQuota quota)
+    : data_dir_(std::move(data_dir)), quota_(quota) {}
+bool ScriptStore::valid_name(std::string_view name) {
+  return !name.empty();
+}
 std::string ScriptStore::dir_of(const std::string& user) const {
   auto at = user.find('@');
   return data_dir_ + "/mailboxes/" + user.substr(at + 1) + "/" + user.substr(0, at) + "/sieve";

@@ -65,7 +65,9 @@ CompileOptions SieveService::compile_options() const {
   return o;
 }
 
-CompileResult SieveService::check(std::string_view text) const { return compile(text, compile_options()); }
+CompileResult SieveService::check(std::string_view text) const {
+  return compile(text, compile_options());
+}
 
 Result<std::shared_ptr<const CompiledScript>> SieveService::load(const std::string& path) {
   struct stat st {};
@@ -94,7 +96,8 @@ Result<std::shared_ptr<const CompiledScript>> SieveService::load(const std::stri
   e.mtime_ns = mtime_ns;
   e.size = uint64_t(st.st_size);
   e.script = r.script;
-  if (!r.ok()) e.error = r.errors.empty() ? path + ": does not compile" : format_error(path, r.errors.front());
+  if (!r.ok())
+    e.error = r.errors.empty() ? path + ": does not compile" : format_error(path, r.errors.front());
   {
     std::lock_guard lock(mu_);
     if (cache_.size() >= kMaxCached) cache_.clear();  // rare: many accounts' scripts; recompiling is cheap
@@ -110,7 +113,8 @@ std::vector<ScriptRef> SieveService::chain_for(const std::string& user) {
   auto add_global = [&](const std::string& path, const char* kind) {
     auto s = load(path);
     if (!s) {
-      spdlog::warn("sieve global-script-skipped script={} error={}", log::quote(path), log::quote(s.error().message));
+      spdlog::warn("sieve global-script-skipped script={} error={}", log::quote(path),
+                   log::quote(s.error().message));
       return;
     }
     chain.push_back({std::string(kind) + ":" + script_label(path), s.value(), true});
