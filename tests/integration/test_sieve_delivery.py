@@ -195,6 +195,9 @@ def test_vacation_replies_once_per_sender_even_across_restart(mta, sink):
     assert parsed["Auto-Submitted"] == "auto-replied"
     assert parsed["In-Reply-To"] and parsed["From"] == f"<{ALICE}>"
     assert b"I am away until Monday." in reply.data
+    # Signed by the user's domain although the envelope sender is null.
+    assert re.search(rb"DKIM-Signature:[^\r]*\r?\n?[^:]*d=example\.test", reply.data) or \
+        (b"DKIM-Signature:" in reply.data and b"d=example.test" in reply.data), reply.data[:800]
     assert send(mta, message(subject="second"))[0] == 250
     mta.stop()
     mta.start()
