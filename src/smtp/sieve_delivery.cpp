@@ -193,6 +193,14 @@ SievePlan plan_sieve(Services& services, const config::Config& cfg, const SmtpCl
     sieve::Outcome out = sieve::run(chain, in, host, limits);
     for (const auto& e : out.errors)
       spdlog::warn("sieve runtime-error id={} mailbox={} error={}", id, log::quote(mb), log::quote(e));
+    auto befores =
+        static_cast<std::size_t>(std::count_if(chain.begin(), chain.end(), [](const sieve::ScriptRef& r) {
+          return r.name.rfind("before:", 0) == 0;
+        }));
+    if (txn.spam_flagged && (befores < cfg.sieve.before.size() || !out.errors.empty())) {
+      plan.junk.push_back(mb);
+      continue;
+    }
     if (only_plain_keep(out) && out.duplicate_marks.empty()) {
       plan.inbox.push_back(mb);
       continue;

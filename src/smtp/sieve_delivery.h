@@ -30,6 +30,10 @@ struct SievePlan {
   // The mailboxes whose copy is a plain INBOX keep (or that run no
   // script): the caller stores them on the fast path.
   std::vector<std::string> inbox;
+  // Spam-flagged mail whose global scripts could not run (a before script
+  // that does not compile, a run-time error): to the Junk folder as without
+  // Sieve, so a broken spam script does not flood the inbox.
+  std::vector<std::string> junk;
   // The reply that refuses the whole message (reject with one local
   // recipient and no forwards, RFC 5429 2.1): nothing is stored.
   std::optional<SmtpReply> reject;

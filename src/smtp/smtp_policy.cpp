@@ -329,6 +329,9 @@ class BasePolicy : public SmtpPolicy {
           return {};
         }
         inbox = std::move(plan.inbox);
+        if (!plan.junk.empty()) {
+          if (auto j = deliver_to_junk(services_, cfg_->imap.junk_folder, plan.junk, d.message); !j) return j;
+        }
         if (!plan.boxes.empty()) {
           auto ex = execute_sieve(services_, *cfg_, c, txn, d.id, d.message, plan, !relay_permitted(c));
           if (!ex) return ex.error();
