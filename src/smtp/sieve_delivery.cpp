@@ -170,7 +170,12 @@ SievePlan plan_sieve(Services& services, const config::Config& cfg, const SmtpCl
   for (const auto& mb : txn.mailboxes) {
     auto chain = svc.chain_for(mb);
     if (chain.empty()) {
-      plan.inbox.push_back(mb);
+      // No global script loaded although some are configured: the spam
+      // script's job falls back to us.
+      if (txn.spam_flagged && !cfg.sieve.before.empty())
+        plan.junk.push_back(mb);
+      else
+        plan.inbox.push_back(mb);
       continue;
     }
     sieve::MessageInput in;
