@@ -229,6 +229,10 @@ class Loader {
     c.log.file = resolve_path(base, c.log.file);
     c.spam.rspamd_password_file = resolve_path(base, c.spam.rspamd_password_file);
     for (auto& r : c.spam.rules) r = resolve_path(base, r);
+    // Relative like every other path (`mailfort init` writes data/sieve/...).
+    for (auto& p : c.sieve.before) p = resolve_path(base, p);
+    for (auto& p : c.sieve.after) p = resolve_path(base, p);
+    c.sieve.global_dir = resolve_path(base, c.sieve.global_dir);
     if (c.spam.reject_score < c.spam.add_header_score) {
       problem(c.line_of("spam.reject_score"), "spam.reject_score must not be below spam.add_header_score");
     }
@@ -370,7 +374,9 @@ std::string Config::sieve_global_dir() const {
   return sieve.global_dir.empty() ? data_dir + "/sieve/global" : sieve.global_dir;
 }
 
-std::string Config::sieve_state_db_path() const { return data_dir + "/sieve-state.sqlite"; }
+std::string Config::sieve_state_db_path() const {
+  return data_dir + "/sieve-state.sqlite";
+}
 
 std::string Problem::to_string() const {
   return line > 0 ? fmt::format("{}:{}: {}", file, line, message) : fmt::format("{}: {}", file, message);

@@ -79,6 +79,30 @@ void chown_tree(const fs::path& p, uid_t uid, gid_t gid) {
   for (const auto& e : fs::recursive_directory_iterator(p)) ::lchown(e.path().c_str(), uid, gid);
 }
 
+// The seed's global script: what the spam engine or a milter marked as
+// spam goes to the Junk folder (which always exists), before the user's
+// own script runs (`stop` ends the chain).
+std::string spam_global_script(const std::string& junk_folder) {
+  std::string quoted;
+  for (char c : junk_folder) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return "# Written by `mailfort init`: spam into the Junk folder (runs before each account's script).\n"
+         "require [\"fileinto\"];\n"
+         "if header :contains \"X-Spam-Flag\" \"YES\" {\n"
+         "  fileinto \"" +
+         quoted +
+         "\";\n"
+         "  stop;\n"
+         "}\n"
+         "if header :is \"X-Spam\" \"Yes\" {\n"
+         "  fileinto \"" +
+         quoted +
+         "\";\n"
+         "}\n";
+}
+
 }  // namespace
 
 std::string render_config(const InitOptions& o, const std::string& cert, const std::string& key) {
@@ -134,6 +158,11 @@ std::string render_config(const InitOptions& o, const std::string& cert, const s
       "# clamd as \"host:port\" or a unix socket path; empty = no virus scanning.\n"
       "# clamd = \"/run/clamav/clamd.ctl\"\n"
       "# on_error = \"tempfail\"\n\n"
+      "[sieve]\n"
+      "# Global scripts around each account's active script; this one files spam into the Junk folder.\n"
+      "before = [\"data/sieve/spam-global.sieve\"]\n"
+      "# after = []\n"
+      "# global_dir = \"data/sieve/global\"\n\n"
       "[log]\n"
       "level = \"info\"\n",
       o.hostname, kRunAs, cert, key);
@@ -174,6 +203,18 @@ int run_init(const InitOptions& o) {
     key = fs::absolute(key).string();
     auto problems = tls::check_cert_key(cert, key);
     if (!problems.empty()) return fail(problems.front().message);
+  }
+
+  // The global Sieve script that files spam (X-Spam-Flag: YES from our
+  // engine, X-Spam: Yes from Rspamd's milter headers) into the Junk folder,
+  // and the directory of `include :global` scripts. A re-run keeps an
+  // existing script (the admin may have edited it).
+  fs::create_directories(dir / "data" / "sieve" / "global", ec);
+  if (ec) return fail("cannot create " + (dir / "data" / "sieve" / "global").string() + ": " + ec.message());
+  if (fs::path spam_script = dir / "data" / "sieve" / "spam-global.sieve"; !fs::exists(spam_script)) {
+    std::ofstream out(spam_script, std::ios::trunc);
+    out << spam_global_script(config::Imap{}.junk_folder);
+    if (!out) return fail("cannot write " + spam_script.string());
   }
 
   std::string text = render_config(o, cert, key);

@@ -26,6 +26,8 @@ using server::run_blocking;
 
 // A header field of the top-level header whose value says spam as the
 // seed's global Sieve script tests it: X-Spam-Flag: YES or X-Spam: Yes.
+// The script files such mail into Junk; this is the fallback when Sieve is
+// off (SmtpTransaction::spam_flagged).
 bool header_says_spam(std::string_view message) {
   auto block = proto::mail::parse_header_block(message);
   for (const auto& f : block.fields) {
@@ -54,8 +56,11 @@ std::string with_fields_on_top(std::string_view fields, std::string_view message
 // What the worker-pool hop decided.
 struct Scan {
   std::optional<SmtpReply> reply;  // a refusal, or 250 for discard
-  bool junk = false;
-  std::string message;  // the message as it will be stored
+  bool junk = false;               // a milter's quarantine: Junk whatever the scripts say
+  bool spam_flagged = false;       // marked as spam (the global Sieve script files it)
+  std::optional<double> spam_score;
+  std::optional<int> virus;  // RFC 5235 virustest: 1 = scanned, clean
+  std::string message;       // the message as it will be stored
   filter::ScanRecord record;
   std::string log_reason;
 };
@@ -138,6 +143,7 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
         }
         virus_field = "X-Virus-Scanned: not scanned (" + v.error.substr(0, 120) + ")\r\n";
       } else {
+        s.virus = 1;
         virus_field = "X-Virus-Scanned: ClamAV (Mailfort)\r\n";
       }
     }
@@ -213,6 +219,7 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
         s.record.action = "unscanned";
       } else {
         s.record.action = std::string(filter::action_name(r.action));
+        s.spam_score = r.score;
         if (mx && r.action == filter::Action::Reject) {
           s.reply =
               SmtpReply{554, "5.7.1", r.reject_reason.empty() ? "Spam message rejected" : r.reject_reason};
@@ -225,7 +232,7 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
           return s;
         }
         if (mx) {
-          if (r.is_spam()) s.junk = true;
+          if (r.is_spam()) s.spam_flagged = true;
           // An engine's own removals (Rspamd's milter.remove_headers) name
           // the spam fields already stripped above.
           if (r.engine == "builtin" || r.add_headers.empty()) {
@@ -237,9 +244,9 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
     }
     if (!spam_fields.empty() || !virus_field.empty())
       s.message = with_fields_on_top(spam_fields + virus_field, s.message);
-    // 5. What the seed's global Sieve script does: spam-flagged mail
-    // (ours or a milter's) into the Junk folder.
-    if (header_says_spam(s.message)) s.junk = true;
+    // 5. Spam-flagged mail (ours or a milter's): the global Sieve script
+    // (spam-global.sieve, `mailfort init`) files it into Junk.
+    if (header_says_spam(s.message)) s.spam_flagged = true;
     return s;
   });
 
@@ -247,7 +254,7 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
   // a stolen account shows here even though it is never refused by score.
   spdlog::info("smtp scanned session={} id={} listener={} score={:.2f} action={} symbols={} junk={}",
                c.session, txn.queue_id, c.listener, scan.record.score, log::quote(scan.record.action),
-               scan.record.symbols.size(), scan.junk ? "yes" : "no");
+               scan.record.symbols.size(), scan.junk || scan.spam_flagged ? "yes" : "no");
   if (auto* history = filter->history()) {
     auto* h = history;
     filter::ScanRecord record = std::move(scan.record);
@@ -264,6 +271,9 @@ asio::awaitable<std::optional<SmtpReply>> InboundFilter::at_end_of_data(const Sm
   }
   message = std::move(scan.message);
   txn.junk = txn.junk || scan.junk;
+  txn.spam_flagged = txn.spam_flagged || scan.spam_flagged;
+  txn.spam_score = scan.spam_score;
+  txn.virus = scan.virus;
   co_return std::nullopt;
 }
 

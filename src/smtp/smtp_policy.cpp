@@ -20,9 +20,11 @@
 #include "queue/queue.h"
 #include "server/blocking.h"
 #include "server/services.h"
+#include "sieve/sieve_service.h"
 #include "smtp/inbound_auth.h"
 #include "smtp/inbound_filter.h"
 #include "smtp/mx_screen.h"
+#include "smtp/sieve_delivery.h"
 #include "smtp/smtp_forwarding.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
@@ -186,7 +188,10 @@ class BasePolicy : public SmtpPolicy {
         }
         SmtpReply admitted = co_await admit_local_recipient(c, address, txn);
         if (!admitted.ok()) co_return admitted;
-        for (const auto& mb : res.mailboxes) add_unique(txn.mailboxes, mb);
+        for (const auto& mb : res.mailboxes) {
+          add_unique(txn.mailboxes, mb);
+          txn.rcpt_of.emplace(mb, srs_domain.empty() ? address : to.mailbox.str());
+        }
         for (const auto& f : res.forwards) {
           add_unique(txn.forwards, f);
           txn.forwarded_by.emplace(f, srs_domain.empty() ? domain : srs_domain);
@@ -255,11 +260,19 @@ class BasePolicy : public SmtpPolicy {
     struct Done {
       std::string over_quota;  // the mailbox the message does not fit in
       Result<void> result;
+      std::optional<SmtpReply> refusal;  // Sieve's reject of the only recipient
     };
     Done done = co_await run_blocking(*services_.workers, [&]() -> Done {
       if (std::string full = over_quota(txn.mailboxes, d.message.size()); !full.empty()) return {full, {}};
-      return {"", write(c, txn, d)};
+      Done out;
+      out.result = write(c, txn, d, out.refusal);
+      return out;
     });
+    if (done.refusal && done.result.ok()) {
+      spdlog::info("smtp rejected session={} id={} reason=sieve-reject reply={}", c.session, d.id,
+                   log::quote(done.refusal->text));
+      co_return *done.refusal;
+    }
     if (!done.over_quota.empty()) {
       spdlog::info("smtp rejected session={} id={} reason=over-quota mailbox={}", c.session, d.id,
                    log::quote(done.over_quota));
@@ -291,18 +304,54 @@ class BasePolicy : public SmtpPolicy {
   // Blocking, the commit: the local copies and the queue file of the
   // remote recipients in one GroupCommit transaction (all or nothing), then
   // quota usage and the delivery engine told.
-  Result<void> write(const SmtpClient& c, const SmtpTransaction& txn, const Delivery& d) {
+  Result<void> write(const SmtpClient& c, const SmtpTransaction& txn, const Delivery& d,
+                     std::optional<SmtpReply>& refusal) {
     auto& store = *services_.store;
     auto& queue = *services_.queue;
     std::vector<store::RenameStep> steps;
     bool quarantine = txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine;
-    if ((quarantine || txn.junk) && !txn.mailboxes.empty()) {
-      // DMARC p=quarantine or spam: the local copies go to each Junk folder.
+    bool sieve_on = sieve_applies(services_);
+    // Spam the engine flagged is the global Sieve script's to file (`mailfort
+    // init` writes it into [sieve] before); without Sieve or without global
+    // scripts (a config older than Sieve) it goes to Junk here as before.
+    bool junk = quarantine || txn.junk ||
+                (txn.spam_flagged && (!sieve_on || services_.sieve->settings().before.empty()));
+    std::vector<std::string> inbox;  // plain INBOX copies: the group-commit fast path
+    std::optional<SieveExecution> sieve_done;
+    if (junk && !txn.mailboxes.empty()) {
+      // DMARC p=quarantine or a milter's quarantine: the local copies go to each Junk folder.
       if (auto j = deliver_to_junk(services_, cfg_->imap.junk_folder, txn.mailboxes, d.message); !j) return j;
     } else if (!txn.mailboxes.empty()) {
-      auto s = store.prepare(txn.mailboxes, d.message);
-      if (!s) return s.error();
-      steps = std::move(s.value());
+      if (sieve_on) {
+        SievePlan plan = plan_sieve(services_, *cfg_, c, txn, d.id, d.message);
+        if (plan.reject) {
+          refusal = plan.reject;
+          return {};
+        }
+        inbox = std::move(plan.inbox);
+        if (!plan.junk.empty()) {
+          if (auto j = deliver_to_junk(services_, cfg_->imap.junk_folder, plan.junk, d.message); !j) return j;
+        }
+        if (!plan.boxes.empty()) {
+          auto ex = execute_sieve(services_, *cfg_, c, txn, d.id, d.message, plan, !relay_permitted(c));
+          if (!ex) return ex.error();
+          for (auto& mb : ex.value().inbox) add_unique(inbox, mb);
+          sieve_done = std::move(ex).value();
+        }
+      } else {
+        inbox = txn.mailboxes;
+      }
+      if (!inbox.empty()) {
+        auto s = store.prepare(inbox, d.message);
+        if (!s) {
+          if (sieve_done)
+            for (auto& st : sieve_done->steps) ::unlink(st.from.c_str());
+          return s.error();
+        }
+        steps = std::move(s.value());
+      }
+      if (sieve_done)
+        for (auto& st : sieve_done->steps) steps.push_back(st);
     }
     // Remote recipients: one queue file per envelope sender (SRS rewrites
     // it for what our aliases forward from outside).
@@ -329,10 +378,10 @@ class BasePolicy : public SmtpPolicy {
       steps.push_back(std::move(q.value()));
     }
     auto r = services_.commit->commit(std::move(steps));
-    bool junked = txn.verdict && txn.verdict->disposition == auth::Disposition::Quarantine;
-    if (r.ok() && !junked) store.delivered(txn.mailboxes, d.message.size());
+    if (r.ok() && !junk && !inbox.empty()) store.delivered(inbox, d.message.size());
     if (r.ok()) {
       for (const auto& copy : copies) queue.notify(copy.id);  // the delivery engine starts at once
+      if (sieve_done) sieve_committed(services_, *sieve_done);
     }
     return r;
   }

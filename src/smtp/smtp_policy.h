@@ -67,6 +67,17 @@ struct SmtpTransaction {
   // scanners log it), and whether local copies go to the Junk folder.
   std::string queue_id;
   bool junk = false;
+  // What the spam engine and the virus scanner found (Sieve's spamtest and
+  // virustest, RFC 5235): the engine's score when it scanned, and 1 (clean,
+  // scanned) when the antivirus passed the message; nullopt = not tested.
+  // `spam_flagged`: the engine or a milter called it spam (X-Spam-Flag);
+  // the global Sieve script files it, this is the fallback without Sieve.
+  std::optional<double> spam_score;
+  std::optional<int> virus;
+  bool spam_flagged = false;
+  // Sieve's envelope "to" (RFC 5228 5.4): the RCPT address as given (an
+  // alias, a +detail address) that first resolved to each local mailbox.
+  std::map<std::string, std::string> rcpt_of;
 };
 
 class SmtpPolicy {
