@@ -179,7 +179,7 @@ void print_outcome(const sieve::Outcome& out, const sieve::MessageInput& in, con
         any = true;
         break;
       case sieve::Action::Kind::Vacation: {
-        // The same decision delivery makes (RFC 5230 4.5/5): no reply to
+        // The decision delivery makes (RFC 5230 4.5/5): no reply to
         // bounces, lists, robots or mail not addressed to the user.
         sieve::VacationContext vc;
         vc.envelope_from = in.envelope_from;
@@ -187,16 +187,15 @@ void print_outcome(const sieve::Outcome& out, const sieve::MessageInput& in, con
         if (!in.envelope_to.empty() && in.envelope_to != user) vc.user_addresses.push_back(in.envelope_to);
         for (const auto& x : a.vacation.addresses) vc.user_addresses.push_back(x);
         auto d = sieve::should_reply(a.message ? *a.message : in.message, vc, a.vacation);
-        if (!d.reply) {
-          std::fprintf(stderr, "vacation: no reply: %s\n", d.skipped.c_str());
-          break;
-        }
         std::printf(" * send vacation message:\n");
         std::printf("    => seconds : %llu\n", static_cast<unsigned long long>(a.vacation.period_seconds));
         if (!a.vacation.subject.empty())
           std::printf("    => subject : %s\n", one_line(a.vacation.subject).c_str());
         if (!a.vacation.from.empty()) std::printf("    => from    : %s\n", one_line(a.vacation.from).c_str());
         std::printf("    => handle  : %s\n", one_line(a.vacation.handle).c_str());
+        // sieve-test lists the action as the script performed it; delivery
+        // then decides whether a reply goes out. Say so when it would not.
+        if (!d.reply) std::printf("        + no reply will be sent: %s\n", one_line(d.skipped).c_str());
         std::printf("\nSTART MESSAGE\n%s\nEND MESSAGE\n", a.vacation.reason.c_str());
         any = true;
         break;
