@@ -408,6 +408,11 @@ Result<SieveExecution> execute_sieve(Services& services, const config::Config& c
         }
         case K::Vacation: {
           sieve::VacationContext ctx{txn.sender, {mb, box.rcpt}};
+          // The aliases that deliver to the user count as its addresses
+          // (RFC 5230 4.5); a catch-all ("@domain") is too broad to count.
+          if (auto owned = services.directory->sender_addresses(mb))
+            for (auto& a2 : owned.value())
+              if (!a2.empty() && a2[0] != '@') ctx.user_addresses.push_back(a2);
           auto d = sieve::should_reply(message, ctx, a.vacation);
           if (!d.reply) {
             spdlog::info("sieve vacation-skipped id={} mailbox={} reason={}", id, log::quote(mb),
