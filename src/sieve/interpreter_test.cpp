@@ -5,6 +5,7 @@
 #include <map>
 
 #include "sieve/match.h"
+#include "sieve/message_access.h"
 
 namespace mailfort::sieve {
 namespace {
@@ -236,7 +237,9 @@ bool compiler_ready() {
   return ready;
 }
 bool matcher_ready() {
-  return comparator_from_name("i;octet").has_value();
+  MessageAccess probe("A: b\r\n\r\n");
+  return comparator_from_name("i;octet").has_value() && probe.has_header("a") &&
+         parse_date("Fri, 04 Dec 2026 06:30:00 +0100").has_value();
 }
 
 #define NEED_MATCHER() \
