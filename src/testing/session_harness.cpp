@@ -14,6 +14,7 @@
 #include "server/connection.h"
 #include "server/listener.h"
 #include "server/services.h"
+#include "sieve/sieve_service.h"
 #include "tls/certs.h"
 #include "tls/context.h"
 
@@ -49,7 +50,8 @@ SessionHarness::SessionHarness(const std::string& toml,
                                 {"submissions", "submission", "implicit"},
                                 {"imap", "imap", "starttls"},
                                 {"imaps", "imap", "implicit"},
-                                {"pop3", "pop3", "starttls"}};
+                                {"pop3", "pop3", "starttls"},
+                                {"sieve", "managesieve", "starttls"}};
   int port = 10025;
   for (auto& l : listeners) {
     text += std::string("\n[[listener]]\nname = \"") + l[0] + "\"\nprotocol = \"" + l[1] +
@@ -70,6 +72,10 @@ SessionHarness::SessionHarness(const std::string& toml,
   s.auth_workers = auth_workers_.get();
   server::create_limits(*cfg_, s);
   if (auto r = server::open_local_services(*cfg_, s, std::move(imap_cache)); !r) fail(r.error().message);
+  // As server.cpp opens it (ManageSieve sessions use it).
+  auto sieve = sieve::SieveService::open(*cfg_);
+  if (!sieve) fail(sieve.error().message);
+  s.sieve = sieve.value();
   auto ctx = tls::ServerContext::create(
       {cfg_->tls.cert, cfg_->tls.key, cfg_->tls.min_version, cfg_->tls.ciphers, cfg_->tls.ciphersuites});
   if (!ctx) fail(ctx.error().message);

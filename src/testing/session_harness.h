@@ -40,7 +40,7 @@ class SessionHarness {
   // `toml`: extra config appended to the harness's base (hostname
   // mail.example.test, data in the temp dir, a TLS certificate, one
   // listener per protocol: "mx" smtp, "submission", "submissions"
-  // (implicit), "imap", "imaps" (implicit), "pop3"). Local domain
+  // (implicit), "imap", "imaps" (implicit), "pop3", "sieve" (ManageSieve)). Local domain
   // example.test with user@example.test (password kPassword).
   // `imap_cache`: the IMAP session's cache builder (imap::build_cache) when
   // the test drives IMAP; others may pass nullptr.
