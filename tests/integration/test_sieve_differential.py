@@ -197,9 +197,10 @@ def test_every_corpus_script_compiles_in_pigeonhole(pigeonhole):
 
 @pytest.mark.parametrize("script", scripts())
 def test_differential(pigeonhole, mf_instance, script):
-    probe = run_mailfort(mf_instance, "keep_only", "plain.eml")
-    if probe.returncode != 0 and "not implemented" in (probe.stderr + probe.stdout).lower():
-        pytest.skip("the Sieve compiler is not implemented on this branch")
+    probe = subprocess.run([instance_bin(), "-c", mf_instance.config, "sieve", "check", "-"], input="fileinot;\n",
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode == 0:
+        pytest.skip("the Sieve parser/compiler is a placeholder on this branch (every text compiles)")
     diffs = []
     for message in messages():
         if (script, "*") in ALLOW or (script, message) in ALLOW:
