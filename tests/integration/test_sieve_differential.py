@@ -71,8 +71,8 @@ DOVECOT_CONF = """\
 base_dir = {tmp}/run
 first_valid_uid = 0
 first_valid_gid = 0
-mail_uid = 65534
-mail_gid = 65534
+mail_uid = {uid}
+mail_gid = {gid}
 mail_location = maildir:{tmp}/mail
 plugin {{
   sieve = file:{scripts}
@@ -94,8 +94,17 @@ def pigeonhole():
     tmp = tempfile.mkdtemp(prefix="sieve-diff-", dir="/tmp")
     os.chmod(tmp, 0o777)
     conf = os.path.join(tmp, "dovecot.conf")
+    # Copies, so Pigeonhole's compiled .svbin files stay out of the source tree.
+    scripts_copy, global_copy = os.path.join(tmp, "scripts"), os.path.join(tmp, "global")
+    shutil.copytree(SCRIPTS, scripts_copy)
+    shutil.copytree(GLOBAL, global_copy)
+    # Dovecot refuses mail access as root: as root, run as nobody.
+    uid, gid = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
     with open(conf, "w") as f:
-        f.write(DOVECOT_CONF.format(tmp=tmp, scripts=SCRIPTS, global_dir=GLOBAL, spam_max=SPAM_MAX))
+        f.write(DOVECOT_CONF.format(tmp=tmp, scripts=scripts_copy, global_dir=global_copy, spam_max=SPAM_MAX,
+                                    uid=uid, gid=gid))
+    for d in (scripts_copy, global_copy):
+        os.chmod(d, 0o777)
     for d in ("run", "mail"):
         os.makedirs(os.path.join(tmp, d))
         os.chmod(os.path.join(tmp, d), 0o777)
@@ -106,7 +115,7 @@ def pigeonhole():
 def run_pigeonhole(env, script, message):
     tmp, conf = env
     sender, rcpt = ENVELOPES.get(message, DEFAULT_ENVELOPE)
-    args = [SIEVE_TEST, "-c", conf, "-a", rcpt, "-f", sender or "<>", os.path.join(SCRIPTS, script + ".sieve"),
+    args = [SIEVE_TEST, "-c", conf, "-a", rcpt, "-f", sender, os.path.join(tmp, "scripts", script + ".sieve"),
             os.path.join(MESSAGES, message)]
     r = subprocess.run(args, capture_output=True, text=True, timeout=60,
                        env={"TZ": "UTC", "HOME": tmp, "PATH": os.environ.get("PATH", "")})
@@ -171,8 +180,7 @@ def actions(stdout):
 def mf_instance():
     from conftest import Instance
     from dnsserver import FakeDNS
-    dns = FakeDNS()
-    dns.start()
+    dns = FakeDNS().start()
     inst = Instance(dns)
     inst.add_user(USER)
     yield inst
