@@ -121,8 +121,8 @@ def test_put_refuses_bad_script_unknown_account_and_bad_name(inst, compiler):
 
 
 def test_put_respects_quota(inst):
-    inst.set("sieve", "max_script_size", "100")
-    big = write(inst, "big.sieve", "keep;\n" + "# padding\n" * 30)
+    inst.set("sieve", "max_script_size", "1024")
+    big = write(inst, "big.sieve", "keep;\n" + "# padding\n" * 120)
     r = inst.cli("sieve", "put", USER, "big", big)
     assert r.returncode == 1, r.stdout
     assert inst.cli("sieve", "list", USER, check=True).stdout == ""
