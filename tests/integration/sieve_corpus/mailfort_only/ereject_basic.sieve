@@ -1,0 +1,2 @@
+require "ereject";
+if address :domain "from" "lottery.other.test" { ereject "No lotteries, please."; }

@@ -1,0 +1,3 @@
+require ["include", "fileinto"];
+if header :contains "subject" "Lunch" { fileinto "FromPart"; return; }
+fileinto "PartEnd";

@@ -1,0 +1,2 @@
+require "fileinto";
+if address :localpart :is "to" "team" { fileinto "Team"; }

@@ -1,0 +1,2 @@
+require "fileinto";
+if address :is "from" "assistant@example.test" { fileinto "FromAssistant"; }

@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :content "text/html" :contains "unsubscribe" { fileinto "Newsletters"; }

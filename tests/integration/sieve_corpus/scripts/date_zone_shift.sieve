@@ -1,0 +1,2 @@
+require ["date", "fileinto", "variables"];
+if date :zone "+1400" :matches "date" "day" "*" { fileinto "day-${1}"; }

@@ -1,0 +1,3 @@
+require ["envelope", "subaddress", "fileinto"];
+if envelope :detail "to" "orders" { fileinto "Orders"; }
+elsif envelope :user "to" "alice" { fileinto "Alice"; }

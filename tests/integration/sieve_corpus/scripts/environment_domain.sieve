@@ -1,0 +1,2 @@
+require ["environment", "fileinto"];
+if environment :contains "phase" "during" { fileinto "during"; }

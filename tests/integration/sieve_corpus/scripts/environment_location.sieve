@@ -1,0 +1,2 @@
+require ["environment", "fileinto", "variables"];
+if environment :is "location" "MDA" { fileinto "mda"; }

@@ -1,0 +1,5 @@
+require "fileinto";
+fileinto "X";
+fileinto "X";
+keep;
+keep;

@@ -1,0 +1,2 @@
+require ["ihave", "fileinto"];
+if ihave "x-no-such-extension" { fileinto "Impossible"; } else { fileinto "Fallback"; }

@@ -1,0 +1,5 @@
+require "imap4flags";
+setflag "\\Seen";
+addflag ["\\Flagged", "work"];
+removeflag "\\Seen";
+keep;

@@ -1,0 +1,4 @@
+require ["include", "variables", "fileinto"];
+global "box";
+set "box" "Shared";
+include :personal "_usebox";

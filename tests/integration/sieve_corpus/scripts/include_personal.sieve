@@ -1,0 +1,3 @@
+require ["include", "fileinto"];
+include :personal "_part";
+if header :contains "subject" "report" { fileinto "AfterInclude"; }

@@ -1,0 +1,2 @@
+require ["fileinto", "variables"];
+if header :matches "list-id" "*<*.lists.other.test>" { fileinto "lists/${2}"; }

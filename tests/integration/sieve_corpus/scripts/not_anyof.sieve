@@ -1,0 +1,2 @@
+require "fileinto";
+if not anyof (header :contains "subject" "lunch", address :domain "from" "example.test") { fileinto "Other"; }

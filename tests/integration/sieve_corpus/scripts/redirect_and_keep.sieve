@@ -1,0 +1,3 @@
+redirect "one@other.test";
+redirect "two@other.test";
+keep;

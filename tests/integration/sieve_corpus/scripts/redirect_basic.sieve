@@ -1,0 +1,1 @@
+redirect "archive@other.test";

@@ -1,0 +1,2 @@
+require ["regex", "fileinto"];
+if address :regex :domain "from" "^(lists|shop)\\..*" { fileinto "Robots"; }

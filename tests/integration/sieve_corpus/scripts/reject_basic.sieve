@@ -1,0 +1,2 @@
+require "reject";
+if address :domain "from" "lottery.other.test" { reject "No lotteries, please."; }

@@ -1,0 +1,1 @@
+if size :over 300 { discard; } elsif size :under 200 { keep; }

@@ -1,0 +1,2 @@
+require ["subaddress", "fileinto"];
+if address :detail "cc" "news" { fileinto "CcNews"; }

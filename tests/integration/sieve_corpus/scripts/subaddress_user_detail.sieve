@@ -1,0 +1,2 @@
+require ["subaddress", "fileinto", "variables"];
+if address :matches :detail "to" "*" { fileinto "detail-${1}"; }

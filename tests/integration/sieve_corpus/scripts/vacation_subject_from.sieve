@@ -1,0 +1,2 @@
+require "vacation";
+vacation :subject "Out of office" :from "alice@example.test" :addresses "alice@example.test" "Back on Monday.";

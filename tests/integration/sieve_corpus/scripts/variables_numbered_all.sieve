@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+if header :matches "date" "*, * * * *" { fileinto "${2}-${3}-${4}"; }
