@@ -263,7 +263,7 @@ class BasePolicy : public SmtpPolicy {
       std::optional<SmtpReply> refusal;  // Sieve's reject of the only recipient
     };
     Done done = co_await run_blocking(*services_.workers, [&]() -> Done {
-      if (std::string full = over_quota(txn.mailboxes, d.message.size()); !full.empty()) return {full, {}};
+      if (std::string full = over_quota(txn.mailboxes, d.message.size()); !full.empty()) return {full, {}, std::nullopt};
       Done out;
       out.result = write(c, txn, d, out.refusal);
       return out;
