@@ -133,9 +133,14 @@ int local_zone_minutes(int64_t now) {
   return static_cast<int>(tm.tm_gmtoff / 60);
 }
 
+// A value on one output line: control characters (CR and LF of a
+// multi-line reason included) print as '?', as sieve-test prints them.
 std::string one_line(std::string_view s) {
   std::string out;
-  for (char ch : s) out += (ch == '\r' || ch == '\n') ? ' ' : ch;
+  for (char ch : s) {
+    auto u = static_cast<unsigned char>(ch);
+    out += (u < 0x20 || u == 0x7f) ? '?' : ch;
+  }
   return out;
 }
 

@@ -31,15 +31,7 @@ def inst(instance):
     return instance
 
 
-@pytest.fixture
-def compiler(inst):
-    """Skips while the branch still has the placeholder parser (every text compiles)."""
-    bad = write(inst, "probe.sieve", "fileinot;\n")
-    if inst.cli("sieve", "check", bad).returncode == 0:
-        pytest.skip("the Sieve parser/compiler is a placeholder on this branch")
-
-
-def test_check_ok_and_errors_with_line_and_column(inst, compiler):
+def test_check_ok_and_errors_with_line_and_column(inst):
     good = write(inst, "good.sieve", FILING)
     r = inst.cli("sieve", "check", good)
     assert r.returncode == 0, r.stderr
@@ -53,7 +45,7 @@ def test_check_ok_and_errors_with_line_and_column(inst, compiler):
     assert "fileinot" in first
 
 
-def test_test_prints_actions_like_sieve_test(inst, compiler):
+def test_test_prints_actions_like_sieve_test(inst):
     script = write(inst, "filing.sieve", FILING)
     msg = write(inst, "m.eml", MESSAGE)
     r = inst.cli("sieve", "test", script, msg, "--from", "bob@other.test", "--to", USER)
@@ -72,7 +64,7 @@ def test_test_prints_actions_like_sieve_test(inst, compiler):
     assert " * store message in folder: INBOX" in lines[lines.index("Implicit keep:"):]
 
 
-def test_test_refuses_unknown_user_and_bad_script(inst, compiler):
+def test_test_refuses_unknown_user_and_bad_script(inst):
     script = write(inst, "filing.sieve", FILING)
     msg = write(inst, "m.eml", MESSAGE)
     r = inst.cli("sieve", "test", script, msg, "--user", "nobody@example.test")
@@ -106,7 +98,7 @@ def test_store_commands_round_trip(inst):
     assert r.returncode == 1
 
 
-def test_put_refuses_bad_script_unknown_account_and_bad_name(inst, compiler):
+def test_put_refuses_bad_script_unknown_account_and_bad_name(inst):
     bad = write(inst, "bad.sieve", BROKEN)
     r = inst.cli("sieve", "put", USER, "main", bad)
     assert r.returncode == 1 and bad + ":3:3:" in r.stderr
@@ -147,7 +139,7 @@ def make_pigeonhole_tree(root):
         f.write('require "fileinto";\nif header :is "X-Spam" "Yes" { fileinto "Spam"; }\n')
 
 
-def test_import_pigeonhole_directories(inst, compiler):
+def test_import_pigeonhole_directories(inst):
     inst.add_user("carol@example.test")
     root = os.path.join(inst.dir, "pigeonhole")
     make_pigeonhole_tree(root)
