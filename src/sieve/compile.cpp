@@ -1,7 +1,7 @@
 // Compiling a Sieve script: parse, then check each command and test against
 // a table of names (-> code, the extension that provides it, whether it
-// takes a block or tests), each tag against the extension that provides
-// it, and the static values (comparators, relational operators, :regex
+// takes a block or tests), its arguments against its signature
+// (signature.h), and the static values (comparators, relational operators, :regex
 // keys). Decodes encoded-character and marks strings for variable
 // expansion.
 #include "sieve/compile.h"
@@ -12,6 +12,7 @@
 
 #include "sieve/match.h"
 #include "sieve/parser.h"
+#include "sieve/signature.h"
 
 namespace mailfort::sieve {
 namespace {
@@ -78,27 +79,6 @@ const TestInfo kTests[] = {
     {"virustest", TestCode::VirusTest, "virustest", 0},
     {"environment", TestCode::Environment, "environment", 0},
     {"ihave", TestCode::Ihave, "ihave", 0},
-};
-
-// Tags that need an extension (the rest belong to the base language or
-// to the command's own extension, checked with the command).
-struct TagInfo {
-  const char* tag;
-  const char* extension;
-};
-const TagInfo kTags[] = {
-    {"copy", "copy"},
-    {"regex", "regex"},
-    {"count", "relational"},
-    {"value", "relational"},
-    {"user", "subaddress"},
-    {"detail", "subaddress"},
-    {"index", "index"},
-    {"last", "index"},
-    {"percent", "spamtestplus"},
-    {"create", "mailbox"},
-    {"seconds", "vacation-seconds"},
-    {"quoteregex", "regex"},
 };
 
 bool is_field_name(std::string_view s) {
@@ -274,7 +254,8 @@ class Compiler {
     if (!info->takes_test && !c.tests.empty()) error(c.tests[0].pos, "'" + c.name + "' takes no test");
     if (info->takes_block && !c.has_block) error(c.pos, "'" + c.name + "' needs a block");
     if (!info->takes_block && c.has_block) error(c.pos, "'" + c.name + "' takes no block");
-    arguments(c.args, c.name);
+    arguments(c.args);
+    if (!unchecked) signature(c.name, false, c.pos, c.args);
     bool inner_unchecked = unchecked;
     for (auto& t : c.tests) test(t, unchecked);
     // RFC 5463: inside `if ihave "x"` for an extension we lack, the block
@@ -302,7 +283,8 @@ class Compiler {
     if (info->subtests == 0 && !t.tests.empty()) error(t.tests[0].pos, "'" + t.name + "' takes no test");
     if (info->subtests == 1 && t.tests.size() != 1) error(t.pos, "'not' takes exactly one test");
     if (info->subtests == -1 && t.tests.empty()) error(t.pos, "'" + t.name + "' takes a list of tests");
-    arguments(t.args, t.name);
+    arguments(t.args);
+    if (!unchecked) signature(t.name, true, t.pos, t.args);
     if (t.code == TestCode::Header || t.code == TestCode::Exists) {
       bool skip = false;
       for (const auto& a : t.args) {
@@ -324,15 +306,24 @@ class Compiler {
     for (auto& sub : t.tests) test(sub, unchecked);
   }
 
-  void arguments(std::vector<Argument>& args, const std::string& owner) {
+  void signature(const std::string& name, bool is_test, Position where, const std::vector<Argument>& args) {
+    std::vector<SignatureIssue> issues;
+    check_signature(
+        name, is_test, where, args, [this](std::string_view ext) { return has(ext); }, issues);
+    for (auto& i : issues) {
+      if (i.warning)
+        warnings.push_back(std::to_string(i.pos.line) + ":" + std::to_string(i.pos.column) + ": " +
+                           i.message);
+      else
+        error(i.pos, std::move(i.message));
+    }
+  }
+
+  void arguments(std::vector<Argument>& args) {
     bool regex = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
       Argument& a = args[i];
       if (a.kind == Argument::Kind::Tag) {
-        for (const auto& ti : kTags)
-          if (a.tag == ti.tag && !has(ti.extension) &&
-              !((a.tag == "last" || a.tag == "seconds") && (owner == "addheader" || owner == "duplicate")))
-            error(a.pos, "tag ':" + a.tag + "' requires the extension \"" + ti.extension + "\"");
         if (a.tag == "regex") regex = true;
         if (a.tag == "comparator") {
           if (i + 1 >= args.size() || !args[i + 1].is_string()) {

@@ -97,6 +97,71 @@ TEST(SieveCompile, VariablesMarkExpandableStrings) {
   EXPECT_FALSE(r.script->script.commands[2].args[1].may_expand);
 }
 
+TEST(SieveCompile, ArgumentSignatures) {
+  EXPECT_EQ(first_error("require \"fileinto\"; fileinto;"),
+            "s:1:21: command 'fileinto' takes 1 positional argument, not 0");
+  EXPECT_EQ(first_error("require \"fileinto\"; fileinto \"a\" \"b\";"),
+            "s:1:34: command 'fileinto' takes 1 positional argument, not 2");
+  EXPECT_EQ(first_error("require \"fileinto\"; fileinto 42;"),
+            "s:1:30: command 'fileinto': argument 1 must be a string");
+  EXPECT_EQ(first_error("keep \"x\";"), "s:1:6: command 'keep' takes 0 positional arguments, not 1");
+  EXPECT_EQ(first_error("if header \"subject\" { keep; }"),
+            "s:1:4: test 'header' takes 2 positional arguments, not 1");
+  EXPECT_EQ(first_error("if address :all :localpart \"from\" \"x\" { keep; }"),
+            "s:1:17: tag ':localpart' conflicts with ':all'");
+  EXPECT_EQ(first_error("if size 100 { keep; }"), "s:1:4: test 'size' needs :over or :under");
+  EXPECT_EQ(first_error("if size :over \"x\" { keep; }"), "s:1:15: test 'size': argument 1 must be a number");
+  EXPECT_EQ(first_error("if header :is :is \"a\" \"b\" {}"), "s:1:15: tag ':is' given twice");
+  EXPECT_EQ(first_error("if header :frob \"a\" \"b\" {}"), "s:1:11: unknown tag ':frob' for test 'header'");
+  EXPECT_EQ(first_error("if header \"a\" :is \"b\" {}"),
+            "s:1:15: tag ':is' must come before the other arguments of test 'header'");
+  EXPECT_EQ(first_error("require \"vacation\"; vacation :days \"x\" \"b\";"),
+            "s:1:30: tag ':days' needs a number after it");
+  EXPECT_EQ(first_error("require [\"vacation\", \"vacation-seconds\"]; vacation :days 1 :seconds 2 \"b\";"),
+            "s:1:60: tag ':seconds' conflicts with ':days'");
+  EXPECT_EQ(first_error("require \"variables\"; set :upper :lower \"a\" \"b\";"),
+            "s:1:33: tag ':lower' conflicts with ':upper'");
+  EXPECT_EQ(first_error("require \"variables\"; set \"1a\" \"b\";"), "s:1:26: invalid variable name '1a'");
+  EXPECT_EQ(first_error("require \"envelope\"; if envelope \"bogus\" \"x\" {}"),
+            "s:1:33: unknown envelope part 'bogus'");
+  EXPECT_EQ(first_error("require \"editheader\"; addheader \"Bad Name\" \"v\";"),
+            "s:1:33: invalid header name 'Bad Name'");
+  EXPECT_EQ(first_error("require \"include\"; include :personal :global \"x\";"),
+            "s:1:38: tag ':global' conflicts with ':personal'");
+  EXPECT_EQ(first_error("require [\"index\", \"date\"]; if header :last \"s\" \"x\" {}"),
+            "s:1:38: tag ':last' needs ':index'");
+  EXPECT_EQ(first_error("require \"copy\"; redirect :copy :copy \"a@b.c\";"),
+            "s:1:32: tag ':copy' given twice");
+}
+
+TEST(SieveCompile, ValidSignaturesCompile) {
+  for (const char* ok : {
+           "require [\"imap4flags\", \"variables\"]; setflag \"v\" \"\\\\Seen\"; addflag \"\\\\Flagged\";",
+           "require [\"imap4flags\", \"fileinto\", \"copy\", \"mailbox\"]; fileinto :copy :flags \"x\" "
+           ":create \"A\";",
+           "require \"editheader\"; deleteheader \"X-A\"; deleteheader :is \"X-B\" [\"1\", \"2\"];",
+           "require \"editheader\"; addheader :last \"X-A\" \"v\";",
+           "require \"duplicate\"; if duplicate :header \"message-id\" :seconds 60 :last {}",
+           "require [\"date\", \"relational\"]; if currentdate :zone \"+0100\" :value \"ge\" \"hour\" \"09\" "
+           "{}",
+           "require \"date\"; if date :originalzone \"date\" \"year\" \"2020\" {}",
+           "require \"body\"; if body :content [\"text\"] :contains \"x\" {}",
+           "require [\"variables\", \"envelope\"]; set \"p\" \"from\"; if envelope \"${p}\" \"x\" {}",
+           "require \"variables\"; set \"global.x\" \"1\"; set :lower :upperfirst \"a\" \"B\";",
+           "if size :under 1K { stop; }",
+       }) {
+    auto r = compile(ok);
+    EXPECT_TRUE(r.ok()) << ok << ": " << (r.ok() ? "" : format_error("s", r.errors[0]));
+  }
+}
+
+TEST(SieveCompile, UnknownDatePartIsAWarning) {
+  auto r = compile("require \"date\"; if currentdate \"bogus\" \"1\" {}");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.script->warnings.size(), 1u);
+  EXPECT_EQ(r.script->warnings[0], "1:32: unknown date part 'bogus'");
+}
+
 TEST(SieveCompile, ImpliedExtensions) {
   EXPECT_FALSE(compile("require \"spamtestplus\"; if spamtest :percent :value \"gt\" \"5\" {}").ok());
   EXPECT_TRUE(

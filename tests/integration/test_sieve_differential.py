@@ -243,3 +243,29 @@ def test_mailfort_only(mf_instance, case):
                         "--from", sender, "--to", rcpt], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert actions(r.stdout) == MAILFORT_ONLY[case]
+
+
+INVALID = os.path.join(CORPUS, "invalid")
+
+
+def invalid_scripts():
+    return sorted(f for f in os.listdir(INVALID) if f.endswith(".sieve"))
+
+
+@pytest.mark.parametrize("script", invalid_scripts())
+def test_invalid_script_refused_by_both(pigeonhole, mf_instance, script):
+    """Scripts with a wrong argument, tag or value: Pigeonhole's sievec and
+    `mailfort sieve check` both refuse them, Mailfort with SCRIPT:line:column."""
+    tmp, conf = pigeonhole
+    copy = os.path.join(tmp, "invalid-" + script)
+    shutil.copy(os.path.join(INVALID, script), copy)
+    os.chmod(copy, 0o644)
+    cmd = [shutil.which("sievec") or "sievec", "-c", conf, copy, copy + ".svbin"]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    ph = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={"TZ": "UTC", "HOME": tmp, "PATH": os.environ.get("PATH", "")})
+    assert ph.returncode != 0, f"sievec accepted {script}"
+    mf = subprocess.run([instance_bin(), "-c", mf_instance.config, "sieve", "check", os.path.join(INVALID, script)],
+                        capture_output=True, text=True, timeout=60)
+    assert mf.returncode != 0, f"mailfort accepted {script}"
+    assert re.search(re.escape(script) + r":\d+:\d+: ", mf.stdout + mf.stderr), mf.stdout + mf.stderr

@@ -1,0 +1,1 @@
+if address :all :localpart "from" "x" { keep; }

@@ -1,0 +1,1 @@
+if anyof "x" { keep; }

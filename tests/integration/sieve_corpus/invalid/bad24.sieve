@@ -1,0 +1,2 @@
+require "vacation";
+vacation :days 1 :days 2 "body";

@@ -1,0 +1,2 @@
+require "relational";
+if header :count "x" "subject" "1" { keep; }

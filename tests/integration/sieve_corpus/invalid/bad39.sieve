@@ -1,0 +1,2 @@
+require "duplicate";
+if duplicate :seconds "x" { keep; }

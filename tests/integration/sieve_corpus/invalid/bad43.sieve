@@ -1,0 +1,1 @@
+if true { keep; } else { keep; } else { keep; }

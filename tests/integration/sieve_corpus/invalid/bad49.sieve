@@ -1,0 +1,2 @@
+require ["index","date"];
+if header :last "subject" "x" { keep; }
