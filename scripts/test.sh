@@ -32,7 +32,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   # free, which glibc allows and ASan reports.
   ASAN_OPTIONS=detect_leaks=1:alloc_dealloc_mismatch=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
-  echo "== hostile-input (SMTP, IMAP, POP3), filtering and outbound queue integration tests against the ASan+UBSan server"
+  echo "== hostile-input (SMTP, IMAP, POP3, ManageSieve), filtering, Sieve and outbound queue integration tests against the ASan+UBSan server"
   # halt_on_error: any ASan/UBSan report kills the server, which the
   # fixtures see as an unclean exit.
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:alloc_dealloc_mismatch=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -46,9 +46,9 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     tests/integration/test_spf_suite.py tests/integration/test_dkim_verify.py tests/integration/test_arc_suite.py \
     tests/integration/test_dmarc.py tests/integration/test_postscreen.py tests/integration/test_srs_forward.py \
     tests/integration/test_spam_hostile.py tests/integration/test_spam_filter.py tests/integration/test_antivirus.py \
-    tests/integration/test_milter.py \
+    tests/integration/test_milter.py tests/integration/test_managesieve.py tests/integration/test_sieve_delivery.py \
     -q -p no:cacheprovider -n 2 --dist loadfile \
-    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue or atoms or sequence_numbers or catenate or urlauth or urlfetch or multiappend or compress_deflate or compress_pipelined or refusals or notify_overflow or thread_references or spf_suite or dkim_verify or arc_suite or test_dmarc or postscreen or srs_forward or spam_hostile or spam_filter or antivirus or test_milter"
+    -k "bdat or smuggling or bare or overlong or odd_usernames or pipelining or injection or relay or hostile or starttls or delivered_mail or search or store_copy or idle or list_retr or outbound_queue or atoms or sequence_numbers or catenate or urlauth or urlfetch or multiappend or compress_deflate or compress_pipelined or refusals or notify_overflow or thread_references or spf_suite or dkim_verify or arc_suite or test_dmarc or postscreen or srs_forward or spam_hostile or spam_filter or antivirus or test_milter or managesieve or sieve_delivery"
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
@@ -61,7 +61,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     name=$(basename "$f")
     dict=$(find src -name "$name.dict" | head -1)
     echo "-- $name"
-    "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 ${dict:+-dict=$dict} -artifact_prefix=build-fuzz/ 2>&1 | tail -2
+    "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 ${dict:+-dict=$dict} -artifact_prefix=build-fuzz/ 2>&1 | tail -2
   done
 fi
 echo "== all tests passed in $(( $(date +%s) - start ))s"
