@@ -9,22 +9,24 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash scripts/install-deps.sh --test
 start=$(date +%s)
+# Each phase's heading says how long the run has taken so far.
+phase() { echo "== [$(($(date +%s) - start))s] $*"; }
 
-echo "== build (RelWithDebInfo)"
+phase "build (RelWithDebInfo)"
 BUILD_DIR=build bash scripts/build.sh
-echo "== unit tests"
+phase "unit tests"
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 
-echo "== integration tests"
+phase "integration tests"
 # Files run in parallel (pytest-xdist, one file per worker at a time): every
 # test starts its own servers on ports from tests/integration/ports.py.
 MAILFORT_BIN=$ROOT/build/mailfort /usr/bin/python3 -m pytest tests/integration -q -p no:cacheprovider \
   -n "${TEST_WORKERS:-3}" --dist loadfile
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
-  echo "== build with ASan+UBSan"
+  phase "build with ASan+UBSan"
   BUILD_DIR=build-asan bash scripts/build.sh -DCMAKE_BUILD_TYPE=Debug -DMAILFORT_SANITIZE=address,undefined
-  echo "== unit tests under ASan+UBSan"
+  phase "unit tests under ASan+UBSan"
   # alloc_dealloc_mismatch=0: asio (1.22) allocates coroutine frames with
   # aligned_alloc or operator new depending on whether libstdc++'s config was
   # seen before asio's own headers in a translation unit, and frees them the
@@ -32,7 +34,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   # free, which glibc allows and ASan reports.
   ASAN_OPTIONS=detect_leaks=1:alloc_dealloc_mismatch=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
-  echo "== hostile-input (SMTP, IMAP, POP3, ManageSieve), filtering, Sieve and outbound queue integration tests against the ASan+UBSan server"
+  phase "hostile-input (SMTP, IMAP, POP3, ManageSieve), filtering, Sieve and outbound queue integration tests against the ASan+UBSan server"
   # halt_on_error: any ASan/UBSan report kills the server, which the
   # fixtures see as an unclean exit.
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:alloc_dealloc_mismatch=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -52,7 +54,7 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
-  echo "== fuzz targets (clang, libFuzzer, bounded time)"
+  phase "fuzz targets (clang, libFuzzer, bounded time)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMAILFORT_FUZZ=ON -DMAILFORT_TESTS=OFF >/dev/null
   cmake --build build-fuzz --target fuzzers -j"$(nproc)"
