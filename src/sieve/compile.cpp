@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/text.h"
 #include "sieve/match.h"
 #include "sieve/parser.h"
 #include "sieve/signature.h"
@@ -81,11 +82,6 @@ const TestInfo kTests[] = {
     {"ihave", TestCode::Ihave, "ihave", 0},
 };
 
-bool is_field_name(std::string_view s) {
-  if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 33 && c <= 126 && c != ':'; });
-}
-
 // RFC 5231 section 5; checked here so the compiler does not depend on
 // the matcher for a fixed list.
 bool is_relop(std::string_view s) {
@@ -93,31 +89,6 @@ bool is_relop(std::string_view s) {
   std::string l{static_cast<char>(std::tolower(static_cast<unsigned char>(s[0]))),
                 static_cast<char>(std::tolower(static_cast<unsigned char>(s[1])))};
   return l == "gt" || l == "ge" || l == "lt" || l == "le" || l == "eq" || l == "ne";
-}
-
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // "${hex:...}" / "${unicode:...}" (RFC 5228 section 2.4.2.4); a sequence
@@ -133,8 +104,8 @@ bool decode_encoded(std::string_view body, bool unicode, std::string& out) {
   while (i < body.size()) {
     std::size_t start = i;
     uint64_t v = 0;
-    while (i < body.size() && hexval(body[i]) >= 0) {
-      v = v * 16 + static_cast<unsigned>(hexval(body[i]));
+    while (i < body.size() && hex_value(body[i]) >= 0) {
+      v = v * 16 + static_cast<unsigned>(hex_value(body[i]));
       if (v > 0x10FFFF && unicode) return false;
       if (!unicode && i - start >= 2) return false;
       ++i;
@@ -142,7 +113,7 @@ bool decode_encoded(std::string_view body, bool unicode, std::string& out) {
     if (i == start) return false;
     if (unicode) {
       if (v >= 0xD800 && v <= 0xDFFF) return false;
-      put_utf8(res, static_cast<uint32_t>(v));
+      append_utf8(res, static_cast<char32_t>(v));
     } else {
       res += static_cast<char>(v);
     }

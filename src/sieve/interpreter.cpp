@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "base/text.h"
 #include "sieve/match.h"
 #include "sieve/message_access.h"
 
@@ -20,22 +21,8 @@ struct RunError {
   std::string message;
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return r;
+  return to_lower(s);
 }
 
 // Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "base/text.h"
+
 namespace mailfort::sieve {
 namespace {
 
@@ -191,22 +193,11 @@ bool fits(Arg want, const Argument& got) {
   return false;
 }
 
-bool is_field_name(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= 33 && c <= 126 && c != ':'; });
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // RFC 5260 section 4.
 bool is_date_part(std::string_view s) {
   static const char* const kParts[] = {"year",   "month", "day",     "date",  "julian", "hour",   "minute",
                                        "second", "time",  "iso8601", "std11", "zone",   "weekday"};
-  std::string l = lower(s);
+  std::string l = to_lower(s);
   return std::any_of(std::begin(kParts), std::end(kParts), [&](const char* p) { return l == p; });
 }
 
@@ -320,7 +311,7 @@ class Checker {
     }
     if (name == "envelope") {
       for (const auto& part : at(0).strings) {
-        std::string l = lower(part);
+        std::string l = to_lower(part);
         if (!expands(part) && l != "from" && l != "to" && l != "auth")
           issue(at(0).pos, "unknown envelope part '" + part + "'");
       }
@@ -352,6 +343,11 @@ void check_signature(const std::string& name, bool is_test, Position where, cons
       Checker(sig, where, args, has, out).run();
       return;
     }
+}
+
+bool is_field_name(std::string_view s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= 33 && c <= 126 && c != ':'; });
 }
 
 bool is_variable_name(std::string_view s) {

@@ -29,6 +29,9 @@ using HasExtension = std::function<bool(std::string_view)>;
 void check_signature(const std::string& name, bool is_test, Position where, const std::vector<Argument>& args,
                      const HasExtension& has, std::vector<SignatureIssue>& out);
 
+// RFC 5322 section 3.6.8: printable US-ASCII except ':', at least one.
+bool is_field_name(std::string_view s);
+
 // RFC 5229 section 3: identifier ("_" / ALPHA then "_" / ALPHA / DIGIT),
 // or namespace components joined by "." (RFC 6609's "global.name").
 bool is_variable_name(std::string_view s);
