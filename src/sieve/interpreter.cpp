@@ -25,6 +25,14 @@ std::string lower(std::string_view s) {
   return to_lower(s);
 }
 
+// The same redirect target: the local part as written (RFC 5321 2.4: it
+// may be case-sensitive), the domain in any case; as Pigeonhole compares.
+bool same_mailbox(std::string_view a, std::string_view b) {
+  auto at_a = a.rfind('@'), at_b = b.rfind('@');
+  if (at_a == std::string_view::npos || at_b == std::string_view::npos) return a == b;
+  return a.substr(0, at_a) == b.substr(0, at_b) && iequals(a.substr(at_a), b.substr(at_b));
+}
+
 // Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
 void truncate_utf8(std::string& s, std::size_t max) {
   if (s.size() <= max) return;
@@ -533,7 +541,7 @@ void Interp::add_action(const Position& p, Action a) {
       std::string fx = folder(x), fa = folder(a);
       return iequals(fx, "INBOX") && iequals(fa, "INBOX") ? true : fx == fa;
     }
-    if (x.kind == K::Redirect && a.kind == K::Redirect) return iequals(x.address, a.address);
+    if (x.kind == K::Redirect && a.kind == K::Redirect) return same_mailbox(x.address, a.address);
     if (x.kind == K::Discard && a.kind == K::Discard) return true;
     return false;
   };

@@ -165,6 +165,13 @@ std::vector<std::string> MessageAccess::addresses(std::string_view name) const {
       if (!v.empty()) out.push_back(std::move(v));
       continue;
     }
+    if (list.mailboxes.empty()) {
+      // Only empty groups ("undisclosed-recipients:;"): Pigeonhole matches
+      // the value as one address, so `:count` and `:all` agree with it.
+      std::string v(trim(mime::decode_header_value(raw)));
+      if (!v.empty()) out.push_back(std::move(v));
+      continue;
+    }
     for (const mail::HeaderMailbox& mb : list.mailboxes)
       out.push_back(mb.domain.empty() ? mb.local : mb.str());
   }

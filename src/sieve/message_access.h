@@ -31,7 +31,8 @@ class MessageAccess {
   bool has_header(std::string_view name) const;
 
   // The addr-specs ("local@domain", or "local" without a domain) of every
-  // address in the fields `name`, in order; group names are skipped. A
+  // address in the fields `name`, in order; group names are skipped (a
+  // field of empty groups only counts as its whole value, as below). A
   // field that is not an address list gives its whole value as one entry
   // (RFC 5228 2.7.4: implementations may match it as a string).
   std::vector<std::string> addresses(std::string_view name) const;

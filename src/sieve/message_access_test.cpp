@@ -46,6 +46,12 @@ TEST(SieveMessageAccess, MultipleFieldsInOrder) {
   EXPECT_EQ(m.addresses("from"), (V{"a@x.test", "b@y.test"}));
 }
 
+TEST(SieveMessageAccess, EmptyGroupCountsAsItsValue) {
+  MessageAccess m("To: undisclosed-recipients:;\r\nCc: Team: a@x.test;, b@y.test\r\n\r\nbody\r\n");
+  EXPECT_EQ(m.addresses("to"), (V{"undisclosed-recipients:;"}));
+  EXPECT_EQ(m.addresses("cc"), (V{"a@x.test", "b@y.test"}));
+}
+
 TEST(SieveMessageAccess, Addresses) {
   MessageAccess m(kMessage);
   EXPECT_EQ(m.addresses("from"), (V{"john.q.public@example.com"}));

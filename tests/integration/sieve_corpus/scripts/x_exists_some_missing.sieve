@@ -1,0 +1,2 @@
+require "fileinto";
+if exists ["from", "x-missing"] { fileinto "Both"; } elsif exists "from" { fileinto "FromOnly"; }

@@ -1,0 +1,3 @@
+require ["imap4flags", "variables", "fileinto"];
+set "f" "\\Flagged";
+fileinto :flags "${f} $Label1" "Tagged";

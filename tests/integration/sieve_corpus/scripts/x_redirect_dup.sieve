@@ -1,0 +1,3 @@
+redirect "x@other.test";
+redirect "X@other.test";
+redirect "x@other.test";

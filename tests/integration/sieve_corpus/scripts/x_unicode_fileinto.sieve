@@ -1,0 +1,2 @@
+require ["fileinto", "encoded-character"];
+fileinto "${unicode:263A} ${hex:48 69}";
