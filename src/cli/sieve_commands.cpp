@@ -255,7 +255,7 @@ int test(AdminContext& ctx, const TestArgs& a) {
   std::string personal_dir = fs::path(a.script).parent_path().string();
   if (personal_dir.empty()) personal_dir = ".";
   std::string global_dir =
-      !a.global_dir.empty() ? a.global_dir : (user.empty() ? svc.settings().global_dir : "");
+      !a.global_dir.empty() ? a.global_dir : (user.empty() ? svc.settings()->global_dir : "");
   TestHost host(svc, user, personal_dir, global_dir, a.missing_folders);
   std::vector<sieve::ScriptRef> chain{{fs::path(a.script).filename().string(), compiled.script, false}};
   sieve::Outcome out = sieve::run(chain, in, host, svc.limits());

@@ -217,7 +217,8 @@ class Runtime {
     for (auto& c : contexts_) c->stop();
   }
 
-  // SIGHUP: re-read the config; swap in the certificate, limits and log file.
+  // SIGHUP: re-read the config; swap in the certificate, limits, [sieve]
+  // settings and log file.
   // Listener changes need a restart (sockets were bound as root).
   asio::awaitable<void> reload() {
     spdlog::info("reload requested");
@@ -239,6 +240,7 @@ class Runtime {
       }
     }
     apply_limits(*next, services_);
+    if (services_.sieve) services_.sieve->reconfigure(*next);
     services_.set_config(next);
     spdlog::info("reload done");
   }

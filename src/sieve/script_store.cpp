@@ -203,7 +203,8 @@ Result<std::vector<ScriptEntry>> ScriptStore::list(const std::string& user) cons
 Result<std::string> ScriptStore::get(const std::string& user, const std::string& name) const {
   if (!valid_name(name)) return Error{Errc::NotFound, "no such script"};
   // A little above the quota: scripts put by hand are still readable.
-  return read_file(path_of(user, name), std::max<uint64_t>(quota_.max_storage, quota_.max_script_size) * 4);
+  ScriptQuota q = quota();
+  return read_file(path_of(user, name), std::max<uint64_t>(q.max_storage, q.max_script_size) * 4);
 }
 
 Result<std::optional<std::string>> ScriptStore::active(const std::string& user) const {
@@ -222,7 +223,8 @@ Result<std::optional<std::string>> ScriptStore::active(const std::string& user) 
 }
 
 Space ScriptStore::have_space(const std::string& user, const std::string& name, uint64_t size) const {
-  if (size > quota_.max_script_size) return Space::TooBig;
+  ScriptQuota q = quota();
+  if (size > q.max_script_size) return Space::TooBig;
   auto scripts = list(user);
   if (!scripts) return Space::Ok;  // the write reports the real I/O problem
   uint64_t total = 0;
@@ -232,8 +234,8 @@ Space ScriptStore::have_space(const std::string& user, const std::string& name, 
     total += s.size;
     ++count;
   }
-  if (count + 1 > quota_.max_scripts) return Space::TooMany;
-  if (total + size > quota_.max_storage) return Space::Full;
+  if (count + 1 > q.max_scripts) return Space::TooMany;
+  if (total + size > q.max_storage) return Space::Full;
   return Space::Ok;
 }
 

@@ -7,6 +7,7 @@
 // call on the worker pool. Thread-safe (per-call file operations).
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +44,7 @@ class ScriptStore {
   // The file a script lives in (it may not exist).
   std::string path_of(const std::string& user, const std::string& name) const;
 
-  Result<std::vector<ScriptEntry>> list(const std::string& user) const;  // sorted by name
+  Result<std::vector<ScriptEntry>> list(const std::string& user) const;             // sorted by name
   Result<std::string> get(const std::string& user, const std::string& name) const;  // NotFound
   // The active script's name, nullopt when none is active.
   Result<std::optional<std::string>> active(const std::string& user) const;
@@ -60,10 +61,19 @@ class ScriptStore {
   // NotFound for `from`, Exists for `to`; the active choice follows.
   Result<void> rename(const std::string& user, const std::string& from, const std::string& to);
 
-  const ScriptQuota& quota() const { return quota_; }
+  ScriptQuota quota() const {
+    std::lock_guard lock(quota_mu_);
+    return quota_;
+  }
+  // A new [sieve] quota (SIGHUP): applies to the next write.
+  void set_quota(const ScriptQuota& q) {
+    std::lock_guard lock(quota_mu_);
+    quota_ = q;
+  }
 
  private:
   std::string data_dir_;
+  mutable std::mutex quota_mu_;
   ScriptQuota quota_;
 };
 

@@ -30,8 +30,19 @@ std::string script_label(const std::string& path) {
 }  // namespace
 
 SieveService::SieveService(const config::Config& cfg)
-    : cfg_(cfg.sieve), data_dir_(cfg.data_dir), scripts_(cfg.data_dir, quota_of(cfg.sieve)) {
-  cfg_.global_dir = cfg.sieve_global_dir();
+    : cfg_(settings_of(cfg)), data_dir_(cfg.data_dir), scripts_(cfg.data_dir, quota_of(cfg.sieve)) {}
+
+std::shared_ptr<const config::Sieve> SieveService::settings_of(const config::Config& cfg) {
+  auto s = std::make_shared<config::Sieve>(cfg.sieve);
+  s->global_dir = cfg.sieve_global_dir();
+  return s;
+}
+
+void SieveService::reconfigure(const config::Config& cfg) {
+  auto next = settings_of(cfg);
+  scripts_.set_quota(quota_of(*next));
+  std::lock_guard lock(settings_mu_);
+  cfg_ = std::move(next);
 }
 
 Result<std::shared_ptr<SieveService>> SieveService::open(const config::Config& cfg) {
@@ -46,26 +57,29 @@ Result<std::shared_ptr<SieveService>> SieveService::open(const config::Config& c
 }
 
 Limits SieveService::limits() const {
+  auto cfg = settings();
   Limits l;
-  l.max_steps = cfg_.max_steps;
-  l.max_actions = cfg_.max_actions;
-  l.max_redirects = cfg_.max_redirects;
-  l.max_include_depth = cfg_.max_include_depth;
-  l.max_header_edits = cfg_.max_header_edits;
-  l.vacation_default_seconds = uint64_t(cfg_.vacation_default_days) * 86400;
-  l.vacation_min_seconds = cfg_.vacation_min_seconds;
-  l.vacation_max_seconds = uint64_t(cfg_.vacation_max_days) * 86400;
+  l.max_steps = cfg->max_steps;
+  l.max_actions = cfg->max_actions;
+  l.max_redirects = cfg->max_redirects;
+  l.max_include_depth = cfg->max_include_depth;
+  l.max_header_edits = cfg->max_header_edits;
+  l.vacation_default_seconds = uint64_t(cfg->vacation_default_days) * 86400;
+  l.vacation_min_seconds = cfg->vacation_min_seconds;
+  l.vacation_max_seconds = uint64_t(cfg->vacation_max_days) * 86400;
   if (l.vacation_min_seconds > l.vacation_max_seconds) l.vacation_min_seconds = l.vacation_max_seconds;
   return l;
 }
 
 CompileOptions SieveService::compile_options() const {
   CompileOptions o;
-  o.max_script_size = cfg_.max_script_size;
+  o.max_script_size = settings()->max_script_size;
   return o;
 }
 
-CompileResult SieveService::check(std::string_view text) const { return compile(text, compile_options()); }
+CompileResult SieveService::check(std::string_view text) const {
+  return compile(text, compile_options());
+}
 
 Result<std::shared_ptr<const CompiledScript>> SieveService::load(const std::string& path) {
   struct stat st {};
@@ -80,7 +94,7 @@ Result<std::shared_ptr<const CompiledScript>> SieveService::load(const std::stri
     }
   }
   // Global scripts are the admin's and may be larger than users' quota.
-  if (uint64_t(st.st_size) > std::max<uint64_t>(cfg_.max_script_size, 16u << 20))
+  if (uint64_t(st.st_size) > std::max<uint64_t>(settings()->max_script_size, 16u << 20))
     return Error{Errc::Invalid, path + ": script too large"};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{Errc::Temp, path + ": cannot read"};
@@ -94,7 +108,8 @@ Result<std::shared_ptr<const CompiledScript>> SieveService::load(const std::stri
   e.mtime_ns = mtime_ns;
   e.size = uint64_t(st.st_size);
   e.script = r.script;
-  if (!r.ok()) e.error = r.errors.empty() ? path + ": does not compile" : format_error(path, r.errors.front());
+  if (!r.ok())
+    e.error = r.errors.empty() ? path + ": does not compile" : format_error(path, r.errors.front());
   {
     std::lock_guard lock(mu_);
     if (cache_.size() >= kMaxCached) cache_.clear();  // rare: many accounts' scripts; recompiling is cheap
@@ -106,16 +121,18 @@ Result<std::shared_ptr<const CompiledScript>> SieveService::load(const std::stri
 
 std::vector<ScriptRef> SieveService::chain_for(const std::string& user) {
   std::vector<ScriptRef> chain;
-  if (!cfg_.enabled) return chain;
+  auto cfg = settings();
+  if (!cfg->enabled) return chain;
   auto add_global = [&](const std::string& path, const char* kind) {
     auto s = load(path);
     if (!s) {
-      spdlog::warn("sieve global-script-skipped script={} error={}", log::quote(path), log::quote(s.error().message));
+      spdlog::warn("sieve global-script-skipped script={} error={}", log::quote(path),
+                   log::quote(s.error().message));
       return;
     }
     chain.push_back({std::string(kind) + ":" + script_label(path), s.value(), true});
   };
-  for (const auto& p : cfg_.before) add_global(p, "before");
+  for (const auto& p : cfg->before) add_global(p, "before");
   if (auto active = scripts_.active(user); active && active.value()) {
     const std::string& name = *active.value();
     auto s = load(scripts_.path_of(user, name));
@@ -126,14 +143,14 @@ std::vector<ScriptRef> SieveService::chain_for(const std::string& user) {
                    log::quote(s.error().message));
     }
   }
-  for (const auto& p : cfg_.after) add_global(p, "after");
+  for (const auto& p : cfg->after) add_global(p, "after");
   return chain;
 }
 
 std::variant<std::shared_ptr<const CompiledScript>, std::string> SieveService::load_include(
     const std::string& user, const std::string& name, bool global) {
   if (!ScriptStore::valid_name(name)) return "invalid script name '" + name + "'";
-  std::string path = global ? cfg_.global_dir + "/" + name + ".sieve" : scripts_.path_of(user, name);
+  std::string path = global ? settings()->global_dir + "/" + name + ".sieve" : scripts_.path_of(user, name);
   auto s = load(path);
   if (!s) return s.error().message;
   return s.value();

@@ -25,8 +25,16 @@ class SieveService {
  public:
   static Result<std::shared_ptr<SieveService>> open(const config::Config& cfg);
 
-  bool enabled() const { return cfg_.enabled; }
-  const config::Sieve& settings() const { return cfg_; }
+  bool enabled() const { return settings()->enabled; }
+  // The [sieve] settings now (global_dir resolved); a reload swaps them,
+  // so callers keep the snapshot for one delivery.
+  std::shared_ptr<const config::Sieve> settings() const {
+    std::lock_guard lock(settings_mu_);
+    return cfg_;
+  }
+  // SIGHUP: the new [sieve] settings (scripts, limits, quota) apply to the
+  // next delivery and ManageSieve command. data_dir cannot change.
+  void reconfigure(const config::Config& cfg);
   ScriptStore& scripts() { return scripts_; }
   SieveState* state() { return state_.get(); }  // null when its database cannot be opened
   Limits limits() const;
@@ -48,11 +56,14 @@ class SieveService {
   // include (RFC 6609) for `user`: personal scripts from the user's store,
   // global ones from [sieve] global_dir.
   std::variant<std::shared_ptr<const CompiledScript>, std::string> load_include(const std::string& user,
-                                                                              const std::string& name, bool global);
+                                                                                const std::string& name,
+                                                                                bool global);
 
  private:
   SieveService(const config::Config& cfg);
-  config::Sieve cfg_;
+  static std::shared_ptr<const config::Sieve> settings_of(const config::Config& cfg);
+  mutable std::mutex settings_mu_;
+  std::shared_ptr<const config::Sieve> cfg_;
   std::string data_dir_;
   ScriptStore scripts_;
   std::unique_ptr<SieveState> state_;

@@ -315,7 +315,7 @@ class BasePolicy : public SmtpPolicy {
     // init` writes it into [sieve] before); without Sieve or without global
     // scripts (a config older than Sieve) it goes to Junk here as before.
     bool junk = quarantine || txn.junk ||
-                (txn.spam_flagged && (!sieve_on || services_.sieve->settings().before.empty()));
+                (txn.spam_flagged && (!sieve_on || services_.sieve->settings()->before.empty()));
     std::vector<std::string> inbox;  // plain INBOX copies: the group-commit fast path
     std::optional<SieveExecution> sieve_done;
     if (junk && !txn.mailboxes.empty()) {

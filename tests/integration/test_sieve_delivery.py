@@ -9,6 +9,7 @@ import email
 import imaplib
 import os
 import re
+import signal
 import smtplib
 import time
 
@@ -293,3 +294,24 @@ def test_pathological_regex_finishes_and_delivers(mta):
     # Neither value ends in "a", so neither regex matches: implicit keep.
     assert wait_for(lambda: imap_folder(mta, "INBOX"), timeout=10)
     assert imap_folder(mta, "Matched") is None and imap_folder(mta, "BodyMatched") is None
+
+
+def test_sighup_applies_new_sieve_settings(mta):
+    """[sieve] before changed and SIGHUP sent: the next delivery runs the new
+    global script, without a restart."""
+    mta.start()
+    assert send(mta, message(subject="before reload"))[0] == 250
+    path = os.path.join(mta.dir, "data", "sieve", "sort-all.sieve")
+    with open(path, "w") as f:
+        f.write('require ["fileinto", "mailbox"];\nfileinto :create "Sorted";\n')
+    run_as_owner(path)
+    mta.set("sieve", "before", '["data/sieve/sort-all.sieve"]')
+    mark = len(mta.log())
+    mta.proc.send_signal(signal.SIGHUP)
+    assert mta.wait_log(r"reload done", since=mark, timeout=10), mta.log()[-2000:]
+    assert send(mta, message(subject="after reload"))[0] == 250
+    sorted_ = imap_folder(mta, "Sorted")
+    assert sorted_ is not None and len(sorted_) == 1, mta.log()[-3000:]
+    assert b"Subject: after reload" in sorted_[0][1]
+    inbox = imap_folder(mta, "INBOX")
+    assert len(inbox) == 1 and b"Subject: before reload" in inbox[0][1]
