@@ -462,7 +462,7 @@ std::string reference_markdown() {
       "\nExample:\n\n```toml\n[[listener]]\nname = \"submission\"\nprotocol = \"submission\"\n"
       "address = \"0.0.0.0:587\"\ntls = \"starttls\"\n```\n\n"
       "Two listeners may not bind the same port (a wildcard address clashes with every address of its "
-      "family). Changing listeners needs a restart; SIGHUP reloads the certificate, limits and log file.\n";
+      "family). Changing listeners needs a restart; SIGHUP reloads the certificate, limits, [sieve] settings and log file.\n";
   out +=
       "\n## [[milter]] (repeat for each; called in order at end of data)\n\n| key | type | description "
       "|\n|---|---|---|\n";
