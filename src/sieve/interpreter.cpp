@@ -388,6 +388,7 @@ class Interp {
   void add_action(const Position& p, Action a);
   void check_reject_conflict(const Position& p, const Action& a);
   std::vector<std::string> flags_for(Frame& f, const Args& a);
+  void set_store_flags(Frame& f, const Args& a, Action& x);
 
   // editheader.
   void replace_message(std::string m) {
@@ -580,6 +581,18 @@ std::vector<std::string> Interp::flags_for(Frame& f, const Args& a) {
   return r;
 }
 
+// keep/fileinto: the :flags given, else the internal variable's flags once
+// a script touched them (RFC 5232 section 3).
+void Interp::set_store_flags(Frame& f, const Args& a, Action& x) {
+  if (a.has("flags")) {
+    x.flags = flags_for(f, a);
+    x.flags_given = true;
+  } else if (flags_touched_) {
+    x.flags = flags_;
+    x.flags_given = true;
+  }
+}
+
 Flow Interp::exec_block(Frame& f, const std::vector<Command>& cmds) {
   bool prev_taken = true;  // whether the preceding if/elsif chain ran a branch
   for (const Command& c : cmds) {
@@ -631,13 +644,7 @@ Flow Interp::exec(Frame& f, const Command& c) {
       Action x;
       x.kind = K::Keep;
       x.folder = "INBOX";
-      if (a.has("flags")) {
-        x.flags = flags_for(f, a);
-        x.flags_given = true;
-      } else if (flags_touched_) {
-        x.flags = flags_;
-        x.flags_given = true;
-      }
+      set_store_flags(f, a, x);
       add_action(c.pos, std::move(x));
       out_.implicit_keep = false;
       kept_explicitly_ = true;
@@ -660,13 +667,7 @@ Flow Interp::exec(Frame& f, const Command& c) {
         if (ch == '\r' || ch == '\n' || ch == '\0') fail(c.pos, "fileinto: invalid folder name");
       x.copy = a.has("copy");
       x.create = a.has("create");
-      if (a.has("flags")) {
-        x.flags = flags_for(f, a);
-        x.flags_given = true;
-      } else if (flags_touched_) {
-        x.flags = flags_;
-        x.flags_given = true;
-      }
+      set_store_flags(f, a, x);
       add_action(c.pos, std::move(x));
       if (!a.has("copy")) out_.implicit_keep = false;
       return Flow::Next;
