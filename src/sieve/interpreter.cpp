@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "sieve/match.h"
 #include "sieve/message_access.h"
+#include "sieve/signature.h"
 
 namespace mailfort::sieve {
 namespace {
@@ -210,12 +211,9 @@ uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
   return h;
 }
 
-// RFC 5322 field-name: printable ASCII except ':'.
+// RFC 5322 field-name, within the 998-octet line limit with its colon.
 bool valid_field_name(std::string_view n) {
-  if (n.empty() || n.size() > 997) return false;
-  for (unsigned char c : n)
-    if (c < 33 || c > 126 || c == ':') return false;
-  return true;
+  return n.size() <= 997 && is_field_name(n);
 }
 
 bool is_protected_field(std::string_view n) {
