@@ -11,12 +11,14 @@ BUILD_PKGS=(
   libasio-dev libssl-dev libunbound-dev libsqlite3-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libargon2-dev libcrypt-dev libgtest-dev libgmock-dev libpsl-dev publicsuffix libre2-dev libcurl4-openssl-dev
+  libmariadb-dev libpq-dev libhiredis-dev
 )
 TEST_PKGS=(
   python3 python3-pytest python3-pytest-xdist python3-dnslib python3-dkim python3-spf python3-authheaders python3-nacl
   openssl curl isync swaks libnet-ssleay-perl libio-socket-ssl-perl sqlite3 clang libclang-rt-14-dev dovecot-imapd ldnsutils
   postfix clamav-daemon clamav-milter rspamd redis-server python3-milter opendkim opendkim-tools
   dovecot-sieve sieve-connect
+  mariadb-server mariadb-client postgresql postgresql-client
   roundcube-core roundcube-sqlite3 php-cli php-cgi chromium chromium-driver python3-selenium
 )
 # Installed first, in their own apt-get call: roundcube-core depends on `php`,
@@ -65,6 +67,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # so do roundcube-core's daily timers (there is no system Roundcube database).
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now postfix >/dev/null 2>&1 || true
+    # The tests start their own MariaDB, PostgreSQL and Redis in temp directories.
+    $SUDO systemctl disable --now mariadb postgresql redis-server >/dev/null 2>&1 || true
     $SUDO systemctl disable --now roundcube-gc.timer roundcube-cleandb.timer >/dev/null 2>&1 || true
   fi
 fi

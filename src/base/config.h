@@ -47,11 +47,43 @@ struct Dns {
   std::string trust_anchor;            // DNSSEC trust anchor file; empty = none
 };
 
+// [directory.queries]: the statements Mailfort reads the directory with, for
+// schemas other than the guide's (PostfixAdmin, an in-house one). Empty =
+// the guide's. Named parameters :address, :username, :domain.
+struct DirectoryQueries {
+  std::string domain;      // any row = :domain is ours
+  std::string user;        // one row: username, domain, password, quota (MB), enabled, sendonly
+  std::string password;    // one row: password, enabled (login)
+  std::string aliases;     // rows of destination_username, destination_domain, or one column of addresses
+  std::string tls_policy;  // one row: policy, params
+  bool any() const {
+    return !domain.empty() || !user.empty() || !password.empty() || !aliases.empty() || !tls_policy.empty();
+  }
+};
+
 struct Directory {
-  std::string backend = "sqlite";
+  std::string backend = "sqlite";      // sqlite | mysql | postgresql
   std::string path;                    // sqlite file; default <data_dir>/directory.sqlite
+  std::string url;                     // mysql:// or postgresql:// (no password in it)
+  std::string password_file;           // the database password, first line
+  std::string tls = "none";            // to the database server: none | require | verify
+  std::string tls_ca_file;             // verify: CA bundle; empty = the system's
+  uint32_t pool_size = 8;              // connections per process
+  uint32_t cache_seconds = 10;         // positive and negative lookups (SQL servers); 0 = off
+  uint32_t connect_timeout_seconds = 5;
+  DirectoryQueries queries;
   uint32_t auth_cache_seconds = 3600;  // 0 = verify every login
   uint32_t auth_cache_entries = 100000;
+};
+
+// [state]: where state several nodes must share lives.
+struct State {
+  std::string backend = "local";  // local | redis
+  std::string redis_url;          // redis://host:6379/0, rediss://..., unix:///path
+  std::string redis_password_file;
+  std::string redis_tls_ca_file;
+  std::string redis_key_prefix = "mailfort:";
+  uint32_t redis_timeout_ms = 500;
 };
 
 struct Limits {
@@ -232,6 +264,7 @@ struct Config {
   Tls tls;
   Dns dns;
   Directory directory;
+  State state;
   Limits limits;
   Smtp smtp;
   Imap imap;

@@ -174,9 +174,60 @@ std::vector<Key> make_keys() {
       path_key("dns.trust_anchor", F(dns.trust_anchor),
                "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key)."),
 
-      enum_key("directory.backend", F(directory.backend), {"sqlite"},
-               "Where domains, accounts and aliases live (PostgreSQL/MariaDB later)."),
+      enum_key("directory.backend", F(directory.backend), {"sqlite", "mysql", "postgresql"},
+               "Where domains, accounts and aliases live: the embedded SQLite file, or a MariaDB/MySQL or "
+               "PostgreSQL server (the guide's vmail schema as is; several nodes can share it)."),
       path_key("directory.path", F(directory.path), "SQLite file; default <data_dir>/directory.sqlite."),
+      string_key("directory.url", F(directory.url),
+                 "The database server for mysql/postgresql: \"mysql://vmail@127.0.0.1:3306/vmail\", "
+                 "\"postgresql://vmail@127.0.0.1/vmail\", a unix socket with ?socket=PATH (mysql) or "
+                 "?host=DIR (postgresql). No password here: see password_file."),
+      path_key("directory.password_file", F(directory.password_file),
+               "File whose first line is the database password (keep it mode 0600)."),
+      enum_key("directory.tls", F(directory.tls), {"none", "require", "verify"},
+               "TLS to the database server: require encrypts, verify also checks its certificate and name."),
+      path_key("directory.tls_ca_file", F(directory.tls_ca_file),
+               "CA bundle for tls = \"verify\"; empty = the system's."),
+      uint_key("directory.pool_size", F(directory.pool_size), 1, 256,
+               "Connections to the database server per process (opened on demand).",
+               "the database's max_connections is shared by every node"),
+      uint_key("directory.cache_seconds", F(directory.cache_seconds), 0, 3600,
+               "How long a lookup on a database server (domain, account, alias, TLS policy; found or not) "
+               "is remembered; 0 = ask every time. Changes made by this process's CLI/API clear it at once; "
+               "other writers are seen within this time."),
+      uint_key("directory.connect_timeout_seconds", F(directory.connect_timeout_seconds), 1, 120,
+               "Longest a connection to the database server may take to open.",
+               "a down database must not hold sessions"),
+      string_key("directory.queries.domain", F(directory.queries.domain),
+                 "Own schema: returns a row when :domain is a local domain. Empty = the guide's tables."),
+      string_key("directory.queries.user", F(directory.queries.user),
+                 "Own schema: one row of username, domain, password, quota (MB), enabled, sendonly for "
+                 ":username/:domain (:address is the whole address)."),
+      string_key("directory.queries.password", F(directory.queries.password),
+                 "Own schema: one row of password, enabled for a login (:username, :domain, :address)."),
+      string_key("directory.queries.aliases", F(directory.queries.aliases),
+                 "Own schema: the enabled destinations of :address (\"@domain\" for a catch-all; "
+                 ":username is empty then), as rows of username, domain or one column of addresses "
+                 "(comma-separated lists are split)."),
+      string_key("directory.queries.tls_policy", F(directory.queries.tls_policy),
+                 "Own schema: one row of policy, params for :domain."),
+
+      enum_key("state.backend", F(state.backend), {"local", "redis"},
+               "Where bans, failure counts, sending-limit counters, greylisting, DNSBL/MTA-STS caches and "
+               "Bayes statistics live: this node only, or Redis shared by every node (local state is used "
+               "while Redis is unreachable)."),
+      string_key("state.redis_url", F(state.redis_url),
+                 "\"redis://127.0.0.1:6379/0\", \"rediss://host:6380/0\" (TLS) or "
+                 "\"unix:///run/redis/redis.sock?db=0\". No password here: see redis_password_file."),
+      path_key("state.redis_password_file", F(state.redis_password_file),
+               "File whose first line is the Redis password (AUTH)."),
+      path_key("state.redis_tls_ca_file", F(state.redis_tls_ca_file),
+               "CA bundle for rediss://; empty = the system's."),
+      string_key("state.redis_key_prefix", F(state.redis_key_prefix),
+                 "Prefix of every Redis key Mailfort writes (nodes of one cluster share it)."),
+      uint_key("state.redis_timeout_ms", F(state.redis_timeout_ms), 10, 60000,
+               "Longest a Redis connect or command may take before local state is used.",
+               "a slow Redis must not hold sessions"),
       uint_key("directory.auth_cache_seconds", F(directory.auth_cache_seconds), 0, 86400,
                "How long a verified password is remembered (as a keyed hash, tied to the stored hash, so a "
                "password change ends it at once); 0 verifies every login.",
@@ -696,7 +747,8 @@ const std::vector<Key>& listener_keys() {
 const std::vector<std::string_view>& sections() {
   static const std::vector<std::string_view> s{"tls",     "dns",  "directory", "limits",
                                                "smtp",    "imap", "queue",     "delivery",
-                                               "inbound", "spam", "antivirus", "sieve", "log"};
+                                               "inbound", "spam", "antivirus", "sieve", "log",
+                                               "state",   "directory.queries"};
   return s;
 }
 

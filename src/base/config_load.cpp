@@ -88,7 +88,7 @@ class Loader {
           problem(line_of(node), "unknown section [" + key + "]");
           continue;
         }
-        for (const auto& [sk, sn] : *tbl) set_key(c, key + "." + std::string(sk.str()), sn, key, seen);
+        load_section(c, key, *tbl, seen);
         continue;
       }
       set_key(c, key, node, "", seen);
@@ -110,6 +110,19 @@ class Loader {
   }
 
   void problem(int line, std::string msg) { problems_.push_back(Problem{file_, line, std::move(msg)}); }
+
+  // A [section]'s keys; a sub-table that is a section itself ([directory.queries]) recurses.
+  void load_section(Config& c, const std::string& section, const toml::table& tbl, std::set<std::string>& seen) {
+    for (const auto& [sk, sn] : tbl) {
+      std::string full = section + "." + std::string(sk.str());
+      const auto& secs = schema::sections();
+      if (sn.is_table() && std::find(secs.begin(), secs.end(), full) != secs.end()) {
+        load_section(c, full, *sn.as_table(), seen);
+        continue;
+      }
+      set_key(c, full, sn, section, seen);
+    }
+  }
 
  private:
   void set_key(Config& c, const std::string& full, const toml::node& node, const std::string& section,
@@ -226,6 +239,17 @@ class Loader {
     c.tls.key = resolve_path(base, c.tls.key);
     c.dns.trust_anchor = resolve_path(base, c.dns.trust_anchor);
     c.directory.path = resolve_path(base, c.directory.path);
+    c.directory.password_file = resolve_path(base, c.directory.password_file);
+    c.directory.tls_ca_file = resolve_path(base, c.directory.tls_ca_file);
+    c.state.redis_password_file = resolve_path(base, c.state.redis_password_file);
+    c.state.redis_tls_ca_file = resolve_path(base, c.state.redis_tls_ca_file);
+    if (c.directory.backend != "sqlite" && c.directory.url.empty()) {
+      problem(c.line_of("directory.backend"),
+              "directory.backend = \"" + c.directory.backend + "\" needs directory.url");
+    }
+    if (c.state.backend == "redis" && c.state.redis_url.empty()) {
+      problem(c.line_of("state.backend"), "state.backend = \"redis\" needs state.redis_url");
+    }
     c.log.file = resolve_path(base, c.log.file);
     c.spam.rspamd_password_file = resolve_path(base, c.spam.rspamd_password_file);
     for (auto& r : c.spam.rules) r = resolve_path(base, r);
@@ -410,7 +434,7 @@ std::string reference_markdown() {
   auto table_for = [&](std::string_view section) {
     out += "\n| key | type | default | description |\n|---|---|---|---|\n";
     for (const auto& k : schema::keys()) {
-      auto dot = k.name.find('.');
+      auto dot = k.name.rfind('.');
       std::string_view sec = dot == std::string_view::npos ? "" : k.name.substr(0, dot);
       if (sec != section) continue;
       std::string_view leaf = dot == std::string_view::npos ? k.name : k.name.substr(dot + 1);

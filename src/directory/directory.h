@@ -199,6 +199,17 @@ class Directory {
   // Addresses an account may use as envelope sender: its own address and the
   // sources of enabled aliases that point to it (sender login maps).
   virtual Result<std::vector<std::string>> sender_addresses(const std::string& account_address) = 0;
+
+  // Stores an account with its password hash as given (`mailfort directory
+  // migrate`, imports): inserted, or its row updated when it exists. The
+  // domain must exist.
+  virtual Result<void> import_account(const Account& account) {
+    return make_error(Errc::Perm, "not supported by this directory backend");
+  }
+
+  // Why the directory cannot answer right now (its database is down), for
+  // logs and /readyz; nullopt when it can.
+  virtual std::optional<std::string> unavailable() const { return std::nullopt; }
 };
 
 // Opens (creating the schema when missing) an SQLite directory.
