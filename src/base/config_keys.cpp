@@ -194,7 +194,8 @@ std::vector<Key> make_keys() {
       uint_key("directory.cache_seconds", F(directory.cache_seconds), 0, 3600,
                "How long a lookup on a database server (domain, account, alias, TLS policy; found or not) "
                "is remembered; 0 = ask every time. Changes made by this process's CLI/API clear it at once; "
-               "other writers are seen within this time."),
+               "other writers are seen within this time.",
+               "bounds how long another node's change takes to show"),
       uint_key("directory.connect_timeout_seconds", F(directory.connect_timeout_seconds), 1, 120,
                "Longest a connection to the database server may take to open.",
                "a down database must not hold sessions"),
