@@ -16,6 +16,7 @@
 #include "base/privileges.h"
 #include "base/text.h"
 #include "cli/cli.h"
+#include "directory/open.h"
 #include "dns/resolver.h"
 
 namespace mailfort::cli {
@@ -35,7 +36,7 @@ std::optional<AdminContext> admin_context(const std::string& path, bool open_dir
   }
   AdminContext ctx{std::move(*cfg), nullptr};
   if (open_directory) {
-    auto d = directory::open_sqlite(ctx.cfg.directory_db_path());
+    auto d = directory::open_directory(ctx.cfg);
     if (!d) {
       fail(d.error().message);
       return std::nullopt;
@@ -175,6 +176,7 @@ int run(int argc, char** argv) {
   add_spam_commands(app, ctx);
   add_sieve_commands(app, ctx);
   add_import_commands(app, ctx);
+  add_directory_commands(app, ctx);
   add_tlsrpt_commands(app, ctx);
 
   // -c/--config is also accepted after the subcommand.

@@ -62,6 +62,7 @@ void add_tlsrpt_commands(CLI::App& app, CliContext& ctx);
 void add_spam_commands(CLI::App& app, CliContext& ctx);  // spam_commands.cpp: check, learn, stats, history
 void add_sieve_commands(CLI::App& app, CliContext& ctx);  // sieve_commands.cpp: check, test, list, get, put, ...
 void add_import_commands(CLI::App& app, CliContext& ctx);  // import_commands.cpp: Pigeonhole script directories
+void add_directory_commands(CLI::App& app, CliContext& ctx);  // directory_commands.cpp: init-schema, migrate
 
 // Helpers shared by the groups.
 // One line "mailfort: MSG" on stderr; returns the exit code 1.

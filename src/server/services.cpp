@@ -2,6 +2,7 @@
 
 #include "directory/auth_cache.h"
 #include "directory/directory.h"
+#include "directory/open.h"
 #include "dns/resolver.h"
 #include "policy/ban_service.h"
 #include "policy/connection_limiter.h"
@@ -51,7 +52,7 @@ void apply_limits(const config::Config& cfg, Services& services) {
 
 Result<void> open_local_services(const config::Config& cfg, Services& services,
                                  std::function<std::string(std::string_view message)> imap_cache) {
-  auto dir = directory::open_sqlite(cfg.directory_db_path());
+  auto dir = directory::open_directory(cfg);
   if (!dir) return Error{dir.error().code, "directory: " + dir.error().message};
   services.directory = std::move(dir.value());
   auto bans = policy::BanService::open(cfg.state_db_path(), ban_settings(cfg));
