@@ -194,10 +194,10 @@ Result<std::unique_ptr<Connection>> connect_postgresql(const ConnectOptions& o) 
   const std::string& host = o.socket.empty() ? o.host : o.socket;
 
   std::vector<const char*> keys, values;
-  auto add = [&](const char* k, const std::string& v) {
+  auto add = [&](const char* k, std::string_view v) {  // v outlives PQconnectdbParams
     if (v.empty()) return;
     keys.push_back(k);
-    values.push_back(v.c_str());
+    values.push_back(v.data());
   };
   add("host", host);
   add("port", port);
@@ -224,7 +224,7 @@ Result<std::unique_ptr<Connection>> connect_postgresql(const ConnectOptions& o) 
     std::string msg = PQerrorMessage(conn);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     for (auto& c : msg)
-      if (c == '\n') c = ' ';
+      if (c == '\n' || c == '\t') c = ' ';
     PQfinish(conn);
     // The server answered but refuses us: not worth retrying soon either,
     // but it is the configuration, not the network.
