@@ -78,6 +78,7 @@ class Engine {
   virtual bool start() = 0;
   virtual void stop() = 0;
   virtual ConnectOptions options() const = 0;
+  bool tried = false;  // setup() ran
   bool ok = false;
   std::string why;  // when not ok
 };
@@ -271,27 +272,26 @@ class Postgres final : public Engine {
 MariaDb g_mariadb;
 Postgres g_postgres;
 
+// The servers' directory, made on first use: a binary that runs only the
+// pure tests (ctest runs one test per process) starts no server.
+fs::path g_dir;
+const fs::path& test_dir() {
+  if (g_dir.empty()) {
+    char tmpl[] = "/tmp/mailfort-sql-test.XXXXXX";
+    if (!mkdtemp(tmpl)) return g_dir;
+    ::chmod(tmpl, 0755);  // postgres runs as nobody
+    g_dir = tmpl;
+  }
+  return g_dir;
+}
+
 class Servers : public ::testing::Environment {
  public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mailfort-sql-test.XXXXXX";
-    if (!mkdtemp(tmpl)) return;
-    dir_ = tmpl;
-    ::chmod(tmpl, 0755);  // postgres runs as nobody
-    // mariadbd in this thread: its parent-death signal fires when the
-    // forking thread ends.
-    std::thread pg([&] { g_postgres.setup(dir_); });
-    g_mariadb.setup(dir_);
-    pg.join();
-  }
   void TearDown() override {
     g_mariadb.stop();
     g_postgres.stop();
-    if (!dir_.empty() && !std::getenv("MAILFORT_KEEP_SQL_TEST_DIR")) fs::remove_all(dir_);
+    if (!g_dir.empty() && !std::getenv("MAILFORT_KEEP_SQL_TEST_DIR")) fs::remove_all(g_dir);
   }
-
- private:
-  fs::path dir_;
 };
 
 const auto* const g_env = ::testing::AddGlobalTestEnvironment(new Servers);
@@ -300,15 +300,24 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
  protected:
   Engine& engine() { return GetParam() == Dialect::MySQL ? static_cast<Engine&>(g_mariadb) : g_postgres; }
   void SetUp() override {
+    // Started on first use, from the main thread (mariadbd's parent-death
+    // signal fires when the thread that forked it ends).
+    if (!engine().tried) {
+      engine().tried = true;
+      if (test_dir().empty())
+        engine().why = "mkdtemp failed";
+      else
+        engine().setup(test_dir());
+    }
     if (!engine().ok) GTEST_SKIP() << dialect_name(GetParam()) << ": " << engine().why;
     auto c = connect(engine().options());
     ASSERT_TRUE(c.ok()) << c.error().message;
     conn_ = std::move(*c);
   }
-  // A fresh table named after the test.
+  // A fresh table.
   std::string table(const std::string& columns) {
-    std::string name = std::string("t_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    name = name.substr(0, name.find('/'));
+    static int n = 0;
+    std::string name = "t_" + std::to_string(++n);
     auto r = conn_->execute_script("DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name + " (" +
                                    columns + ")");
     EXPECT_TRUE(r.ok()) << r.error().message;
@@ -324,12 +333,23 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
     EXPECT_TRUE(r.ok()) << sql << ": " << r.error().message;
     return r ? *r : ~uint64_t{0};
   }
+  // The checks: two tests run them in turn (ctest runs each test in a
+  // process of its own, and each process starts its server).
+  void ConnectsWithPasswordOnly();
+  void ValuesStayData();
+  void NulInValues();
+  void ExecuteCountsAndExists();
+  void Transactions();
+  void StatementsArePreparedOnce();
+  void RepeatedNamesAndScripts();
+  void PoolWaitsForAFreeConnection();
+  void PoolRidesOutARestart();
   std::unique_ptr<Connection> conn_;
 };
 
 const char* kKv = "k VARCHAR(190) NOT NULL UNIQUE, v TEXT NULL";
 
-TEST_P(SqlServer, ConnectsWithPasswordOnly) {
+void SqlServer::ConnectsWithPasswordOnly() {
   EXPECT_EQ(conn_->dialect(), GetParam());
   EXPECT_TRUE(conn_->usable());
   auto o = engine().options();
@@ -340,7 +360,7 @@ TEST_P(SqlServer, ConnectsWithPasswordOnly) {
   EXPECT_EQ(c.error().message.find("wrong"), std::string::npos);
 }
 
-TEST_P(SqlServer, ValuesStayData) {
+void SqlServer::ValuesStayData() {
   auto t = table(kKv);
   std::vector<std::string> values{"it's",     "back\\slash",         "100%",   "a_b",
                                   "quo\"ted", "Grüße ✉ 😀",           ":colon", "semi; -- x /*",
@@ -369,7 +389,7 @@ TEST_P(SqlServer, ValuesStayData) {
   EXPECT_TRUE(q("SELECT v FROM " + t + " WHERE v = :v", {{"v", std::nullopt}}).empty());
 }
 
-TEST_P(SqlServer, NulInValues) {
+void SqlServer::NulInValues() {
   auto t = table(kKv);
   std::string nul("a\0b", 3);
   auto r = conn_->execute("INSERT INTO " + t + " (k, v) VALUES (:k, :v)", {{"k", "nul"}, {"v", nul}});
@@ -387,7 +407,7 @@ TEST_P(SqlServer, NulInValues) {
   EXPECT_TRUE(q("SELECT v FROM " + t + " WHERE v = :v", {{"v", "a"}}).empty());
 }
 
-TEST_P(SqlServer, ExecuteCountsAndExists) {
+void SqlServer::ExecuteCountsAndExists() {
   auto t = table(kKv);
   for (const char* k : {"a1", "a2", "b1"}) x("INSERT INTO " + t + " (k, v) VALUES (:k, 'x')", {{"k", k}});
   EXPECT_EQ(x("UPDATE " + t + " SET v = :v WHERE k LIKE :p", {{"v", "y"}, {"p", "a%"}}), 2u);
@@ -414,7 +434,7 @@ TEST_P(SqlServer, ExecuteCountsAndExists) {
   EXPECT_EQ(q("SELECT COUNT(*) FROM " + t)[0][0], "1");
 }
 
-TEST_P(SqlServer, Transactions) {
+void SqlServer::Transactions() {
   auto t = table(kKv);
   ASSERT_TRUE(conn_->begin().ok());
   x("INSERT INTO " + t + " (k) VALUES (:k)", {{"k", "gone"}});
@@ -432,7 +452,7 @@ TEST_P(SqlServer, Transactions) {
   EXPECT_EQ((*rows)[0][0], "kept");
 }
 
-TEST_P(SqlServer, StatementsArePreparedOnce) {
+void SqlServer::StatementsArePreparedOnce() {
   // The server's own count of prepared statements for this session.
   const char* count = GetParam() == Dialect::MySQL ? "SHOW SESSION STATUS LIKE 'Com_stmt_prepare'"
                                                    : "SELECT 'n', COUNT(*) FROM pg_prepared_statements";
@@ -451,7 +471,7 @@ TEST_P(SqlServer, StatementsArePreparedOnce) {
   EXPECT_EQ(prepares(), before);
 }
 
-TEST_P(SqlServer, RepeatedNamesAndScripts) {
+void SqlServer::RepeatedNamesAndScripts() {
   auto rows = q("SELECT :a, :b, :a", {{"a", "x"}, {"b", "y"}});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0], (Row{"x", "y", "x"}));
@@ -468,7 +488,7 @@ TEST_P(SqlServer, RepeatedNamesAndScripts) {
   EXPECT_EQ(q("SELECT 1")[0][0], "1");  // the connection is in sync after the error
 }
 
-TEST_P(SqlServer, PoolWaitsForAFreeConnection) {
+void SqlServer::PoolWaitsForAFreeConnection() {
   auto pool = Pool::create(engine().options(), 1, 300ms);
   std::atomic<bool> holding{false};
   std::thread holder([&] {
@@ -509,7 +529,7 @@ TEST_P(SqlServer, PoolWaitsForAFreeConnection) {
   EXPECT_TRUE(pool2->healthy());
 }
 
-TEST_P(SqlServer, PoolRidesOutARestart) {
+void SqlServer::PoolRidesOutARestart() {
   auto pool = Pool::create(engine().options(), 2, 1s);
   auto select = [](Connection& c) -> Result<void> {
     auto r = c.query("SELECT 1", {});
@@ -550,6 +570,48 @@ TEST_P(SqlServer, PoolRidesOutARestart) {
   }
   EXPECT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(pool->healthy());
+}
+
+TEST_P(SqlServer, Connection) {
+  {
+    SCOPED_TRACE("ConnectsWithPasswordOnly");
+    ConnectsWithPasswordOnly();
+  }
+  {
+    SCOPED_TRACE("ValuesStayData");
+    ValuesStayData();
+  }
+  {
+    SCOPED_TRACE("NulInValues");
+    NulInValues();
+  }
+  {
+    SCOPED_TRACE("ExecuteCountsAndExists");
+    ExecuteCountsAndExists();
+  }
+  {
+    SCOPED_TRACE("Transactions");
+    Transactions();
+  }
+  {
+    SCOPED_TRACE("StatementsArePreparedOnce");
+    StatementsArePreparedOnce();
+  }
+  {
+    SCOPED_TRACE("RepeatedNamesAndScripts");
+    RepeatedNamesAndScripts();
+  }
+}
+
+TEST_P(SqlServer, Pool) {
+  {
+    SCOPED_TRACE("PoolWaitsForAFreeConnection");
+    PoolWaitsForAFreeConnection();
+  }
+  {
+    SCOPED_TRACE("PoolRidesOutARestart");
+    PoolRidesOutARestart();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SqlServer, ::testing::Values(Dialect::MySQL, Dialect::PostgreSQL),
