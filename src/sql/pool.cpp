@@ -38,6 +38,7 @@ struct Pool::Impl {
 
   Result<std::unique_ptr<Connection>> acquire();
   void release(std::unique_ptr<Connection> c, const Result<void>& r);
+  void drop(std::unique_ptr<Connection> c);
   Result<std::unique_ptr<Connection>> open_one(std::unique_lock<std::mutex>& lock);
 };
 
@@ -104,6 +105,15 @@ void Pool::Impl::release(std::unique_ptr<Connection> c, const Result<void>& r) {
   cv.notify_all();
 }
 
+void Pool::Impl::drop(std::unique_ptr<Connection> c) {
+  {
+    std::lock_guard lock(mu);
+    --open;
+    cv.notify_all();
+  }
+  c.reset();
+}
+
 Pool::Pool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Pool::~Pool() = default;
 
@@ -120,7 +130,16 @@ Result<void> Pool::with(const std::function<Result<void>(Connection&)>& fn, bool
   for (int attempt = 0;; ++attempt) {
     auto c = impl_->acquire();
     if (!c) return c.error();
-    Result<void> r = fn(**c);
+    Result<void> r;
+    try {
+      r = fn(**c);
+    } catch (...) {  // a bug in fn: the connection's state is unknown, drop it
+      impl_->drop(std::move(*c));
+      throw;
+    }
+    // An error may have left a transaction open (in PostgreSQL an aborted
+    // one that refuses every later statement): end it before reuse.
+    if (!r && (*c)->usable()) (void)(*c)->rollback();
     bool broke = !(*c)->usable();
     impl_->release(std::move(*c), r);
     if (r || !broke || !retry || attempt > 0 || r.error().code != Errc::Temp) return r;

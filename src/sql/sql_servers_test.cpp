@@ -343,6 +343,7 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
   void StatementsArePreparedOnce();
   void RepeatedNamesAndScripts();
   void PoolWaitsForAFreeConnection();
+  void PoolEndsAFailedTransaction();
   void PoolRidesOutARestart();
   std::unique_ptr<Connection> conn_;
 };
@@ -529,6 +530,25 @@ void SqlServer::PoolWaitsForAFreeConnection() {
   EXPECT_TRUE(pool2->healthy());
 }
 
+void SqlServer::PoolEndsAFailedTransaction() {
+  auto t = table(kKv);
+  auto pool = Pool::create(engine().options(), 1, 1s);
+  auto r = pool->with([&](Connection& c) -> Result<void> {
+    if (auto b = c.begin(); !b) return b;
+    if (auto i = c.execute("INSERT INTO " + t + " (k) VALUES ('pending')", {}); !i) return i.error();
+    auto dup = c.execute("INSERT INTO " + t + " (k) VALUES ('pending')", {});
+    if (!dup) return dup.error();
+    return {};
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::Exists);
+  // The same (only) connection: rolled back, not stuck in the transaction.
+  auto n =
+      pool->run<std::vector<Row>>([&](Connection& c) { return c.query("SELECT COUNT(*) FROM " + t, {}); });
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ((*n)[0][0], "0");
+}
+
 void SqlServer::PoolRidesOutARestart() {
   auto pool = Pool::create(engine().options(), 2, 1s);
   auto select = [](Connection& c) -> Result<void> {
@@ -607,6 +627,10 @@ TEST_P(SqlServer, Pool) {
   {
     SCOPED_TRACE("PoolWaitsForAFreeConnection");
     PoolWaitsForAFreeConnection();
+  }
+  {
+    SCOPED_TRACE("PoolEndsAFailedTransaction");
+    PoolEndsAFailedTransaction();
   }
   {
     SCOPED_TRACE("PoolRidesOutARestart");
