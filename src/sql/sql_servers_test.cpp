@@ -40,6 +40,12 @@ __attribute__((weak)) Result<std::unique_ptr<Connection>> connect_sqlite(const C
 }  // namespace mailfort::sql
 #endif
 
+namespace mailfort::sql {
+void PrintTo(Dialect d, std::ostream* os) {  // test names and messages
+  *os << dialect_name(d);
+}
+}  // namespace mailfort::sql
+
 namespace {
 
 constexpr const char* kPassword = "s3cr't\"pw\\";  // quotes and a backslash, quoted below
@@ -495,7 +501,7 @@ void SqlServer::PoolWaitsForAFreeConnection() {
   std::thread holder([&] {
     auto r = pool->with([&](Connection&) -> Result<void> {
       holding = true;
-      std::this_thread::sleep_for(900ms);
+      std::this_thread::sleep_for(1500ms);  // well past the 300 ms the other call waits
       return {};
     });
     EXPECT_TRUE(r.ok());
@@ -508,7 +514,7 @@ void SqlServer::PoolWaitsForAFreeConnection() {
   EXPECT_EQ(r.error().code, Errc::Temp);
   EXPECT_NE(r.error().message.find("busy"), std::string::npos) << r.error().message;
   EXPECT_GE(waited, 280ms);
-  EXPECT_LT(waited, 800ms);
+  EXPECT_LT(waited, 1200ms);
   holder.join();
   EXPECT_TRUE(pool->with([](Connection&) -> Result<void> { return {}; }).ok());
 
