@@ -348,6 +348,7 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
   void Transactions();
   void StatementsArePreparedOnce();
   void RepeatedNamesAndScripts();
+  void QueryTimeout();
   void PoolWaitsForAFreeConnection();
   void PoolEndsAFailedTransaction();
   void PoolRidesOutARestart();
@@ -495,6 +496,24 @@ void SqlServer::RepeatedNamesAndScripts() {
   EXPECT_EQ(q("SELECT 1")[0][0], "1");  // the connection is in sync after the error
 }
 
+void SqlServer::QueryTimeout() {
+  auto o = engine().options();
+  o.query_timeout = 1s;
+  auto c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const char* sleep =
+      GetParam() == Dialect::MySQL ? "SELECT SLEEP(:s)" : "SELECT pg_sleep(CAST(:s AS float8))";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = (*c)->query(sleep, {{"s", "5"}});
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::Temp) << r.error().message;
+  EXPECT_LT(took, 3s);
+  // PostgreSQL cancels the statement (the connection stays); MySQL's socket
+  // read timed out (the connection is gone).
+  EXPECT_EQ((*c)->usable(), GetParam() == Dialect::PostgreSQL) << r.error().message;
+}
+
 void SqlServer::PoolWaitsForAFreeConnection() {
   auto pool = Pool::create(engine().options(), 1, 300ms);
   std::atomic<bool> holding{false};
@@ -626,6 +645,10 @@ TEST_P(SqlServer, Connection) {
   {
     SCOPED_TRACE("RepeatedNamesAndScripts");
     RepeatedNamesAndScripts();
+  }
+  {
+    SCOPED_TRACE("QueryTimeout");
+    QueryTimeout();
   }
 }
 
