@@ -67,6 +67,24 @@ int sh(const std::string& cmd) {
   return std::system(cmd.c_str());
 }
 
+// A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated
+// CA, in `d` (ca.crt, server.crt, server.key, other-ca.crt).
+bool make_certs(const fs::path& d) {
+  if (!fs::exists("/usr/bin/openssl")) return false;
+  std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  std::string q = " >/dev/null 2>&1";
+  auto f = [&](const char* name) { return (d / name).string(); };
+  std::ofstream(f("san.ext")) << "subjectAltName=IP:127.0.0.1\n";
+  return sh("openssl req -x509" + ec + " -keyout " + f("ca.key") + " -out " + f("ca.crt") +
+            " -subj /CN=mailfort-test-ca -days 2" + q) == 0 &&
+         sh("openssl req -x509" + ec + " -keyout " + f("other-ca.key") + " -out " + f("other-ca.crt") +
+            " -subj /CN=mailfort-other-ca -days 2" + q) == 0 &&
+         sh("openssl req" + ec + " -keyout " + f("server.key") + " -out " + f("server.csr") +
+            " -subj /CN=127.0.0.1" + q) == 0 &&
+         sh("openssl x509 -req -in " + f("server.csr") + " -CA " + f("ca.crt") + " -CAkey " + f("ca.key") +
+            " -CAcreateserial -out " + f("server.crt") + " -days 2 -extfile " + f("san.ext") + q) == 0;
+}
+
 // Retries connect() until the server answers (it is starting).
 Result<std::unique_ptr<Connection>> connect_until_up(const ConnectOptions& o, std::chrono::seconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
@@ -85,6 +103,8 @@ class Engine {
   virtual void stop() = 0;
   virtual ConnectOptions options() const = 0;
   bool tried = false;  // setup() ran
+  bool tls = false;    // the server has a certificate (dir() / "ca.crt" signed it)
+  fs::path dir;
   bool ok = false;
   std::string why;  // when not ok
 };
@@ -93,6 +113,7 @@ class MariaDb final : public Engine {
  public:
   void setup(const fs::path& dir) override {
     dir_ = dir / "mariadb";
+    this->dir = dir_;
     port_ = free_port();
     if (!fs::exists("/usr/sbin/mariadbd") || !fs::exists("/usr/bin/mariadb-install-db")) {
       why = "mariadbd or mariadb-install-db not installed";
@@ -105,6 +126,7 @@ class MariaDb final : public Engine {
       why = "mariadb-install-db failed, see " + (dir_ / "install.log").string();
       return;
     }
+    tls = make_certs(dir_);
     if (!start()) return;
     auto c = connect(root());
     if (!c) {
@@ -137,6 +159,13 @@ class MariaDb final : public Engine {
                                   "--innodb-buffer-pool-size=16M",
                                   "--open-files-limit=1024"};
     if (geteuid() == 0) args.push_back("--user=root");
+    if (tls)
+      for (const char* f : {"ca", "cert", "key"})
+        args.push_back(std::string("--ssl-") + f + "=" +
+                       (dir_ / (f == std::string("ca")     ? "ca.crt"
+                                : f == std::string("cert") ? "server.crt"
+                                                           : "server.key"))
+                           .string());
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
@@ -191,6 +220,7 @@ class Postgres final : public Engine {
  public:
   void setup(const fs::path& dir) override {
     dir_ = dir / "postgresql";
+    this->dir = dir_;
     port_ = free_port();
     if (!fs::exists(std::string(kPgBin) + "/initdb")) {
       why = std::string(kPgBin) + "/initdb not installed";
@@ -207,6 +237,9 @@ class Postgres final : public Engine {
       why = "initdb failed, see " + (dir_ / "initdb.log").string();
       return;
     }
+    // The key must belong to the server's user and be private.
+    tls = make_certs(dir_) && ::chmod((dir_ / "server.key").c_str(), 0600) == 0 &&
+          (geteuid() != 0 || sh("chown nobody " + (dir_ / "server.key").string()) == 0);
     if (!start()) return;
     auto c = connect(superuser());
     if (!c) {
@@ -229,7 +262,7 @@ class Postgres final : public Engine {
   bool start() override {
     if (sh(as_user() + kPgBin + "/pg_ctl -D " + (dir_ / "data").string() + " -l " +
            (dir_ / "server.log").string() + " -o \"-p " + std::to_string(port_) + " -k " + dir_.string() +
-           " -c listen_addresses=127.0.0.1 -c fsync=off\" -w start >/dev/null") != 0) {
+           " -c listen_addresses=127.0.0.1 -c fsync=off" + ssl_args() + "\" -w start >/dev/null") != 0) {
       why = "pg_ctl start failed, see " + (dir_ / "server.log").string();
       return false;
     }
@@ -269,6 +302,11 @@ class Postgres final : public Engine {
   }
 
  private:
+  std::string ssl_args() const {
+    if (!tls) return "";
+    return " -c ssl=on -c ssl_cert_file=" + (dir_ / "server.crt").string() +
+           " -c ssl_key_file=" + (dir_ / "server.key").string();
+  }
   static std::string as_user() { return geteuid() == 0 ? "runuser -u nobody -- " : ""; }
   fs::path dir_;
   uint16_t port_ = 0;
@@ -349,6 +387,7 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
   void StatementsArePreparedOnce();
   void RepeatedNamesAndScripts();
   void QueryTimeout();
+  void TlsModes();
   void PoolWaitsForAFreeConnection();
   void PoolEndsAFailedTransaction();
   void PoolRidesOutARestart();
@@ -514,6 +553,50 @@ void SqlServer::QueryTimeout() {
   EXPECT_EQ((*c)->usable(), GetParam() == Dialect::PostgreSQL) << r.error().message;
 }
 
+void SqlServer::TlsModes() {
+  if (!engine().tls) {
+    std::cout << "[ skip   ] TLS: no certificates (openssl missing?)\n";
+    return;
+  }
+  const char* encrypted = GetParam() == Dialect::MySQL
+                              ? "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
+                              : "SELECT 'ssl', ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+  auto tls_of = [&](Connection& c) {
+    auto rows = c.query(encrypted, {});
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows && rows->size() == 1 ? (*rows)[0][1].value_or("") : std::string("?");
+  };
+  // MySQL: the cipher's name; PostgreSQL: t.
+  auto is_encrypted = [&](const std::string& v) {
+    std::cout << "[ tls    ] " << dialect_name(GetParam()) << ": " << v << "\n";
+    return GetParam() == Dialect::MySQL ? !v.empty() && v != "?" : v == "t";
+  };
+  using Tls = ConnectOptions::Tls;
+  auto o = engine().options();
+  o.tls = Tls::Require;
+  auto c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(is_encrypted(tls_of(**c)));
+  o.tls = Tls::Verify;
+  o.tls_ca_file = (engine().dir / "ca.crt").string();
+  c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(is_encrypted(tls_of(**c)));
+  o.tls_ca_file = (engine().dir / "other-ca.crt").string();
+  c = connect(o);
+  EXPECT_FALSE(c.ok()) << "verified against the wrong CA";
+  if (GetParam() == Dialect::PostgreSQL) {  // the name is checked too (the certificate is for 127.0.0.1)
+    o.tls_ca_file = (engine().dir / "ca.crt").string();
+    o.host = "localhost";
+    c = connect(o);
+    EXPECT_FALSE(c.ok()) << "verified a certificate for another name";
+  }
+  o = engine().options();
+  c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(tls_of(**c), GetParam() == Dialect::MySQL ? "" : "f");
+}
+
 void SqlServer::PoolWaitsForAFreeConnection() {
   auto pool = Pool::create(engine().options(), 1, 300ms);
   std::atomic<bool> holding{false};
@@ -649,6 +732,10 @@ TEST_P(SqlServer, Connection) {
   {
     SCOPED_TRACE("QueryTimeout");
     QueryTimeout();
+  }
+  {
+    SCOPED_TRACE("TlsModes");
+    TlsModes();
   }
 }
 
