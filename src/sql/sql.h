@@ -41,10 +41,13 @@ struct Param {
 using Params = std::vector<Param>;
 
 // A statement's text with :name parameters replaced by the engine's
-// placeholders, and the names in placeholder order (a name used twice
-// appears twice). Colons inside quoted strings, quoted identifiers and
-// comments, and PostgreSQL's "::" casts are left alone. Invalid when a
-// parameter name is empty or the text ends inside a quote.
+// placeholders, and the names in placeholder order: for `?` (SQLite,
+// MySQL) a name used twice appears twice; for PostgreSQL a name used again
+// reuses its $n, so each distinct name appears once, in $1..$n order.
+// Colons inside quoted strings, quoted identifiers and comments, and "::"
+// casts are left alone. Invalid when a ':' has no name after it, a
+// positional placeholder ('?', '$1') is written, or the text ends inside a
+// quote or comment.
 struct Translated {
   std::string text;
   std::vector<std::string> names;
@@ -118,7 +121,9 @@ class Pool {
 
   // Runs `fn` with a connection. A Temp error from fn on a connection that
   // became unusable is retried once on a fresh connection when `retry` is
-  // set (reads; not writes that may have been applied).
+  // set (reads; not writes that may have been applied). After fn returns an
+  // error the connection is rolled back, so a transaction fn began never
+  // outlives it; on success fn must have committed what it began.
   Result<void> with(const std::function<Result<void>(Connection&)>& fn, bool retry = true);
   template <class T>
   Result<T> run(const std::function<Result<T>(Connection&)>& fn, bool retry = true) {
