@@ -512,7 +512,7 @@ class SqlDirectory : public Directory {
 
   Result<std::optional<TlsPolicy>> find_tls_policy(const std::string& domain) override {
     std::string d = to_lower(domain);
-    return read<std::optional<TlsPolicy>>([&](Connection& c) -> Result<std::optional<TlsPolicy>> {
+    auto lookup = [&](Connection& c) -> Result<std::optional<TlsPolicy>> {
       if (!q_.tls_policy.empty()) {
         auto rows = c.query(q_.tls_policy, lookup_params("", d));
         if (!rows) return rows.error();
@@ -526,7 +526,11 @@ class SqlDirectory : public Directory {
       if (rows->empty()) return std::optional<TlsPolicy>();
       const Row& row = rows->front();
       return std::optional<TlsPolicy>(TlsPolicy{text(row, 0), text(row, 1), text(row, 2)});
-    });
+    };
+    // A schema of its own (PostfixAdmin) often has no tlspolicies table:
+    // without a tls_policy query, no policy then.
+    if (q_.any() && q_.tls_policy.empty()) return setting<std::optional<TlsPolicy>>(lookup, std::nullopt);
+    return read<std::optional<TlsPolicy>>(lookup);
   }
 
   // ---- resolution ----
