@@ -78,6 +78,8 @@ class Statement {
   // The last step()'s result code, for errc_of().
   int rc() const { return rc_; }
 
+  // Columns of the result (0 for a statement without).
+  int columns() const { return st_ ? sqlite3_column_count(st_) : 0; }
   int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
   bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
   // "" for NULL.

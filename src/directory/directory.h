@@ -1,6 +1,6 @@
 // Directory: virtual domains, accounts, aliases and outbound TLS policies.
 //
-// One interface for every backend (SQLite now; PostgreSQL/MariaDB later) over
+// One interface for every backend (SQLite, MariaDB/MySQL, PostgreSQL) over
 // the schema of the Postfix+Dovecot+MySQL guide: domains(domain),
 // accounts(username, domain, password, quota, enabled, sendonly),
 // aliases(source_username, source_domain, destination_username,
@@ -139,7 +139,7 @@ class Directory {
   virtual Result<AuthResult> authenticate(const std::string& login, const std::string& password) = 0;
 
   // Inbound TLS requirement per domain (Q5): mail for a flagged domain is
-  // refused unless it arrives over TLS. Kept in table domain_settings (not
+  // refused unless it arrives over TLS. Kept in table mailfort_domain_settings (not
   // in the guide's schema, so an imported vmail database works without it).
   virtual Result<bool> requires_tls(const std::string& domain) { return false; }
   virtual Result<void> set_requires_tls(const std::string& domain, bool required) {
@@ -148,8 +148,8 @@ class Directory {
 
   // Outgoing sending limits (Q7): per-account and per-domain overrides of
   // [limits] send_per_hour_mailbox/_domain, in messages per hour (0 =
-  // unlimited; nullopt = the config default). Kept in tables account_settings
-  // and domain_settings, outside the guide's schema.
+  // unlimited; nullopt = the config default). Kept in tables
+  // mailfort_account_settings and mailfort_domain_settings, outside the guide's schema.
   virtual Result<std::optional<uint32_t>> send_limit(const std::string& account_address) {
     return std::optional<uint32_t>();
   }
@@ -174,7 +174,7 @@ class Directory {
 
   // Header From/Sender exceptions (S6): an account, or every account of a
   // domain, may write any address there (a newsletter, a shared sender).
-  // Column allow_any_from of account_settings and domain_settings.
+  // Column allow_any_from of mailfort_account_settings and mailfort_domain_settings.
   // allows_any_from is the account's or its domain's setting.
   virtual Result<bool> allows_any_from(const std::string& account_address) { return false; }
   virtual Result<void> set_allow_any_from(const std::string& account_address, bool allowed) {
@@ -185,7 +185,7 @@ class Directory {
     return make_error(Errc::Perm, "not supported by this directory backend");
   }
 
-  // Access lists (access.h), table `access`. add_access replaces the action
+  // Access lists (access.h), table `mailfort_access`. add_access replaces the action
   // of an existing entry; remove_access: NotFound when absent. Read on
   // every use, so a change reaches a running server at once.
   virtual Result<void> add_access(const std::string& entry, AccessAction action) {

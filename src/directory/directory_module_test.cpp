@@ -225,16 +225,21 @@ TEST_F(DirFixture, SendLimitOverrides) {
   EXPECT_EQ(d->set_domain_send_limit("nowhere.test", 1u).error().code, Errc::NotFound);
 }
 
-TEST_F(DirFixture, OlderDomainSettingsTableGetsTheNewColumn) {
+TEST_F(DirFixture, OlderTablesAreRenamedAndGetTheNewColumns) {
   ASSERT_TRUE(d->add_domain("example.test").ok());
   d.reset();
   auto db = sqlite::Database::open(path(), {});
   ASSERT_TRUE(db.ok()) << db.error().message;
+  // An earlier version's tables: without the mailfort_ prefix, and
+  // domain_settings without its later columns.
   const char* older = R"sql(
-DROP TABLE domain_settings;
-DROP TABLE account_settings;
+DROP TABLE mailfort_domain_settings;
+DROP TABLE mailfort_account_settings;
+DROP TABLE mailfort_access;
 CREATE TABLE domain_settings (domain VARCHAR(255) PRIMARY KEY, require_tls BOOLEAN NOT NULL DEFAULT 0);
 INSERT INTO domain_settings (domain, require_tls) VALUES ('example.test', 1);
+CREATE TABLE access (entry VARCHAR(320) PRIMARY KEY, action VARCHAR(8) NOT NULL);
+INSERT INTO access (entry, action) VALUES ('192.0.2.0/24', 'reject');
 )sql";
   {
     auto r = db->exec(older);
@@ -246,6 +251,19 @@ INSERT INTO domain_settings (domain, require_tls) VALUES ('example.test', 1);
     ASSERT_TRUE(r.ok()) << r.error().message;
     d = std::move(r.value());
   }
+  {
+    auto check = sqlite::Database::open(path(), {});
+    ASSERT_TRUE(check.ok());
+    auto q = check->prepare(
+        "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' AND name "
+        "IN "
+        "('domain_settings', 'account_settings', 'access', 'mailfort_domain_settings', "
+        "'mailfort_account_settings', 'mailfort_access') ORDER BY name)");
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.text(0), "mailfort_access mailfort_account_settings mailfort_domain_settings");
+  }
+  ASSERT_EQ(d->list_access().value().size(), 1u);  // the renamed table kept its rows
+  EXPECT_EQ(d->list_access().value()[0].entry, "192.0.2.0/24");
   EXPECT_TRUE(d->requires_tls("example.test").value());
   EXPECT_FALSE(d->domain_send_limit("example.test").value());
   ASSERT_TRUE(d->set_domain_send_limit("example.test", 9u).ok());
