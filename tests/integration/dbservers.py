@@ -292,7 +292,7 @@ class MariaDB(_Server):
         return _read(os.path.join(self.dir, "general.log"))
 
     def _client(self, args, input=None, user="root", password=None):
-        argv = [MYSQL, "--no-defaults", "--batch", "--raw", "--skip-column-names",
+        argv = [MYSQL, "--no-defaults", "--batch", "--skip-column-names",
                 "--default-character-set=utf8mb4"]
         if user == "root":
             argv += ["-S", self.socket, "-u", "root"]
@@ -307,7 +307,8 @@ class MariaDB(_Server):
         r = self._client(["-D", database, "-e", statement], user=user, password=password)
         if r.returncode != 0:
             raise DatabaseError(f"mysql: {r.stderr.strip()}\n  in: {statement}")
-        return [tuple(None if v == "NULL" else v for v in line.split("\t"))
+        # Batch mode writes \n, \t, \\ and \0 inside values as escapes.
+        return [tuple(None if v == "NULL" else _mysql_unescape(v) for v in line.split("\t"))
                 for line in r.stdout.split("\n") if line != ""]
 
     def script(self, text, database="vmail"):
@@ -338,6 +339,10 @@ class MariaDB(_Server):
         """SHOW CREATE TABLE, with the AUTO_INCREMENT counter left out (rows move it)."""
         text = self.sql(f"SHOW CREATE TABLE `{table}`", database)[0][1]
         return re.sub(r" AUTO_INCREMENT=\d+", "", text)
+
+
+def _mysql_unescape(v):
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "0": "\0"}.get(m.group(1), m.group(1)), v)
 
 
 # ------------------------------------------------------------- PostgreSQL
