@@ -114,3 +114,21 @@ def test_shared_servers_are_started_once_and_stopped_by_the_last_holder():
             release(kind)
     # One holder (this process) counts once: released, they are stopped.
     assert all(refused(s.port) for s in servers)
+
+
+@pytest.mark.parametrize("cls", [
+    pytest.param(MariaDB, marks=pytest.mark.skipif(not MARIADB_AVAILABLE, reason="needs mariadb-server")),
+    pytest.param(PostgreSQL, marks=pytest.mark.skipif(not POSTGRESQL_AVAILABLE, reason="needs postgresql-15")),
+])
+def test_killed_server_restarts_with_its_committed_data(cls):
+    s = cls()
+    try:
+        s.sql("CREATE TABLE k (a int)")
+        s.sql("INSERT INTO k VALUES (5)")
+        port = s.port
+        s.kill()  # at once: the commit must already have reached the OS
+        assert not s.running() and refused(port)
+        s.start()
+        assert s.sql("SELECT a FROM k") == [("5",)]
+    finally:
+        s.cleanup()
