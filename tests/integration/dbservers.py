@@ -590,7 +590,15 @@ def _reap_abandoned(kind):
     for run in os.listdir(SHARED):
         if run == _run_id():
             continue
-        path = os.path.join(SHARED, run, kind + ".json")
+        run_dir = os.path.join(SHARED, run)
+        try:
+            if (not any(n.endswith(".json") for n in os.listdir(run_dir))
+                    and time.time() - os.path.getmtime(run_dir) > 3600):
+                shutil.rmtree(run_dir, ignore_errors=True)  # only lock files of a run long over
+                continue
+        except OSError:
+            continue
+        path = os.path.join(run_dir, kind + ".json")
         if not os.path.exists(path):
             continue
         with _flock(path + ".lock"):
