@@ -203,7 +203,7 @@ class Env:
 
     def dump(self, tables=GUIDE_TABLES):
         """Every row of `tables`, as text, in a stable order."""
-        return {t: sorted(self.sql(f"SELECT * FROM {t}")) for t in tables}
+        return {t: sorted(self.sql(f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
 @pytest.fixture
