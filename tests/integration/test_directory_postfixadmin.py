@@ -10,7 +10,7 @@ import pytest
 from conftest import PASSWORD
 from dbservers import (MARIADB_AVAILABLE, POSTGRESQL_AVAILABLE, shared_mariadb,  # noqa: F401
                        shared_postgresql)
-from directory_cases import (Env, database_name, doveadm_hash, imap_login, imap_login_fails, inbox_subjects,
+from directory_cases import (MAILFORT_TABLES, Env, database_name, doveadm_hash, imap_login, imap_login_fails, inbox_subjects,
                              mx_send, rcpt_reply, smtp_auth, wait_subject)
 from dbservers import ENGINES
 
@@ -158,9 +158,11 @@ def pfa(request, instance, dns):
     e.configure(cache_seconds=1, queries=queries(engine))
     e.pfa_definitions = e.definitions(PFA_TABLES)
     e.pfa_rows = e.dump(PFA_TABLES)
-    # Mailfort's own tables (access lists, settings) beside PostfixAdmin's.
-    r = instance.cli("directory", "init-schema")
+    # Mailfort's own tables (access lists, settings) beside PostfixAdmin's,
+    # and not the guide's (--mailfort-only).
+    r = instance.cli("directory", "init-schema", "--mailfort-only")
     assert r.returncode == 0, r.stdout + r.stderr
+    assert server.tables(db) == sorted(PFA_TABLES + MAILFORT_TABLES), server.tables(db)
     assert e.definitions(PFA_TABLES) == e.pfa_definitions, "PostfixAdmin's tables must not be altered"
     yield e
     server.drop_database(db)
