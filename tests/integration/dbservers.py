@@ -120,6 +120,17 @@ def _port_open(port, host="127.0.0.1"):
         return False
 
 
+def make_cert(directory, name="server", cn="localhost"):
+    """A self-signed certificate for 127.0.0.1 and localhost: (cert, key) paths."""
+    cert, key = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "3", "-subj", f"/CN={cn}", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    os.chmod(cert, 0o644)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
 def _mkdir(prefix):
     os.makedirs(BASE, exist_ok=True)
     os.chmod(BASE, 0o755)
@@ -172,6 +183,8 @@ def _version(argv):
 
 class _Server:
     kind = ""
+    tls = False
+    cert = None
     # Attributes saved in the shared state file, enough to attach to a
     # running server from another process.
     STATE = ("dir", "port", "pid")
@@ -271,16 +284,20 @@ def _mariadb_template():
 
 class MariaDB(_Server):
     kind = "mariadb"
-    STATE = ("dir", "port", "pid", "socket", "datadir", "password_file")
+    STATE = ("dir", "port", "pid", "socket", "datadir", "password_file", "tls", "cert")
     # Small, and safe against a killed process but not against power loss
     # (commits reach the OS, never the disk): a throwaway test server.
     INNODB = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=4M", "--innodb-flush-method=nosync",
               "--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0", "--skip-log-bin"]
 
-    def __init__(self):
+    def __init__(self, tls=False):
+        """`tls`: TCP clients must use TLS (require_secure_transport; the
+        certificate `cert` is for 127.0.0.1)."""
         super().__init__()
         self.dir = _mkdir("mariadb-")
         self.port = free_port()
+        self.tls = tls
+        self.cert = make_cert(self.dir)[0] if tls else None
         self.socket = os.path.join(self.dir, "mysqld.sock")
         self.datadir = os.path.join(self.dir, "data")
         subprocess.run(["cp", "-a", os.path.join(_mariadb_template(), "data"), self.datadir], check=True)
@@ -303,6 +320,8 @@ class MariaDB(_Server):
                 "--general-log=1", f"--general-log-file={self.dir}/general.log",
                 "--performance-schema=0", "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_general_ci", "--max-connections=300", *self.INNODB]
+        if self.tls:
+            argv += [f"--ssl-cert={self.cert}", f"--ssl-key={self.cert[:-4]}.key", "--require-secure-transport=ON"]
         if os.geteuid() == 0:
             argv.append("--user=root")
         self._spawn(argv, "stderr.log")
@@ -321,7 +340,7 @@ class MariaDB(_Server):
             argv += ["-S", self.socket, "-u", "root"]
         else:
             argv += ["--protocol=TCP", "-h", "127.0.0.1", "-P", str(self.port), "-u", user,
-                     f"-p{password}"]
+                     f"-p{password}"] + (["--ssl"] if self.tls else [])
         return subprocess.run(argv + args, input=input, capture_output=True, text=True, timeout=60)
 
     def sql(self, statement, database="vmail", user="root", password=None):
@@ -406,17 +425,23 @@ host all all 127.0.0.1/32 scram-sha-256
 
 class PostgreSQL(_Server):
     kind = "postgresql"
-    STATE = ("dir", "port", "pid", "socket_dir", "datadir", "password_file")
+    STATE = ("dir", "port", "pid", "socket_dir", "datadir", "password_file", "tls", "cert")
 
-    def __init__(self):
+    def __init__(self, tls=False):
+        """`tls`: TCP clients must use TLS (hostssl only; the certificate
+        `cert` is for 127.0.0.1)."""
         super().__init__()
         self.dir = _mkdir("postgresql-")
         self.port = free_port()
         self.socket_dir = self.dir
         self.datadir = os.path.join(self.dir, "data")
+        self.tls = tls
+        self.cert = make_cert(self.dir)[0] if tls else None
         subprocess.run(["cp", "-a", os.path.join(_postgresql_template(), "data"), self.datadir], check=True)
         with open(os.path.join(self.datadir, "pg_hba.conf"), "w") as f:
-            f.write(PG_HBA)
+            f.write(PG_HBA if not tls else PG_HBA.replace(
+                "host all all 127.0.0.1/32 scram-sha-256",
+                "hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject"))
         _chown_tree(self.dir, _pg_user())
         self.password_file = os.path.join(self.dir, "vmail.password")
         _write_secret(self.password_file, DB_PASSWORD)
@@ -433,6 +458,8 @@ class PostgreSQL(_Server):
                 "-c", "unix_socket_permissions=0777", "-c", "log_statement=all",
                 "-c", "log_line_prefix=%m [%p] %q%u@%d ", "-c", "log_min_messages=warning",
                 "-c", "password_encryption=scram-sha-256"]
+        if self.tls:
+            argv += ["-c", "ssl=on", "-c", f"ssl_cert_file={self.cert}", "-c", f"ssl_key_file={self.cert[:-4]}.key"]
         self._spawn(argv, "postgres.log", user=user, group=user, extra_groups=[] if user else None,
                     cwd=self.dir)
         return self._await_ready(lambda: self._client(["-c", "SELECT 1"], "postgres").returncode == 0,

@@ -132,3 +132,40 @@ def test_killed_server_restarts_with_its_committed_data(cls):
         assert s.sql("SELECT a FROM k") == [("5",)]
     finally:
         s.cleanup()
+
+
+def test_servers_that_insist_on_tls():
+    """tls=True: TCP clients without TLS are turned away, with TLS they
+    get in (the certificate is for 127.0.0.1)."""
+    if MARIADB_AVAILABLE:
+        db = MariaDB(tls=True)
+        try:
+            assert db.sql("SELECT 1", user=DB_USER, password=DB_PASSWORD) == [("1",)]
+            plain = subprocess.run(["mysql", "--no-defaults", "--protocol=TCP", "-h", "127.0.0.1", "-P",
+                                    str(db.port), "-u", DB_USER, f"-p{DB_PASSWORD}", "--skip-ssl", "-e",
+                                    "SELECT 1"], capture_output=True, text=True)
+            assert plain.returncode != 0, plain.stderr  # "insecure transport" or "access denied"
+            verified = subprocess.run(["mysql", "--no-defaults", "--protocol=TCP", "-h", "127.0.0.1", "-P",
+                                       str(db.port), "-u", DB_USER, f"-p{DB_PASSWORD}", f"--ssl-ca={db.cert}",
+                                       "--ssl-verify-server-cert", "-N", "-e",
+                                       "SHOW STATUS LIKE 'Ssl_version'"], capture_output=True, text=True)
+            assert verified.returncode == 0 and "TLSv1" in verified.stdout, verified.stderr
+        finally:
+            db.cleanup()
+    if POSTGRESQL_AVAILABLE:
+        pg = PostgreSQL(tls=True)
+        try:
+            assert pg.sql("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", user=DB_USER,
+                          password=DB_PASSWORD) == [("t",)]
+            import os
+            plain = subprocess.run(["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(pg.port), "-U", DB_USER,
+                                    "-d", "vmail", "-c", "SELECT 1"], capture_output=True, text=True,
+                                   env=dict(os.environ, PGPASSWORD=DB_PASSWORD, PGSSLMODE="disable"))
+            assert plain.returncode != 0 and "no encryption" in plain.stderr, plain.stderr
+            verified = subprocess.run(["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(pg.port), "-U", DB_USER,
+                                       "-d", "vmail", "-c", "SELECT 1"], capture_output=True, text=True,
+                                      env=dict(os.environ, PGPASSWORD=DB_PASSWORD, PGSSLMODE="verify-full",
+                                               PGSSLROOTCERT=pg.cert))
+            assert verified.stdout.strip() == "1", verified.stderr
+        finally:
+            pg.cleanup()
