@@ -14,16 +14,14 @@ pointed at it through [directory] backend/url/password_file.
 import functools
 import hashlib
 import imaplib
-import os
 import re
 import smtplib
 import socket
-import ssl
 import subprocess
 
 import pytest
 
-from conftest import BIN, PASSWORD, Instance, add_users, close_all, wait_for  # noqa: F401
+from conftest import PASSWORD, Instance, add_users, close_all, wait_for
 from dbservers import ENGINES
 
 # ---------------------------------------------------------------- schema

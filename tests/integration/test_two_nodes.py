@@ -13,7 +13,6 @@ sources (as test_hostile_auth.py does), so both nodes see the same client IP.
 - Redis stopped: mail keeps flowing on both (local state); started again:
   state is shared again.
 """
-import imaplib
 import re
 import smtplib
 import sys
@@ -98,10 +97,6 @@ def cluster(request, dns):
 
 
 # ------------------------------------------------------------------ helpers
-
-def imap_host(node):
-    return node.hosts["imap"]
-
 
 def failed_login(node, source):
     """One failed LOGIN over imaps from `source` on a connection of its own."""
