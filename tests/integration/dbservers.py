@@ -166,11 +166,14 @@ def _flock(path):
 def _template(name, build):
     """BASE/dbtemplates/NAME, built once per machine by `build(dir)`."""
     path = os.path.join(TEMPLATES, name)
+    os.makedirs(TEMPLATES, exist_ok=True)
+    os.chmod(TEMPLATES, 0o755)  # initdb runs as the postgres user
     with _flock(path + ".lock"):
         if not os.path.isdir(path):
             tmp = path + ".tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             os.makedirs(tmp)
+            os.chmod(tmp, 0o755)
             build(tmp)
             os.rename(tmp, path)
     return path
@@ -297,7 +300,14 @@ class MariaDB(_Server):
         self.dir = _mkdir("mariadb-")
         self.port = free_port()
         self.tls = tls
-        self.cert = make_cert(self.dir)[0] if tls else None
+        try:
+            self._setup()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _setup(self):
+        self.cert = make_cert(self.dir)[0] if self.tls else None
         self.socket = os.path.join(self.dir, "mysqld.sock")
         self.datadir = os.path.join(self.dir, "data")
         subprocess.run(["cp", "-a", os.path.join(_mariadb_template(), "data"), self.datadir], check=True)
@@ -433,13 +443,20 @@ class PostgreSQL(_Server):
         super().__init__()
         self.dir = _mkdir("postgresql-")
         self.port = free_port()
+        self.tls = tls
+        try:
+            self._setup()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _setup(self):
         self.socket_dir = self.dir
         self.datadir = os.path.join(self.dir, "data")
-        self.tls = tls
-        self.cert = make_cert(self.dir)[0] if tls else None
+        self.cert = make_cert(self.dir)[0] if self.tls else None
         subprocess.run(["cp", "-a", os.path.join(_postgresql_template(), "data"), self.datadir], check=True)
         with open(os.path.join(self.datadir, "pg_hba.conf"), "w") as f:
-            f.write(PG_HBA if not tls else PG_HBA.replace(
+            f.write(PG_HBA if not self.tls else PG_HBA.replace(
                 "host all all 127.0.0.1/32 scram-sha-256",
                 "hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject"))
         _chown_tree(self.dir, _pg_user())
@@ -542,6 +559,13 @@ class Redis(_Server):
         super().__init__()
         self.dir = _mkdir("redis-")
         self.port = free_port()
+        try:
+            self._setup()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def _setup(self):
         self.password_file = os.path.join(self.dir, "redis.password")
         _write_secret(self.password_file, REDIS_PASSWORD)
         self.start()
