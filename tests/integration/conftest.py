@@ -41,14 +41,14 @@ def run_as_owner(path):
 
 
 class Instance:
-    def __init__(self, dns):
+    def __init__(self, dns, hostname=HOST):
         os.makedirs(BASE, exist_ok=True)
         os.chmod(BASE, 0o755)
         self.dir = tempfile.mkdtemp(dir=BASE)
         os.chmod(self.dir, 0o755)
         self.dns = dns
         self.proc = None
-        r = subprocess.run([BIN, "init", "--dir", self.dir, "--hostname", HOST, "--domain", DOMAIN, "--dev"],
+        r = subprocess.run([BIN, "init", "--dir", self.dir, "--hostname", hostname, "--domain", DOMAIN, "--dev"],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         self.config = os.path.join(self.dir, "mailfort.toml")
@@ -192,7 +192,8 @@ class Instance:
         return ctx
 
     def smtp(self, listener="submission", source="127.0.0.1", timeout=10):
-        s = smtplib.SMTP("127.0.0.1", self.ports[listener], local_hostname="client.example.org",
+        s = smtplib.SMTP(self.hosts.get(listener, "127.0.0.1"), self.ports[listener],
+                         local_hostname="client.example.org",
                          source_address=(source, 0), timeout=timeout)
         return s
 
