@@ -577,6 +577,10 @@ std::string Redis::key(std::string_view name) const {
   return impl_->options.key_prefix + std::string(name);
 }
 
+std::string Redis::display() const {
+  return impl_->options.display();
+}
+
 bool Redis::available() const {
   return impl_->available;
 }
