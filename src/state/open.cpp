@@ -20,6 +20,9 @@ Result<std::shared_ptr<Redis>> open_redis(const config::State& cfg) {
   opts->tls_ca_file = cfg.redis_tls_ca_file;
   opts->key_prefix = cfg.redis_key_prefix;
   opts->timeout = std::chrono::milliseconds(cfg.redis_timeout_ms);
+  // Worker threads share these; Redis runs commands one at a time anyway,
+  // so more connections would only queue there instead of here.
+  opts->pool_size = 8;
   return Redis::create(std::move(opts.value()));
 }
 

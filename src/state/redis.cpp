@@ -179,9 +179,18 @@ class Connection {
 
   // An idle connection with something to read has been closed by the
   // server (a restart, an idle timeout): Redis sends nothing unasked.
-  bool stale() const {
+  bool stale() {
     pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, 0) != 0;
+    if (::poll(&p, 1, 0) == 0) return false;
+    if (!ssl_) return true;
+    // TLS 1.3 sends session tickets after the handshake: readable, yet
+    // alive. A peek consumes them; only application data or a close is stale.
+    char b;
+    size_t got = 0;
+    int r = SSL_peek_ex(ssl_, &b, 1, &got);
+    bool alive = r != 1 && SSL_get_error(ssl_, r) == SSL_ERROR_WANT_READ;
+    ERR_clear_error();
+    return !alive;
   }
 
  private:
@@ -450,10 +459,15 @@ struct Redis::Impl {
     if (tls) SSL_CTX_free(tls);
   }
 
-  // A connection for one call: an idle one, a new one, or Temp.
-  Result<std::unique_ptr<Connection>> take() {
+  // A connection for one call: an idle one, a new one, or Temp. `busy`:
+  // Temp because the pool stayed full, or inside the backoff (neither is
+  // a new failure of Redis).
+  Result<std::unique_ptr<Connection>> take(bool& busy) {
     std::unique_lock lock(mu);
-    if (SteadyClock::now() < retry_at) return make_error(Errc::Temp, "redis unavailable: " + last_error);
+    if (SteadyClock::now() < retry_at) {
+      busy = true;
+      return make_error(Errc::Temp, "redis unavailable: " + last_error);
+    }
     auto until = SteadyClock::now() + options.timeout;
     for (;;) {
       while (!idle.empty()) {
@@ -463,8 +477,11 @@ struct Redis::Impl {
         --open;
       }
       if (open < options.pool_size) break;
-      if (cv.wait_until(lock, until) == std::cv_status::timeout && idle.empty() && open >= options.pool_size)
+      if (cv.wait_until(lock, until) == std::cv_status::timeout && idle.empty() &&
+          open >= options.pool_size) {
+        busy = true;
         return make_error(Errc::Temp, "redis: every pooled connection is busy");
+      }
     }
     ++open;
     lock.unlock();
@@ -516,13 +533,10 @@ struct Redis::Impl {
   }
 
   Result<std::vector<RedisReply>> run(const std::vector<std::vector<std::string>>& commands) {
-    auto conn = take();
+    bool busy = false;
+    auto conn = take(busy);
     if (!conn) {
-      // Failing at once during the backoff is not a new failure.
-      std::unique_lock lock(mu);
-      bool in_backoff = SteadyClock::now() < retry_at;
-      lock.unlock();
-      if (!in_backoff) failed(conn.error().message);
+      if (!busy) failed(conn.error().message);
       return conn.error();
     }
     auto c = std::move(conn.value());

@@ -2,6 +2,7 @@
 // client, and the services sharing state through it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <thread>
@@ -123,6 +124,35 @@ TEST_F(RedisTest, OutageFailsFastThenRecovers) {
   ASSERT_TRUE(back);
   EXPECT_TRUE(redis_->available());
   EXPECT_EQ(redis_->command({"GET", redis_->key("x")})->str, "2");
+}
+
+TEST(RedisTls, VerifiedAgainstTheCaFile) {
+  if (!RedisServer::installed()) GTEST_SKIP() << "redis-server not installed";
+  RedisServer server;
+  ASSERT_TRUE(server.make_tls_cert());
+  ASSERT_TRUE(server.start());
+  for (const char* host : {"127.0.0.1", "localhost"}) {  // IP SAN, then SNI + DNS SAN
+    auto opts = server.options();
+    opts.host = host;
+    opts.tls = true;
+    opts.tls_ca_file = server.cert_file();
+    auto redis = Redis::create(opts);
+    auto set = redis->command({"SET", redis->key("tls"), std::string(100000, 'y')});
+    ASSERT_TRUE(set) << host << ": " << set.error().message;
+    // Reused from the pool (session tickets read on an idle connection do not make it stale).
+    EXPECT_EQ(redis->command({"STRLEN", redis->key("tls")})->integer, 100000);
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(redis->command({"PING"}));
+    auto clients = redis->command({"CLIENT", "LIST"});
+    ASSERT_TRUE(clients);
+    EXPECT_EQ(std::count(clients->str.begin(), clients->str.end(), '\n'), 1) << "one pooled connection, reused";
+  }
+  // Not signed by a CA we trust (the system store): refused.
+  auto opts = server.options();
+  opts.tls = true;
+  auto untrusted = Redis::create(opts)->command({"PING"});
+  ASSERT_FALSE(untrusted);
+  EXPECT_EQ(untrusted.error().code, Errc::Temp);
+  EXPECT_NE(untrusted.error().message.find("tls"), std::string::npos) << untrusted.error().message;
 }
 
 TEST(RedisUnreachable, ConnectRefusedIsTemp) {

@@ -32,11 +32,30 @@ class RedisServer {
     std::filesystem::remove_all(dir_, ec);
   }
 
+  // A self-signed certificate for localhost and 127.0.0.1 in the temp dir
+  // (cert.pem, key.pem); start() then serves TLS only.
+  bool make_tls_cert() {
+    std::string cmd =
+        "cd " + dir_ +
+        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem"
+        " -out cert.pem -days 1 -subj /CN=localhost"
+        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1";
+    tls_ = std::system(cmd.c_str()) == 0;
+    return tls_;
+  }
+  std::string cert_file() const { return dir_ + "/cert.pem"; }
+
   bool start() {
     pid_ = ::fork();
     if (pid_ == 0) {
       if (::chdir(dir_.c_str()) != 0) _exit(127);
       std::string port = std::to_string(port_);
+      if (tls_) {
+        ::execlp("redis-server", "redis-server", "--port", "0", "--tls-port", port.c_str(), "--tls-cert-file",
+                 "cert.pem", "--tls-key-file", "key.pem", "--tls-auth-clients", "no", "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--requirepass", "test-pass", "--logfile", "redis.log",
+                 nullptr);
+      }
       ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--requirepass", "test-pass", "--logfile", "redis.log", nullptr);
       _exit(127);
@@ -90,6 +109,7 @@ class RedisServer {
   std::string dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
+  bool tls_ = false;
 };
 
 }  // namespace mailfort::state::testing
