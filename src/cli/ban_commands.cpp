@@ -1,5 +1,6 @@
 // mailfort ban list|remove: the brute-force bans in <data_dir>/state.sqlite
-// (a running server re-reads them every 2 s).
+// and, with [state] backend = "redis", in Redis (a running server re-reads
+// them every second).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "policy/ban_service.h"
+#include "state/open.h"
 
 namespace mailfort::cli {
 namespace {
@@ -15,8 +17,12 @@ namespace {
 template <typename Use>
 int with_bans(const AdminContext& admin, Use use) {
   const auto& l = admin.cfg.limits;
+  auto redis = state::open_redis(admin.cfg.state);
+  if (!redis) return fail(redis.error().message);
   auto bans = policy::BanService::open(
-      admin.cfg.state_db_path(), {l.auth_failures_before_ban, l.ban_window_seconds, l.ban_duration_seconds});
+      admin.cfg.state_db_path(),
+      {l.auth_failures_before_ban, l.ban_window_seconds, l.ban_duration_seconds, l.ipv6_prefix_length}, {},
+      redis.value());
   if (!bans) return fail(bans.error().message);
   return use(*bans.value());
 }

@@ -24,6 +24,7 @@
 #include "cli/message_file.h"
 #include "cli/spam_commands.h"
 #include "filter/filter_service.h"
+#include "state/open.h"
 
 namespace mailfort::cli {
 namespace {
@@ -122,7 +123,10 @@ int learn(AdminContext& admin, const LearnArgs& a) {
     if (!account.value()) return fail("no such account: " + a.user);
     user = account.value()->address();
   }
-  auto service = filter::FilterService::open(admin.cfg, nullptr, nullptr);  // learning needs no DNS
+  // Learning needs no DNS; with [state] backend = "redis" it learns into the shared statistics.
+  auto redis = state::open_redis(admin.cfg.state);
+  if (!redis) return fail(redis.error().message);
+  auto service = filter::FilterService::open(admin.cfg, nullptr, nullptr, redis.value());
   if (!service) return fail(service.error().message);
   if (!service.value()->engine()) return fail("spam filtering is off ([spam] engine = \"off\")");
 

@@ -70,4 +70,41 @@ double token_probability(uint64_t spam, uint64_t ham, uint64_t spam_learns, uint
   return (kStrength * kPrior + n * p) / (kStrength + n);
 }
 
+// A message's identity: 128 bits over its (sorted, distinct) tokens, so
+// the same message read from another copy (new Received fields, another
+// folder) is the same message.
+std::string bayes_digest(const std::vector<Token>& tokens) {
+  uint64_t a = 0x8b72e1f30c4d5a69ULL ^ tokens.size(), b = 0x2f9a4c1d7e3b6805ULL;
+  for (Token t : tokens) {
+    a = (a ^ t) * 0x9e3779b97f4a7c15ULL;
+    a ^= a >> 29;
+    b = (b + t) * 0xc2b2ae3d27d4eb4fULL;
+    b ^= b >> 31;
+  }
+  std::string out(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<char>(a >> (56 - 8 * i));
+    out[8 + i] = static_cast<char>(b >> (56 - 8 * i));
+  }
+  return out;
+}
+
+std::string bayes_user_name(const std::string& user) {
+  std::string out = user;
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 0x20);
+  return out;
+}
+
+double combine_interesting(std::vector<double> probabilities) {
+  constexpr std::size_t kInterestingTokens = 150;
+  if (probabilities.size() > kInterestingTokens) {
+    auto further = [](double a, double b) { return std::fabs(a - 0.5) > std::fabs(b - 0.5); };
+    std::nth_element(probabilities.begin(), probabilities.begin() + kInterestingTokens, probabilities.end(),
+                     further);
+    probabilities.resize(kInterestingTokens);
+  }
+  return chi_square_combine(probabilities);
+}
+
 }  // namespace mailfort::filter

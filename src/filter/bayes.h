@@ -14,6 +14,10 @@
 #include "filter/scan.h"
 #include "filter/tokenizer.h"
 
+namespace mailfort::state {
+class Redis;
+}
+
 namespace mailfort::filter {
 
 struct BayesCounts {
@@ -36,6 +40,26 @@ class BayesStore {
 
 // <path> created when missing; thread-safe.
 Result<std::unique_ptr<BayesStore>> open_sqlite_bayes(const std::string& path, uint32_t min_learns);
+
+// [state] backend = "redis": the statistics in Redis, shared by every node
+// (per scope a hash of learn counts, a hash of token counts "spam:ham",
+// and sets of the learned messages' digests); `local` answers while Redis
+// is unreachable. Thread-safe.
+std::unique_ptr<BayesStore> open_redis_bayes(std::shared_ptr<state::Redis> redis,
+                                             std::unique_ptr<BayesStore> local, uint32_t min_learns);
+
+// A message's identity for "learned once" (128 bits over its tokens), and
+// the statistics scope of a user (lower-cased; "" = global).
+std::string bayes_digest(const std::vector<Token>& tokens);
+std::string bayes_user_name(const std::string& user);
+
+// Tokens seen fewer times than this (in both classes together) do not
+// vote: one sighting is noise.
+inline constexpr uint64_t kBayesMinTokenSightings = 2;
+// The combined score of the token probabilities of one message: the 150
+// most decided (f(w) furthest from 0.5) vote, chi-square combined. Every
+// store scores through it.
+double combine_interesting(std::vector<double> token_probabilities);
 
 // Robinson/Fisher chi-square combining of per-token spam probabilities
 // (pure; unit-tested): near 1 spam, near 0 ham, 0.5 unsure.

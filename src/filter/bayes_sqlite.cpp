@@ -26,11 +26,6 @@
 namespace mailfort::filter {
 namespace {
 
-// Tokens seen fewer times than this (in both classes together) are left
-// out: one sighting is noise.
-constexpr uint64_t kMinTokenSightings = 2;
-// How many of the most decided tokens (f(w) furthest from 0.5) vote.
-constexpr std::size_t kInterestingTokens = 150;
 // Idle reader connections kept open.
 constexpr std::size_t kMaxIdleReaders = 8;
 // Token counts kept in memory, all scopes together; past it the cache
@@ -44,32 +39,6 @@ constexpr const char* kSchema =
     " spam INTEGER NOT NULL, ham INTEGER NOT NULL, PRIMARY KEY (user_id, token)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS bayes_learned (user_id INTEGER NOT NULL, digest BLOB NOT NULL,"
     " spam INTEGER NOT NULL, learned_at INTEGER NOT NULL, PRIMARY KEY (user_id, digest)) WITHOUT ROWID;";
-
-// A message's identity: 128 bits over its (sorted, distinct) tokens, so
-// the same message read from another copy (new Received fields, another
-// folder) is the same message.
-std::string digest_of(const std::vector<Token>& tokens) {
-  uint64_t a = 0x8b72e1f30c4d5a69ULL ^ tokens.size(), b = 0x2f9a4c1d7e3b6805ULL;
-  for (Token t : tokens) {
-    a = (a ^ t) * 0x9e3779b97f4a7c15ULL;
-    a ^= a >> 29;
-    b = (b + t) * 0xc2b2ae3d27d4eb4fULL;
-    b ^= b >> 31;
-  }
-  std::string out(16, '\0');
-  for (int i = 0; i < 8; ++i) {
-    out[i] = static_cast<char>(a >> (56 - 8 * i));
-    out[8 + i] = static_cast<char>(b >> (56 - 8 * i));
-  }
-  return out;
-}
-
-std::string normalise_user(const std::string& user) {
-  std::string out = user;
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 0x20);
-  return out;
-}
 
 struct UserRow {
   int64_t id = 0;
@@ -205,11 +174,11 @@ Result<LearnOutcome> SqliteBayes::learn_scope(const std::string& name, const std
 Result<LearnOutcome> SqliteBayes::learn(const std::vector<Token>& tokens, bool spam,
                                         const std::string& user) {
   if (tokens.empty()) return LearnOutcome::Skipped;
-  std::string digest = digest_of(tokens);
+  std::string digest = bayes_digest(tokens);
   std::lock_guard lock(write_mu_);
   sqlite::Transaction tx(writer_);
   if (!tx.ok()) return writer_.error("bayes learn begin");
-  std::string name = normalise_user(user);
+  std::string name = bayes_user_name(user);
   // The user's outcome is the answer; the global statistics follow the
   // same rule on their own (another user may have learned the message).
   auto outcome = learn_scope(name, digest, tokens, spam);
@@ -226,7 +195,7 @@ Result<std::optional<double>> SqliteBayes::score(sqlite::Database& db, const Use
                                                  const std::vector<Token>& tokens) {
   std::vector<double> probabilities;
   auto add = [&](const Counts& c) {
-    if (c.present && uint64_t{c.spam} + c.ham >= kMinTokenSightings)
+    if (c.present && uint64_t{c.spam} + c.ham >= kBayesMinTokenSightings)
       probabilities.push_back(token_probability(c.spam, c.ham, scope.spam_learns, scope.ham_learns));
   };
   // Cached counts first; the rest from the database, then remembered.
@@ -279,13 +248,7 @@ Result<std::optional<double>> SqliteBayes::score(sqlite::Database& db, const Use
         if (sc.counts.emplace(t, c).second) ++cached_tokens_;
     }
   }
-  if (probabilities.size() > kInterestingTokens) {
-    auto further = [](double a, double b) { return std::fabs(a - 0.5) > std::fabs(b - 0.5); };
-    std::nth_element(probabilities.begin(), probabilities.begin() + kInterestingTokens, probabilities.end(),
-                     further);
-    probabilities.resize(kInterestingTokens);
-  }
-  return std::optional<double>(chi_square_combine(probabilities));
+  return std::optional<double>(combine_interesting(std::move(probabilities)));
 }
 
 Result<std::optional<double>> SqliteBayes::classify(const std::vector<Token>& tokens,
@@ -299,7 +262,7 @@ Result<std::optional<double>> SqliteBayes::classify(const std::vector<Token>& to
   auto trained = [&](const std::optional<UserRow>& row) {
     return row && row->spam_learns >= min_learns_ && row->ham_learns >= min_learns_;
   };
-  std::string name = normalise_user(user);
+  std::string name = bayes_user_name(user);
   if (!name.empty()) {
     auto own = find_user(db, name);
     if (!own) return own.error();
@@ -318,7 +281,7 @@ Result<BayesCounts> SqliteBayes::counts(const std::string& user) {
   sqlite::Database& db = reader.db();
   sqlite::Transaction tx(db, sqlite::Transaction::Kind::Read);
   if (!tx.ok()) return db.error("bayes counts begin");
-  auto row = find_user(db, normalise_user(user));
+  auto row = find_user(db, bayes_user_name(user));
   if (!row) return row.error();
   BayesCounts out;
   if (!row.value()) return out;

@@ -46,11 +46,18 @@ std::function<std::vector<IpListing>(const std::string&)> ip_listings_from(
 }
 
 std::unique_ptr<SpamEngine> make_builtin(const config::Config& cfg, std::shared_ptr<dns::Resolver> resolver,
-                                         std::shared_ptr<postscreen::Postscreen> screen) {
+                                         std::shared_ptr<postscreen::Postscreen> screen,
+                                         std::shared_ptr<state::Redis> redis) {
   BuiltinParts parts;
   if (cfg.spam.bayes) {
     auto bayes = open_sqlite_bayes(cfg.bayes_db_path(), cfg.spam.bayes_min_learns);
-    if (bayes) {
+    if (redis) {
+      // Shared in Redis; this node's SQLite statistics (when they open)
+      // answer while Redis is unreachable.
+      if (!bayes) spdlog::warn("spam bayes-local-unavailable error={}", log::quote(bayes.error().message));
+      parts.bayes = open_redis_bayes(std::move(redis), bayes ? std::move(bayes.value()) : nullptr,
+                                     cfg.spam.bayes_min_learns);
+    } else if (bayes) {
       parts.bayes = std::move(bayes.value());
     } else {
       spdlog::warn("spam bayes-unavailable error={}", log::quote(bayes.error().message));
@@ -70,15 +77,16 @@ std::unique_ptr<SpamEngine> make_builtin(const config::Config& cfg, std::shared_
 
 }  // namespace
 
-Result<std::shared_ptr<FilterService>> FilterService::open(
-    const config::Config& cfg, std::shared_ptr<dns::Resolver> resolver,
-    std::shared_ptr<postscreen::Postscreen> postscreen) {
+Result<std::shared_ptr<FilterService>> FilterService::open(const config::Config& cfg,
+                                                           std::shared_ptr<dns::Resolver> resolver,
+                                                           std::shared_ptr<postscreen::Postscreen> postscreen,
+                                                           std::shared_ptr<state::Redis> redis) {
   std::shared_ptr<FilterService> f(new FilterService());
   f->cfg_ = cfg;
   f->spam_ = cfg.spam;
   f->milters_ = cfg.milters;
   if (cfg.spam.engine == "builtin") {
-    f->engine_ = make_builtin(cfg, resolver, postscreen);
+    f->engine_ = make_builtin(cfg, resolver, postscreen, redis);
   } else if (cfg.spam.engine == "rspamd") {
     f->engine_ = make_rspamd_engine(cfg.spam);
     if (!f->engine_) return Error{Errc::Perm, "spam: the Rspamd engine could not be set up"};

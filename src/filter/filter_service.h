@@ -24,16 +24,22 @@ class Resolver;
 namespace mailfort::postscreen {
 class Postscreen;
 }
+namespace mailfort::state {
+class Redis;
+}
 
 namespace mailfort::filter {
 
 class FilterService {
  public:
   // `postscreen` may be null (the DNSBL symbols then do their own lookups
-  // without the shared cache; tests and the CLI).
+  // without the shared cache; tests and the CLI). `redis` ([state] backend
+  // = "redis"): the Bayes statistics live there, the local SQLite ones
+  // answering while it is unreachable.
   static Result<std::shared_ptr<FilterService>> open(const config::Config& cfg,
                                                      std::shared_ptr<dns::Resolver> resolver,
-                                                     std::shared_ptr<postscreen::Postscreen> postscreen);
+                                                     std::shared_ptr<postscreen::Postscreen> postscreen,
+                                                     std::shared_ptr<state::Redis> redis = {});
   ~FilterService();
 
   SpamEngine* engine() const { return engine_.get(); }       // null: [spam] engine = "off"

@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "dns/resolver.h"
 #include "outbound/delivery_route.h"
+#include "state/redis.h"
 #include "tls/https_get.h"
 
 namespace mailfort::outbound {
@@ -62,7 +63,27 @@ std::optional<MtaStsCache::Cached> MtaStsCache::load(const std::string& domain) 
   if (!in) return std::nullopt;
   std::stringstream ss;
   ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  return parse_cached(ss.str());
+}
+
+std::optional<MtaStsCache::Cached> MtaStsCache::load_redis(const std::string& domain) {
+  if (!redis_) return std::nullopt;
+  auto r = redis_->command({"GET", redis_->key("mtasts:" + domain)});
+  if (!r) {
+    redis_->count_fallback();
+    return std::nullopt;
+  }
+  if (r->type != state::RedisReply::Type::String) return std::nullopt;
+  auto c = parse_cached(r->str);
+  if (c) {
+    std::lock_guard lock(mu_);
+    write_file(domain, r->str);
+  }
+  return c;
+}
+
+std::optional<MtaStsCache::Cached> MtaStsCache::parse_cached(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   Cached c;
   try {
@@ -80,14 +101,25 @@ std::optional<MtaStsCache::Cached> MtaStsCache::load(const std::string& domain) 
 
 void MtaStsCache::store(const std::string& domain, const std::string& id, int64_t fetched,
                         const std::string& body) const {
+  nlohmann::json j = {{"id", id}, {"fetched", fetched}, {"policy", body}};
+  write_file(domain, j.dump());
+  if (redis_) {
+    auto p = sts::parse_policy(body);
+    int64_t left = p ? fetched + static_cast<int64_t>(p->max_age) - now() : 0;
+    if (left > 0 &&
+        !redis_->command({"SET", redis_->key("mtasts:" + domain), j.dump(), "EX", std::to_string(left)}))
+      redis_->count_fallback();
+  }
+}
+
+void MtaStsCache::write_file(const std::string& domain, const std::string& json) const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  nlohmann::json j = {{"id", id}, {"fetched", fetched}, {"policy", body}};
   std::string final_path = dir_ + "/" + domain + ".json";
   std::string tmp = final_path + ".tmp";  // callers hold mu_
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump() << "\n";
+    out << json << "\n";
     if (!out) {
       spdlog::warn("mta-sts cannot write {}", log::quote(tmp));
       return;
@@ -104,6 +136,7 @@ MtaStsLookup MtaStsCache::lookup(dns::Resolver& dns, const std::string& domain_i
   // Also keeps the cache file name safe: letters, digits, '-' and '.'.
   if (!is_valid_domain(domain) || domain.find('.') == std::string::npos) return out;
   auto cached = load(domain);
+  if (!cached) cached = load_redis(domain);
   auto use_cache = [&] {
     if (cached) {
       out.policy = cached->policy;
@@ -117,6 +150,13 @@ MtaStsLookup MtaStsCache::lookup(dns::Resolver& dns, const std::string& domain_i
   if (txt.status == dns::Answer::Status::Ok) rec = sts::select_txt(txt.txt);
   if (!rec) return use_cache();  // 5.1: a cached policy outlives its TXT record
   if (cached && cached->id == rec->id) return use_cache();
+  if (redis_) {
+    // The id changed: another node may have fetched the new policy already.
+    if (auto shared = load_redis(domain); shared && shared->id == rec->id) {
+      cached = std::move(shared);
+      return use_cache();
+    }
+  }
   {
     std::lock_guard lock(mu_);
     auto it = failures_.find(domain);

@@ -12,12 +12,17 @@
 // that fails (or the TXT record disappears) the cached policy stays in
 // force until it expires (5.1). Failed fetches are not retried for the
 // same id for kRetryAfter seconds, so a broken domain costs one fetch per
-// interval, not one per message. Blocking (DNS, HTTPS, files): call on
+// interval, not one per message. With a Redis ([state] backend = "redis")
+// fetched policies are also kept there (key mtasts:<domain>, expiring
+// with max_age), and a node without a current file takes the policy
+// another node fetched before going to HTTPS: file, then Redis, then
+// HTTPS. Blocking (DNS, HTTPS, files, Redis): call on
 // the worker pool. Faces untrusted input (DNS, the HTTPS reply): parsed by
 // proto/mtasts, invalid means no policy.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,6 +32,9 @@
 
 namespace mailfort::dns {
 class Resolver;
+}
+namespace mailfort::state {
+class Redis;
 }
 
 namespace mailfort::outbound {
@@ -46,6 +54,7 @@ class MtaStsCache {
   static constexpr std::size_t kMaxFailures = 10000;  // remembered failed fetches
 
   explicit MtaStsCache(std::string dir) : dir_(std::move(dir)) {}
+  void set_redis(std::shared_ptr<state::Redis> redis) { redis_ = std::move(redis); }  // before use
   MtaStsLookup lookup(dns::Resolver& dns, const std::string& domain, const std::string& ca_file);
 
  private:
@@ -54,11 +63,15 @@ class MtaStsCache {
     int64_t fetched = 0;
     proto::mtasts::Policy policy;
   };
+  static std::optional<Cached> parse_cached(const std::string& text);  // the file's JSON; nullopt expired
   std::optional<Cached> load(const std::string& domain) const;
+  std::optional<Cached> load_redis(const std::string& domain);  // also writes the file
   void store(const std::string& domain, const std::string& id, int64_t fetched,
              const std::string& body) const;
 
+  void write_file(const std::string& domain, const std::string& json) const;
   std::string dir_;
+  std::shared_ptr<state::Redis> redis_;
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, int64_t>> failures_;  // domain -> (id, time)
 };

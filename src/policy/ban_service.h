@@ -8,8 +8,16 @@
 // restarts and the CLI can list and lift them; refresh() re-reads the table so
 // a `mailfort ban remove` reaches a running server.
 //
-// record_failure() and refresh() write/read SQLite: call them off the I/O
-// threads. is_banned() touches memory only.
+// With a Redis ([state] backend = "redis") failures are counted in Redis,
+// per key in a sorted set (one Lua script: count, and ban at the threshold,
+// atomically across nodes), and bans live in the sorted set `bans` (score =
+// until; details in `ban:<key>`, expiring with the ban). refresh() pulls the
+// active bans from Redis and the table, so a ban made on any node holds on
+// every node within a refresh. While Redis is unreachable the node counts
+// and bans locally, as without Redis (Redis::count_fallback).
+//
+// record_failure() and refresh() write/read SQLite or Redis: call them off
+// the I/O threads. is_banned() touches memory only.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -23,6 +31,10 @@
 
 #include "base/result.h"
 #include "base/sqlite.h"
+
+namespace mailfort::state {
+class Redis;
+}
 
 namespace mailfort::policy {
 
@@ -43,9 +55,10 @@ class BanService {
   };
   using Clock = std::chrono::system_clock;
 
-  // `clock` replaces the system clock (tests).
+  // `clock` replaces the system clock (tests); `redis` null = local only.
   static Result<std::shared_ptr<BanService>> open(const std::string& state_db, Settings settings,
-                                                  std::function<Clock::time_point()> clock = {});
+                                                  std::function<Clock::time_point()> clock = {},
+                                                  std::shared_ptr<state::Redis> redis = {});
   ~BanService();
 
   // The ban key of a peer address (client_key with the configured prefix).
@@ -66,6 +79,14 @@ class BanService {
   BanService() = default;
   int64_t now() const;
   std::string key_locked(const std::string& ip) const;
+  // Redis: -1 unreachable (count locally), 0 not banned, else the new ban's until.
+  int64_t record_failure_redis(const std::string& key, const std::string& reason, int64_t now,
+                               const Settings& settings);
+  bool record_failure_local(const std::string& key, const std::string& reason, int64_t now);
+  // The active bans in Redis (and drops expired ones); Temp when unreachable.
+  Result<std::unordered_map<std::string, int64_t>> redis_bans(int64_t now);
+  std::shared_ptr<state::Redis> redis_;
+  std::unordered_map<std::string, int64_t> redis_bans_;  // last pulled; kept through an outage
   mutable std::mutex mu_;
   sqlite::Database db_;
   Settings settings_;

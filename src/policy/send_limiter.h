@@ -15,7 +15,16 @@
 // One message counts once, whatever its number of recipients; recipients
 // of an account's messages have a limit of their own (add_recipient), since
 // 500 messages of 100 recipients each are a spam run too. Thread-safe; no
-// I/O. The clock is injectable for tests.
+// I/O without Redis. The clock is injectable for tests.
+//
+// With a Redis ([state] backend = "redis", set_redis) the windows are
+// shared by every node: per-minute bucket keys (wall-clock minutes, expiring
+// after the hour), checked and counted by one Lua script per call (sum of
+// the last 60 buckets of each level, then INCR), released by DECRBY. Then
+// acquire() and add_recipient() block: call them on the worker pool; a
+// release is handed to `offload` (the worker pool) so destroying a
+// Reservation never blocks. Redis unreachable: the local windows count, as
+// without Redis (Redis::count_fallback).
 #pragma once
 #include <array>
 #include <chrono>
@@ -26,6 +35,10 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+
+namespace mailfort::state {
+class Redis;
+}
 
 namespace mailfort::policy {
 
@@ -74,6 +87,9 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
     int64_t minute_ = 0;
     uint32_t recipients_ = 0;  // counted by add_recipient, in minute rcpt_minute_
     int64_t rcpt_minute_ = 0;
+    bool in_redis_ = false;          // the message was counted in Redis, in wall-clock minute_
+    uint32_t redis_recipients_ = 0;  // recipients counted in Redis, in wall-clock minute redis_rcpt_minute_
+    int64_t redis_rcpt_minute_ = 0;
   };
 
   static std::shared_ptr<SendLimiter> create(Limits limits, Clock clock = {}) {
@@ -90,6 +106,11 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
   // recipient limit; false (nothing counted, `refusal` set) when reached.
   // Reservations without a mailbox (trusted-network relaying) always pass.
   bool add_recipient(Reservation& reservation, Refusal& refusal);
+
+  // Shares the windows through `redis` (null = local only); `offload` runs
+  // a release's Redis call off the caller's thread.
+  void set_redis(std::shared_ptr<state::Redis> redis, std::function<void(std::function<void()>)> offload);
+  bool uses_redis() const { return redis_ != nullptr; }
 
   void set_limits(Limits limits);  // live config reload
   Limits limits() const;
@@ -117,6 +138,12 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
 
   SendLimiter(Limits limits, Clock clock) : limits_(limits), clock_(std::move(clock)) {}
   int64_t now_minute() const;
+  static int64_t wall_minute();
+  // Redis: the refused level (None = counted), or nullopt when unreachable.
+  std::optional<Refusal> acquire_redis(const Request& request, int64_t minute);
+  std::optional<Refusal> add_recipient_redis(Reservation& r, int64_t minute);
+  uint32_t redis_count(const std::string& prefix);
+  void release_redis(const Reservation& r);
   void release(const Reservation& r);
   void prune(int64_t now);
   static uint32_t count_of(std::unordered_map<std::string, Window>& map, const std::string& key, int64_t now);
@@ -127,6 +154,8 @@ class SendLimiter : public std::enable_shared_from_this<SendLimiter> {
   Window server_;
   std::unordered_map<std::string, Window> domains_, mailboxes_, recipients_;
   int64_t last_prune_ = 0;
+  std::shared_ptr<state::Redis> redis_;  // set before serving, then read-only
+  std::function<void(std::function<void()>)> offload_;
 };
 
 const char* level_name(SendLimiter::Level level);

@@ -1,12 +1,15 @@
 // DNS blocklists: see dnsbl.h.
 #include "postscreen/dnsbl.h"
 
+#include "state/redis.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cstdio>
 
 #include "dns/resolver.h"
+#include "state/redis.h"
 
 namespace mailfort::postscreen {
 
@@ -58,6 +61,47 @@ DnsblScore score_dnsbl(const std::vector<DnsblSite>& sites,
   return s;
 }
 
+void DnsblLookup::remember(const std::string& key, const DnsblAnswer& answer, std::chrono::milliseconds ttl) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (cache_.size() >= kMaxEntries) {
+    for (auto it = cache_.begin(); it != cache_.end();)
+      it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
+    if (cache_.size() >= kMaxEntries) cache_.clear();
+  }
+  cache_[key] = Cached{answer, now + ttl};
+}
+
+// Redis value: "N" (not listed) or "L" and the A records, space-separated.
+std::optional<DnsblAnswer> DnsblLookup::from_redis(const std::string& key) {
+  const std::string rkey = redis_->key("dnsbl:" + key);
+  auto r = redis_->pipeline({{"GET", rkey}, {"PTTL", rkey}});
+  if (!r) {
+    redis_->count_fallback();
+    return std::nullopt;
+  }
+  const auto& value = r.value()[0];
+  const int64_t pttl = r.value()[1].integer;
+  if (value.type != state::RedisReply::Type::String || value.str.empty() || pttl <= 0) return std::nullopt;
+  DnsblAnswer out;
+  if (value.str[0] == 'N') {
+    out.status = DnsblAnswer::Status::NotListed;
+  } else if (value.str[0] == 'L') {
+    out.status = DnsblAnswer::Status::Listed;
+    std::size_t pos = 1;
+    while (pos < value.str.size()) {
+      auto end = value.str.find(' ', pos + 1);
+      if (end == std::string::npos) end = value.str.size();
+      if (end > pos + 1) out.addresses.push_back(value.str.substr(pos + 1, end - pos - 1));
+      pos = end;
+    }
+  } else {
+    return std::nullopt;
+  }
+  remember(key, out, std::chrono::milliseconds(pttl));
+  return out;
+}
+
 DnsblAnswer DnsblLookup::lookup(const std::string& list_domain, const std::string& ip) {
   std::string key = list_domain + " " + ip;
   auto now = std::chrono::steady_clock::now();
@@ -68,6 +112,9 @@ DnsblAnswer DnsblLookup::lookup(const std::string& list_domain, const std::strin
       if (it->second.expires > now) return it->second.answer;
       cache_.erase(it);
     }
+  }
+  if (redis_) {
+    if (auto shared = from_redis(key)) return *shared;
   }
   DnsblAnswer out;
   auto name = dnsbl_query_name(ip, list_domain);
@@ -88,13 +135,14 @@ DnsblAnswer DnsblLookup::lookup(const std::string& list_domain, const std::strin
       return out;  // Failed, never cached: the next client asks again
   }
   if (ttl == 0) return out;
-  std::lock_guard lock(mu_);
-  if (cache_.size() >= kMaxEntries) {
-    for (auto it = cache_.begin(); it != cache_.end();)
-      it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
-    if (cache_.size() >= kMaxEntries) cache_.clear();
+  ttl = std::min(ttl, kMaxSeconds);
+  remember(key, out, std::chrono::seconds(ttl));
+  if (redis_) {
+    std::string value = out.status == DnsblAnswer::Status::Listed ? "L" : "N";
+    for (const auto& addr : out.addresses) value += " " + addr;
+    if (!redis_->command({"SET", redis_->key("dnsbl:" + key), value, "EX", std::to_string(ttl)}))
+      redis_->count_fallback();
   }
-  cache_[key] = Cached{out, now + std::chrono::seconds(std::min(ttl, kMaxSeconds))};
   return out;
 }
 

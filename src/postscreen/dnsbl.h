@@ -24,6 +24,10 @@ namespace mailfort::dns {
 class Resolver;
 }
 
+namespace mailfort::state {
+class Redis;
+}
+
 namespace mailfort::postscreen {
 
 // "2.0.0.127.zen.example" for 127.0.0.2; IPv6 as 32 reversed nibbles.
@@ -50,10 +54,13 @@ struct DnsblScore {
 DnsblScore score_dnsbl(const std::vector<DnsblSite>& sites,
                        const std::vector<std::optional<DnsblAnswer>>& answers);
 
-// The lookups, cached. Thread-safe; lookup() blocks.
+// The lookups, cached in memory and, with a Redis ([state] backend =
+// "redis"), in Redis with the answer's TTL so one node's query serves every
+// node: memory first, then Redis, then DNS. Thread-safe; lookup() blocks.
 class DnsblLookup {
  public:
   explicit DnsblLookup(std::shared_ptr<dns::Resolver> resolver) : resolver_(std::move(resolver)) {}
+  void set_redis(std::shared_ptr<state::Redis> redis) { redis_ = std::move(redis); }  // before use
   DnsblAnswer lookup(const std::string& list_domain, const std::string& ip);
 
  private:
@@ -65,7 +72,10 @@ class DnsblLookup {
     DnsblAnswer answer;
     std::chrono::steady_clock::time_point expires;
   };
+  void remember(const std::string& key, const DnsblAnswer& answer, std::chrono::milliseconds ttl);
+  std::optional<DnsblAnswer> from_redis(const std::string& key);
   std::shared_ptr<dns::Resolver> resolver_;
+  std::shared_ptr<state::Redis> redis_;
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;  // "list ip"
 };

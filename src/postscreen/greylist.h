@@ -9,16 +9,25 @@
 // State in SQLite (tables greylist and greylist_clients of the state
 // database), so it survives restarts. Unpassed triplets are forgotten
 // after kRetryWindowSeconds, passed ones and clients greylist_allow_days
-// after their last use. Thread-safe; every call blocks (worker pool).
+// after their last use. With a Redis ([state] backend = "redis") the same
+// records live there instead, as hashes whose TTL is that window, so a
+// triplet passed on one node passes on every node; while Redis is
+// unreachable the SQLite tables answer. Both stores take their verdicts
+// from greylist_decide(). Thread-safe; every call blocks (worker pool).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/result.h"
 #include "base/sqlite.h"
+
+namespace mailfort::state {
+class Redis;
+}
 
 namespace mailfort::postscreen {
 
@@ -39,12 +48,34 @@ struct GreylistVerdict {
   int64_t retry_in = 0;        // seconds still to wait when deferred
 };
 
+// What a store knows of a triplet and of its client network.
+struct GreylistTriplet {
+  int64_t first_seen = 0, last_seen = 0;
+  bool passed = false;
+};
+struct GreylistClient {
+  int64_t passes = 0, last_pass = 0;
+};
+// The verdict, and what the store writes back.
+struct GreylistDecision {
+  GreylistVerdict verdict;
+  GreylistTriplet store;      // the triplet as it is written back (last_seen = now)
+  bool newly_passed = false;  // count one more pass of the client
+  bool known_client = false;  // touch the client's last pass
+};
+// The greylisting rule, shared by the SQLite and Redis stores (pure).
+GreylistDecision greylist_decide(const std::optional<GreylistTriplet>& triplet,
+                                 const std::optional<GreylistClient>& client,
+                                 const GreylistSettings& settings, int64_t now);
+
 class Greylist {
  public:
   // A triplet not retried within this time starts over (postgrey's default).
   static constexpr int64_t kRetryWindowSeconds = 2 * 86400;
 
-  static Result<std::shared_ptr<Greylist>> open(const std::string& path);
+  // `redis` null = SQLite only.
+  static Result<std::shared_ptr<Greylist>> open(const std::string& path,
+                                                std::shared_ptr<state::Redis> redis = {});
 
   // `sender` lower-cased by the caller ("" = null sender); `now` in Unix seconds.
   Result<GreylistVerdict> check(const std::string& network, const std::string& sender,
@@ -61,6 +92,10 @@ class Greylist {
 
  private:
   explicit Greylist(sqlite::Database db) : db_(std::move(db)) {}
+  // Redis: nullopt when unreachable (the caller falls back to SQLite).
+  std::optional<GreylistVerdict> check_redis(const std::string& network, const std::string& sender,
+                                             const std::string& rcpt, const GreylistSettings& settings,
+                                             int64_t now);
   Result<GreylistVerdict> check_locked(const std::string& network, const std::string& sender,
                                        const std::string& rcpt, const GreylistSettings& settings,
                                        int64_t now);
@@ -69,6 +104,7 @@ class Greylist {
   std::mutex mu_;
   sqlite::Database db_;
   int64_t last_prune_ = 0;
+  std::shared_ptr<state::Redis> redis_;
 };
 
 }  // namespace mailfort::postscreen

@@ -27,13 +27,16 @@ GreylistSettings greylist_settings(const config::Inbound& inbound) {
 }
 
 Result<std::shared_ptr<Postscreen>> Postscreen::open(const config::Config& cfg,
-                                                     std::shared_ptr<dns::Resolver> resolver) {
+                                                     std::shared_ptr<dns::Resolver> resolver,
+                                                     std::shared_ptr<state::Redis> redis) {
   auto problems = config_problems(cfg.inbound);
   if (!problems.empty())
     return make_error(Errc::Invalid, problems.front().first + ": " + problems.front().second);
-  auto greylist = Greylist::open(cfg.state_db_path());
+  auto greylist = Greylist::open(cfg.state_db_path(), redis);
   if (!greylist) return greylist.error();
-  return std::shared_ptr<Postscreen>(new Postscreen(std::move(resolver), std::move(greylist.value())));
+  auto screen = std::shared_ptr<Postscreen>(new Postscreen(std::move(resolver), std::move(greylist.value())));
+  if (redis) screen->dnsbl_.set_redis(std::move(redis));
+  return screen;
 }
 
 void Postscreen::remember_verified_domain(const std::string& domain) {

@@ -30,8 +30,10 @@ class Postscreen {
  public:
   // Opens the greylist tables in the state database; fails on an [inbound]
   // key that config_problems() refuses.
+  // `redis` ([state] backend = "redis"): greylisting and the DNSBL cache shared.
   static Result<std::shared_ptr<Postscreen>> open(const config::Config& cfg,
-                                                  std::shared_ptr<dns::Resolver> resolver);
+                                                  std::shared_ptr<dns::Resolver> resolver,
+                                                  std::shared_ptr<state::Redis> redis = {});
 
   // Greylisting's "DKIM-verified known domain" exemption: end of data calls
   // remember for the d= of a passing DKIM signature; RCPT asks for the

@@ -18,14 +18,13 @@
 #include <cstdio>
 #include <thread>
 
-#include "auth/srs.h"
 #include "auth/dmarc_report_store.h"
+#include "auth/srs.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/privileges.h"
 #include "base/use_tuple.h"
 #include "filter/filter_service.h"
-#include "sieve/sieve_service.h"
 #include "imap/imap_render.h"
 #include "outbound/delivery.h"
 #include "outbound/mta_sts.h"
@@ -37,6 +36,7 @@
 #include "server/services.h"
 #include "server/session_registry.h"
 #include "server/sessions.h"
+#include "sieve/sieve_service.h"
 #include "tls/client.h"
 #include "tls/context.h"
 
@@ -45,7 +45,8 @@ namespace {
 
 // How often a running server re-reads the bans table, so `mailfort ban
 // remove` takes effect without a restart.
-constexpr auto kBanRefreshInterval = std::chrono::seconds(2);
+constexpr auto kBanRefreshInterval =
+    std::chrono::seconds(1);  // bans made on other nodes (Redis) reach this one within it
 // Graceful stop: how long live sessions get before the process exits.
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
 
@@ -115,6 +116,7 @@ class Runtime {
     if (!srs_secrets) return fail(srs_secrets.error().message);
     services_.srs = std::make_shared<const auth::Srs>(std::move(srs_secrets.value()));
     services_.mta_sts = std::make_shared<outbound::MtaStsCache>(cfg->data_dir + "/mta-sts");
+    services_.mta_sts->set_redis(services_.redis);
     if (auto rpt = outbound::TlsReportStore::open(cfg->data_dir + "/tlsrpt.sqlite"); rpt)
       services_.tlsrpt = rpt.value();
     else
@@ -128,7 +130,8 @@ class Runtime {
 
     // Spam and virus filtering (clamd, Rspamd, milters are reached lazily,
     // so a scanner that is down at start-up does not stop the server).
-    auto filter = filter::FilterService::open(*cfg, services_.resolver, services_.postscreen);
+    auto filter =
+        filter::FilterService::open(*cfg, services_.resolver, services_.postscreen, services_.redis);
     if (!filter) return fail(filter.error().message);
     services_.filter = filter.value();
 

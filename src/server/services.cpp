@@ -1,5 +1,9 @@
 #include "server/services.h"
 
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "base/log.h"
 #include "directory/auth_cache.h"
 #include "directory/directory.h"
 #include "directory/open.h"
@@ -9,6 +13,8 @@
 #include "policy/send_limiter.h"
 #include "postscreen/postscreen.h"
 #include "queue/queue.h"
+#include "state/open.h"
+#include "state/redis.h"
 #include "store/group_commit.h"
 #include "store/mail_store.h"
 #include "store/mailbox.h"
@@ -55,14 +61,33 @@ Result<void> open_local_services(const config::Config& cfg, Services& services,
   auto dir = directory::open_directory(cfg);
   if (!dir) return Error{dir.error().code, "directory: " + dir.error().message};
   services.directory = std::move(dir.value());
-  auto bans = policy::BanService::open(cfg.state_db_path(), ban_settings(cfg));
+  auto redis = state::open_redis(cfg.state);
+  if (!redis) return redis.error();
+  services.redis = redis.value();
+  if (services.redis) {
+    spdlog::info("state backend=redis url={} prefix={}", services.redis->display(),
+                 log::quote(cfg.state.redis_key_prefix));
+  } else {
+    spdlog::info("state backend=local");
+  }
+  if (services.redis && services.send_limiter) {
+    asio::thread_pool* pool = services.workers;
+    services.send_limiter->set_redis(services.redis, [pool](std::function<void()> fn) {
+      if (pool) {
+        asio::post(*pool, std::move(fn));
+      } else {
+        fn();
+      }
+    });
+  }
+  auto bans = policy::BanService::open(cfg.state_db_path(), ban_settings(cfg), {}, services.redis);
   if (!bans) return Error{bans.error().code, "bans: " + bans.error().message};
   services.bans = bans.value();
 
   auto resolver = dns::Resolver::create({cfg.dns.resolvers, cfg.dns.recursion, cfg.dns.trust_anchor});
   if (!resolver) return resolver.error();
   services.resolver = resolver.value();
-  auto screen = postscreen::Postscreen::open(cfg, services.resolver);
+  auto screen = postscreen::Postscreen::open(cfg, services.resolver, services.redis);
   if (!screen) return Error{screen.error().code, "postscreen: " + screen.error().message};
   services.postscreen = screen.value();
 

@@ -30,6 +30,9 @@ class SendLimiter;
 namespace mailfort::tls {
 class ContextHolder;
 }
+namespace mailfort::state {
+class Redis;
+}
 namespace mailfort::store {
 class GroupCommit;
 class MailStore;
@@ -100,6 +103,9 @@ struct Services {
   std::shared_ptr<directory::Directory> directory;
   std::shared_ptr<directory::AuthCache> auth_cache;
   std::shared_ptr<policy::BanService> bans;
+  // [state] backend = "redis": the state every node shares (bans, sending
+  // limits, greylisting, caches, Bayes); null = this node's local state.
+  std::shared_ptr<state::Redis> redis;
   SessionRegistry* sessions = nullptr;  // live connections (a new ban closes its client's); may be null
   std::shared_ptr<policy::ConnectionLimiter> limiter;
   std::shared_ptr<policy::SendLimiter> send_limiter;  // Q7 messages per hour; null = no limits

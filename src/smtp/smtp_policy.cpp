@@ -114,7 +114,7 @@ class BasePolicy : public SmtpPolicy {
     if (to.mailbox.ip_literal) {
       // No local mailbox lives at an address literal: it is relaying.
       if (!relay_permitted(c)) co_return SmtpReply{554, "5.7.1", "<" + address + ">: Relay access denied"};
-      if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
+      if (auto r = co_await count_recipient(c, txn); !r.ok()) co_return r;
       add_unique(txn.forwards, address);
       txn.rcpts.push_back(address);
       co_return SmtpReply{250, "2.1.5", "Ok"};
@@ -164,7 +164,7 @@ class BasePolicy : public SmtpPolicy {
     bool accepting = res.kind == Kind::Deliver || (res.kind == Kind::NotLocal && relay);
     bool quota_ok = res.kind != Kind::Deliver || ((!o.tls_required || c.tls) && o.over_quota.empty());
     if (accepting && quota_ok) {
-      if (auto r = count_recipient(c, txn); !r.ok()) co_return r;
+      if (auto r = co_await count_recipient(c, txn); !r.ok()) co_return r;
     }
     switch (res.kind) {
       case Kind::NotLocal:
@@ -263,7 +263,8 @@ class BasePolicy : public SmtpPolicy {
       std::optional<SmtpReply> refusal;  // Sieve's reject of the only recipient
     };
     Done done = co_await run_blocking(*services_.workers, [&]() -> Done {
-      if (std::string full = over_quota(txn.mailboxes, d.message.size()); !full.empty()) return {full, {}, std::nullopt};
+      if (std::string full = over_quota(txn.mailboxes, d.message.size()); !full.empty())
+        return {full, {}, std::nullopt};
       Done out;
       out.result = write(c, txn, d, out.refusal);
       return out;
@@ -538,7 +539,14 @@ class BasePolicy : public SmtpPolicy {
       co_return SmtpReply{250, "2.1.0", "Ok"};
     }
     policy::SendLimiter::Refusal why;
-    auto reservation = limiter->acquire(request, why);
+    policy::SendLimiter::Reservation reservation;
+    if (limiter->uses_redis()) {
+      // [state] backend = "redis": acquire() is a Redis round trip, so it
+      // runs on the worker pool, never on this I/O thread.
+      reservation = co_await run_blocking(*services_.workers, [&] { return limiter->acquire(request, why); });
+    } else {
+      reservation = limiter->acquire(request, why);  // memory only
+    }
     if (!reservation) {
       spdlog::warn("smtp send-limit session={} ip={} user={} level={} limit={}", c.session, c.ip,
                    log::quote(c.auth_user), policy::level_name(why.level), why.limit);
@@ -559,16 +567,24 @@ class BasePolicy : public SmtpPolicy {
 
   // Q7: one more recipient of an authenticated account's message, counted
   // with the message's reservation (released with it).
-  SmtpReply count_recipient(const SmtpClient& c, SmtpTransaction& txn) {
+  asio::awaitable<SmtpReply> count_recipient(const SmtpClient& c, SmtpTransaction& txn) {
     auto* limiter = services_.send_limiter.get();
-    if (limiter == nullptr) return SmtpReply{250, "2.1.5", "Ok"};
+    if (limiter == nullptr) co_return SmtpReply{250, "2.1.5", "Ok"};
     policy::SendLimiter::Refusal why;
-    if (limiter->add_recipient(txn.send_quota, why)) return SmtpReply{250, "2.1.5", "Ok"};
+    bool counted = false;
+    if (limiter->uses_redis()) {
+      // A Redis round trip: on the worker pool (see reserve_send_quota).
+      counted = co_await run_blocking(*services_.workers,
+                                      [&] { return limiter->add_recipient(txn.send_quota, why); });
+    } else {
+      counted = limiter->add_recipient(txn.send_quota, why);  // memory only
+    }
+    if (counted) co_return SmtpReply{250, "2.1.5", "Ok"};
     spdlog::warn("smtp send-limit session={} ip={} user={} level={} limit={}", c.session, c.ip,
                  log::quote(c.auth_user), policy::level_name(why.level), why.limit);
-    return SmtpReply{450, "4.7.1",
-                     "Recipient limit reached: " + to_lower(c.auth_user) + " may send to " +
-                         std::to_string(why.limit) + " recipients per hour; try again later"};
+    co_return SmtpReply{450, "4.7.1",
+                        "Recipient limit reached: " + to_lower(c.auth_user) + " may send to " +
+                            std::to_string(why.limit) + " recipients per hour; try again later"};
   }
 
   std::string with_protocol(const SmtpClient& c) const {

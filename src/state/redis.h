@@ -32,8 +32,8 @@ struct RedisOptions {
   std::string password;
   int db = 0;
   bool tls = false;
-  std::string tls_ca_file;  // empty = the system's CA store
-  std::string key_prefix = "mailfort:";  // every key Mailfort writes starts with it
+  std::string tls_ca_file;                 // empty = the system's CA store
+  std::string key_prefix = "mailfort:";    // every key Mailfort writes starts with it
   std::chrono::milliseconds timeout{500};  // connect and each command
   std::size_t pool_size = 4;
   std::string display() const;  // the URL without user info
@@ -62,7 +62,8 @@ class Redis {
 
   // The key with the configured prefix.
   std::string key(std::string_view name) const;
-  bool available() const;  // the last call reached Redis
+  std::string display() const;  // the server's URL, for logs
+  bool available() const;       // the last call reached Redis
   std::string last_error() const;
   // Calls answered from local state because Redis could not be reached
   // (the users of this class count them here; a metric for the admin API).
