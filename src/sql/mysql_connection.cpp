@@ -135,6 +135,7 @@ class MysqlConnection final : public Connection {
   }
 
   Result<void> execute_script(std::string_view sql) override {
+    if (!usable_) return make_error(Errc::Temp, "mysql: the connection was lost");
     if (mysql_set_server_option(db_, MYSQL_OPTION_MULTI_STATEMENTS_ON)) return error_of_db("script");
     Result<void> out;
     if (mysql_real_query(db_, sql.data(), sql.size())) {

@@ -4,7 +4,9 @@
 // (after a server restart they are all stale) and a read is retried once on
 // a fresh one. A failed connect starts a backoff (0.25 s doubling to 10 s)
 // during which calls fail at once with Errc::Temp naming the last error,
-// instead of every worker waiting for its own connect_timeout.
+// instead of every worker waiting for its own connect_timeout. A connection
+// idle for a while is checked (SELECT 1) before use, so a write, which is
+// not retried, does not land on one the server or a firewall dropped.
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -19,6 +21,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{10'000};
+constexpr std::chrono::seconds kIdleCheck{30};
+
+struct Idle {
+  std::unique_ptr<Connection> conn;
+  Clock::time_point since;
+};
 
 }  // namespace
 
@@ -29,8 +37,8 @@ struct Pool::Impl {
 
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::unique_ptr<Connection>> idle;
-  std::size_t open = 0;  // idle + in use + being opened
+  std::deque<Idle> idle;  // the most recently used at the back
+  std::size_t open = 0;   // idle + in use + being opened
   std::chrono::milliseconds backoff{0};
   Clock::time_point next_connect{};
   bool healthy = true;
@@ -38,6 +46,7 @@ struct Pool::Impl {
 
   Result<std::unique_ptr<Connection>> acquire();
   void release(std::unique_ptr<Connection> c, const Result<void>& r);
+  void drop(std::unique_ptr<Connection> c);
   Result<std::unique_ptr<Connection>> open_one(std::unique_lock<std::mutex>& lock);
 };
 
@@ -46,9 +55,16 @@ Result<std::unique_ptr<Connection>> Pool::Impl::acquire() {
   auto deadline = Clock::now() + acquire_timeout;
   for (;;) {
     if (!idle.empty()) {
-      auto c = std::move(idle.front());
-      idle.pop_front();
-      return c;
+      Idle e = std::move(idle.back());
+      idle.pop_back();
+      if (Clock::now() - e.since < kIdleCheck) return std::move(e.conn);
+      lock.unlock();
+      bool alive = e.conn->query("SELECT 1", {}).ok() && e.conn->usable();
+      if (alive) return std::move(e.conn);
+      e.conn.reset();
+      lock.lock();
+      --open;
+      continue;
     }
     if (open < size) return open_one(lock);
     if (cv.wait_until(lock, deadline) == std::cv_status::timeout && idle.empty() && open >= size) {
@@ -88,11 +104,11 @@ Result<std::unique_ptr<Connection>> Pool::Impl::open_one(std::unique_lock<std::m
 }
 
 void Pool::Impl::release(std::unique_ptr<Connection> c, const Result<void>& r) {
-  std::deque<std::unique_ptr<Connection>> stale;  // closed after the lock is released
+  std::deque<Idle> stale;  // closed after the lock is released
   std::lock_guard lock(mu);
   if (c->usable()) {
     healthy = true;
-    idle.push_back(std::move(c));
+    idle.push_back({std::move(c), Clock::now()});
   } else {
     // Broken: the server restarted or went away, so the idle ones are
     // most likely broken too.
@@ -102,6 +118,15 @@ void Pool::Impl::release(std::unique_ptr<Connection> c, const Result<void>& r) {
     last_error = r ? "sql: connection to " + options.display() + " lost" : r.error().message;
   }
   cv.notify_all();
+}
+
+void Pool::Impl::drop(std::unique_ptr<Connection> c) {
+  {
+    std::lock_guard lock(mu);
+    --open;
+    cv.notify_all();
+  }
+  c.reset();
 }
 
 Pool::Pool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -120,7 +145,16 @@ Result<void> Pool::with(const std::function<Result<void>(Connection&)>& fn, bool
   for (int attempt = 0;; ++attempt) {
     auto c = impl_->acquire();
     if (!c) return c.error();
-    Result<void> r = fn(**c);
+    Result<void> r;
+    try {
+      r = fn(**c);
+    } catch (...) {  // a bug in fn: the connection's state is unknown, drop it
+      impl_->drop(std::move(*c));
+      throw;
+    }
+    // An error may have left a transaction open (in PostgreSQL an aborted
+    // one that refuses every later statement): end it before reuse.
+    if (!r && (*c)->usable()) (void)(*c)->rollback();
     bool broke = !(*c)->usable();
     impl_->release(std::move(*c), r);
     if (r || !broke || !retry || attempt > 0 || r.error().code != Errc::Temp) return r;

@@ -121,7 +121,9 @@ class Pool {
 
   // Runs `fn` with a connection. A Temp error from fn on a connection that
   // became unusable is retried once on a fresh connection when `retry` is
-  // set (reads; not writes that may have been applied).
+  // set (reads; not writes that may have been applied). After fn returns an
+  // error the connection is rolled back, so a transaction fn began never
+  // outlives it; on success fn must have committed what it began.
   Result<void> with(const std::function<Result<void>(Connection&)>& fn, bool retry = true);
   template <class T>
   Result<T> run(const std::function<Result<T>(Connection&)>& fn, bool retry = true) {

@@ -40,6 +40,12 @@ __attribute__((weak)) Result<std::unique_ptr<Connection>> connect_sqlite(const C
 }  // namespace mailfort::sql
 #endif
 
+namespace mailfort::sql {
+void PrintTo(Dialect d, std::ostream* os) {  // test names and messages
+  *os << dialect_name(d);
+}
+}  // namespace mailfort::sql
+
 namespace {
 
 constexpr const char* kPassword = "s3cr't\"pw\\";  // quotes and a backslash, quoted below
@@ -61,6 +67,24 @@ int sh(const std::string& cmd) {
   return std::system(cmd.c_str());
 }
 
+// A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated
+// CA, in `d` (ca.crt, server.crt, server.key, other-ca.crt).
+bool make_certs(const fs::path& d) {
+  if (!fs::exists("/usr/bin/openssl")) return false;
+  std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  std::string q = " >/dev/null 2>&1";
+  auto f = [&](const char* name) { return (d / name).string(); };
+  std::ofstream(f("san.ext")) << "subjectAltName=IP:127.0.0.1\n";
+  return sh("openssl req -x509" + ec + " -keyout " + f("ca.key") + " -out " + f("ca.crt") +
+            " -subj /CN=mailfort-test-ca -days 2" + q) == 0 &&
+         sh("openssl req -x509" + ec + " -keyout " + f("other-ca.key") + " -out " + f("other-ca.crt") +
+            " -subj /CN=mailfort-other-ca -days 2" + q) == 0 &&
+         sh("openssl req" + ec + " -keyout " + f("server.key") + " -out " + f("server.csr") +
+            " -subj /CN=127.0.0.1" + q) == 0 &&
+         sh("openssl x509 -req -in " + f("server.csr") + " -CA " + f("ca.crt") + " -CAkey " + f("ca.key") +
+            " -CAcreateserial -out " + f("server.crt") + " -days 2 -extfile " + f("san.ext") + q) == 0;
+}
+
 // Retries connect() until the server answers (it is starting).
 Result<std::unique_ptr<Connection>> connect_until_up(const ConnectOptions& o, std::chrono::seconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
@@ -78,6 +102,9 @@ class Engine {
   virtual bool start() = 0;
   virtual void stop() = 0;
   virtual ConnectOptions options() const = 0;
+  bool tried = false;  // setup() ran
+  bool tls = false;    // the server has a certificate (dir() / "ca.crt" signed it)
+  fs::path dir;
   bool ok = false;
   std::string why;  // when not ok
 };
@@ -86,6 +113,7 @@ class MariaDb final : public Engine {
  public:
   void setup(const fs::path& dir) override {
     dir_ = dir / "mariadb";
+    this->dir = dir_;
     port_ = free_port();
     if (!fs::exists("/usr/sbin/mariadbd") || !fs::exists("/usr/bin/mariadb-install-db")) {
       why = "mariadbd or mariadb-install-db not installed";
@@ -98,6 +126,7 @@ class MariaDb final : public Engine {
       why = "mariadb-install-db failed, see " + (dir_ / "install.log").string();
       return;
     }
+    tls = make_certs(dir_);
     if (!start()) return;
     auto c = connect(root());
     if (!c) {
@@ -130,6 +159,13 @@ class MariaDb final : public Engine {
                                   "--innodb-buffer-pool-size=16M",
                                   "--open-files-limit=1024"};
     if (geteuid() == 0) args.push_back("--user=root");
+    if (tls)
+      for (const char* f : {"ca", "cert", "key"})
+        args.push_back(std::string("--ssl-") + f + "=" +
+                       (dir_ / (f == std::string("ca")     ? "ca.crt"
+                                : f == std::string("cert") ? "server.crt"
+                                                           : "server.key"))
+                           .string());
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
@@ -184,6 +220,7 @@ class Postgres final : public Engine {
  public:
   void setup(const fs::path& dir) override {
     dir_ = dir / "postgresql";
+    this->dir = dir_;
     port_ = free_port();
     if (!fs::exists(std::string(kPgBin) + "/initdb")) {
       why = std::string(kPgBin) + "/initdb not installed";
@@ -200,6 +237,9 @@ class Postgres final : public Engine {
       why = "initdb failed, see " + (dir_ / "initdb.log").string();
       return;
     }
+    // The key must belong to the server's user and be private.
+    tls = make_certs(dir_) && ::chmod((dir_ / "server.key").c_str(), 0600) == 0 &&
+          (geteuid() != 0 || sh("chown nobody " + (dir_ / "server.key").string()) == 0);
     if (!start()) return;
     auto c = connect(superuser());
     if (!c) {
@@ -222,7 +262,7 @@ class Postgres final : public Engine {
   bool start() override {
     if (sh(as_user() + kPgBin + "/pg_ctl -D " + (dir_ / "data").string() + " -l " +
            (dir_ / "server.log").string() + " -o \"-p " + std::to_string(port_) + " -k " + dir_.string() +
-           " -c listen_addresses=127.0.0.1 -c fsync=off\" -w start >/dev/null") != 0) {
+           " -c listen_addresses=127.0.0.1 -c fsync=off" + ssl_args() + "\" -w start >/dev/null") != 0) {
       why = "pg_ctl start failed, see " + (dir_ / "server.log").string();
       return false;
     }
@@ -262,6 +302,11 @@ class Postgres final : public Engine {
   }
 
  private:
+  std::string ssl_args() const {
+    if (!tls) return "";
+    return " -c ssl=on -c ssl_cert_file=" + (dir_ / "server.crt").string() +
+           " -c ssl_key_file=" + (dir_ / "server.key").string();
+  }
   static std::string as_user() { return geteuid() == 0 ? "runuser -u nobody -- " : ""; }
   fs::path dir_;
   uint16_t port_ = 0;
@@ -271,27 +316,26 @@ class Postgres final : public Engine {
 MariaDb g_mariadb;
 Postgres g_postgres;
 
+// The servers' directory, made on first use: a binary that runs only the
+// pure tests (ctest runs one test per process) starts no server.
+fs::path g_dir;
+const fs::path& test_dir() {
+  if (g_dir.empty()) {
+    char tmpl[] = "/tmp/mailfort-sql-test.XXXXXX";
+    if (!mkdtemp(tmpl)) return g_dir;
+    ::chmod(tmpl, 0755);  // postgres runs as nobody
+    g_dir = tmpl;
+  }
+  return g_dir;
+}
+
 class Servers : public ::testing::Environment {
  public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mailfort-sql-test.XXXXXX";
-    if (!mkdtemp(tmpl)) return;
-    dir_ = tmpl;
-    ::chmod(tmpl, 0755);  // postgres runs as nobody
-    // mariadbd in this thread: its parent-death signal fires when the
-    // forking thread ends.
-    std::thread pg([&] { g_postgres.setup(dir_); });
-    g_mariadb.setup(dir_);
-    pg.join();
-  }
   void TearDown() override {
     g_mariadb.stop();
     g_postgres.stop();
-    if (!dir_.empty() && !std::getenv("MAILFORT_KEEP_SQL_TEST_DIR")) fs::remove_all(dir_);
+    if (!g_dir.empty() && !std::getenv("MAILFORT_KEEP_SQL_TEST_DIR")) fs::remove_all(g_dir);
   }
-
- private:
-  fs::path dir_;
 };
 
 const auto* const g_env = ::testing::AddGlobalTestEnvironment(new Servers);
@@ -300,15 +344,24 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
  protected:
   Engine& engine() { return GetParam() == Dialect::MySQL ? static_cast<Engine&>(g_mariadb) : g_postgres; }
   void SetUp() override {
+    // Started on first use, from the main thread (mariadbd's parent-death
+    // signal fires when the thread that forked it ends).
+    if (!engine().tried) {
+      engine().tried = true;
+      if (test_dir().empty())
+        engine().why = "mkdtemp failed";
+      else
+        engine().setup(test_dir());
+    }
     if (!engine().ok) GTEST_SKIP() << dialect_name(GetParam()) << ": " << engine().why;
     auto c = connect(engine().options());
     ASSERT_TRUE(c.ok()) << c.error().message;
     conn_ = std::move(*c);
   }
-  // A fresh table named after the test.
+  // A fresh table.
   std::string table(const std::string& columns) {
-    std::string name = std::string("t_") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    name = name.substr(0, name.find('/'));
+    static int n = 0;
+    std::string name = "t_" + std::to_string(++n);
     auto r = conn_->execute_script("DROP TABLE IF EXISTS " + name + "; CREATE TABLE " + name + " (" +
                                    columns + ")");
     EXPECT_TRUE(r.ok()) << r.error().message;
@@ -324,12 +377,26 @@ class SqlServer : public ::testing::TestWithParam<Dialect> {
     EXPECT_TRUE(r.ok()) << sql << ": " << r.error().message;
     return r ? *r : ~uint64_t{0};
   }
+  // The checks: two tests run them in turn (ctest runs each test in a
+  // process of its own, and each process starts its server).
+  void ConnectsWithPasswordOnly();
+  void ValuesStayData();
+  void NulInValues();
+  void ExecuteCountsAndExists();
+  void Transactions();
+  void StatementsArePreparedOnce();
+  void RepeatedNamesAndScripts();
+  void QueryTimeout();
+  void TlsModes();
+  void PoolWaitsForAFreeConnection();
+  void PoolEndsAFailedTransaction();
+  void PoolRidesOutARestart();
   std::unique_ptr<Connection> conn_;
 };
 
 const char* kKv = "k VARCHAR(190) NOT NULL UNIQUE, v TEXT NULL";
 
-TEST_P(SqlServer, ConnectsWithPasswordOnly) {
+void SqlServer::ConnectsWithPasswordOnly() {
   EXPECT_EQ(conn_->dialect(), GetParam());
   EXPECT_TRUE(conn_->usable());
   auto o = engine().options();
@@ -340,7 +407,7 @@ TEST_P(SqlServer, ConnectsWithPasswordOnly) {
   EXPECT_EQ(c.error().message.find("wrong"), std::string::npos);
 }
 
-TEST_P(SqlServer, ValuesStayData) {
+void SqlServer::ValuesStayData() {
   auto t = table(kKv);
   std::vector<std::string> values{"it's",     "back\\slash",         "100%",   "a_b",
                                   "quo\"ted", "Grüße ✉ 😀",           ":colon", "semi; -- x /*",
@@ -369,7 +436,7 @@ TEST_P(SqlServer, ValuesStayData) {
   EXPECT_TRUE(q("SELECT v FROM " + t + " WHERE v = :v", {{"v", std::nullopt}}).empty());
 }
 
-TEST_P(SqlServer, NulInValues) {
+void SqlServer::NulInValues() {
   auto t = table(kKv);
   std::string nul("a\0b", 3);
   auto r = conn_->execute("INSERT INTO " + t + " (k, v) VALUES (:k, :v)", {{"k", "nul"}, {"v", nul}});
@@ -387,7 +454,7 @@ TEST_P(SqlServer, NulInValues) {
   EXPECT_TRUE(q("SELECT v FROM " + t + " WHERE v = :v", {{"v", "a"}}).empty());
 }
 
-TEST_P(SqlServer, ExecuteCountsAndExists) {
+void SqlServer::ExecuteCountsAndExists() {
   auto t = table(kKv);
   for (const char* k : {"a1", "a2", "b1"}) x("INSERT INTO " + t + " (k, v) VALUES (:k, 'x')", {{"k", k}});
   EXPECT_EQ(x("UPDATE " + t + " SET v = :v WHERE k LIKE :p", {{"v", "y"}, {"p", "a%"}}), 2u);
@@ -414,7 +481,7 @@ TEST_P(SqlServer, ExecuteCountsAndExists) {
   EXPECT_EQ(q("SELECT COUNT(*) FROM " + t)[0][0], "1");
 }
 
-TEST_P(SqlServer, Transactions) {
+void SqlServer::Transactions() {
   auto t = table(kKv);
   ASSERT_TRUE(conn_->begin().ok());
   x("INSERT INTO " + t + " (k) VALUES (:k)", {{"k", "gone"}});
@@ -432,7 +499,7 @@ TEST_P(SqlServer, Transactions) {
   EXPECT_EQ((*rows)[0][0], "kept");
 }
 
-TEST_P(SqlServer, StatementsArePreparedOnce) {
+void SqlServer::StatementsArePreparedOnce() {
   // The server's own count of prepared statements for this session.
   const char* count = GetParam() == Dialect::MySQL ? "SHOW SESSION STATUS LIKE 'Com_stmt_prepare'"
                                                    : "SELECT 'n', COUNT(*) FROM pg_prepared_statements";
@@ -451,7 +518,7 @@ TEST_P(SqlServer, StatementsArePreparedOnce) {
   EXPECT_EQ(prepares(), before);
 }
 
-TEST_P(SqlServer, RepeatedNamesAndScripts) {
+void SqlServer::RepeatedNamesAndScripts() {
   auto rows = q("SELECT :a, :b, :a", {{"a", "x"}, {"b", "y"}});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0], (Row{"x", "y", "x"}));
@@ -468,13 +535,75 @@ TEST_P(SqlServer, RepeatedNamesAndScripts) {
   EXPECT_EQ(q("SELECT 1")[0][0], "1");  // the connection is in sync after the error
 }
 
-TEST_P(SqlServer, PoolWaitsForAFreeConnection) {
+void SqlServer::QueryTimeout() {
+  auto o = engine().options();
+  o.query_timeout = 1s;
+  auto c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const char* sleep =
+      GetParam() == Dialect::MySQL ? "SELECT SLEEP(:s)" : "SELECT pg_sleep(CAST(:s AS float8))";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = (*c)->query(sleep, {{"s", "5"}});
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::Temp) << r.error().message;
+  EXPECT_LT(took, 3s);
+  // PostgreSQL cancels the statement (the connection stays); MySQL's socket
+  // read timed out (the connection is gone).
+  EXPECT_EQ((*c)->usable(), GetParam() == Dialect::PostgreSQL) << r.error().message;
+}
+
+void SqlServer::TlsModes() {
+  if (!engine().tls) {
+    std::cout << "[ skip   ] TLS: no certificates (openssl missing?)\n";
+    return;
+  }
+  const char* encrypted = GetParam() == Dialect::MySQL
+                              ? "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
+                              : "SELECT 'ssl', ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+  auto tls_of = [&](Connection& c) {
+    auto rows = c.query(encrypted, {});
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    return rows && rows->size() == 1 ? (*rows)[0][1].value_or("") : std::string("?");
+  };
+  // MySQL: the cipher's name; PostgreSQL: t.
+  auto is_encrypted = [&](const std::string& v) {
+    std::cout << "[ tls    ] " << dialect_name(GetParam()) << ": " << v << "\n";
+    return GetParam() == Dialect::MySQL ? !v.empty() && v != "?" : v == "t";
+  };
+  using Tls = ConnectOptions::Tls;
+  auto o = engine().options();
+  o.tls = Tls::Require;
+  auto c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(is_encrypted(tls_of(**c)));
+  o.tls = Tls::Verify;
+  o.tls_ca_file = (engine().dir / "ca.crt").string();
+  c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(is_encrypted(tls_of(**c)));
+  o.tls_ca_file = (engine().dir / "other-ca.crt").string();
+  c = connect(o);
+  EXPECT_FALSE(c.ok()) << "verified against the wrong CA";
+  if (GetParam() == Dialect::PostgreSQL) {  // the name is checked too (the certificate is for 127.0.0.1)
+    o.tls_ca_file = (engine().dir / "ca.crt").string();
+    o.host = "localhost";
+    c = connect(o);
+    EXPECT_FALSE(c.ok()) << "verified a certificate for another name";
+  }
+  o = engine().options();
+  c = connect(o);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(tls_of(**c), GetParam() == Dialect::MySQL ? "" : "f");
+}
+
+void SqlServer::PoolWaitsForAFreeConnection() {
   auto pool = Pool::create(engine().options(), 1, 300ms);
   std::atomic<bool> holding{false};
   std::thread holder([&] {
     auto r = pool->with([&](Connection&) -> Result<void> {
       holding = true;
-      std::this_thread::sleep_for(900ms);
+      std::this_thread::sleep_for(1500ms);  // well past the 300 ms the other call waits
       return {};
     });
     EXPECT_TRUE(r.ok());
@@ -487,7 +616,7 @@ TEST_P(SqlServer, PoolWaitsForAFreeConnection) {
   EXPECT_EQ(r.error().code, Errc::Temp);
   EXPECT_NE(r.error().message.find("busy"), std::string::npos) << r.error().message;
   EXPECT_GE(waited, 280ms);
-  EXPECT_LT(waited, 800ms);
+  EXPECT_LT(waited, 1200ms);
   holder.join();
   EXPECT_TRUE(pool->with([](Connection&) -> Result<void> { return {}; }).ok());
 
@@ -509,7 +638,26 @@ TEST_P(SqlServer, PoolWaitsForAFreeConnection) {
   EXPECT_TRUE(pool2->healthy());
 }
 
-TEST_P(SqlServer, PoolRidesOutARestart) {
+void SqlServer::PoolEndsAFailedTransaction() {
+  auto t = table(kKv);
+  auto pool = Pool::create(engine().options(), 1, 1s);
+  auto r = pool->with([&](Connection& c) -> Result<void> {
+    if (auto b = c.begin(); !b) return b;
+    if (auto i = c.execute("INSERT INTO " + t + " (k) VALUES ('pending')", {}); !i) return i.error();
+    auto dup = c.execute("INSERT INTO " + t + " (k) VALUES ('pending')", {});
+    if (!dup) return dup.error();
+    return {};
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::Exists);
+  // The same (only) connection: rolled back, not stuck in the transaction.
+  auto n =
+      pool->run<std::vector<Row>>([&](Connection& c) { return c.query("SELECT COUNT(*) FROM " + t, {}); });
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ((*n)[0][0], "0");
+}
+
+void SqlServer::PoolRidesOutARestart() {
   auto pool = Pool::create(engine().options(), 2, 1s);
   auto select = [](Connection& c) -> Result<void> {
     auto r = c.query("SELECT 1", {});
@@ -550,6 +698,60 @@ TEST_P(SqlServer, PoolRidesOutARestart) {
   }
   EXPECT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(pool->healthy());
+}
+
+TEST_P(SqlServer, Connection) {
+  {
+    SCOPED_TRACE("ConnectsWithPasswordOnly");
+    ConnectsWithPasswordOnly();
+  }
+  {
+    SCOPED_TRACE("ValuesStayData");
+    ValuesStayData();
+  }
+  {
+    SCOPED_TRACE("NulInValues");
+    NulInValues();
+  }
+  {
+    SCOPED_TRACE("ExecuteCountsAndExists");
+    ExecuteCountsAndExists();
+  }
+  {
+    SCOPED_TRACE("Transactions");
+    Transactions();
+  }
+  {
+    SCOPED_TRACE("StatementsArePreparedOnce");
+    StatementsArePreparedOnce();
+  }
+  {
+    SCOPED_TRACE("RepeatedNamesAndScripts");
+    RepeatedNamesAndScripts();
+  }
+  {
+    SCOPED_TRACE("QueryTimeout");
+    QueryTimeout();
+  }
+  {
+    SCOPED_TRACE("TlsModes");
+    TlsModes();
+  }
+}
+
+TEST_P(SqlServer, Pool) {
+  {
+    SCOPED_TRACE("PoolWaitsForAFreeConnection");
+    PoolWaitsForAFreeConnection();
+  }
+  {
+    SCOPED_TRACE("PoolEndsAFailedTransaction");
+    PoolEndsAFailedTransaction();
+  }
+  {
+    SCOPED_TRACE("PoolRidesOutARestart");
+    PoolRidesOutARestart();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SqlServer, ::testing::Values(Dialect::MySQL, Dialect::PostgreSQL),
