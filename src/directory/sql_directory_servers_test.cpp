@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "directory/open.h"
@@ -260,18 +261,22 @@ class Postgres final : public Engine {
 MariaDb g_mariadb;
 Postgres g_postgres;
 
+// Started on first use (a run filtered to other tests starts no server),
+// stopped at the end of the binary.
 class Servers : public ::testing::Environment {
  public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mailfort-dir-sql-test.XXXXXX";
-    if (!mkdtemp(tmpl)) return;
-    dir_ = tmpl;
-    ::chmod(tmpl, 0755);  // postgres runs as nobody
-    // mariadbd in this thread: its parent-death signal fires when the
-    // forking thread ends.
-    std::thread pg([&] { g_postgres.setup(dir_); });
-    g_mariadb.setup(dir_);
-    pg.join();
+  // From the main thread: mariadbd's parent-death signal fires when the
+  // forking thread ends.
+  void start_once() {
+    std::call_once(once_, [&] {
+      char tmpl[] = "/tmp/mailfort-dir-sql-test.XXXXXX";
+      if (!mkdtemp(tmpl)) return;
+      dir_ = tmpl;
+      ::chmod(tmpl, 0755);  // postgres runs as nobody
+      std::thread pg([&] { g_postgres.setup(dir_); });
+      g_mariadb.setup(dir_);
+      pg.join();
+    });
   }
   void TearDown() override {
     g_mariadb.stop();
@@ -280,10 +285,11 @@ class Servers : public ::testing::Environment {
   }
 
  private:
+  std::once_flag once_;
   fs::path dir_;
 };
 
-const auto* const g_env = ::testing::AddGlobalTestEnvironment(new Servers);
+Servers* const g_servers = static_cast<Servers*>(::testing::AddGlobalTestEnvironment(new Servers));
 
 constexpr const char* kPw = "Correct-Horse-9";
 constexpr const char* kSha512 =
@@ -294,6 +300,7 @@ class DirServer : public ::testing::TestWithParam<Dialect> {
  protected:
   Engine& engine() { return GetParam() == Dialect::MySQL ? static_cast<Engine&>(g_mariadb) : g_postgres; }
   void SetUp() override {
+    g_servers->start_once();
     if (!engine().ok) GTEST_SKIP() << dialect_name(GetParam()) << ": " << engine().why;
     pool_ = Pool::create(engine().options(), 2);
     ASSERT_TRUE(pool_->with([](Connection& c) {
