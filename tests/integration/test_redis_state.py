@@ -23,24 +23,38 @@ REDIS_PASSWORD = "shared-state-secret"
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
 
-@pytest.fixture
-def redis_port():
-    d = tempfile.mkdtemp(prefix="mf-it-redis-")
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--requirepass", REDIS_PASSWORD, "--dir", d],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "-a", REDIS_PASSWORD, "--no-auth-warning",
-                                            "PING"], capture_output=True, text=True).stdout.strip() == "PONG",
-                    timeout=10)
-    yield port
-    proc.kill()
-    proc.wait()
-    shutil.rmtree(d, ignore_errors=True)
+class RedisServer:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="mf-it-redis-")
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--requirepass", REDIS_PASSWORD, "--dir", self.dir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "-a", REDIS_PASSWORD,
+                                                "--no-auth-warning", "PING"],
+                                               capture_output=True, text=True).stdout.strip() == "PONG", timeout=10)
+
+    def kill(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
 
 
 @pytest.fixture
-def nodes(dns, redis_port, request):
+def redis():
+    r = RedisServer()
+    r.start()
+    yield r
+    r.kill()
+    shutil.rmtree(r.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def nodes(dns, redis, request):
     made = []
     for host in ("127.0.0.2", "127.0.0.3"):
         inst = Instance(dns)
@@ -50,7 +64,7 @@ def nodes(dns, redis_port, request):
         os.chmod(secret, 0o600)
         run_as_owner(secret)
         inst.set("state", "backend", '"redis"')
-        inst.set("state", "redis_url", f'"redis://127.0.0.1:{redis_port}/0"')
+        inst.set("state", "redis_url", f'"redis://127.0.0.1:{redis.port}/0"')
         inst.set("state", "redis_password_file", f'"{secret}"')
         inst.set("state", "redis_key_prefix", '"mfit:"')
         for listener in ("imaps", "mx"):
@@ -158,3 +172,23 @@ def test_greylisted_triplet_passed_on_a_passes_on_b(nodes):
     assert send(a) is None  # passes on A after the delay
     assert send(b) is None  # and B knows it: no new greylisting there
     assert b.wait_log(r"postscreen greylist .*action=pass reason=known-triplet")
+
+
+def test_mail_keeps_flowing_while_redis_is_down(nodes, redis):
+    a, b = nodes
+    start_both(nodes, {("limits", "send_per_hour_mailbox"): "2", ("delivery", "enabled"): "false"})
+    msg = b"To: y@example.test\r\nSubject: outage\r\n\r\nhello\r\n"
+    redis.kill()
+    s = a.submission_tls()
+    s.login(ALICE, PASSWORD)
+    # Counted locally now: the limit still holds on this node.
+    for _ in range(2):
+        assert s.sendmail(ALICE, ["friend@remote.example"], msg) == {}
+    with pytest.raises(smtplib.SMTPSenderRefused):
+        s.sendmail(ALICE, ["friend@remote.example"], msg)
+    s.quit()
+    assert a.wait_log(r"redis unreachable, using local state")
+    time.sleep(1.5)  # a few ban refreshes fail meanwhile
+    assert a.log().count("redis unreachable") == 1, "one warning per outage, not one per call"
+    redis.start()
+    assert a.wait_log(r"redis reachable again", timeout=10)
