@@ -10,6 +10,7 @@
 #include "filter/bayes.h"
 #include "policy/ban_service.h"
 #include "policy/send_limiter.h"
+#include "postscreen/dnsbl.h"
 #include "postscreen/greylist.h"
 #include "state/redis.h"
 #include "state/redis_test_server.h"
@@ -144,7 +145,8 @@ TEST(RedisTls, VerifiedAgainstTheCaFile) {
     for (int i = 0; i < 10; ++i) ASSERT_TRUE(redis->command({"PING"}));
     auto clients = redis->command({"CLIENT", "LIST"});
     ASSERT_TRUE(clients);
-    EXPECT_EQ(std::count(clients->str.begin(), clients->str.end(), '\n'), 1) << "one pooled connection, reused";
+    EXPECT_EQ(std::count(clients->str.begin(), clients->str.end(), '\n'), 1)
+        << "one pooled connection, reused";
   }
   // Not signed by a CA we trust (the system store): refused.
   auto opts = server.options();
@@ -340,6 +342,22 @@ TEST_F(SharedBans, GreylistTripletPassedOnOneNodePassesOnTheOther) {
   ASSERT_TRUE(local);
   EXPECT_STREQ(local->reason, "new");
   EXPECT_GE(redis_->fallbacks(), 1u);
+}
+
+TEST_F(RedisTest, DnsblAnswerFromAnotherNodeServesWithoutDns) {
+  // Another node's answers, as DnsblLookup writes them (TTL = the DNS TTL).
+  ASSERT_TRUE(
+      redis_->command({"SET", redis_->key("dnsbl:zen.test 192.0.2.9"), "L 127.0.0.2 127.0.0.4", "EX", "60"}));
+  ASSERT_TRUE(redis_->command({"SET", redis_->key("dnsbl:zen.test 192.0.2.10"), "N", "EX", "60"}));
+  postscreen::DnsblLookup lookup(nullptr);  // no resolver: an answer must come from Redis
+  lookup.set_redis(redis_);
+  auto listed = lookup.lookup("zen.test", "192.0.2.9");
+  EXPECT_EQ(listed.status, postscreen::DnsblAnswer::Status::Listed);
+  EXPECT_EQ(listed.addresses, (std::vector<std::string>{"127.0.0.2", "127.0.0.4"}));
+  EXPECT_EQ(lookup.lookup("zen.test", "192.0.2.10").status, postscreen::DnsblAnswer::Status::NotListed);
+  // Now in memory: answered with Redis gone.
+  server_.stop();
+  EXPECT_EQ(lookup.lookup("zen.test", "192.0.2.9").status, postscreen::DnsblAnswer::Status::Listed);
 }
 
 TEST(GreylistDecide, SameRuleForEveryStore) {
