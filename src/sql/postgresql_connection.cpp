@@ -207,6 +207,13 @@ Result<std::unique_ptr<Connection>> connect_postgresql(const ConnectOptions& o) 
   add("connect_timeout", connect_timeout);
   add("sslmode", sslmode);
   add("sslrootcert", ca);
+  // No client certificate, and none looked for in the home directory: the
+  // server runs as an unprivileged user whose HOME may be root's, where
+  // libpq's stat() of ~/.postgresql/postgresql.crt fails with EACCES and
+  // that fails the connection. A missing file is "no certificate".
+  add("sslcert", "/nonexistent/mailfort/postgresql.crt");
+  add("sslkey", "/nonexistent/mailfort/postgresql.key");
+  add("passfile", "/nonexistent/mailfort/pgpass");
   add("application_name", "mailfort");
   add("client_encoding", "UTF8");
   add("options", options);

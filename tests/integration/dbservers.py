@@ -465,6 +465,7 @@ class PostgreSQL(_Server):
         self.start()
         self.sql(f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{DB_PASSWORD}'", database="postgres")
         self.sql(f"CREATE DATABASE vmail OWNER {DB_USER}", database="postgres")
+        self._grant_default("vmail")
 
     def start(self, timeout=60):
         assert not self.running(), "postgres already running"
@@ -523,14 +524,22 @@ class PostgreSQL(_Server):
         db = "vmail_" + re.sub(r"\W", "_", name)[:50].lower()
         self.sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', database="postgres")
         self.sql(f'CREATE DATABASE "{db}" OWNER {DB_USER}', database="postgres")
+        self._grant_default(db)
         return db
+
+    def _grant_default(self, db):
+        """Tables the tests create as the admin (the guide's CREATE TABLEs)
+        are the vmail user's to use, as the guide's GRANT makes them."""
+        self.sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {DB_USER}", database=db)
+        self.sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO {DB_USER}", database=db)
 
     def drop_database(self, db):
         self.sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', database="postgres")
 
     def url(self, database="vmail", socket=False, user=DB_USER):
         if socket:
-            return f"postgresql://{user}@/{database}?host={self.socket_dir}"
+            # The socket's name carries the port (.s.PGSQL.<port>): say which.
+            return f"postgresql://{user}@:{self.port}/{database}?host={self.socket_dir}"
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
     def tables(self, database="vmail"):
