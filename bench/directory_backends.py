@@ -42,10 +42,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 os.environ.setdefault("MAILFORT_BIN", os.path.join(ROOT, "build", "mailfort"))
 from conftest import BIN, PASSWORD, Instance  # noqa: E402
 from dnsserver import FakeDNS  # noqa: E402
 import dbservers  # noqa: E402
+from benchlib import cpu_seconds, delivered  # noqa: E402
 
 DOMAIN = "example.test"
 SENDER = "bench@example.org"
@@ -90,20 +92,6 @@ def login_many(args):
         except (imaplib.IMAP4.error, OSError):
             failed += 1
     return failed
-
-
-def delivered(mail_root):
-    n = 0
-    for dirpath, _, files in os.walk(mail_root):
-        if os.path.basename(dirpath) in ("new", "cur"):
-            n += len(files)
-    return n
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        x = f.read().rsplit(")", 1)[1].split()
-    return (int(x[11]) + int(x[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def users(n):

@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from dnsserver import FakeDNS  # noqa: E402
 import mf_instance  # noqa: E402
+from benchlib import cpu_seconds, delivered, wait_port  # noqa: E402
 
 BIN = mf_instance.BIN
 SENDER_DOMAIN = "bench.test"
@@ -88,22 +89,6 @@ def send_one(args):
     return 1
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        x = f.read().rsplit(")", 1)[1].split()
-    return (int(x[11]) + int(x[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def delivered(maildir):
-    n = 0
-    for sub in ("new", "cur"):
-        try:
-            n += len(os.listdir(os.path.join(maildir, sub)))
-        except FileNotFoundError:
-            pass
-    return n
-
-
 def verified(maildir):
     """Whether a delivered message says SPF, DKIM and DMARC passed (else the "on" figures mean nothing)."""
     for sub in ("new", "cur"):
@@ -131,16 +116,6 @@ def set_inbound(cfg, on, dns_address):
     if f'resolvers = ["{dns_address}"]' not in text:
         text = text.replace("resolvers = []", f'resolvers = ["{dns_address}"]')
     open(cfg, "w").write(text)
-
-
-def wait_port(port):
-    for _ in range(150):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("mailfort did not start")
 
 
 def run_mode(cfg, port, maildir, messages, conns, on, dns, out_dir):

@@ -43,6 +43,7 @@ from clamd_peer import Clamd  # noqa: E402
 from conftest import BIN, Instance  # noqa: E402
 from dnsserver import FakeDNS  # noqa: E402
 import spam_corpus  # noqa: E402
+from benchlib import cpu_seconds, delivered, wait_port  # noqa: E402
 
 RCPT = "user1@example.test"
 SENDER = "bench@example.org"
@@ -65,30 +66,6 @@ def send_one(args):
         except (smtplib.SMTPException, OSError):
             time.sleep(0.05 * (attempt + 1))
     return 1
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        x = f.read().rsplit(")", 1)[1].split()
-    return (int(x[11]) + int(x[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def delivered(mail_root):
-    n = 0
-    for dirpath, _, files in os.walk(mail_root):
-        if os.path.basename(dirpath) in ("new", "cur"):
-            n += len(files)
-    return n
-
-
-def wait_port(port):
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("mailfort did not start")
 
 
 def configure(inst, mode, clamd):
