@@ -1,307 +1,37 @@
 // SqlDirectory against real MariaDB and PostgreSQL servers (the guide's
 // schema from init_schema(), the upserts, flags, case rules, hostile input,
 // [directory.queries] on a PostfixAdmin-shaped schema). The servers are
-// started as in src/sql/sql_servers_test.cpp (its harness, copied: test
-// binaries do not share sources); tests skip when the binaries are missing.
+// those of sql/test_servers.h (started once per test binary, on first use);
+// tests skip when the binaries are missing.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <mutex>
-#include <thread>
 
 #include "directory/open.h"
 #include "directory/password.h"
 #include "sql/sql.h"
+#include "sql/test_servers.h"
 
 using namespace mailfort;
 using namespace mailfort::sql;
 using namespace mailfort::directory;
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+using mailfort::sql::testing::ServerTest;
 using Kind = Resolution::Kind;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-constexpr const char* kPassword = "s3cr't\"pw\\";  // quotes and a backslash, quoted below
-constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-int sh(const std::string& cmd) {
-  return std::system(cmd.c_str());
-}
-
-// Retries connect() until the server answers (it is starting).
-Result<std::unique_ptr<Connection>> connect_until_up(const ConnectOptions& o, std::chrono::seconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    auto c = connect(o);
-    if (c || c.error().code != Errc::Temp || std::chrono::steady_clock::now() > end) return c;
-    std::this_thread::sleep_for(50ms);
-  }
-}
-
-class Engine {
- public:
-  virtual ~Engine() = default;
-  virtual void setup(const fs::path& dir) = 0;
-  virtual bool start() = 0;
-  virtual void stop() = 0;
-  virtual ConnectOptions options() const = 0;
-  bool ok = false;
-  std::string why;  // when not ok
-};
-
-class MariaDb final : public Engine {
- public:
-  void setup(const fs::path& dir) override {
-    dir_ = dir / "mariadb";
-    port_ = free_port();
-    if (!fs::exists("/usr/sbin/mariadbd") || !fs::exists("/usr/bin/mariadb-install-db")) {
-      why = "mariadbd or mariadb-install-db not installed";
-      return;
-    }
-    fs::create_directories(dir_);
-    if (sh("mariadb-install-db --no-defaults --datadir=" + (dir_ / "data").string() + user_arg() +
-           " --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve >" +
-           (dir_ / "install.log").string() + " 2>&1") != 0) {
-      why = "mariadb-install-db failed, see " + (dir_ / "install.log").string();
-      return;
-    }
-    if (!start()) return;
-    auto c = connect(root());
-    if (!c) {
-      why = c.error().message;
-      return;
-    }
-    auto r = (*c)->execute_script(
-        "CREATE DATABASE vmail CHARACTER SET utf8mb4;"
-        "CREATE USER 'vmail'@'127.0.0.1' IDENTIFIED BY 's3cr''t\"pw\\\\';"
-        "GRANT ALL ON vmail.* TO 'vmail'@'127.0.0.1'");
-    if (!r) {
-      why = r.error().message;
-      return;
-    }
-    ok = true;
-  }
-
-  bool start() override {
-    std::vector<std::string> args{"/usr/sbin/mariadbd",
-                                  "--no-defaults",
-                                  "--datadir=" + (dir_ / "data").string(),
-                                  "--socket=" + (dir_ / "sock").string(),
-                                  "--port=" + std::to_string(port_),
-                                  "--bind-address=127.0.0.1",
-                                  "--pid-file=" + (dir_ / "pid").string(),
-                                  "--log-error=" + (dir_ / "error.log").string(),
-                                  "--skip-name-resolve",
-                                  "--skip-log-bin",
-                                  "--performance-schema=OFF",
-                                  "--innodb-buffer-pool-size=16M",
-                                  "--open-files-limit=1024"};
-    if (geteuid() == 0) args.push_back("--user=root");
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    auto c = connect_until_up(root(), 20s);
-    if (!c) why = "mariadbd did not come up: " + c.error().message + ", see " + (dir_ / "error.log").string();
-    return c.ok();
-  }
-
-  void stop() override {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  ConnectOptions options() const override {
-    ConnectOptions o;
-    o.dialect = Dialect::MySQL;
-    o.host = "127.0.0.1";
-    o.port = port_;
-    o.user = "vmail";
-    o.password = kPassword;
-    o.database = "vmail";
-    o.connect_timeout = 2s;
-    o.query_timeout = 5s;
-    return o;
-  }
-
-  ConnectOptions root() const {
-    ConnectOptions o;
-    o.dialect = Dialect::MySQL;
-    o.socket = (dir_ / "sock").string();
-    o.user = "root";
-    return o;
-  }
-
- private:
-  static std::string user_arg() { return geteuid() == 0 ? " --user=root" : ""; }
-  fs::path dir_;
-  uint16_t port_ = 0;
-  pid_t pid_ = -1;
-};
-
-class Postgres final : public Engine {
- public:
-  void setup(const fs::path& dir) override {
-    dir_ = dir / "postgresql";
-    port_ = free_port();
-    if (!fs::exists(std::string(kPgBin) + "/initdb")) {
-      why = std::string(kPgBin) + "/initdb not installed";
-      return;
-    }
-    fs::create_directories(dir_);
-    if (geteuid() == 0 && sh("chown nobody " + dir_.string()) != 0) {
-      why = "chown nobody failed";
-      return;
-    }
-    if (sh(as_user() + kPgBin + "/initdb -D " + (dir_ / "data").string() +
-           " -U postgres --auth-local=trust --auth-host=scram-sha-256 --no-sync >" +
-           (dir_ / "initdb.log").string() + " 2>&1") != 0) {
-      why = "initdb failed, see " + (dir_ / "initdb.log").string();
-      return;
-    }
-    if (!start()) return;
-    auto c = connect(superuser());
-    if (!c) {
-      why = c.error().message;
-      return;
-    }
-    // One at a time: CREATE DATABASE refuses a multi-statement script
-    // (which PostgreSQL runs as one transaction).
-    for (const char* s :
-         {"CREATE ROLE vmail LOGIN PASSWORD 's3cr''t\"pw\\'", "CREATE DATABASE vmail OWNER vmail"}) {
-      auto r = (*c)->execute_script(s);
-      if (!r) {
-        why = r.error().message;
-        return;
-      }
-    }
-    ok = true;
-  }
-
-  bool start() override {
-    if (sh(as_user() + kPgBin + "/pg_ctl -D " + (dir_ / "data").string() + " -l " +
-           (dir_ / "server.log").string() + " -o \"-p " + std::to_string(port_) + " -k " + dir_.string() +
-           " -c listen_addresses=127.0.0.1 -c fsync=off\" -w start >/dev/null") != 0) {
-      why = "pg_ctl start failed, see " + (dir_ / "server.log").string();
-      return false;
-    }
-    running_ = true;
-    auto c = connect_until_up(superuser(), 20s);
-    if (!c) why = "postgres did not come up: " + c.error().message;
-    return c.ok();
-  }
-
-  void stop() override {
-    if (!running_) return;
-    sh(as_user() + kPgBin + "/pg_ctl -D " + (dir_ / "data").string() + " -m fast -w stop >/dev/null");
-    running_ = false;
-  }
-
-  ConnectOptions options() const override {
-    ConnectOptions o;
-    o.dialect = Dialect::PostgreSQL;
-    o.host = "127.0.0.1";
-    o.port = port_;
-    o.user = "vmail";
-    o.password = kPassword;
-    o.database = "vmail";
-    o.connect_timeout = 2s;
-    o.query_timeout = 5s;
-    return o;
-  }
-
-  ConnectOptions superuser() const {
-    ConnectOptions o;
-    o.dialect = Dialect::PostgreSQL;
-    o.socket = dir_.string();
-    o.port = port_;
-    o.user = "postgres";
-    o.database = "postgres";
-    return o;
-  }
-
- private:
-  static std::string as_user() { return geteuid() == 0 ? "runuser -u nobody -- " : ""; }
-  fs::path dir_;
-  uint16_t port_ = 0;
-  bool running_ = false;
-};
-
-MariaDb g_mariadb;
-Postgres g_postgres;
-
-// Started on first use (a run filtered to other tests starts no server),
-// stopped at the end of the binary.
-class Servers : public ::testing::Environment {
- public:
-  // From the main thread: mariadbd's parent-death signal fires when the
-  // forking thread ends.
-  void start_once() {
-    std::call_once(once_, [&] {
-      char tmpl[] = "/tmp/mailfort-dir-sql-test.XXXXXX";
-      if (!mkdtemp(tmpl)) return;
-      dir_ = tmpl;
-      ::chmod(tmpl, 0755);  // postgres runs as nobody
-      std::thread pg([&] { g_postgres.setup(dir_); });
-      g_mariadb.setup(dir_);
-      pg.join();
-    });
-  }
-  void TearDown() override {
-    g_mariadb.stop();
-    g_postgres.stop();
-    if (!dir_.empty() && !std::getenv("MAILFORT_KEEP_SQL_TEST_DIR")) fs::remove_all(dir_);
-  }
-
- private:
-  std::once_flag once_;
-  fs::path dir_;
-};
-
-Servers* const g_servers = static_cast<Servers*>(::testing::AddGlobalTestEnvironment(new Servers));
 
 constexpr const char* kPw = "Correct-Horse-9";
 constexpr const char* kSha512 =
     "{SHA512-CRYPT}$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/"
     "O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
 
-class DirServer : public ::testing::TestWithParam<Dialect> {
+class DirServer : public ServerTest {
  protected:
-  Engine& engine() { return GetParam() == Dialect::MySQL ? static_cast<Engine&>(g_mariadb) : g_postgres; }
   void SetUp() override {
-    g_servers->start_once();
-    if (!engine().ok) GTEST_SKIP() << dialect_name(GetParam()) << ": " << engine().why;
+    ServerTest::SetUp();
+    if (IsSkipped()) return;
     pool_ = Pool::create(engine().options(), 2);
     ASSERT_TRUE(pool_->with([](Connection& c) {
       return c.execute_script(
