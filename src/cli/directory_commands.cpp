@@ -18,6 +18,8 @@ struct DirectoryArgs {
   bool mailfort_only = false;
   std::string to;
   std::string password_file;
+  std::string tls = "none";  // to the target server, as [directory] tls
+  std::string tls_ca_file;
 };
 
 Result<std::string> first_line_of(const std::string& path) {
@@ -48,8 +50,8 @@ int init_schema(const config::Config& cfg, const DirectoryArgs& a) {
 
 // Counts of what one migrate run wrote.
 struct Copied {
-  std::size_t domains = 0, domains_present = 0, accounts = 0, aliases = 0, aliases_present = 0, tls_policies = 0,
-              settings = 0, access = 0;
+  std::size_t domains = 0, domains_present = 0, accounts = 0, aliases = 0, aliases_present = 0,
+              tls_policies = 0, settings = 0, access = 0;
 };
 
 // Copies `from` into `to`: rows missing there are added, rows present are
@@ -88,7 +90,8 @@ Result<Copied> copy_directory(directory::Directory& from, directory::Directory& 
   auto accounts = from.list_accounts("");
   if (!accounts) return accounts.error();
   for (const auto& a : accounts.value()) {
-    if (auto r = to.import_account(a); !r) return Error{r.error().code, a.address() + ": " + r.error().message};
+    if (auto r = to.import_account(a); !r)
+      return Error{r.error().code, a.address() + ": " + r.error().message};
     ++c.accounts;
     auto limit = from.send_limit(a.address());
     auto any = from.allows_any_from(a.address());
@@ -112,7 +115,8 @@ Result<Copied> copy_directory(directory::Directory& from, directory::Directory& 
     } else if (r.error().code == Errc::Exists) {
       ++c.aliases_present;
     } else {
-      return Error{r.error().code, "alias " + al.source() + " -> " + al.destination() + ": " + r.error().message};
+      return Error{r.error().code,
+                   "alias " + al.source() + " -> " + al.destination() + ": " + r.error().message};
     }
   }
   auto policies = from.list_tls_policies();
@@ -139,6 +143,10 @@ int migrate(AdminContext& admin, const DirectoryArgs& a) {
     opts->password = pw.value();
   }
   opts->connect_timeout = std::chrono::seconds(admin.cfg.directory.connect_timeout_seconds);
+  opts->tls = a.tls == "verify"    ? sql::ConnectOptions::Tls::Verify
+              : a.tls == "require" ? sql::ConnectOptions::Tls::Require
+                                   : sql::ConnectOptions::Tls::None;
+  opts->tls_ca_file = a.tls_ca_file;
   {
     auto conn = sql::connect(*opts);
     if (!conn) return fail("cannot connect to " + opts->display() + ": " + conn.error().message);
@@ -147,7 +155,8 @@ int migrate(AdminContext& admin, const DirectoryArgs& a) {
   auto target = directory::open_sql({sql::Pool::create(*opts, 2), {}});
   if (!target) return fail(target.error().message);
   auto copied = copy_directory(*admin.dir, *target.value());
-  if (!copied) return fail("migrate stopped: " + copied.error().message + " (run it again: it is idempotent)");
+  if (!copied)
+    return fail("migrate stopped: " + copied.error().message + " (run it again: it is idempotent)");
   const Copied& c = copied.value();
   std::printf("migrated to %s\n", opts->display().c_str());
   std::printf("domains:      %zu added, %zu already there\n", c.domains, c.domains_present);
@@ -181,6 +190,9 @@ void add_directory_commands(CLI::App& app, CliContext& ctx) {
       "Idempotent: a second run changes nothing");
   mig->add_option("--to", a->to, "Target database URL (no password in it)")->required();
   mig->add_option("--password-file", a->password_file, "File whose first line is the target's password");
+  mig->add_option("--tls", a->tls, "TLS to the target server, as [directory] tls: none, require or verify")
+      ->check(CLI::IsMember({"none", "require", "verify"}));
+  mig->add_option("--tls-ca-file", a->tls_ca_file, "CA bundle for --tls verify; default the system's");
   on_directory(mig, ctx, [a](AdminContext& admin) { return migrate(admin, *a); });
 }
 

@@ -62,3 +62,24 @@ def test_tls_to_the_database_server(tls_env):
     code, text, _ = rcpt_reply(env.inst, USER1)
     assert code == 451 and "4.3.0" in text, text
     assert r.returncode == 0
+
+
+def test_migrate_into_a_server_that_requires_tls(tls_env, dns):
+    """`directory migrate --tls require|verify` reaches a TLS-only server;
+    without --tls the server turns it away."""
+    from conftest import Instance
+    env = tls_env
+    src = Instance(dns)  # the embedded SQLite directory with its demo domain
+    try:
+        src.add_user("mig@example.test")
+        db = env.server.create_database("migrate_tls")
+        target = env.server.url(db)
+        plain = src.cli("directory", "migrate", "--to", target, "--password-file", env.server.password_file)
+        assert plain.returncode != 0
+        r = src.cli("directory", "migrate", "--to", target, "--password-file", env.server.password_file,
+                    "--tls", "verify", "--tls-ca-file", env.server.cert)
+        assert r.returncode == 0, r.stdout + r.stderr
+        rows = env.server.sql("SELECT username FROM accounts WHERE domain = 'example.test'", database=db)
+        assert ("mig",) in rows, rows
+    finally:
+        src.cleanup()
